@@ -1,0 +1,180 @@
+import { z } from 'zod';
+
+import type { Action, Category } from '../scanning/types.js';
+import { ScannerError } from '../shared/errors.js';
+
+const MIB = 1024 * 1024;
+
+/** A positive whole number read from an environment string. 0, negatives and text are rejected. */
+const positiveInt = (fallback: number) =>
+  z.coerce.number().int().positive().default(fallback);
+
+const action = (fallback: Action) =>
+  z.enum(['none', 'tag', 'junk', 'quarantine', 'delete']).default(fallback);
+
+const optionalPath = z.string().trim().min(1).optional();
+
+/** Comma-separated list, blanks dropped, lower-cased. */
+const domainList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter((item) => item.length > 0),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'must be a domain name like contoso.com')));
+
+/**
+ * Every environment variable mailsweep reads. Keys and defaults are listed in
+ * docs/settings.md and local.settings.example.json.
+ */
+const settingsSchema = z.object({
+  MAILSWEEP_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+
+  MAILSWEEP_MAX_MESSAGE_BYTES: positiveInt(150 * MIB),
+  MAILSWEEP_MAX_MIME_DEPTH: positiveInt(32),
+  MAILSWEEP_MAX_MIME_PARTS: positiveInt(5000),
+  MAILSWEEP_MAX_HEADER_BYTES: positiveInt(2 * MIB),
+  MAILSWEEP_MAX_DECODED_BYTES: positiveInt(400 * MIB),
+  MAILSWEEP_MAX_ARCHIVE_DEPTH: positiveInt(4),
+  MAILSWEEP_MAX_ARCHIVE_MEMBERS: positiveInt(1000),
+  MAILSWEEP_MAX_COMPRESSION_RATIO: positiveInt(100),
+  MAILSWEEP_MAX_HTML_BYTES: positiveInt(8 * MIB),
+  MAILSWEEP_SCAN_TIMEOUT_MS: positiveInt(30_000),
+
+  MAILSWEEP_ACTION_SPAM: action('junk'),
+  MAILSWEEP_ACTION_PHISHING: action('quarantine'),
+  MAILSWEEP_ACTION_MALWARE: action('quarantine'),
+  MAILSWEEP_ACTION_POLICY: action('quarantine'),
+  MAILSWEEP_ACTION_UNSCANNABLE: action('quarantine'),
+
+  MAILSWEEP_SPAM_THRESHOLD: z.coerce.number().gt(0).lt(1).optional(),
+  MAILSWEEP_SPAM_MODEL_PATH: optionalPath,
+  MAILSWEEP_HASH_BLOCKLIST_PATH: optionalPath,
+  MAILSWEEP_URL_FEED_PATH: optionalPath,
+  MAILSWEEP_ORG_DOMAINS: domainList,
+
+  MAILSWEEP_QUARANTINE_CONNECTION_STRING: z.string().min(1).optional(),
+  MAILSWEEP_QUARANTINE_BLOB_URI: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_QUARANTINE_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid blob container name')
+    .default('quarantine'),
+  MAILSWEEP_RETENTION_DAYS: positiveInt(30),
+});
+
+type RawSettings = z.infer<typeof settingsSchema>;
+
+/** Limits that bound the work one hostile message can cause. */
+export interface ScanLimits {
+  /** Largest raw message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** Deepest MIME nesting, counting multiparts and nested messages together. */
+  maxMimeDepth: number;
+  /** Most MIME parts in one message, nested messages included. */
+  maxMimeParts: number;
+  /** Most header bytes in one message, nested messages included. */
+  maxHeaderBytes: number;
+  /** Most bytes decoded from all parts and archive members together. */
+  maxDecodedBytes: number;
+  /** Deepest archive inside archive; the outermost archive is depth 1. */
+  maxArchiveDepth: number;
+  /** Most members read from one message's archives together. */
+  maxArchiveMembers: number;
+  /** Largest uncompressed-to-compressed ratio for an archive member. */
+  maxCompressionRatio: number;
+  /** Most bytes of one HTML body that the link and phishing checks parse. */
+  maxHtmlBytes: number;
+  /** Wall time for the whole pipeline on one message, in milliseconds. */
+  scanTimeoutMs: number;
+}
+
+/** Validated, typed settings. Frozen after loading. */
+export interface Settings {
+  logLevel: RawSettings['MAILSWEEP_LOG_LEVEL'];
+  limits: ScanLimits;
+  actions: Readonly<Record<Category, Action>>;
+  spam: { threshold?: number; modelPath?: string };
+  antivirus: { hashBlocklistPath?: string };
+  antiphishing: { urlFeedPath?: string; organizationDomains: readonly string[] };
+  quarantine: {
+    connectionString?: string;
+    blobServiceUri?: string;
+    container: string;
+    retentionDays: number;
+  };
+}
+
+/**
+ * Validates the environment and returns frozen settings.
+ * @throws ScannerError `config-invalid` naming every bad key (values are never echoed).
+ */
+export function loadSettings(env: Record<string, string | undefined>): Settings {
+  const result = settingsSchema.safeParse(pickMailsweepKeys(env));
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ScannerError('config-invalid', `Invalid settings: ${problems.join('; ')}`);
+  }
+  return deepFreeze(toSettings(result.data));
+}
+
+/** Empty strings mean "not set", as in Azure app settings and .env files. */
+function pickMailsweepKeys(env: Record<string, string | undefined>): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith('MAILSWEEP_') && value !== undefined && value !== '') {
+      picked[key] = value;
+    }
+  }
+  return picked;
+}
+
+function toSettings(raw: RawSettings): Settings {
+  return {
+    logLevel: raw.MAILSWEEP_LOG_LEVEL,
+    limits: {
+      maxMessageBytes: raw.MAILSWEEP_MAX_MESSAGE_BYTES,
+      maxMimeDepth: raw.MAILSWEEP_MAX_MIME_DEPTH,
+      maxMimeParts: raw.MAILSWEEP_MAX_MIME_PARTS,
+      maxHeaderBytes: raw.MAILSWEEP_MAX_HEADER_BYTES,
+      maxDecodedBytes: raw.MAILSWEEP_MAX_DECODED_BYTES,
+      maxArchiveDepth: raw.MAILSWEEP_MAX_ARCHIVE_DEPTH,
+      maxArchiveMembers: raw.MAILSWEEP_MAX_ARCHIVE_MEMBERS,
+      maxCompressionRatio: raw.MAILSWEEP_MAX_COMPRESSION_RATIO,
+      maxHtmlBytes: raw.MAILSWEEP_MAX_HTML_BYTES,
+      scanTimeoutMs: raw.MAILSWEEP_SCAN_TIMEOUT_MS,
+    },
+    actions: {
+      clean: 'none',
+      spam: raw.MAILSWEEP_ACTION_SPAM,
+      phishing: raw.MAILSWEEP_ACTION_PHISHING,
+      malware: raw.MAILSWEEP_ACTION_MALWARE,
+      policy: raw.MAILSWEEP_ACTION_POLICY,
+      unscannable: raw.MAILSWEEP_ACTION_UNSCANNABLE,
+    },
+    spam: { threshold: raw.MAILSWEEP_SPAM_THRESHOLD, modelPath: raw.MAILSWEEP_SPAM_MODEL_PATH },
+    antivirus: { hashBlocklistPath: raw.MAILSWEEP_HASH_BLOCKLIST_PATH },
+    antiphishing: {
+      urlFeedPath: raw.MAILSWEEP_URL_FEED_PATH,
+      organizationDomains: raw.MAILSWEEP_ORG_DOMAINS,
+    },
+    quarantine: {
+      connectionString: raw.MAILSWEEP_QUARANTINE_CONNECTION_STRING,
+      blobServiceUri: raw.MAILSWEEP_QUARANTINE_BLOB_URI,
+      container: raw.MAILSWEEP_QUARANTINE_CONTAINER,
+      retentionDays: raw.MAILSWEEP_RETENTION_DAYS,
+    },
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) {
+      deepFreeze(child);
+    }
+    Object.freeze(value);
+  }
+  return value;
+}
