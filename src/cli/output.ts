@@ -1,0 +1,75 @@
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+
+import type { QuarantineMetadata } from '../quarantine/index.js';
+import type { ScanSummary } from './scan-run.js';
+
+/** A progress bar on a terminal; on anything else (CI logs, pipes) it prints nothing. */
+export interface Progress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/** Creates a progress bar on `stream` when it is a terminal. */
+export function createProgress(stream: NodeJS.WriteStream): Progress {
+  if (!stream.isTTY) {
+    return { update: () => undefined, stop: () => undefined };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: 'scanning |{bar}| {value}/{total} messages | {eta_formatted} left',
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let stopped = false;
+  return {
+    update(done, total) {
+      if (!started) {
+        bar.start(total, done);
+        started = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(done);
+      }
+    },
+    stop() {
+      if (started && !stopped) {
+        bar.stop();
+        stopped = true;
+      }
+    },
+  };
+}
+
+/** Prints the end-of-run table. */
+export function printSummary(summary: ScanSummary, stream: NodeJS.WritableStream): void {
+  const seconds = summary.elapsedMs / 1000;
+  const rate = seconds > 0 ? summary.scanned / seconds : 0;
+  const table = new Table({ head: ['scanned', 'clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable', 'errors', 'quarantined', 'messages/s'] });
+  table.push([
+    summary.scanned,
+    summary.byCategory.clean,
+    summary.byCategory.spam,
+    summary.byCategory.phishing,
+    summary.byCategory.malware,
+    summary.byCategory.policy,
+    summary.byCategory.unscannable,
+    summary.errors,
+    summary.quarantined,
+    rate.toFixed(1),
+  ]);
+  stream.write(`${table.toString()}\n`);
+}
+
+/** Prints quarantined items as a table: id, time, category, the deciding signature and source. */
+export function printQuarantineTable(items: readonly QuarantineMetadata[]): void {
+  const table = new Table({ head: ['id', 'quarantined at', 'category', 'signature', 'mailbox or source'] });
+  for (const item of items) {
+    const signature = item.verdict.findings.find((finding) => finding.category === item.verdict.category)?.signature ?? '';
+    table.push([item.id, item.quarantinedAt, item.verdict.category, signature, item.mailbox ?? item.source ?? '']);
+  }
+  process.stdout.write(`${table.toString()}\n${items.length} item(s)\n`);
+}

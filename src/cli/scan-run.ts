@@ -1,0 +1,168 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+
+import type { QuarantineStore } from '../quarantine/index.js';
+import type { Pipeline, ScanOutcome } from '../scanning/pipeline.js';
+import { summarizeMessage } from '../scanning/message-summary.js';
+import type { Category, Finding } from '../scanning/types.js';
+import { toError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { listMailFiles, readMessages, type SourceMessage } from './message-source.js';
+
+/** One line of the `--report` file. */
+export interface ReportLine {
+  source: string;
+  category?: Category;
+  action?: string;
+  findings?: Finding[];
+  spamScore?: number;
+  defects?: string[];
+  quarantineId?: string;
+  /** Why the message could not be read, scanned or quarantined. */
+  error?: string;
+}
+
+/** Counts shown in the summary table. */
+export interface ScanSummary {
+  scanned: number;
+  byCategory: Record<Category, number>;
+  errors: number;
+  quarantined: number;
+  elapsedMs: number;
+}
+
+/** Inputs of {@link scanPaths}. */
+export interface ScanPathsOptions {
+  inputs: readonly string[];
+  pipeline: Pipeline;
+  /** Where quarantined messages go; undefined scans without quarantining. */
+  store?: QuarantineStore;
+  /** JSON Lines report file, one object per message. */
+  reportPath?: string;
+  maxFileBytes: number;
+  logger: Logger;
+  /** Called once the number of messages is known, then after each message. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Scans every message under the given paths, quarantines what the verdicts say and writes the
+ * report. One bad file or message never stops the run: it becomes an `error` line.
+ */
+export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary> {
+  const started = performance.now();
+  const files = await listMailFiles(options.inputs);
+  const summary = emptySummary();
+  const report = options.reportPath ? createWriteStream(options.reportPath) : undefined;
+  let done = 0;
+  options.onProgress?.(0, files.length);
+
+  try {
+    for await (const message of readMessages(files, { maxFileBytes: options.maxFileBytes })) {
+      const line = await scanOne(message, options);
+      countLine(summary, line);
+      await writeLine(report, line);
+      done += 1;
+      options.onProgress?.(done, Math.max(done, files.length));
+    }
+  } finally {
+    if (report) {
+      report.end();
+      await once(report, 'finish');
+    }
+  }
+  summary.elapsedMs = performance.now() - started;
+  return summary;
+}
+
+async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promise<ReportLine> {
+  if ('error' in message) {
+    options.logger.warn('message file unreadable', { source: message.source, error: message.error });
+    return { source: message.source, error: message.error };
+  }
+  let outcome: ScanOutcome;
+  try {
+    outcome = await options.pipeline.scan(message.raw);
+  } catch (thrown: unknown) {
+    // The pipeline resolves for any input; reaching this is a bug, reported as unscannable.
+    const error = toError(thrown);
+    options.logger.error('scan failed', { source: message.source, error: error.message });
+    return { source: message.source, category: 'unscannable', action: 'quarantine', error: error.message };
+  }
+
+  const { verdict } = outcome;
+  const line: ReportLine = {
+    source: message.source,
+    category: verdict.category,
+    action: verdict.action,
+    findings: verdict.findings,
+  };
+  if (verdict.spam) {
+    line.spamScore = Math.round(verdict.spam.score * 10000) / 10000;
+  }
+  if (outcome.defects.length > 0) {
+    line.defects = [...new Set(outcome.defects)];
+  }
+  if (options.store && (verdict.action === 'quarantine' || verdict.action === 'delete')) {
+    await quarantineOne(message.raw, message.source, outcome, options.store, options.logger, line);
+  }
+  return line;
+}
+
+/** Stores the message and reads it back; the message counts as quarantined only once verified. */
+async function quarantineOne(
+  raw: Uint8Array,
+  source: string,
+  outcome: ScanOutcome,
+  store: QuarantineStore,
+  logger: Logger,
+  line: ReportLine,
+): Promise<void> {
+  const summary = summarizeMessage(outcome.view);
+  try {
+    const { id } = await store.put(raw, {
+      source,
+      internetMessageId: summary.internetMessageId,
+      sender: summary.sender,
+      recipients: summary.recipients,
+      subject: summary.subject,
+      receivedAt: summary.sentAt,
+      verdict: outcome.verdict,
+    });
+    await store.verify(id);
+    line.quarantineId = id;
+  } catch (thrown: unknown) {
+    const error = toError(thrown);
+    logger.error('quarantine failed', { source, error: error.message });
+    line.error = `quarantine failed: ${error.message}`;
+  }
+}
+
+function emptySummary(): ScanSummary {
+  return {
+    scanned: 0,
+    byCategory: { clean: 0, spam: 0, phishing: 0, malware: 0, policy: 0, unscannable: 0 },
+    errors: 0,
+    quarantined: 0,
+    elapsedMs: 0,
+  };
+}
+
+function countLine(summary: ScanSummary, line: ReportLine): void {
+  if (line.category) {
+    summary.scanned += 1;
+    summary.byCategory[line.category] += 1;
+  }
+  if (line.error) {
+    summary.errors += 1;
+  }
+  if (line.quarantineId) {
+    summary.quarantined += 1;
+  }
+}
+
+async function writeLine(report: WriteStream | undefined, line: ReportLine): Promise<void> {
+  if (report && !report.write(`${JSON.stringify(line)}\n`)) {
+    await once(report, 'drain');
+  }
+}

@@ -1,0 +1,201 @@
+import { Parser } from 'htmlparser2';
+
+import type { Deadline } from '../types.js';
+import type { UrlSource } from './extracted-url.js';
+
+/** Longest anchor text kept, in UTF-16 code units. A domain shown as link text is far shorter. */
+export const MAX_ANCHOR_TEXT_CHARS = 256;
+
+/**
+ * HTML is fed to the parser in slices of this many UTF-16 code units, so the deadline is checked
+ * and an early stop takes effect between slices.
+ */
+const HTML_SLICE_CHARS = 64 * 1024;
+
+/** Elements whose `src` attribute loads a resource. */
+const SRC_ELEMENTS = new Set(['img', 'iframe', 'frame', 'script', 'embed']);
+
+/** `0; url=https://example.com/`, with optional quotes, as in the HTML refresh pragma. */
+const META_REFRESH = /^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(.*)$/is;
+
+/** An attribute value that names a URL, with the `base` href in force where it was written. */
+export interface HtmlLink {
+  value: string;
+  source: UrlSource;
+  base: string | undefined;
+  anchorText?: string;
+}
+
+/** A form that contains an `input type=password`. */
+export interface PasswordForm {
+  /** The `action` attribute, or undefined when the form has none or an empty one. */
+  action: string | undefined;
+  base: string | undefined;
+}
+
+/** Receives what the scan finds. `onLink` returns false to stop the scan. */
+export interface HtmlScanHandler {
+  onLink(link: HtmlLink): boolean;
+  onPasswordForm(form: PasswordForm): void;
+}
+
+/** How an HTML scan ended. */
+export type HtmlScanEnd = 'complete' | 'stopped' | 'timed-out';
+
+interface OpenAnchor {
+  href: string;
+  base: string | undefined;
+  text: string;
+}
+
+interface OpenForm {
+  action: string | undefined;
+  base: string | undefined;
+  hasPassword: boolean;
+}
+
+/**
+ * Scans HTML for link targets and password forms with htmlparser2's streaming parser, which
+ * keeps no document tree, so memory stays proportional to the open-element stack. Malformed
+ * markup (unclosed tags, NUL bytes, broken entities) is parsed as browsers would and never
+ * throws. The caller bounds the size of `html`.
+ */
+export function scanHtml(html: string, handler: HtmlScanHandler, deadline: Deadline): HtmlScanEnd {
+  const scanner = new HtmlLinkScanner(handler);
+  const parser = new Parser(scanner, { decodeEntities: true });
+  for (let offset = 0; offset < html.length; offset += HTML_SLICE_CHARS) {
+    if (scanner.stopped) {
+      return 'stopped';
+    }
+    if (deadline.expired()) {
+      return 'timed-out';
+    }
+    parser.write(html.slice(offset, offset + HTML_SLICE_CHARS));
+  }
+  parser.end();
+  return scanner.stopped ? 'stopped' : 'complete';
+}
+
+/** The parser callbacks. Each method checks `stopped` first because the parser cannot abort. */
+class HtmlLinkScanner {
+  stopped = false;
+  private readonly handler: HtmlScanHandler;
+  private base: string | undefined;
+  private anchor: OpenAnchor | undefined;
+  private form: OpenForm | undefined;
+
+  constructor(handler: HtmlScanHandler) {
+    this.handler = handler;
+  }
+
+  onopentag(name: string, attributes: Record<string, string>): void {
+    if (this.stopped) {
+      return;
+    }
+    if (name === 'a') {
+      this.closeAnchor();
+      const href = attributes.href;
+      this.anchor = href === undefined ? undefined : { href, base: this.base, text: '' };
+    } else if (name === 'area') {
+      this.emit(attributes.href, 'href');
+    } else if (SRC_ELEMENTS.has(name)) {
+      this.emit(attributes.src, 'src');
+    } else if (name === 'form') {
+      this.openForm(attributes.action);
+    } else if (name === 'input') {
+      if (this.form !== undefined && attributes.type?.trim().toLowerCase() === 'password') {
+        this.form.hasPassword = true;
+      }
+    } else if (name === 'meta') {
+      this.readMetaRefresh(attributes);
+    } else if (name === 'base') {
+      this.readBase(attributes.href);
+    }
+  }
+
+  ontext(text: string): void {
+    const anchor = this.anchor;
+    if (anchor !== undefined && anchor.text.length < MAX_ANCHOR_TEXT_CHARS) {
+      anchor.text += text.slice(0, MAX_ANCHOR_TEXT_CHARS - anchor.text.length);
+    }
+  }
+
+  onclosetag(name: string): void {
+    if (name === 'a') {
+      this.closeAnchor();
+    } else if (name === 'form') {
+      this.closeForm();
+    }
+  }
+
+  onend(): void {
+    this.closeAnchor();
+    this.closeForm();
+  }
+
+  private emit(value: string | undefined, source: UrlSource): void {
+    if (value !== undefined) {
+      this.emitLink({ value, source, base: this.base });
+    }
+  }
+
+  private emitLink(link: HtmlLink): void {
+    if (this.stopped || link.value.trim() === '') {
+      return;
+    }
+    if (!this.handler.onLink(link)) {
+      this.stopped = true;
+    }
+  }
+
+  private closeAnchor(): void {
+    const anchor = this.anchor;
+    this.anchor = undefined;
+    if (anchor === undefined || this.stopped) {
+      return;
+    }
+    const anchorText = anchor.text.replace(/\s+/g, ' ').trim();
+    this.emitLink({ value: anchor.href, source: 'href', base: anchor.base, anchorText });
+  }
+
+  /** Browsers ignore a `form` start tag inside an open form, and so does this scan. */
+  private openForm(action: string | undefined): void {
+    if (this.form !== undefined) {
+      return;
+    }
+    const trimmed = action?.trim();
+    this.form = { action: trimmed === '' ? undefined : trimmed, base: this.base, hasPassword: false };
+    this.emit(trimmed, 'form-action');
+  }
+
+  private closeForm(): void {
+    const form = this.form;
+    this.form = undefined;
+    if (form?.hasPassword === true && !this.stopped) {
+      this.handler.onPasswordForm({ action: form.action, base: form.base });
+    }
+  }
+
+  private readMetaRefresh(attributes: Record<string, string>): void {
+    if (attributes['http-equiv']?.trim().toLowerCase() !== 'refresh') {
+      return;
+    }
+    const target = META_REFRESH.exec(attributes.content ?? '')?.[1]?.trim();
+    if (target !== undefined) {
+      this.emit(target.replace(/^['"]|['"]$/g, ''), 'meta-refresh');
+    }
+  }
+
+  /**
+   * Only the first `base` with an href counts, as in browsers.
+   * NOTE: browsers also apply it to relative links written before it; this streaming scan
+   * resolves only the links after it, and skips earlier relative links.
+   */
+  private readBase(href: string | undefined): void {
+    if (this.base !== undefined || href === undefined || href.trim() === '') {
+      return;
+    }
+    this.emit(href, 'base');
+    this.base = href.trim();
+  }
+}

@@ -1,0 +1,266 @@
+import type { HeaderField } from '../types.js';
+
+/**
+ * Header fields left out of the tokens. They are either dates and mailbox-storage artifacts
+ * (added by the receiving mail store or the program that collected a corpus, so they teach the
+ * collection date rather than the sender), per-recipient fields, or verdicts of other filters,
+ * which the engine reads separately.
+ */
+const IGNORED_HEADERS = new Set([
+  'date',
+  'delivery-date',
+  'resent-date',
+  'x-original-date',
+  'posted-date',
+  'nntp-posting-date',
+  'status',
+  'x-status',
+  'x-keywords',
+  'x-uid',
+  'x-uidl',
+  'x-imapbase',
+  'x-imap',
+  'x-sieve',
+  'content-length',
+  'lines',
+  'delivered-to',
+  'x-delivered-to',
+  'x-original-to',
+  'envelope-to',
+  'x-envelope-to',
+  'x-rcpt-to',
+  'x-mdrcpt-to',
+  'authentication-results',
+  'arc-authentication-results',
+  'received-spf',
+]);
+
+/** Prefixes of header names left out for the same reasons as {@link IGNORED_HEADERS}. */
+const IGNORED_HEADER_PREFIXES = ['x-spam', 'x-ms-exchange-', 'x-microsoft-antispam', 'x-forefront-'];
+
+const ADDRESS_HEADERS = new Set(['from', 'reply-to', 'sender', 'return-path', 'errors-to']);
+const RECIPIENT_HEADERS = new Set(['to', 'cc']);
+const CLIENT_HEADERS = new Set(['x-mailer', 'user-agent', 'x-mimeole', 'x-mailer-version']);
+const VALUE_HEADERS = new Set([
+  'x-priority',
+  'x-msmail-priority',
+  'importance',
+  'precedence',
+  'content-transfer-encoding',
+  'mime-version',
+  'x-mailing-list',
+]);
+
+const MAX_HEADERS = 200;
+const MAX_HEADER_VALUE_CHARS = 1000;
+const MAX_RECEIVED_HEADERS = 12;
+const IPV4 = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/g;
+
+/** Returns true when a header field may teach the classifier something about the sender. */
+export function isTokenizedHeader(key: string): boolean {
+  if (IGNORED_HEADERS.has(key)) {
+    return false;
+  }
+  return !IGNORED_HEADER_PREFIXES.some((prefix) => key.startsWith(prefix));
+}
+
+/**
+ * Emits tokens for the top-level header fields: the presence of each field name, and for the
+ * fields that identify the sender and the sending software, tokens prefixed by the field name.
+ */
+export function emitHeaderTokens(headers: readonly HeaderField[], emit: (token: string) => void): void {
+  let receivedCount = 0;
+  for (const field of headers.slice(0, MAX_HEADERS)) {
+    const key = field.key;
+    if (!isTokenizedHeader(key) || key.length > 40) {
+      continue;
+    }
+    emit(`header:${key}`);
+    const value = field.value.slice(0, MAX_HEADER_VALUE_CHARS);
+
+    if (key === 'subject') {
+      emitSubjectTokens(value, emit);
+    } else if (ADDRESS_HEADERS.has(key)) {
+      emitAddressTokens(key, value, emit);
+    } else if (RECIPIENT_HEADERS.has(key)) {
+      emitRecipientTokens(key, value, emit);
+    } else if (CLIENT_HEADERS.has(key)) {
+      emit(`${key}:${toVersionShape(value)}`);
+    } else if (VALUE_HEADERS.has(key)) {
+      emit(`${key}:${value.trim().toLowerCase().slice(0, 40)}`);
+    } else if (key === 'content-type') {
+      emitContentTypeTokens(value, emit);
+    } else if (key === 'message-id') {
+      emitMessageIdTokens(value, emit);
+    } else if (key === 'received' && receivedCount < MAX_RECEIVED_HEADERS) {
+      receivedCount += 1;
+      emitReceivedTokens(value, emit);
+    } else if (key === 'list-id') {
+      emit(`list-id:${value.replace(/^[^<]*</, '').replace(/>.*$/, '').toLowerCase()}`);
+    }
+  }
+}
+
+function emitSubjectTokens(subject: string, emit: (token: string) => void): void {
+  const words = subject.split(/[\s,;:"()[\]]+/).filter((word) => word.length > 0);
+  for (const word of words) {
+    const bare = word.replace(/^[^\p{L}\p{N}$]+|[^\p{L}\p{N}%$]+$/gu, '');
+    if (bare.length > 0 && bare.length <= 20) {
+      emit(`subject:${bare.toLowerCase()}`);
+    }
+    if (bare.length >= 3 && bare === bare.toUpperCase() && /\p{Lu}/u.test(bare)) {
+      emit('subject:has-uppercase-word');
+    }
+  }
+  if (subject.includes('!')) {
+    emit('subject:has-exclamation');
+  }
+  if (/\s{3,}/.test(subject)) {
+    emit('subject:has-wide-space');
+  }
+  if (subject.trim().length === 0) {
+    emit('subject:empty');
+  }
+}
+
+/** Tokens for a display name and an address: name words, domain suffixes and the local-part shape. */
+function emitAddressTokens(key: string, value: string, emit: (token: string) => void): void {
+  const angle = /<([^>]*)>/.exec(value);
+  const address = (angle ? angle[1] : value).trim().toLowerCase();
+  const displayName = angle ? value.slice(0, angle.index).replace(/["']/g, '').trim() : '';
+
+  if (displayName.length === 0) {
+    emit(`${key}:no-display-name`);
+  }
+  for (const word of displayName.toLowerCase().split(/[\s,.]+/).slice(0, 8)) {
+    if (word.length > 0) {
+      emit(`${key}:name:${word.slice(0, 20)}`);
+    }
+  }
+
+  const at = address.lastIndexOf('@');
+  if (at < 0) {
+    emit(`${key}:no-address`);
+    return;
+  }
+  emit(`${key}:local-shape:${toShape(address.slice(0, at))}`);
+  for (const suffix of domainSuffixes(address.slice(at + 1))) {
+    emit(`${key}:domain:${suffix}`);
+  }
+}
+
+function emitRecipientTokens(key: string, value: string, emit: (token: string) => void): void {
+  const count = (value.match(/@/g) ?? []).length;
+  emit(`${key}:count:${Math.min(count, 10)}`);
+  if (/undisclosed|recipient list/i.test(value)) {
+    emit(`${key}:undisclosed`);
+  }
+}
+
+function emitContentTypeTokens(value: string, emit: (token: string) => void): void {
+  // The media type itself is left out for the reason given in tokenize.ts for text parts.
+  const lower = value.toLowerCase();
+  const charset = /charset\s*=\s*"?([^";\s]+)/.exec(lower);
+  if (charset) {
+    emit(`charset:${charset[1].slice(0, 30)}`);
+  }
+  const boundary = /boundary\s*=\s*"?([^";]+)/i.exec(value);
+  if (boundary) {
+    emit(`boundary:${toShape(boundary[1]).slice(0, 40)}`);
+  }
+}
+
+function emitMessageIdTokens(value: string, emit: (token: string) => void): void {
+  const id = value.trim().replace(/^<|>$/g, '');
+  const at = id.lastIndexOf('@');
+  const local = at < 0 ? id : id.slice(0, at);
+  emit(`message-id:shape:${toShape(local).slice(0, 30)}`);
+  if (at < 0) {
+    emit('message-id:no-domain');
+    return;
+  }
+  const domain = id.slice(at + 1).toLowerCase();
+  if (/^\[?[\d.]+\]?$/.test(domain)) {
+    emit('message-id:domain-is-ip');
+    return;
+  }
+  for (const suffix of domainSuffixes(domain).slice(0, 2)) {
+    emit(`message-id:domain:${suffix}`);
+  }
+}
+
+/**
+ * Tokens for the client side of one Received field: the host name the client announced, the
+ * host and address the receiving server recorded, and the transfer protocol. The receiving
+ * host (`by`), dates and queue ids are left out, because they describe the recipient's own
+ * servers and the moment of delivery rather than the sender. Hops from loopback and private
+ * addresses, and local retrieval by IMAP or POP3, are skipped for the same reason.
+ */
+function emitReceivedTokens(value: string, emit: (token: string) => void): void {
+  const lower = value.toLowerCase();
+  const byIndex = lower.search(/\bby\s/);
+  const clientPart = byIndex < 0 ? lower : lower.slice(0, byIndex);
+  const addresses = [...clientPart.matchAll(IPV4)].map((match) => match.slice(1, 5).map(Number));
+  const isLocalHop =
+    /\bwith\s+(?:imap|pop3?)\b|\bfetchmail\b/.test(lower) ||
+    addresses.length === 0 ||
+    addresses.every(isPrivateAddress);
+  if (isLocalHop) {
+    return;
+  }
+
+  const hosts = clientPart.match(/[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}/g) ?? [];
+  for (const host of new Set(hosts.slice(0, 4))) {
+    for (const suffix of domainSuffixes(host).slice(0, 2)) {
+      emit(`received:host:${suffix}`);
+    }
+  }
+  for (const [first, second, third] of addresses.slice(0, 4)) {
+    emit(`received:ip:${first}.${second}.${third}`);
+    emit(`received:ip:${first}.${second}`);
+  }
+  const protocol = /\bwith\s+([a-z0-9/-]+)/.exec(lower);
+  if (protocol) {
+    emit(`received:with:${protocol[1]}`);
+  }
+  const software = /\((postfix|microsoft smtpsvc|qmail|exim|sendmail|mdaemon|lotus)/.exec(lower);
+  if (software) {
+    emit(`received:software:${software[1]}`);
+  }
+}
+
+/** Loopback, private (RFC 1918), link-local and unspecified IPv4 addresses. */
+function isPrivateAddress([first, second]: number[]): boolean {
+  return (
+    first === 0 ||
+    first === 10 ||
+    first === 127 ||
+    (first === 169 && second === 254) ||
+    (first === 172 && second >= 16 && second <= 31) ||
+    (first === 192 && second === 168)
+  );
+}
+
+/** The registered-looking suffixes of a host name: `a.b.example.com` gives `example.com`, `b.example.com`. */
+export function domainSuffixes(host: string): string[] {
+  const labels = host.replace(/\.$/, '').split('.').filter((label) => label.length > 0);
+  const suffixes: string[] = [];
+  for (let count = 2; count <= Math.min(labels.length, 4); count += 1) {
+    suffixes.push(labels.slice(-count).join('.'));
+  }
+  return suffixes;
+}
+
+/** Collapses a string to its character-class shape: runs of digits, lower and upper letters. */
+export function toShape(text: string): string {
+  return text
+    .slice(0, 80)
+    .replace(/[0-9]+/g, '9')
+    .replace(/[a-z]+/g, 'a')
+    .replace(/[A-Z]+/g, 'A');
+}
+
+/** Lower-cases a client name and replaces its digits, so one product is one token across versions. */
+function toVersionShape(value: string): string {
+  return value.trim().toLowerCase().replace(/[0-9]+/g, '9').slice(0, 60);
+}

@@ -1,0 +1,109 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+import { z } from 'zod';
+
+import { ScannerError, toError } from '../../shared/errors.js';
+import { TOKENIZER_VERSION } from './tokenize.js';
+
+/** The model shipped with the package, retrained by `npm run train:model`. */
+export const DEFAULT_SPAM_MODEL_PATH = fileURLToPath(
+  new URL('../../../models/spam-model.json', import.meta.url),
+);
+
+const MODEL_FORMAT = 'mailsweep-spam-model';
+
+/** Tuning of the Robinson-Fisher classifier, stored in the model so a score is reproducible. */
+export interface ClassifierParameters {
+  /** Probability assumed for a token never seen in training (x in Robinson's formula). */
+  unknownWordProbability: number;
+  /** Weight of {@link unknownWordProbability} against observed counts (s in Robinson's formula). */
+  unknownWordStrength: number;
+  /** Tokens whose probability lies closer than this to 0.5 are ignored. */
+  minimumProbabilityStrength: number;
+  /** Most tokens combined per message, taken from the most extreme. */
+  maxDiscriminators: number;
+}
+
+/**
+ * A trained statistical spam model: how many spam and ham training messages contained each
+ * token, plus the decision threshold chosen at training time. Plain data, saved as JSON.
+ */
+export interface SpamModel {
+  format: typeof MODEL_FORMAT;
+  /** {@link TOKENIZER_VERSION} the counts were made with. */
+  tokenizerVersion: number;
+  spamMessages: number;
+  hamMessages: number;
+  /** Score at or above which a message counts as spam, unless the engine is given another. */
+  threshold: number;
+  /** How the threshold was chosen, for people reading the file. */
+  thresholdMethod: string;
+  parameters: ClassifierParameters;
+  /** Token to [spam messages containing it, ham messages containing it]. */
+  tokens: Record<string, [number, number]>;
+}
+
+const count = z.number().int().nonnegative();
+const probability = z.number().gt(0).lt(1);
+
+const spamModelSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  tokenizerVersion: z.literal(TOKENIZER_VERSION),
+  spamMessages: count.positive(),
+  hamMessages: count.positive(),
+  threshold: probability,
+  thresholdMethod: z.string(),
+  parameters: z.object({
+    unknownWordProbability: probability,
+    unknownWordStrength: z.number().positive(),
+    minimumProbabilityStrength: z.number().min(0).lt(0.5),
+    maxDiscriminators: z.number().int().positive(),
+  }),
+  tokens: z.record(z.string(), z.tuple([count, count])),
+});
+
+/**
+ * Reads and validates a spam model file.
+ * @param path JSON model file. Default: the model shipped in `models/spam-model.json`.
+ * @throws ScannerError `model-invalid` when the file cannot be read, is not JSON, or does not
+ *   match the model schema (the message lists the failing fields).
+ */
+export async function loadSpamModel(path: string = DEFAULT_SPAM_MODEL_PATH): Promise<SpamModel> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error: unknown) {
+    throw new ScannerError('model-invalid', `Spam model ${path} could not be read as JSON`, {
+      cause: toError(error),
+    });
+  }
+  const result = spamModelSchema.safeParse(parsed);
+  if (!result.success) {
+    const problems = result.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ScannerError(
+      'model-invalid',
+      `Spam model ${path} is invalid: ${problems.join('; ')}. Retrain it with the current version.`,
+    );
+  }
+  return result.data;
+}
+
+/**
+ * Writes a model as JSON with its tokens sorted, so that training the same messages twice gives
+ * byte-identical files.
+ */
+export async function saveSpamModel(model: SpamModel, path: string): Promise<void> {
+  const tokens: Record<string, [number, number]> = {};
+  for (const token of Object.keys(model.tokens).sort()) {
+    tokens[token] = model.tokens[token];
+  }
+  const { tokens: _unsorted, ...header } = model;
+  const headerJson = JSON.stringify(header, null, 2).replace(/\n}$/, ',\n  "tokens": {\n');
+  const lines = Object.entries(tokens).map(
+    ([token, counts]) => `    ${JSON.stringify(token)}: [${counts[0]}, ${counts[1]}]`,
+  );
+  await writeFile(path, `${headerJson}${lines.join(',\n')}\n  }\n}\n`, 'utf8');
+}

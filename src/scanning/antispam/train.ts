@@ -1,0 +1,164 @@
+import type { MessageView } from '../types.js';
+import { classifyTokens } from './classifier.js';
+import type { ClassifierParameters, SpamModel } from './model.js';
+import { TOKENIZER_VERSION, tokenize } from './tokenize.js';
+
+/** Classifier tuning used unless training is given other values. */
+export const DEFAULT_CLASSIFIER_PARAMETERS: Readonly<ClassifierParameters> = {
+  unknownWordProbability: 0.5,
+  unknownWordStrength: 0.45,
+  minimumProbabilityStrength: 0.1,
+  maxDiscriminators: 150,
+};
+
+/** Options of {@link trainSpamModel}. */
+export interface TrainSpamModelOptions {
+  /** Classifier tuning. Default: {@link DEFAULT_CLASSIFIER_PARAMETERS}. */
+  parameters?: Partial<ClassifierParameters>;
+  /** Tokens seen in fewer training messages than this are dropped from the model. Default 2. */
+  minTokenMessages?: number;
+  /** A fixed threshold, which skips cross-validation. Default: chosen by cross-validation. */
+  threshold?: number;
+  /** Number of cross-validation folds for choosing the threshold. Default 5. */
+  folds?: number;
+  /**
+   * Largest share of the training ham that may score at or above the chosen threshold in
+   * cross-validation. Default 0.001 (one in a thousand).
+   */
+  maxHamFalsePositiveRate?: number;
+}
+
+/** One training message with its label. */
+export interface TrainingSample {
+  view: MessageView;
+  spam: boolean;
+}
+
+interface TokenizedSample {
+  tokens: string[];
+  spam: boolean;
+}
+
+/**
+ * Trains a spam model on labelled messages. Unless a threshold is given, the decision threshold
+ * is chosen by k-fold cross-validation on these same messages (see {@link chooseThreshold}), so
+ * no test data is needed. The result depends only on the messages and their order.
+ */
+export async function trainSpamModel(
+  samples: AsyncIterable<TrainingSample> | Iterable<TrainingSample>,
+  options: TrainSpamModelOptions = {},
+): Promise<SpamModel> {
+  const tokenized: TokenizedSample[] = [];
+  for await (const sample of samples) {
+    tokenized.push({ tokens: [...tokenize(sample.view)], spam: sample.spam });
+  }
+  return trainOnTokens(tokenized, options);
+}
+
+/** Trains from already tokenized samples; exported for evaluation scripts that cache tokens. */
+export function trainOnTokens(
+  samples: readonly TokenizedSample[],
+  options: TrainSpamModelOptions = {},
+): SpamModel {
+  const parameters = { ...DEFAULT_CLASSIFIER_PARAMETERS, ...options.parameters };
+  const minTokenMessages = options.minTokenMessages ?? 2;
+  const model = buildModel(samples, parameters, minTokenMessages);
+  if (options.threshold !== undefined) {
+    return { ...model, threshold: options.threshold, thresholdMethod: 'fixed at training' };
+  }
+
+  const folds = options.folds ?? 5;
+  const maxRate = options.maxHamFalsePositiveRate ?? 0.001;
+  const scores = crossValidate(samples, parameters, minTokenMessages, folds);
+  const threshold = chooseThreshold(scores, maxRate);
+  const thresholdMethod =
+    `${folds}-fold cross-validation on the training messages: the lowest threshold on a 0.01 ` +
+    `grid at which at most ${maxRate * 100}% of training ham scored at or above it, ` +
+    `plus a margin of ${THRESHOLD_MARGIN}`;
+  return { ...model, threshold, thresholdMethod };
+}
+
+/** Added to the cross-validated threshold, because unseen ham scores higher than held-out ham. */
+const THRESHOLD_MARGIN = 0;
+
+function buildModel(
+  samples: readonly TokenizedSample[],
+  parameters: ClassifierParameters,
+  minTokenMessages: number,
+): SpamModel {
+  const counts = new Map<string, [number, number]>();
+  let spamMessages = 0;
+  let hamMessages = 0;
+  for (const sample of samples) {
+    if (sample.spam) {
+      spamMessages += 1;
+    } else {
+      hamMessages += 1;
+    }
+    for (const token of sample.tokens) {
+      let entry = counts.get(token);
+      if (!entry) {
+        entry = [0, 0];
+        counts.set(token, entry);
+      }
+      entry[sample.spam ? 0 : 1] += 1;
+    }
+  }
+
+  const tokens: Record<string, [number, number]> = {};
+  for (const token of [...counts.keys()].sort()) {
+    const entry = counts.get(token) as [number, number];
+    if (entry[0] + entry[1] >= minTokenMessages) {
+      tokens[token] = entry;
+    }
+  }
+  return {
+    format: 'mailsweep-spam-model',
+    tokenizerVersion: TOKENIZER_VERSION,
+    spamMessages: Math.max(spamMessages, 1),
+    hamMessages: Math.max(hamMessages, 1),
+    threshold: 0.9,
+    thresholdMethod: '',
+    parameters: { ...parameters },
+    tokens,
+  };
+}
+
+/** Held-out scores of every sample, each scored by a model trained without its fold. */
+function crossValidate(
+  samples: readonly TokenizedSample[],
+  parameters: ClassifierParameters,
+  minTokenMessages: number,
+  folds: number,
+): { score: number; spam: boolean }[] {
+  const scores: { score: number; spam: boolean }[] = [];
+  for (let fold = 0; fold < folds; fold += 1) {
+    const training = samples.filter((_, index) => index % folds !== fold);
+    const model = buildModel(training, parameters, minTokenMessages);
+    samples.forEach((sample, index) => {
+      if (index % folds === fold) {
+        scores.push({ score: classifyTokens(model, sample.tokens).score, spam: sample.spam });
+      }
+    });
+  }
+  return scores;
+}
+
+/**
+ * Picks the lowest threshold on a 0.01 grid from 0.50 to 0.99 at which the share of held-out
+ * ham scoring at or above it is at most `maxHamFalsePositiveRate`.
+ */
+export function chooseThreshold(
+  scores: readonly { score: number; spam: boolean }[],
+  maxHamFalsePositiveRate: number,
+): number {
+  const hamScores = scores.filter((entry) => !entry.spam).map((entry) => entry.score);
+  for (let step = 50; step <= 99; step += 1) {
+    const threshold = step / 100;
+    const falsePositives = hamScores.filter((score) => score >= threshold).length;
+    if (falsePositives <= maxHamFalsePositiveRate * hamScores.length) {
+      return Math.min(threshold + THRESHOLD_MARGIN, 0.99);
+    }
+  }
+  return 0.99;
+}

@@ -1,0 +1,213 @@
+import type {
+  ContentPart,
+  Deadline,
+  EngineResult,
+  Finding,
+  MessageView,
+  ScanEngine,
+} from '../types.js';
+import { containerPath, type Detection } from './detection.js';
+import { containsEicar, EICAR_TEST_STRING } from './eicar.js';
+import {
+  candidateNames,
+  DANGEROUS_EXTENSIONS,
+  detectDisguisedName,
+  extensionOf,
+  HARMLESS_EXTENSIONS,
+  TEXT_EXTENSIONS,
+} from './file-names.js';
+import { sha256Hex } from './hash-blocklist.js';
+import { detectHtmlSmuggling } from './html-smuggling.js';
+import { detectOfficeMacros } from './office-macros.js';
+import { detectTrueType, type TrueType } from './true-type.js';
+
+const ENGINE_NAME = 'embedded-av';
+
+const TRUE_TYPE_LABELS: Readonly<Record<string, string>> = {
+  exe: 'Windows executable',
+  elf: 'ELF executable',
+  macho: 'Mach-O executable',
+  script: 'shebang script',
+  lnk: 'Windows shortcut',
+  chm: 'compiled HTML help',
+};
+
+/** Options of {@link createEmbeddedAntivirus}. */
+export interface EmbeddedAntivirusOptions {
+  /**
+   * Lower-case hex SHA-256 digests reported as `Hash.Blocklist` malware, as returned by
+   * `loadHashBlocklist`. Default: none, and no part is hashed.
+   */
+  hashBlocklist?: ReadonlySet<string>;
+}
+
+/**
+ * Creates the embedded antivirus engine (`embedded-av`), which needs no daemon. For every
+ * extracted part (MIME leaves, archive members, uuencode and TNEF attachments) it reports:
+ * the EICAR test string (`Eicar-Test-Signature`), blocklisted SHA-256 digests (`Hash.Blocklist`),
+ * executables behind harmless extensions (`Disguised.Executable`), bait, padded or bidi file names
+ * (`Disguised.Filename`), dangerous file types (`Policy.DangerousType`), Office macros
+ * (`Office.Macro`), encrypted archives (`Archive.Encrypted`) and HTML smuggling
+ * (`Html.Smuggling`). Text bodies are searched for EICAR too. Each finding is reported once per
+ * signature and path.
+ */
+export function createEmbeddedAntivirus(options: EmbeddedAntivirusOptions = {}): ScanEngine {
+  const blocklist = options.hashBlocklist?.size ? options.hashBlocklist : undefined;
+  return {
+    name: ENGINE_NAME,
+    stage: 'antivirus',
+    scan: (view, deadline) => scanMessage(view, deadline, blocklist),
+  };
+}
+
+async function scanMessage(
+  view: MessageView,
+  deadline: Deadline,
+  blocklist: ReadonlySet<string> | undefined,
+): Promise<EngineResult> {
+  const findings = new Map<string, Finding>();
+  const add = (detection: Detection): void => {
+    const key = `${detection.signature}\u0000${detection.mimePath}`;
+    if (!findings.has(key)) {
+      findings.set(key, { stage: 'antivirus', engine: ENGINE_NAME, ...detection });
+    }
+  };
+
+  for (const part of view.parts) {
+    if (deadline.expired()) {
+      add({
+        category: 'unscannable',
+        signature: 'limit.scan-timeout',
+        reason: 'antivirus scan stopped at the scan deadline',
+        mimePath: part.path,
+      });
+      break;
+    }
+    for (const detection of await scanPart(part, blocklist)) {
+      add(detection);
+    }
+  }
+
+  for (const body of view.bodies) {
+    if (body.text.includes(EICAR_TEST_STRING)) {
+      add(eicar(body.path));
+    }
+  }
+  return { findings: [...findings.values()] };
+}
+
+async function scanPart(
+  part: ContentPart,
+  blocklist: ReadonlySet<string> | undefined,
+): Promise<Detection[]> {
+  const detections: Detection[] = [];
+  if (containsEicar(part.content)) {
+    detections.push(eicar(part.path));
+  }
+  if (blocklist && part.content.length > 0 && blocklist.has(sha256Hex(part.content))) {
+    detections.push({
+      category: 'malware',
+      signature: 'Hash.Blocklist',
+      reason: 'SHA-256 of the content is on the hash blocklist',
+      mimePath: part.path,
+    });
+  }
+
+  const names = candidateNames(part);
+  detections.push(...detectNameRisks(names, part.path));
+  const trueType = await detectTrueType(part.content);
+  if (trueType !== undefined) {
+    detections.push(...classifyTrueType(trueType, names, part.path));
+  }
+  detections.push(...detectOfficeMacros(part, names));
+  detections.push(...detectEncryption(part));
+
+  const smuggling = detectHtmlSmuggling(part, names);
+  if (smuggling !== undefined) {
+    detections.push(smuggling);
+  }
+  return detections;
+}
+
+function detectNameRisks(names: readonly string[], mimePath: string): Detection[] {
+  const detections: Detection[] = [];
+  const disguised = names.map((name) => detectDisguisedName(name, mimePath)).find(Boolean);
+  if (disguised !== undefined) {
+    detections.push(disguised);
+  }
+
+  const dangerous = names.map(extensionOf).find((ext) => DANGEROUS_EXTENSIONS.has(ext ?? ''));
+  if (dangerous !== undefined) {
+    detections.push(dangerousType(mimePath, `file type .${dangerous} is blocked by policy`));
+  }
+  return detections;
+}
+
+/**
+ * Compares the true type with the names. An executable behind a harmless extension is disguised
+ * malware; an executable, shortcut or help file with no name or an unlisted extension is a
+ * dangerous type. A dangerous extension was already reported by name.
+ */
+function classifyTrueType(
+  trueType: TrueType,
+  names: readonly string[],
+  mimePath: string,
+): Detection[] {
+  const extensions = names.map(extensionOf).filter((ext): ext is string => ext !== undefined);
+  if (extensions.some((ext) => DANGEROUS_EXTENSIONS.has(ext))) {
+    return [];
+  }
+  const label = TRUE_TYPE_LABELS[trueType.ext] ?? trueType.ext;
+
+  const bait = extensions.find((ext) => HARMLESS_EXTENSIONS.has(ext));
+  if (bait !== undefined) {
+    // A binary behind a document extension was renamed to pass filters. A shortcut named .pdf or
+    // a script named .txt only opens in a viewer or editor, so those are left alone.
+    if (trueType.kind === 'shell' || (trueType.kind === 'script' && TEXT_EXTENSIONS.has(bait))) {
+      return [];
+    }
+    return [
+      {
+        category: 'malware',
+        signature: 'Disguised.Executable',
+        reason: `${label} content behind a .${bait} file name`,
+        mimePath,
+      },
+    ];
+  }
+
+  // NOTE: a shebang script with no name is not reported, since text bodies may start with "#!".
+  if (trueType.kind === 'script') {
+    return [];
+  }
+  return [dangerousType(mimePath, `${label} content is blocked by policy`)];
+}
+
+function detectEncryption(part: ContentPart): Detection[] {
+  const encrypted = (mimePath: string): Detection => ({
+    category: 'policy',
+    signature: 'Archive.Encrypted',
+    reason: 'encrypted archive members cannot be scanned',
+    mimePath,
+  });
+  if (part.archive?.encrypted) {
+    return [encrypted(part.path)];
+  }
+  if (part.encrypted) {
+    return [encrypted(containerPath(part.path))];
+  }
+  return [];
+}
+
+function dangerousType(mimePath: string, reason: string): Detection {
+  return { category: 'policy', signature: 'Policy.DangerousType', reason, mimePath };
+}
+
+function eicar(mimePath: string): Detection {
+  return {
+    category: 'malware',
+    signature: 'Eicar-Test-Signature',
+    reason: 'EICAR anti-malware test file',
+    mimePath,
+  };
+}

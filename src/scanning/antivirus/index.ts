@@ -1,0 +1,2 @@
+export { createEmbeddedAntivirus, type EmbeddedAntivirusOptions } from './embedded-antivirus.js';
+export { loadHashBlocklist, parseHashBlocklist } from './hash-blocklist.js';

@@ -1,0 +1,350 @@
+import { decodeWords } from 'postal-mime';
+
+import type { ScanLimits } from '../config/settings.js';
+import { expandArchive, isZip } from './archive.js';
+import { ExtractionBudget } from './extraction-budget.js';
+import { type MimeNode, type MimeParseFailure, parseMimeTree } from './mime-tree.js';
+import { extractTnef, isTnef } from './tnef.js';
+import type { ContentPart, Deadline, HeaderField, MessageView, TextBody } from './types.js';
+import { decodeUuencodedLines, findUuencodedBlocks } from './uuencode.js';
+
+const NESTED_MESSAGE_TYPES = new Set(['message/rfc822', 'message/global', 'message/news']);
+const UUENCODE_TRANSFER_ENCODINGS = new Set(['x-uuencode', 'uuencode', 'x-uue', 'uue']);
+
+/** Header fields of which at least one must appear for input to count as a message at all. */
+const MESSAGE_HEADER_KEYS = new Set([
+  'from', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'sender',
+  'mime-version', 'content-type', 'delivered-to', 'reply-to', 'x-mailer',
+]);
+
+const PARSE_FAILURE_SIGNATURES: Readonly<Record<MimeParseFailure, string>> = {
+  'mime-depth': 'limit.mime-depth',
+  'mime-parts': 'limit.mime-parts',
+  'header-bytes': 'limit.header-bytes',
+  unparseable: 'mime.unparseable',
+};
+
+/** The extracted message plus what extraction itself found wrong with it. */
+export interface Extraction {
+  view: MessageView;
+  budget: ExtractionBudget;
+  /** Structural defects that do not change the verdict on their own, e.g. `unclosed-multipart`. */
+  defects: string[];
+}
+
+/**
+ * Opens every container of a message (MIME multiparts, nested messages, uuencode blocks, TNEF and
+ * archives) and returns its leaves, text bodies and headers for the engines. Limit crossings and
+ * unparseable structures are findings in `budget.findings`; this function does not throw on
+ * hostile input.
+ */
+export async function extractMessage(
+  raw: Uint8Array,
+  limits: ScanLimits,
+  deadline: Deadline,
+): Promise<Extraction> {
+  const walker = new MessageWalker(raw, limits, deadline);
+  await walker.run();
+  return { view: walker.toView(), budget: walker.budget, defects: walker.defects };
+}
+
+class MessageWalker {
+  readonly budget: ExtractionBudget;
+  readonly defects: string[] = [];
+  private readonly raw: Uint8Array;
+  private readonly limits: ScanLimits;
+  private readonly parts: ContentPart[] = [];
+  private readonly bodies: TextBody[] = [];
+  private readonly nestedMessages: { path: string; headers: HeaderField[] }[] = [];
+  private headers: HeaderField[] = [];
+  private headerBytesUsed = 0;
+  private partsUsed = 0;
+
+  constructor(raw: Uint8Array, limits: ScanLimits, deadline: Deadline) {
+    this.raw = raw;
+    this.limits = limits;
+    this.budget = new ExtractionBudget(limits, deadline);
+  }
+
+  async run(): Promise<void> {
+    if (this.raw.length === 0) {
+      this.budget.report('mime.empty', 'unscannable', '', 'the message is empty');
+      return;
+    }
+    if (this.raw.length > this.limits.maxMessageBytes) {
+      this.budget.report('limit.message-bytes', 'unscannable', '',
+        `message exceeds ${this.limits.maxMessageBytes} bytes`);
+      return;
+    }
+    this.headers = (await this.walkMessage(skipMboxFromLine(this.raw), '', 0)) ?? [];
+    if (!this.headers.some((field) => MESSAGE_HEADER_KEYS.has(field.key))) {
+      this.budget.report('mime.not-a-message', 'unscannable', '',
+        'no RFC 5322 header fields were found');
+    }
+  }
+
+  toView(): MessageView {
+    const subject = this.headers.find((field) => field.key === 'subject')?.value ?? '';
+    return {
+      raw: this.raw,
+      headers: this.headers,
+      subject,
+      bodies: this.bodies,
+      parts: this.parts,
+      nestedMessages: this.nestedMessages,
+      complete: this.budget.findings.length === 0,
+    };
+  }
+
+  /** Parses one message level and visits its tree; returns its headers, or undefined on failure. */
+  private async walkMessage(
+    bytes: Uint8Array,
+    prefix: string,
+    depth: number,
+  ): Promise<HeaderField[] | undefined> {
+    const result = await parseMimeTree(bytes, {
+      maxNestingDepth: Math.max(0, this.limits.maxMimeDepth - depth),
+      maxHeadersSize: Math.max(1, this.limits.maxHeaderBytes - this.headerBytesUsed),
+      maxPartCount: Math.max(1, this.limits.maxMimeParts - this.partsUsed),
+    });
+    if (!result.ok) {
+      this.reportParseFailure(result.code, prefix);
+      this.addUnparsedMessage(bytes, prefix, depth);
+      return undefined;
+    }
+    this.headerBytesUsed += result.headerBytes;
+    this.partsUsed += result.partCount;
+    this.findUnclosedMultiparts(result.root, bytes);
+    await this.visit(result.root, '', prefix, depth);
+    return result.root.headers.map(decodeHeader);
+  }
+
+  private reportParseFailure(code: MimeParseFailure, prefix: string): void {
+    const reasons: Record<MimeParseFailure, string> = {
+      'mime-depth': `MIME nesting deeper than ${this.limits.maxMimeDepth} levels`,
+      'mime-parts': `more than ${this.limits.maxMimeParts} MIME parts`,
+      'header-bytes': `headers larger than ${this.limits.maxHeaderBytes} bytes`,
+      unparseable: 'the MIME structure could not be parsed',
+    };
+    this.budget.report(PARSE_FAILURE_SIGNATURES[code], 'unscannable', prefix, reasons[code]);
+  }
+
+  /**
+   * Keeps a message level that could not be parsed as one opaque part, so that antivirus still
+   * sees its raw bytes (an EICAR string in an over-nested message is still found).
+   */
+  private addUnparsedMessage(bytes: Uint8Array, prefix: string, depth: number): void {
+    if (!this.budget.tryDecode(bytes.length, prefix)) {
+      return;
+    }
+    this.parts.push({ path: prefix, contentType: 'message/rfc822', content: bytes, origin: 'mime', depth });
+  }
+
+  private async visit(node: MimeNode, localPath: string, prefix: string, depth: number): Promise<void> {
+    const path = joinPath(prefix, localPath || '1');
+    if (!this.budget.checkDeadline(path)) {
+      return;
+    }
+    if (node.contentType.multipart) {
+      if (node.childNodes.length === 0) {
+        this.defects.push('multipart-without-parts');
+      }
+      for (const [index, child] of node.childNodes.entries()) {
+        const childPath = localPath ? `${localPath}.${index + 1}` : `${index + 1}`;
+        await this.visit(child, childPath, prefix, depth);
+      }
+      return;
+    }
+    await this.visitLeaf(node, path, depth);
+  }
+
+  private async visitLeaf(node: MimeNode, path: string, depth: number): Promise<void> {
+    const contentType = node.contentType.parsed.value.toLowerCase() || 'text/plain';
+    const content = node.content ? new Uint8Array(node.content) : new Uint8Array(0);
+    if (!this.budget.tryDecode(content.length, path)) {
+      return;
+    }
+
+    if (NESTED_MESSAGE_TYPES.has(contentType)) {
+      await this.visitNestedMessage(content, path, depth);
+      return;
+    }
+
+    const part = toContentPart(node, contentType, content, path, depth);
+    this.parts.push(part);
+    const transferEncoding = node.contentTransferEncoding.value.trim().toLowerCase();
+    if (UUENCODE_TRANSFER_ENCODINGS.has(transferEncoding)) {
+      await this.addUuencodedTransfer(part);
+    } else if (contentType === 'text/plain' || contentType === 'text/html') {
+      await this.addTextBody(node, part, contentType === 'text/html' ? 'html' : 'plain');
+    }
+    await this.openContainers(part);
+  }
+
+  private async visitNestedMessage(content: Uint8Array, path: string, depth: number): Promise<void> {
+    if (depth + 1 > this.limits.maxMimeDepth) {
+      this.budget.report('limit.mime-depth', 'unscannable', path,
+        `MIME nesting deeper than ${this.limits.maxMimeDepth} levels`);
+      this.parts.push({ path, contentType: 'message/rfc822', content, origin: 'mime', depth });
+      return;
+    }
+    const headers = await this.walkMessage(content, path, depth + 1);
+    if (headers) {
+      this.nestedMessages.push({ path, headers });
+    }
+  }
+
+  private async addTextBody(node: MimeNode, part: ContentPart, type: TextBody['type']): Promise<void> {
+    let text: string;
+    try {
+      text = node.getTextContent();
+    } catch {
+      // An unknown or broken charset must not lose the body: read it as UTF-8 with replacements.
+      text = new TextDecoder('utf-8', { fatal: false }).decode(part.content);
+      this.defects.push('undecodable-charset');
+    }
+    this.bodies.push({ path: part.path, type, text });
+    if (type === 'plain' && text.includes('begin')) {
+      await this.addUuencodedBlocks(part, text);
+    }
+  }
+
+  private async addUuencodedBlocks(part: ContentPart, text: string): Promise<void> {
+    for (const [index, block] of findUuencodedBlocks(text).entries()) {
+      const path = `${part.path}#uu${index + 1}`;
+      await this.addDecodedAttachment(part, path, block.filename, block.content);
+    }
+  }
+
+  /** A part sent with Content-Transfer-Encoding x-uuencode, which postal-mime leaves encoded. */
+  private async addUuencodedTransfer(part: ContentPart): Promise<void> {
+    const text = Buffer.from(part.content).toString('latin1');
+    if (findUuencodedBlocks(text).length > 0) {
+      await this.addUuencodedBlocks(part, text);
+      return;
+    }
+    const decoded = decodeUuencodedLines(text);
+    await this.addDecodedAttachment(part, `${part.path}#uu1`, part.filename ?? '', decoded);
+  }
+
+  private async addDecodedAttachment(
+    parent: ContentPart,
+    path: string,
+    filename: string,
+    content: Uint8Array | undefined,
+  ): Promise<void> {
+    if (content === undefined) {
+      this.budget.report('encoding.suspicious', 'unscannable', path,
+        'a uuencoded block could not be decoded');
+      return;
+    }
+    if (!this.budget.tryDecode(content.length, path)) {
+      return;
+    }
+    const child: ContentPart = {
+      path,
+      contentType: 'application/octet-stream',
+      filename: filename || undefined,
+      content,
+      origin: 'uuencode',
+      depth: parent.depth,
+    };
+    this.parts.push(child);
+    await this.openContainers(child);
+  }
+
+  /** Opens TNEF and zip containers inside a part and adds their members as parts. */
+  private async openContainers(part: ContentPart): Promise<void> {
+    if (isTnef(part)) {
+      for (const member of extractTnef(part, this.budget)) {
+        this.parts.push(member);
+        await this.openContainers(member);
+      }
+      return;
+    }
+    if (isZip(part.content)) {
+      this.parts.push(...(await expandArchive(part, this.budget, 1)));
+    }
+  }
+
+  /** Records multiparts whose closing delimiter never appears, as cPanel and broken spam tools send. */
+  private findUnclosedMultiparts(root: MimeNode, bytes: Uint8Array): void {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const pending: MimeNode[] = [root];
+    while (pending.length > 0) {
+      const node = pending.pop() as MimeNode;
+      const boundary = node.contentType.multipart ? node.contentType.parsed.params.boundary : undefined;
+      if (boundary && buffer.indexOf(`--${boundary.trimEnd()}--`) < 0) {
+        this.defects.push('unclosed-multipart');
+        return;
+      }
+      pending.push(...node.childNodes);
+    }
+  }
+}
+
+function toContentPart(
+  node: MimeNode,
+  contentType: string,
+  content: Uint8Array,
+  path: string,
+  depth: number,
+): ContentPart {
+  const filename =
+    node.contentDisposition.parsed.params.filename || node.contentType.parsed.params.name || undefined;
+  const rawFilename = findRawFilename(node);
+  const disposition = node.contentDisposition.parsed.value.trim().toLowerCase() || undefined;
+  return {
+    path,
+    contentType,
+    filename,
+    rawFilename: rawFilename !== undefined && rawFilename !== filename ? rawFilename : undefined,
+    disposition,
+    contentId: node.contentId,
+    content,
+    origin: 'mime',
+    depth,
+  };
+}
+
+/**
+ * Reads the filename parameter as the sender wrote it, before RFC 2047 and RFC 2231 decoding, so
+ * that extension checks also see encoded tricks.
+ */
+function findRawFilename(node: MimeNode): string | undefined {
+  for (const key of ['content-disposition', 'content-type']) {
+    const header = node.headers.find((field) => field.key === key);
+    const match = header && /(?:file)?name\*?(?:\*\d+\*?)?\s*=\s*("[^"]*"|[^;\s]*)/i.exec(header.value);
+    if (match?.[1]) {
+      return match[1].replace(/^"|"$/g, '');
+    }
+  }
+  return undefined;
+}
+
+function decodeHeader(field: { key: string; value: string }): HeaderField {
+  let value = field.value;
+  if (value.includes('=?')) {
+    try {
+      value = decodeWords(value);
+    } catch {
+      // Keep the raw value: an undecodable encoded-word is still evidence for the engines.
+    }
+  }
+  return { key: field.key.trim(), value };
+}
+
+function joinPath(prefix: string, localPath: string): string {
+  return prefix ? `${prefix}/${localPath}` : localPath;
+}
+
+/** Drops an mbox `From ` separator line at the start, which is no header and breaks parsing. */
+function skipMboxFromLine(raw: Uint8Array): Uint8Array {
+  const startsWithFrom =
+    raw[0] === 0x46 && raw[1] === 0x72 && raw[2] === 0x6f && raw[3] === 0x6d && raw[4] === 0x20;
+  if (!startsWithFrom) {
+    return raw;
+  }
+  const newline = raw.indexOf(0x0a);
+  return newline < 0 ? new Uint8Array(0) : raw.subarray(newline + 1);
+}

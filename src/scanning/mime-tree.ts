@@ -1,0 +1,99 @@
+import PostalMime from 'postal-mime';
+
+/**
+ * The part of postal-mime's internal MIME node that extraction reads. postal-mime's public result
+ * merges text parts into one body and hides part numbers, so extraction walks the node tree the
+ * parser builds instead. The shape is checked at run time by {@link isMimeNode} and by a test, and
+ * the package version is pinned exactly in package.json because this is not public API.
+ */
+export interface MimeNode {
+  childNodes: MimeNode[];
+  contentType: { value: string; parsed: StructuredHeader; multipart: string | false };
+  contentTransferEncoding: { value: string; encoding: string };
+  contentDisposition: { value: string; parsed: StructuredHeader };
+  contentId?: string;
+  headers: { key: string; value: string }[];
+  content: ArrayBuffer | null;
+  getTextContent(): string;
+}
+
+interface StructuredHeader {
+  value: string;
+  params: Record<string, string>;
+}
+
+interface ParserInternals {
+  root: unknown;
+  counters: { headerSize: number; partCount: number };
+}
+
+/** Budgets a parse may spend. The caller subtracts what each parse used before the next one. */
+export interface MimeParseLimits {
+  maxNestingDepth: number;
+  maxHeadersSize: number;
+  maxPartCount: number;
+}
+
+/** A parsed MIME tree, or the reason it could not be built. */
+export type MimeParseResult =
+  | { ok: true; root: MimeNode; headerBytes: number; partCount: number }
+  | { ok: false; code: MimeParseFailure; detail: string };
+
+export type MimeParseFailure = 'mime-depth' | 'mime-parts' | 'header-bytes' | 'unparseable';
+
+const LIMIT_CODES: Readonly<Record<string, MimeParseFailure>> = {
+  EMAXNESTINGDEPTH: 'mime-depth',
+  EMAXPARTCOUNT: 'mime-parts',
+  EMAXHEADERSIZE: 'header-bytes',
+};
+
+/**
+ * Parses one message (top level or nested) into its MIME node tree. Nested message/rfc822 parts are
+ * left as leaves holding their raw bytes, because extraction recurses into them itself to number
+ * their parts and to share one budget across all levels.
+ */
+export async function parseMimeTree(
+  raw: Uint8Array,
+  limits: MimeParseLimits,
+): Promise<MimeParseResult> {
+  const parser = new PostalMime({
+    maxNestingDepth: limits.maxNestingDepth,
+    maxHeadersSize: limits.maxHeadersSize,
+    maxPartCount: limits.maxPartCount,
+    maxRfc822NestingDepth: 0,
+    forceRfc822Attachments: true,
+    attachmentEncoding: 'arraybuffer',
+  });
+  try {
+    await parser.parse(raw);
+  } catch (error: unknown) {
+    const code = typeof error === 'object' && error !== null ? String(Reflect.get(error, 'code')) : '';
+    return { ok: false, code: LIMIT_CODES[code] ?? 'unparseable', detail: code || 'parse failed' };
+  }
+
+  const internals = parser as unknown as ParserInternals;
+  if (!isMimeNode(internals.root)) {
+    return { ok: false, code: 'unparseable', detail: 'postal-mime node tree has an unexpected shape' };
+  }
+  return {
+    ok: true,
+    root: internals.root,
+    headerBytes: internals.counters?.headerSize ?? 0,
+    partCount: internals.counters?.partCount ?? 1,
+  };
+}
+
+/** Checks the fields extraction relies on, so a postal-mime upgrade fails loudly, not silently. */
+export function isMimeNode(value: unknown): value is MimeNode {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const node = value as Partial<MimeNode>;
+  return (
+    Array.isArray(node.childNodes) &&
+    typeof node.contentType?.parsed?.value === 'string' &&
+    typeof node.contentDisposition?.parsed?.value === 'string' &&
+    Array.isArray(node.headers) &&
+    typeof node.getTextContent === 'function'
+  );
+}

@@ -1,0 +1,143 @@
+import type { ScanLimits } from '../config/settings.js';
+import type { Logger } from '../shared/logger.js';
+import { toError } from '../shared/errors.js';
+import { createDeadline } from './deadline.js';
+import { extractMessage } from './extract.js';
+import {
+  type Action,
+  type Category,
+  CATEGORY_SEVERITY,
+  type Deadline,
+  type EngineResult,
+  type Finding,
+  type MessageView,
+  STAGE_ORDER,
+  type ScanEngine,
+  type Verdict,
+} from './types.js';
+
+/** What a pipeline is built from. */
+export interface PipelineOptions {
+  limits: ScanLimits;
+  actions: Readonly<Record<Category, Action>>;
+  /** Engines in any order; they run grouped by stage in {@link STAGE_ORDER}. */
+  engines: readonly ScanEngine[];
+  logger: Logger;
+}
+
+/** A verdict plus what extraction saw, for quarantine metadata and reports. */
+export interface ScanOutcome {
+  verdict: Verdict;
+  view: MessageView;
+  /** Structural defects that did not change the verdict, e.g. `unclosed-multipart`. */
+  defects: string[];
+}
+
+/** The scanning pipeline: extraction, then rules, antivirus, antispam and antiphishing engines. */
+export interface Pipeline {
+  /** Scans one raw RFC 5322 message. Resolves for any input; hostile content is a verdict. */
+  scan(raw: Uint8Array): Promise<ScanOutcome>;
+}
+
+/** Builds a pipeline. Engines are run one after another, each under the message's deadline. */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const engines = [...options.engines].sort(
+    (a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage),
+  );
+  return {
+    scan: (raw) => scanMessage(raw, engines, options),
+  };
+}
+
+async function scanMessage(
+  raw: Uint8Array,
+  engines: readonly ScanEngine[],
+  options: PipelineOptions,
+): Promise<ScanOutcome> {
+  const started = performance.now();
+  const deadline = createDeadline(options.limits.scanTimeoutMs);
+  const { view, budget, defects } = await extractMessage(raw, options.limits, deadline);
+  const findings: Finding[] = [...budget.findings];
+  let spam: Verdict['spam'];
+
+  for (const engine of engines) {
+    if (deadline.expired()) {
+      findings.push(timeoutFinding(engine, options.limits.scanTimeoutMs));
+      break;
+    }
+    const result = await runEngine(engine, view, deadline, options);
+    findings.push(...result.findings);
+    spam = result.spam ?? spam;
+  }
+
+  const category = decideCategory(findings);
+  const verdict: Verdict = {
+    category,
+    action: options.actions[category],
+    findings,
+    durationMs: Math.round((performance.now() - started) * 100) / 100,
+  };
+  if (spam) {
+    verdict.spam = spam;
+  }
+  return { verdict, view, defects };
+}
+
+/**
+ * Runs one engine. An engine that throws, rejects or outlives the deadline yields an
+ * `unscannable` finding, so a failing engine can never make a message look clean.
+ */
+async function runEngine(
+  engine: ScanEngine,
+  view: MessageView,
+  deadline: Deadline,
+  options: PipelineOptions,
+): Promise<EngineResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<EngineResult>((resolve) => {
+    const remaining = Math.max(0, deadline.expiresAt - performance.now());
+    timer = setTimeout(() => resolve({ findings: [timeoutFinding(engine, options.limits.scanTimeoutMs)] }), remaining);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => engine.scan(view, deadline)), timeout]);
+  } catch (thrown: unknown) {
+    const error = toError(thrown);
+    options.logger.warn('scan engine failed', { engine: engine.name, error: error.message });
+    return {
+      findings: [
+        {
+          stage: engine.stage,
+          engine: engine.name,
+          category: 'unscannable',
+          signature: 'engine.failed',
+          reason: `engine ${engine.name} failed: ${error.name}`,
+          mimePath: '',
+        },
+      ],
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function timeoutFinding(engine: ScanEngine, timeoutMs: number): Finding {
+  return {
+    stage: engine.stage,
+    engine: engine.name,
+    category: 'unscannable',
+    signature: 'limit.scan-timeout',
+    reason: `scan exceeded ${timeoutMs} ms before engine ${engine.name} finished`,
+    mimePath: '',
+  };
+}
+
+/** The most severe category among the findings, or clean when there are none. */
+export function decideCategory(findings: readonly Finding[]): Category {
+  let category: Category = 'clean';
+  for (const finding of findings) {
+    if (CATEGORY_SEVERITY[finding.category] > CATEGORY_SEVERITY[category]) {
+      category = finding.category;
+    }
+  }
+  return category;
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { loadSettings } from '../../src/config/settings.js';
+import { ScannerError } from '../../src/shared/errors.js';
+
+describe('loadSettings', () => {
+  it('applies defaults to an empty environment', () => {
+    const settings = loadSettings({});
+    assert.equal(settings.limits.maxMimeDepth, 32);
+    assert.equal(settings.actions.spam, 'junk');
+    assert.equal(settings.actions.malware, 'quarantine');
+    assert.equal(settings.quarantine.container, 'quarantine');
+    assert.deepEqual(settings.antiphishing.organizationDomains, []);
+  });
+
+  for (const value of ['0', '-5', 'ten', '1.5']) {
+    it(`rejects limit value ${value} naming the key`, () => {
+      assert.throws(
+        () => loadSettings({ MAILSWEEP_MAX_MIME_PARTS: value }),
+        (error: unknown) =>
+          error instanceof ScannerError &&
+          error.code === 'config-invalid' &&
+          error.message.includes('MAILSWEEP_MAX_MIME_PARTS'),
+      );
+    });
+  }
+
+  it('never echoes a rejected value', () => {
+    try {
+      loadSettings({ MAILSWEEP_ACTION_SPAM: 'secret-value-123' });
+      assert.fail('expected a config-invalid error');
+    } catch (error: unknown) {
+      assert.ok(error instanceof ScannerError);
+      assert.ok(error.message.includes('MAILSWEEP_ACTION_SPAM'));
+      assert.ok(!error.message.includes('secret-value-123'));
+    }
+  });
+
+  it('parses organization domains', () => {
+    const settings = loadSettings({ MAILSWEEP_ORG_DOMAINS: ' Contoso.com, fabrikam.example ,' });
+    assert.deepEqual(settings.antiphishing.organizationDomains, ['contoso.com', 'fabrikam.example']);
+  });
+
+  it('rejects an invalid organization domain', () => {
+    assert.throws(() => loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com/evil' }), ScannerError);
+  });
+
+  it('returns frozen settings', () => {
+    const settings = loadSettings({});
+    assert.ok(Object.isFrozen(settings));
+    assert.ok(Object.isFrozen(settings.limits));
+  });
+
+  it('ignores keys outside its prefix and empty values', () => {
+    const settings = loadSettings({ PATH: '/bin', MAILSWEEP_MAX_MIME_DEPTH: '' });
+    assert.equal(settings.limits.maxMimeDepth, 32);
+  });
+});
