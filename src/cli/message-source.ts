@@ -24,10 +24,11 @@ export interface ReadMessagesOptions {
 export async function listMailFiles(inputs: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) {
-    const info = await stat(input);
-    if (info.isDirectory()) {
+    const info = await stat(input).catch(() => undefined);
+    if (info?.isDirectory()) {
       await collectFolder(input, files);
     } else {
+      // A missing or unreadable input is kept, so that reading it reports the error per file.
       files.push(input);
     }
   }
@@ -41,7 +42,7 @@ async function collectFolder(folder: string, files: string[]): Promise<void> {
     const fullPath = path.join(folder, entry.name);
     if (entry.isDirectory()) {
       await collectFolder(fullPath, files);
-    } else if (entry.isFile() && isMailFileName(entry.name)) {
+    } else if ((entry.isFile() || entry.isSymbolicLink()) && isMailFileName(entry.name)) {
       files.push(fullPath);
     }
   }

@@ -9,7 +9,7 @@ import type { ArchiveInfo, ContentPart } from './types.js';
 
 /**
  * Decompressed size below which the compression ratio is not checked, in bytes. OOXML documents
- * compress their XML 20-50x, so a small member with a high ratio is normal; a zip bomb only
+ * compress their XML 20-50x, so a small member with a high ratio is normal. A zip bomb only
  * matters once it produces real volume.
  */
 const RATIO_CHECK_FLOOR_BYTES = 1024 * 1024;
@@ -34,11 +34,11 @@ export function isZip(content: Uint8Array): boolean {
  * Opens a zip part, sets `part.archive` and returns its members as content parts, followed
  * directly by the members of any zip member (recursively, to `maxArchiveDepth`).
  *
- * Declared sizes are never trusted: every member is inflated under a running byte cap drawn from
+ * Declared sizes are never trusted. Every member is inflated under a running byte cap drawn from
  * `budget`, and a member whose output passes 1 MiB at more than `maxCompressionRatio` times its
- * compressed size is cut off as a zip bomb. Every problem becomes a finding in `budget`
- * (`archive.corrupt`, `archive.compression-ratio`, `archive.unsupported-method`,
- * `limit.archive-depth` and the budget's own limits); the promise never rejects. Members read
+ * compressed size is cut off as a zip bomb. Every problem becomes a finding in `budget`:
+ * `archive.corrupt`, `archive.compression-ratio`, `archive.unsupported-method`,
+ * `limit.archive-depth` and the budget's own limits. The promise never rejects, and members read
  * before a problem are still returned.
  *
  * @param archiveDepth 1 for a zip that is a MIME part, 2 for a zip inside it, and so on.
@@ -85,9 +85,9 @@ async function readZip(
   members: ContentPart[],
 ): Promise<void> {
   const buffer = Buffer.from(part.content.buffer, part.content.byteOffset, part.content.byteLength);
-  // decodeStrings is off because yauzl then rejects the whole archive for a member named
-  // `../x` or `/x`; names are decoded below without that check, since nothing is written to disk.
-  // Sizes are checked here against real output instead of yauzl's declared-size validation.
+  // With decodeStrings on, yauzl rejects the whole archive for a member named `../x` or `/x`.
+  // Names are decoded below without that check, because nothing is written to disk. Sizes are
+  // checked against the real output, so yauzl's declared-size validation is off too.
   const zipfile = await yauzl.fromBufferPromise(buffer, {
     decodeStrings: false,
     validateEntrySizes: false,
@@ -156,9 +156,9 @@ async function readMemberRange(zipfile: ZipFile, entry: Entry): Promise<MemberRa
 }
 
 /**
- * A zip whose members share bytes has no legitimate use: it is how a non-recursive zip bomb turns
- * one compressed run into thousands of members. Members per message are capped by the budget, so
- * the quadratic scan stays small.
+ * Checks a member's bytes against those of earlier members. Members that share bytes have no
+ * legitimate use, because sharing is how a non-recursive zip bomb turns one compressed run into
+ * thousands of members. The budget caps members per message, so the quadratic scan stays small.
  */
 function overlapsAny(range: MemberRange, ranges: readonly MemberRange[]): boolean {
   return ranges.some((other) => range.start < other.end && other.start < range.end);
@@ -217,14 +217,14 @@ async function fillMember(
 }
 
 interface InflateOutcome {
-  /** `stopped` means a message-wide limit said no; other failures only cut this member short. */
+  /** `stopped`: a message-wide limit was reached. Other failures only cut this member short. */
   status: 'complete' | 'truncated' | 'stopped';
   content: Uint8Array;
 }
 
 /**
  * Inflates one member chunk by chunk, reserving each chunk from the budget, and stops as soon as
- * a limit says no. What was inflated before the stop is kept, so engines still see the start.
+ * a limit is reached. What was inflated before the stop is kept, so engines still see the start.
  */
 async function inflateMember(
   compressed: Buffer,
@@ -268,8 +268,8 @@ async function inflateMember(
 }
 
 /**
- * Records why a zip could not be read. PKWARE strong encryption (bit 6) makes yauzl stop listing;
- * that zip is reported as encrypted instead of corrupt.
+ * Records why a zip could not be read. PKWARE strong encryption (bit 6) makes yauzl stop listing,
+ * so that zip is marked encrypted instead of reported as corrupt.
  */
 function reportUnreadable(
   error: unknown,
@@ -278,7 +278,7 @@ function reportUnreadable(
   budget: ExtractionBudget,
 ): void {
   if (error instanceof Error && /strong encryption/i.test(error.message)) {
-    // NOTE: members listed after a strongly encrypted one are not read; the policy finding for an
+    // NOTE: members listed after a strongly encrypted one are not read. The policy finding for an
     // encrypted archive still keeps the message from passing as clean.
     info.encrypted = true;
     return;

@@ -1,8 +1,7 @@
-import { decodeWords } from 'postal-mime';
-
 import type { ScanLimits } from '../config/settings.js';
 import { expandArchive, isZip } from './archive.js';
 import { ExtractionBudget } from './extraction-budget.js';
+import { decodeEncodedWords } from './header-decoding.js';
 import { type MimeNode, type MimeParseFailure, parseMimeTree } from './mime-tree.js';
 import { extractTnef, isTnef } from './tnef.js';
 import type { ContentPart, Deadline, HeaderField, MessageView, TextBody } from './types.js';
@@ -76,8 +75,12 @@ class MessageWalker {
         `message exceeds ${this.limits.maxMessageBytes} bytes`);
       return;
     }
-    this.headers = (await this.walkMessage(skipMboxFromLine(this.raw), '', 0)) ?? [];
-    if (!this.headers.some((field) => MESSAGE_HEADER_KEYS.has(field.key))) {
+    const headers = await this.walkMessage(skipMboxFromLine(this.raw), '', 0);
+    if (headers === undefined) {
+      return;
+    }
+    this.headers = headers;
+    if (!headers.some((field) => MESSAGE_HEADER_KEYS.has(field.key))) {
       this.budget.report('mime.not-a-message', 'unscannable', '',
         'no RFC 5322 header fields were found');
     }
@@ -203,6 +206,9 @@ class MessageWalker {
       text = new TextDecoder('utf-8', { fatal: false }).decode(part.content);
       this.defects.push('undecodable-charset');
     }
+    if (text.trim().length === 0) {
+      return;
+    }
     this.bodies.push({ path: part.path, type, text });
     if (type === 'plain' && text.includes('begin')) {
       await this.addUuencodedBlocks(part, text);
@@ -290,8 +296,11 @@ function toContentPart(
   path: string,
   depth: number,
 ): ContentPart {
-  const filename =
-    node.contentDisposition.parsed.params.filename || node.contentType.parsed.params.name || undefined;
+  // Outlook and Gmail put RFC 2047 encoded-words inside quoted parameters, which RFC 2047 section
+  // 5 forbids but every mail client decodes, so they are decoded here too.
+  const declared =
+    node.contentDisposition.parsed.params.filename || node.contentType.parsed.params.name || '';
+  const filename = declared ? decodeEncodedWords(declared) : undefined;
   const rawFilename = findRawFilename(node);
   const disposition = node.contentDisposition.parsed.value.trim().toLowerCase() || undefined;
   return {
@@ -308,30 +317,32 @@ function toContentPart(
 }
 
 /**
- * Reads the filename parameter as the sender wrote it, before RFC 2047 and RFC 2231 decoding, so
- * that extension checks also see encoded tricks.
+ * Reads the filename parameter as the sender wrote it, before RFC 2047 and RFC 2231 decoding, with
+ * RFC 2231 continuations (`filename*0*=…; filename*1*=…`) joined in order, so that extension checks
+ * also see the undecoded text.
  */
 function findRawFilename(node: MimeNode): string | undefined {
   for (const key of ['content-disposition', 'content-type']) {
     const header = node.headers.find((field) => field.key === key);
-    const match = header && /(?:file)?name\*?(?:\*\d+\*?)?\s*=\s*("[^"]*"|[^;\s]*)/i.exec(header.value);
-    if (match?.[1]) {
-      return match[1].replace(/^"|"$/g, '');
+    if (!header) {
+      continue;
+    }
+    const name = key === 'content-disposition' ? 'filename' : 'name';
+    const pattern = new RegExp(`(?:^|;)\\s*${name}(?:\\*(\\d+))?\\*?\\s*=\\s*("[^"]*"|[^;\\s]*)`, 'gi');
+    const sections: { index: number; text: string }[] = [];
+    for (const match of header.value.matchAll(pattern)) {
+      sections.push({ index: Number(match[1] ?? 0), text: (match[2] ?? '').replace(/^"|"$/g, '') });
+    }
+    if (sections.length > 0) {
+      sections.sort((a, b) => a.index - b.index);
+      return sections.map((section) => section.text).join('');
     }
   }
   return undefined;
 }
 
 function decodeHeader(field: { key: string; value: string }): HeaderField {
-  let value = field.value;
-  if (value.includes('=?')) {
-    try {
-      value = decodeWords(value);
-    } catch {
-      // Keep the raw value: an undecodable encoded-word is still evidence for the engines.
-    }
-  }
-  return { key: field.key.trim(), value };
+  return { key: field.key.trim(), value: decodeEncodedWords(field.value) };
 }
 
 function joinPath(prefix: string, localPath: string): string {

@@ -79,8 +79,8 @@ export function isTnef(part: ContentPart): boolean {
  * The file name comes from PidTagAttachLongFilename, then PidTagAttachFilename, attAttachTitle,
  * attAttachTransportFilename and PidTagDisplayName. An embedded message comes out as its own
  * TNEF stream, typed `application/vnd.ms-tnef`, for the caller to open in turn. Every length is
- * checked against the bytes left; a broken stream is finding `tnef.corrupt`, with the attachments
- * read before the break still returned. Attribute checksums are not verified, because a wrong
+ * checked against the bytes left. A broken stream is finding `tnef.corrupt`, and the attachments
+ * read before the break are still returned. Attribute checksums are not verified, because a wrong
  * checksum leaves the structure readable. Message-level attributes, attMsgProps among them, are
  * skipped by their length.
  *
@@ -92,7 +92,7 @@ export function extractTnef(part: ContentPart, budget: ExtractionBudget): Conten
   return reader.parts;
 }
 
-/** What one attachment's attributes and properties said about it. */
+/** Facts read from one attachment's attributes and properties. */
 interface PendingAttachment {
   title?: string;
   transportFilename?: string;
@@ -130,7 +130,7 @@ class TnefReader {
     }
   }
 
-  /** Walks the attributes from `offset`; false when the walk stopped early. */
+  /** Walks the attributes from `start`. Returns false when the walk stopped early. */
   private readAttributes(start: number): boolean {
     const length = this.view.byteLength;
     let offset = start;
@@ -161,7 +161,7 @@ class TnefReader {
     return true;
   }
 
-  /** Applies one attribute; false when a limit stopped the read. */
+  /** Applies one attribute. Returns false when a limit stopped the read. */
   private handleAttribute(level: number, id: number, data: Uint8Array): boolean {
     if (id === ATT_ATTACH_REND_DATA) {
       // attAttachRendData opens the attribute group of the next attachment.
@@ -224,7 +224,7 @@ class TnefReader {
         'limit.tnef-attachments',
         'unscannable',
         this.source.path,
-        `TNEF stream holds more than ${MAX_TNEF_ATTACHMENTS} attachments`,
+        `TNEF stream has more than ${MAX_TNEF_ATTACHMENTS} attachments`,
       );
       return 'stopped';
     }
@@ -265,7 +265,7 @@ interface PropertyList {
 /**
  * Reads a counted MAPI property list (the data of attAttachment or attMsgProps). Each property
  * is a 32-bit tag (type in the low 16 bits, id in the high 16), a name for named properties, then
- * its value or values; variable-length values are counted, sized and padded to 4 bytes.
+ * its value or values. Variable-length values are counted, sized and padded to 4 bytes.
  */
 function readPropertyList(data: Uint8Array): PropertyList {
   const cursor = new ByteCursor(data);
@@ -302,7 +302,7 @@ function readProperty(cursor: ByteCursor): MapiProperty | undefined {
     return undefined;
   }
 
-  // Variable-length values are always counted, even when the property holds a single value.
+  // Variable-length values are always counted, even when the property has a single value.
   const multiple = (type & TYPE_MULTIPLE_FLAG) !== 0;
   const valueCount = multiple || isVariable ? cursor.readUint32() : 1;
   if (valueCount === undefined) {

@@ -50,7 +50,7 @@ function padded(bytes: Buffer): Buffer {
   return Buffer.concat([bytes, Buffer.alloc((4 - (bytes.length % 4)) % 4)]);
 }
 
-/** A counted, sized, padded value, as variable-length MAPI properties are encoded. */
+/** Encodes one counted, sized, padded value, as variable-length MAPI properties are. */
 function variableValue(bytes: Buffer): Buffer {
   return Buffer.concat([u32(1), u32(bytes.length), padded(bytes)]);
 }
@@ -84,7 +84,7 @@ function longProperty(id: number, value: number): Buffer {
   return Buffer.concat([u32((id << 16) | 0x0003), u32(value)]);
 }
 
-/** A named property (GUID, string name) with a 16-bit value padded to 4 bytes. */
+/** Encodes a named property (GUID, string name) with a 16-bit value padded to 4 bytes. */
 function namedShortProperty(): Buffer {
   const name = padded(Buffer.from('Keywords\0', 'utf16le'));
   return Buffer.concat([
@@ -251,7 +251,8 @@ describe('extractTnef', () => {
     ]);
     const [part] = extractTnef(tnefPart(content), createBudget());
     assert.equal(part?.contentType, 'application/vnd.ms-tnef');
-    assert.ok(part && isTnef(part));
+    assert.ok(part);
+    assert.equal(isTnef(part), true);
     const inner = extractTnef(part, createBudget());
     assert.equal(inner[0]?.path, '3#tnef1#tnef1');
     assert.equal(inner[0]?.filename, 'INNER.EXE');
@@ -326,6 +327,16 @@ describe('extractTnef', () => {
       ['A.BIN'],
     );
     assert.deepEqual(signaturesOf(budget.findings), ['limit.decoded-bytes']);
+  });
+
+  it('stops after 1000 attachments', () => {
+    const attributes = Array.from({ length: 1005 }, (_, i) =>
+      fileAttachment(`F${i}.TXT`, Buffer.from('x')),
+    ).flat();
+    const budget = createBudget();
+    const parts = extractTnef(tnefPart(stream(attributes)), budget);
+    assert.equal(parts.length, 1000);
+    assert.deepEqual(signaturesOf(budget.findings), ['limit.tnef-attachments']);
   });
 
   it('stops at an expired deadline', () => {

@@ -12,11 +12,10 @@ export interface Classification {
 }
 
 /**
- * Scores a token set with Gary Robinson's method as SpamBayes applies it: each token's spam
- * probability is smoothed towards 0.5 by the unknown-word strength, the most extreme tokens are
- * combined with Fisher's chi-square test once for spamminess and once for hamminess, and the
- * score is the midpoint of the two, (S - H + 1) / 2.
- * @see https://www.linuxjournal.com/article/6467 Robinson's description of the method.
+ * Scores a token set with Gary Robinson's chi-square method, as SpamBayes applies it. Each
+ * token's spam probability is smoothed towards 0.5 by the unknown-word strength. The most
+ * extreme tokens are combined with Fisher's chi-square test, once for spamminess S and once for
+ * hamminess H, and the score is (S - H + 1) / 2: near 0.5 when the evidence conflicts.
  */
 export function classifyTokens(model: SpamModel, tokens: Iterable<string>): Classification {
   const probabilities = tokenProbabilities(model);
@@ -50,7 +49,7 @@ export function classifyTokens(model: SpamModel, tokens: Iterable<string>): Clas
 }
 
 /**
- * The smoothed spam probability of one token, f(w) = (s·x + n·p(w)) / (s + n), where p(w) is
+ * Computes the smoothed spam probability of one token, f(w) = (s·x + n·p(w)) / (s + n), where p(w) is
  * the share of the token's frequency that falls in spam, n the number of training messages
  * that contained it, x the unknown-word probability and s its strength.
  */

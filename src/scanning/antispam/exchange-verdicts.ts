@@ -2,16 +2,15 @@ import type { Category, Finding, HeaderField } from '../types.js';
 import { parseAuthenticationResults } from './authentication-results.js';
 
 /**
- * Spam confidence levels (SCL) from which Exchange Online Protection treats a message as spam:
+ * Spam confidence level (SCL) from which Exchange Online Protection treats a message as spam:
  * 5 and 6 are spam, 7 to 9 high-confidence spam, and -1 means the organization marked it safe.
- * @see https://learn.microsoft.com/defender-office-365/anti-spam-spam-confidence-level-scl-about
  */
 const MIN_SPAM_SCL = 5;
 
 /**
- * Bulk complaint level (BCL) at or above which a message is reported as bulk spam. 7 is the
- * default bulk threshold of Microsoft's anti-spam policies.
- * @see https://learn.microsoft.com/defender-office-365/anti-spam-bulk-complaint-level-bcl-about
+ * Bulk complaint level (BCL, 0 to 9) at or above which a message is reported as bulk spam.
+ * NOTE: 7 is believed to be the default bulk threshold of Microsoft's anti-spam policies. An
+ * organization with another `BulkThreshold` gets bulk findings that differ from its own policy.
  */
 const MIN_SPAM_BCL = 7;
 
@@ -29,10 +28,11 @@ const CATEGORY_BY_CAT: Readonly<Record<string, Exclude<Category, 'clean'>>> = {
 /**
  * Reads the verdicts that Exchange Online Protection stamps on delivered messages: the
  * organization SCL, X-Forefront-Antispam-Report (SFV, CAT, SCL), the BCL in X-Microsoft-Antispam
- * and the topmost Authentication-Results field. Only the first instance of each field is read,
- * because Exchange Online adds its own above anything the sender wrote, and removes
- * X-MS-Exchange-Organization-* fields that arrive from outside the organization.
- * @see https://learn.microsoft.com/defender-office-365/message-headers-eop-mdo
+ * and the Authentication-Results field. Only the first (topmost) instance of each field is read.
+ * Exchange Online prepends its own fields above anything the sender wrote, so a forged copy
+ * further down is ignored.
+ * NOTE: a message that never passed Exchange Online (a local file, an on-premises-only route)
+ * has no such stamp, and there the topmost field may be the sender's own forgery.
  */
 export function readExchangeVerdicts(headers: readonly HeaderField[], engine: string): Finding[] {
   const findings: Finding[] = [];

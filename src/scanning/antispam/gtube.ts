@@ -3,15 +3,12 @@ import type { Deadline, Finding, MessageView } from '../types.js';
 /** The Generic Test for Unsolicited Bulk Email, which SpamAssassin and most filters flag as spam. */
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
-/** Bytes of raw message decoded and searched at a time. */
-const WINDOW_BYTES = 1024 * 1024;
-/**
- * Bytes shared by consecutive windows. The GTUBE string is 68 characters, and with a
- * quoted-printable soft line break (`=\r\n`, 3 bytes) after every character it spans at most
- * 68 + 67 * 3 = 269 bytes, so an overlap of 512 never cuts it in two.
- */
-const WINDOW_OVERLAP = 512;
-const SOFT_LINE_BREAK = /=\r?\n/g;
+const GTUBE_BYTES = Buffer.from(GTUBE, 'latin1');
+/** Bytes searched between two deadline checks. */
+const DEADLINE_CHECK_BYTES = 1024 * 1024;
+
+/** Knuth-Morris-Pratt failure table: the longest proper prefix of GTUBE that ends at each index. */
+const FAILURE = buildFailureTable(GTUBE_BYTES);
 
 /**
  * Looks for GTUBE in the decoded text bodies, then in the raw message as sent and with its
@@ -43,24 +40,52 @@ export function findGtube(view: MessageView, deadline: Deadline, engine: string)
   return [];
 }
 
+/**
+ * Searches the raw bytes for GTUBE in one pass with Knuth-Morris-Pratt matching, skipping every
+ * quoted-printable soft line break (`=` followed by CRLF or LF), so the string is found whether or
+ * not the encoder wrapped it. The deadline is checked every {@link DEADLINE_CHECK_BYTES}.
+ */
 function searchRaw(raw: Uint8Array, deadline: Deadline): 'found' | 'not-found' | 'timed-out' {
-  const buffer = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (buffer.indexOf(GTUBE, 0, 'latin1') >= 0) {
-    return 'found';
-  }
-  for (let start = 0; start < buffer.length; start += WINDOW_BYTES - WINDOW_OVERLAP) {
-    if (deadline.expired()) {
+  let matched = 0;
+  for (let index = 0; index < raw.length; index += 1) {
+    if (index % DEADLINE_CHECK_BYTES === 0 && deadline.expired()) {
       return 'timed-out';
     }
-    const window = buffer.toString('latin1', start, Math.min(start + WINDOW_BYTES, buffer.length));
-    if (window.includes('=') && window.replace(SOFT_LINE_BREAK, '').includes(GTUBE)) {
-      return 'found';
+    const byte = raw[index];
+    if (byte === 0x3d && raw[index + 1] === 0x0a) {
+      index += 1;
+      continue;
     }
-    if (start + WINDOW_BYTES >= buffer.length) {
-      break;
+    if (byte === 0x3d && raw[index + 1] === 0x0d && raw[index + 2] === 0x0a) {
+      index += 2;
+      continue;
+    }
+    while (matched > 0 && byte !== GTUBE_BYTES[matched]) {
+      matched = FAILURE[matched - 1];
+    }
+    if (byte === GTUBE_BYTES[matched]) {
+      matched += 1;
+      if (matched === GTUBE_BYTES.length) {
+        return 'found';
+      }
     }
   }
   return 'not-found';
+}
+
+function buildFailureTable(pattern: Uint8Array): Uint8Array {
+  const table = new Uint8Array(pattern.length);
+  let length = 0;
+  for (let index = 1; index < pattern.length; index += 1) {
+    while (length > 0 && pattern[index] !== pattern[length]) {
+      length = table[length - 1];
+    }
+    if (pattern[index] === pattern[length]) {
+      length += 1;
+    }
+    table[index] = length;
+  }
+  return table;
 }
 
 function gtubeFinding(engine: string, mimePath: string, where: string): Finding {

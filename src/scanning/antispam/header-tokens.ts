@@ -1,10 +1,10 @@
 import type { HeaderField } from '../types.js';
 
 /**
- * Header fields left out of the tokens. They are either dates and mailbox-storage artifacts
- * (added by the receiving mail store or the program that collected a corpus, so they teach the
- * collection date rather than the sender), per-recipient fields, or verdicts of other filters,
- * which the engine reads separately.
+ * Header fields left out of the tokens. Dates and mailbox-storage fields are added by the
+ * receiving mail store or by whoever collected a training corpus, so they teach the collection
+ * date rather than the sender. Per-recipient fields say nothing about the sender, and the
+ * verdicts of other filters are read separately by the engine.
  */
 const IGNORED_HEADERS = new Set([
   'date',
@@ -54,6 +54,8 @@ const VALUE_HEADERS = new Set([
 const MAX_HEADERS = 200;
 const MAX_HEADER_VALUE_CHARS = 1000;
 const MAX_RECEIVED_HEADERS = 12;
+/** Dates and times inside a word, which teach the training period rather than the sender. */
+export const DATE_LIKE = /\d{1,4}[/-]\d{1,2}[/-]\d{1,4}|\d{1,2}:\d{2}/;
 const IPV4 = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/g;
 
 /** Returns true when a header field may teach the classifier something about the sender. */
@@ -105,7 +107,9 @@ function emitSubjectTokens(subject: string, emit: (token: string) => void): void
   const words = subject.split(/[\s,;:"()[\]]+/).filter((word) => word.length > 0);
   for (const word of words) {
     const bare = word.replace(/^[^\p{L}\p{N}$]+|[^\p{L}\p{N}%$]+$/gu, '');
-    if (bare.length > 0 && bare.length <= 20) {
+    if (DATE_LIKE.test(bare)) {
+      emit('subject:date-like');
+    } else if (bare.length > 0 && bare.length <= 20) {
       emit(`subject:${bare.toLowerCase()}`);
     }
     if (bare.length >= 3 && bare === bare.toUpperCase() && /\p{Lu}/u.test(bare)) {
@@ -241,7 +245,7 @@ function isPrivateAddress([first, second]: number[]): boolean {
   );
 }
 
-/** The registered-looking suffixes of a host name: `a.b.example.com` gives `example.com`, `b.example.com`. */
+/** Lists the last 2, 3 and 4 labels of a host name: `a.b.example.com` gives `example.com` first. */
 export function domainSuffixes(host: string): string[] {
   const labels = host.replace(/\.$/, '').split('.').filter((label) => label.length > 0);
   const suffixes: string[] = [];

@@ -37,7 +37,7 @@ export interface SpamModel {
   hamMessages: number;
   /** Score at or above which a message counts as spam, unless the engine is given another. */
   threshold: number;
-  /** How the threshold was chosen, for people reading the file. */
+  /** Description of the method that chose the threshold, for people reading the file. */
   thresholdMethod: string;
   parameters: ClassifierParameters;
   /** Token to [spam messages containing it, ham messages containing it]. */

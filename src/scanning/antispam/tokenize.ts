@@ -1,5 +1,5 @@
 import type { MessageView } from '../types.js';
-import { domainSuffixes, emitHeaderTokens } from './header-tokens.js';
+import { DATE_LIKE, domainSuffixes, emitHeaderTokens } from './header-tokens.js';
 import { digestHtml } from './html-text.js';
 
 /**
@@ -151,6 +151,9 @@ function toWordToken(word: string): string | undefined {
   if (/^[0-9]+$/.test(word)) {
     // Bare numbers are mostly dates, times and ids, which describe when a message was sent.
     return `number:${Math.min(word.length, 10)}`;
+  }
+  if (DATE_LIKE.test(word)) {
+    return 'date-like';
   }
   if (word.length > MAX_WORD_LENGTH) {
     return `long:${word[0].toLowerCase()}:${Math.min(Math.floor(word.length / 10) * 10, 50)}`;

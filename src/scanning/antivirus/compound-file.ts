@@ -18,9 +18,9 @@ export function isCompoundFile(content: Uint8Array): boolean {
  * when the header or directory chain is broken.
  *
  * This reads only the directory sectors, following the FAT with a visited set, so a crafted file
- * costs at most one pass over its own sectors. The cfb package is not used here because cfb
- * 1.2.2 loops without end (and aborts Node with a heap overflow) on a directory whose sibling
- * pointers form a cycle, and follows FAT chains without a cycle check when it reads streams.
+ * costs at most one pass over its own sectors. The cfb package (1.2.2) is not used on mail: a
+ * directory whose sibling pointers form a cycle makes it loop until Node aborts with a heap
+ * overflow. It also follows FAT chains without a cycle check when it reads streams.
  * @see https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cfb/
  */
 export function listCompoundFileNames(content: Uint8Array): string[] | undefined {

@@ -42,14 +42,14 @@ export interface EmbeddedAntivirusOptions {
 }
 
 /**
- * Creates the embedded antivirus engine (`embedded-av`), which needs no daemon. For every
- * extracted part (MIME leaves, archive members, uuencode and TNEF attachments) it reports:
- * the EICAR test string (`Eicar-Test-Signature`), blocklisted SHA-256 digests (`Hash.Blocklist`),
- * executables behind harmless extensions (`Disguised.Executable`), bait, padded or bidi file names
- * (`Disguised.Filename`), dangerous file types (`Policy.DangerousType`), Office macros
- * (`Office.Macro`), encrypted archives (`Archive.Encrypted`) and HTML smuggling
- * (`Html.Smuggling`). Text bodies are searched for EICAR too. Each finding is reported once per
- * signature and path.
+ * Creates the embedded antivirus engine (`embedded-av`), which needs no daemon. It checks every
+ * extracted part: MIME leaves, archive members, uuencode and TNEF attachments. Text bodies are
+ * searched for EICAR too. Each finding is reported once per signature and path.
+ *
+ * Signatures: `Eicar-Test-Signature` and `Hash.Blocklist` (malware), `Disguised.Executable` for an
+ * executable behind a harmless extension, `Disguised.Filename` for bait, padded or bidi names
+ * (malware), and `Policy.DangerousType`, `Office.Macro`, `Archive.Encrypted` (policy). HTML
+ * smuggling is `Html.Smuggling` (malware).
  */
 export function createEmbeddedAntivirus(options: EmbeddedAntivirusOptions = {}): ScanEngine {
   const blocklist = options.hashBlocklist?.size ? options.hashBlocklist : undefined;
@@ -145,7 +145,7 @@ function detectNameRisks(names: readonly string[], mimePath: string): Detection[
 
 /**
  * Compares the true type with the names. An executable behind a harmless extension is disguised
- * malware; an executable, shortcut or help file with no name or an unlisted extension is a
+ * malware. An executable, shortcut or help file with no name or an unlisted extension is a
  * dangerous type. A dangerous extension was already reported by name.
  */
 function classifyTrueType(

@@ -9,8 +9,8 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * Loads a SHA-256 blocklist: one hex digest per line, optionally followed by whitespace and any
  * text (a malware family name, a source). Blank lines and lines starting with `#` are skipped.
  * Upper-case digests are accepted and stored in lower case.
- * @throws ScannerError `config-invalid` when the file cannot be read or a line is not a digest;
- * the message names the line number, never the line's content.
+ * @throws ScannerError `config-invalid` when the file cannot be read or a line is not a digest.
+ * The message names the line number, never the line's content.
  */
 export async function loadHashBlocklist(path: string): Promise<Set<string>> {
   let text: string;

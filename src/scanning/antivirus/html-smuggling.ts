@@ -27,9 +27,9 @@ const DATA_URI_LOOKBEHIND_CHARS = 64;
 
 /**
  * Flags HTML smuggling: an HTML or SVG attachment with a script that carries a long base64
- * payload or assembles a file in the browser (a Blob or atob() together with a save trigger such
- * as createObjectURL, msSaveOrOpenBlob or a download attribute). Message bodies are not checked;
- * the attack needs the recipient to open the file locally.
+ * payload or assembles a file in the browser. Assembly means a Blob or atob() together with a save
+ * trigger such as createObjectURL, msSaveOrOpenBlob or a download attribute. Message bodies are
+ * not checked, because the attack needs the recipient to open the file locally.
  */
 export function detectHtmlSmuggling(
   part: ContentPart,

@@ -1,12 +1,12 @@
-import { fileTypeFromBuffer } from 'file-type';
+import { type FileTypeResult, fileTypeFromBuffer } from 'file-type';
 
-/** file-type reads magic numbers from the start of a file; 4 KiB covers every detector we use. */
+/** file-type reads magic numbers from the start of a file, and 4 KiB covers the types used here. */
 const SNIFF_BYTES = 4096;
 
 /** Offset of e_lfanew, the 32-bit pointer from the DOS header to the PE header. */
 const PE_POINTER_OFFSET = 0x3c;
 
-/** The kind of risky content found by magic bytes, whatever the file name says. */
+/** The kind of risky content found by magic bytes, regardless of the file name. */
 export interface TrueType {
   /** file-type's extension (`exe`, `elf`, `macho`, `lnk`, `chm`) or `script` for a shebang. */
   ext: string;
@@ -30,12 +30,12 @@ export async function detectTrueType(content: Uint8Array): Promise<TrueType | un
     return undefined;
   }
 
-  const detected = await fileTypeFromBuffer(content.subarray(0, SNIFF_BYTES));
+  const detected = await sniffFileType(content);
   if (detected === undefined) {
     return undefined;
   }
   if (detected.ext === 'exe' && !hasPeHeader(content)) {
-    // A bare "MZ" also starts plain text; only a PE image runs on current Windows.
+    // A bare "MZ" can also start plain text. Only a PE image runs on current Windows.
     return undefined;
   }
   if (BINARY_TYPES.has(detected.ext)) {
@@ -45,6 +45,15 @@ export async function detectTrueType(content: Uint8Array): Promise<TrueType | un
     return { ext: detected.ext, kind: 'shell' };
   }
   return undefined;
+}
+
+/** Runs file-type on the first bytes. A detector that fails on hostile bytes counts as no match. */
+async function sniffFileType(content: Uint8Array): Promise<FileTypeResult | undefined> {
+  try {
+    return await fileTypeFromBuffer(content.subarray(0, SNIFF_BYTES));
+  } catch {
+    return undefined;
+  }
 }
 
 /** First bytes of PE (`MZ`), ELF, Mach-O (both byte orders, and fat), LNK and CHM (`ITSF`). */

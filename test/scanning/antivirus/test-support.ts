@@ -27,13 +27,13 @@ export const DEFAULT_LIMITS: ScanLimits = {
   scanTimeoutMs: 30_000,
 };
 
-/** A fresh budget with the default limits, some of them overridden. */
+/** Creates a budget with the default limits, some of them overridden. */
 export function createBudget(overrides: Partial<ScanLimits> = {}): ExtractionBudget {
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   return new ExtractionBudget(limits, createDeadline(limits.scanTimeoutMs));
 }
 
-/** A top-level MIME attachment at path `2`, with any field overridden. */
+/** Builds a top-level MIME attachment at path `2`, with any field overridden. */
 export function makePart(fields: Partial<ContentPart> = {}): ContentPart {
   return {
     path: '2',
@@ -45,7 +45,7 @@ export function makePart(fields: Partial<ContentPart> = {}): ContentPart {
   };
 }
 
-/** A message view holding only the given parts and bodies. */
+/** Builds a message view with only the given parts and bodies. */
 export function makeView(parts: ContentPart[], bodies: TextBody[] = []): MessageView {
   return {
     raw: new Uint8Array(0),
@@ -58,7 +58,7 @@ export function makeView(parts: ContentPart[], bodies: TextBody[] = []): Message
   };
 }
 
-/** The smallest bytes file-type and the PE check accept as a Windows executable. */
+/** Builds the smallest bytes that file-type and the PE check accept as a Windows executable. */
 export function peStub(): Buffer {
   const stub = Buffer.alloc(256);
   stub.write('MZ', 0, 'latin1');
@@ -67,14 +67,14 @@ export function peStub(): Buffer {
   return stub;
 }
 
-/** The first bytes of a 64-bit little-endian ELF executable. */
+/** Builds the first bytes of a 64-bit little-endian ELF executable. */
 export function elfStub(): Buffer {
   const stub = Buffer.alloc(64);
   Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01]).copy(stub);
   return stub;
 }
 
-/** Signatures of findings, in order. */
+/** Returns the signatures of findings, in order. */
 export function signaturesOf(findings: readonly { signature: string }[]): string[] {
   return findings.map((finding) => finding.signature);
 }

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { EXIT_FAILED, EXIT_FOUND, main } from '../../src/cli/main.js';
+import type { ReportLine } from '../../src/cli/scan-run.js';
+import { writeSamples, type Sample } from '../../src/samples/samples.js';
+
+/** Runs `main` and returns what it printed on standard output. */
+async function runCapturingStdout(argv: string[]): Promise<{ code: number; stdout: string }> {
+  const chunks: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const code = await main(argv);
+    return { code, stdout: chunks.join('') };
+  } finally {
+    process.stdout.write = original;
+  }
+}
+
+describe('mailsweep scan', () => {
+  let folder: string;
+  let samples: Sample[];
+  let report: ReportLine[];
+  let exitCode: number;
+  let summary: string;
+
+  before(async () => {
+    assert.ok(process.env.MAILSWEEP_QUARANTINE_CONNECTION_STRING, 'run this test through npm test, which starts Azurite');
+    process.env.MAILSWEEP_QUARANTINE_CONTAINER = `cli-${Date.now()}`;
+    process.env.MAILSWEEP_ORG_DOMAINS = 'contoso.com';
+    folder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-cli-'));
+    samples = await writeSamples(path.join(folder, 'samples'));
+    const mbox = [
+      'From a@fabrikam.example Thu Dec  3 09:15:00 2026',
+      'From: a@fabrikam.example',
+      'Subject: first',
+      '',
+      'first body',
+      '',
+      'From b@fabrikam.example Thu Dec  3 09:16:00 2026',
+      'From: b@fabrikam.example',
+      'Subject: second',
+      '',
+      'second body',
+      '',
+    ].join('\n');
+    await writeFile(path.join(folder, 'samples', 'archive.mbox'), mbox);
+    await symlink(path.join(folder, 'gone.eml'), path.join(folder, 'samples', 'dangling.eml'));
+    await writeFile(path.join(folder, 'samples', 'notes.json'), '{}');
+
+    const reportPath = path.join(folder, 'report.jsonl');
+    const result = await runCapturingStdout(['scan', path.join(folder, 'samples'), '--report', reportPath]);
+    exitCode = result.code;
+    summary = result.stdout;
+    const lines = (await readFile(reportPath, 'utf8')).trim().split('\n');
+    report = lines.map((line) => JSON.parse(line) as ReportLine);
+  });
+
+  after(async () => {
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it('exits with the found status', () => {
+    assert.equal(exitCode, EXIT_FOUND);
+  });
+
+  it('writes one report line per message', () => {
+    // 8 samples, 2 messages of the mbox, 1 unreadable link; notes.json is not mail.
+    assert.equal(report.length, 11);
+    assert.ok(report.some((line) => line.source.endsWith('archive.mbox#2')));
+  });
+
+  it('reports each sample with its expected category', () => {
+    for (const sample of samples) {
+      const line = report.find((candidate) => candidate.source.endsWith(sample.file));
+      assert.equal(line?.category, sample.expected.category, sample.file);
+    }
+  });
+
+  it('reports an unreadable file and goes on', () => {
+    const line = report.find((candidate) => candidate.source.endsWith('dangling.eml'));
+    assert.match(line?.error ?? '', /ENOENT/);
+    assert.equal(line?.category, undefined);
+  });
+
+  it('quarantines what the verdict says', () => {
+    for (const line of report) {
+      const shouldQuarantine = line.action === 'quarantine' || line.action === 'delete';
+      assert.equal(Boolean(line.quarantineId), shouldQuarantine, line.source);
+    }
+  });
+
+  it('prints a summary table', () => {
+    for (const column of ['scanned', 'malware', 'quarantined', 'errors', 'messages/s']) {
+      assert.ok(summary.includes(column), column);
+    }
+  });
+
+  it('exports the quarantined message byte for byte', async () => {
+    const sample = samples.find((candidate) => candidate.expected.category === 'malware');
+    const line = report.find((candidate) => sample && candidate.source.endsWith(sample.file));
+    assert.ok(line?.quarantineId);
+    const output = path.join(folder, 'exported.eml');
+    assert.equal(await main(['quarantine', 'export', line.quarantineId, '-o', output]), 0);
+    assert.ok((await readFile(output)).equals(sample?.raw ?? Buffer.alloc(0)));
+  });
+
+  it('shows and lists quarantined items', async () => {
+    const line = report.find((candidate) => candidate.quarantineId && candidate.category === 'malware');
+    const shown = await runCapturingStdout(['quarantine', 'show', line?.quarantineId ?? '']);
+    assert.equal(shown.code, 0);
+    assert.equal(JSON.parse(shown.stdout).id, line?.quarantineId);
+    const listed = await runCapturingStdout(['quarantine', 'list', '--category', 'malware']);
+    assert.equal(listed.code, 0);
+    assert.ok(listed.stdout.includes(line?.quarantineId ?? 'missing'));
+  });
+
+  it('fails cleanly on an unknown quarantine id', async () => {
+    assert.equal(await main(['quarantine', 'show', 'ffffffffffffffffffffffffffffffff']), EXIT_FAILED);
+    assert.equal(await main(['quarantine', 'show', '../../etc/passwd']), EXIT_FAILED);
+  });
+});

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { tokenize } from '../../../src/scanning/antispam/index.js';
+import { MAX_TOKENS_PER_MESSAGE } from '../../../src/scanning/antispam/tokenize.js';
+import { makeView } from './views.js';
+
+describe('tokenize', () => {
+  it('prefixes header tokens with the field name', () => {
+    const tokens = tokenize(
+      makeView({
+        headers: [
+          ['from', '"Sales Team" <offers@mail.example.com>'],
+          ['subject', 'Great DEALS today!'],
+          ['x-mailer', 'Mailer 5.2'],
+        ],
+      }),
+    );
+    assert.ok(tokens.has('from:name:sales'));
+    assert.ok(tokens.has('from:domain:example.com'));
+    assert.ok(tokens.has('subject:deals'));
+    assert.ok(tokens.has('subject:has-exclamation'));
+    assert.ok(tokens.has('x-mailer:mailer 9.9'));
+  });
+
+  it('leaves out dates and mailbox storage fields', () => {
+    const tokens = tokenize(
+      makeView({
+        headers: [
+          ['date', 'Tue, 6 Aug 2002 11:51:02 +0100'],
+          ['x-keywords', 'Junk'],
+          ['delivery-date', 'Tue, 6 Aug 2002'],
+        ],
+      }),
+    );
+    assert.ok(![...tokens].some((token) => /2002|aug|junk/i.test(token)));
+  });
+
+  it('takes client hosts of Received and skips local hops', () => {
+    const tokens = tokenize(
+      makeView({
+        headers: [
+          ['received', 'from localhost (localhost [127.0.0.1]) by mail.internal.example with ESMTP id 1'],
+          ['received', 'from relay.sender.example (relay.sender.example [198.51.100.7]) by mx.internal.example with SMTP'],
+        ],
+      }),
+    );
+    assert.ok(tokens.has('received:host:sender.example'));
+    assert.ok(tokens.has('received:ip:198.51.100'));
+    assert.ok(tokens.has('received:with:smtp'));
+    assert.ok(![...tokens].some((token) => token.includes('internal.example')));
+  });
+
+  it('reads words, pairs and link hosts from HTML', () => {
+    const tokens = tokenize(
+      makeView({
+        bodies: [
+          {
+            path: '1',
+            type: 'html',
+            text: '<p>Cheap <b>watches</b></p><a href="http://shop.example.net/buy?id=1">here</a><style>.hidden{}</style>',
+          },
+        ],
+      }),
+    );
+    assert.ok(tokens.has('cheap'));
+    assert.ok(tokens.has('cheap watches'));
+    assert.ok(tokens.has('url:host:example.net'));
+    assert.ok(tokens.has('url:path:buy'));
+    assert.ok(tokens.has('links:count:1'));
+    assert.ok(!tokens.has('.hidden{}'));
+  });
+
+  it('caps the tokens of a huge message', () => {
+    const words = Array.from({ length: 50_000 }, (_, index) => `word${index.toString(36)}`);
+    const view = makeView({ bodies: [{ path: '1', type: 'plain', text: words.join(' ') }] });
+    const started = performance.now();
+    const tokens = tokenize(view);
+    assert.equal(tokens.size, MAX_TOKENS_PER_MESSAGE);
+    assert.ok(performance.now() - started < 1000);
+  });
+
+  it('survives malformed HTML and headers', () => {
+    const view = makeView({
+      headers: [
+        ['from', '<<<@@@>>>'],
+        ['message-id', '<'],
+        ['content-type', 'multipart/mixed; boundary='],
+      ],
+      bodies: [{ path: '1', type: 'html', text: '<a href=<<img src="x><!-- unclosed' }],
+    });
+    assert.ok(tokenize(view).size > 0);
+  });
+});
