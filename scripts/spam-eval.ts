@@ -74,7 +74,13 @@ for (const group of GROUPS) {
     messages += 1;
   }
   const rate = ((flagged / paths.length) * 100).toFixed(2);
-  rows.push([group.name, group.training ? 'train' : 'test', String(paths.length), String(flagged), rate]);
+  rows.push([
+    group.name,
+    group.training ? 'train' : 'test',
+    String(paths.length),
+    String(flagged),
+    rate,
+  ]);
   if (process.argv.includes('--verbose')) {
     console.log(`${group.name} misclassified: ${missed.join(' ')}`);
   }

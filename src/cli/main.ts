@@ -17,8 +17,17 @@ export const EXIT_CLEAN = 0;
 export const EXIT_FOUND = 1;
 export const EXIT_FAILED = 2;
 
+/** Where the command line writes its results; tests pass their own stream. */
+export interface CommandOutput {
+  stdout: NodeJS.WritableStream;
+}
+
 /** Runs the command line with the given arguments (without `node` and the script path). */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  output: CommandOutput = { stdout: process.stdout },
+): Promise<number> {
+  const { stdout } = output;
   let exitCode = EXIT_CLEAN;
   const program = new Command('mailsweep')
     .description('Scan mail for malware, spam and phishing and keep what it removes in a quarantine.')
@@ -32,7 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--report <file>', 'write one JSON object per message to this file')
     .option('--no-quarantine', 'scan and report without storing anything in the quarantine')
     .action(async (paths: string[], flags: { report?: string; quarantine: boolean }) => {
-      exitCode = await runScanCommand(paths, flags);
+      exitCode = await runScanCommand(paths, flags, stdout);
     });
 
   const quarantine = program.command('quarantine').description('read the quarantine store');
@@ -51,7 +60,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           items.push(item);
         }
         items.sort((a, b) => b.quarantinedAt.localeCompare(a.quarantinedAt));
-        printQuarantineTable(items.slice(0, flags.limit));
+        printQuarantineTable(items.slice(0, flags.limit), stdout);
       });
     });
   quarantine
@@ -60,7 +69,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('<id>', 'quarantine item id')
     .action(async (id: string) => {
       await withStore(async (store) => {
-        process.stdout.write(`${JSON.stringify(await store.getMetadata(id), null, 2)}\n`);
+        stdout.write(`${JSON.stringify(await store.getMetadata(id), null, 2)}\n`);
       });
     });
   quarantine
@@ -71,7 +80,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (id: string, flags: { output?: string }) => {
       await withStore(async (store) => {
         const content = await store.openContentStream(id);
-        await streamPipeline(content, flags.output ? createWriteStream(flags.output) : process.stdout);
+        await streamPipeline(content, flags.output ? createWriteStream(flags.output) : stdout, {
+          end: Boolean(flags.output),
+        });
       });
     });
 
@@ -100,6 +111,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 async function runScanCommand(
   paths: string[],
   flags: { report?: string; quarantine: boolean },
+  stdout: NodeJS.WritableStream,
 ): Promise<number> {
   const settings = readSettings();
   const logger = createJsonLogger(settings.logLevel === 'info' ? 'warn' : settings.logLevel);
@@ -122,7 +134,7 @@ async function runScanCommand(
       onProgress: progress.update,
     });
     progress.stop();
-    printSummary(summary, process.stdout);
+    printSummary(summary, stdout);
     const found = summary.scanned - summary.byCategory.clean;
     return found > 0 || summary.errors > 0 ? EXIT_FOUND : EXIT_CLEAN;
   } finally {

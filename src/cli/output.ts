@@ -65,11 +65,14 @@ export function printSummary(summary: ScanSummary, stream: NodeJS.WritableStream
 }
 
 /** Prints quarantined items as a table: id, time, category, the deciding signature and source. */
-export function printQuarantineTable(items: readonly QuarantineMetadata[]): void {
+export function printQuarantineTable(
+  items: readonly QuarantineMetadata[],
+  stream: NodeJS.WritableStream,
+): void {
   const table = new Table({ head: ['id', 'quarantined at', 'category', 'signature', 'mailbox or source'] });
   for (const item of items) {
     const signature = item.verdict.findings.find((finding) => finding.category === item.verdict.category)?.signature ?? '';
     table.push([item.id, item.quarantinedAt, item.verdict.category, signature, item.mailbox ?? item.source ?? '']);
   }
-  process.stdout.write(`${table.toString()}\n${items.length} item(s)\n`);
+  stream.write(`${table.toString()}\n${items.length} item(s)\n`);
 }

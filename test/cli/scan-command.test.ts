@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -8,20 +9,13 @@ import { EXIT_FAILED, EXIT_FOUND, main } from '../../src/cli/main.js';
 import type { ReportLine } from '../../src/cli/scan-run.js';
 import { writeSamples, type Sample } from '../../src/samples/samples.js';
 
-/** Runs `main` and returns what it printed on standard output. */
+/** Runs `main` and returns what it wrote to its output stream. */
 async function runCapturingStdout(argv: string[]): Promise<{ code: number; stdout: string }> {
-  const chunks: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const code = await main(argv);
-    return { code, stdout: chunks.join('') };
-  } finally {
-    process.stdout.write = original;
-  }
+  const chunks: Buffer[] = [];
+  const stdout = new PassThrough();
+  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await main(argv, { stdout });
+  return { code, stdout: Buffer.concat(chunks).toString('utf8') };
 }
 
 describe('mailsweep scan', () => {

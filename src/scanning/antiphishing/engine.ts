@@ -1,8 +1,8 @@
 import type { Deadline, EngineResult, MessageView, ScanEngine } from '../types.js';
-import { findDisplayedHost } from './anchor-text.js';
-import { ENGINE_NAME, FindingRecorder } from './finding-recorder.js';
+import { isAnchorMismatch } from './anchor-text.js';
 import type { UrlSource } from './extracted-url.js';
-import { type HostFacts, describeHost, isNonRoutableIp, normalizeHostname } from './hosts.js';
+import { ENGINE_NAME, FindingRecorder } from './finding-recorder.js';
+import { type HostFacts, describeHost, isNonRoutableIp } from './hosts.js';
 import { type LookalikeMatch, type LookalikeMatcher, createLookalikeMatcher } from './lookalike.js';
 import { type SenderDomain, findFromDomain, findSenderDomains } from './sender-domains.js';
 import {
@@ -11,7 +11,6 @@ import {
   MAX_URLS_PER_MESSAGE,
   type ParsedExtractedUrl,
   collectLinks,
-  resolveWebUrl,
 } from './url-extraction.js';
 import type { UrlFeed } from './url-feed.js';
 
@@ -37,12 +36,7 @@ const URLS_PER_DEADLINE_CHECK = 32;
 /** Sources through which the reader navigates to the URL: a click, a form post or a redirect. */
 const NAVIGATION_SOURCES: ReadonlySet<UrlSource> = new Set(['href', 'form-action', 'meta-refresh']);
 
-/** Longest query string searched for an embedded redirect target, in UTF-16 code units. */
-const MAX_REDIRECT_QUERY_CHARS = 4096;
-
-const EMBEDDED_URL = /https?:\/\/[^\s&"'<>]+/gi;
-
-/** What the From field tells about the sender. */
+/** Facts about the sender, taken from the From and Reply-To fields. */
 interface SenderFacts {
   /** Registrable domains written in From and Reply-To, display names included. */
   registrableDomains: ReadonlySet<string>;
@@ -75,7 +69,9 @@ interface EngineContext {
 export function createEmbeddedAntiphishing(options: EmbeddedAntiphishingOptions): ScanEngine {
   const lookalikes = createLookalikeMatcher(options.organizationDomains);
   const organizationRegistrableDomains = new Set(
-    options.organizationDomains.flatMap((domain) => describeHost(domain.trim()).registrableDomain ?? []),
+    options.organizationDomains.flatMap(
+      (domain) => describeHost(domain.trim()).registrableDomain ?? [],
+    ),
   );
   const context: EngineContext = {
     maxHtmlBytes: options.maxHtmlBytes,
@@ -129,78 +125,44 @@ function checkUrl(
     NAVIGATION_SOURCES.has(url.source) &&
     !isNonRoutableIp(host.facts.hostname)
   ) {
-    recorder.addPhishing('Phish.IpLiteral', url.href, url.mimePath,
-      `link target is an IP address literal (${url.source})`);
+    recorder.addPhishing(
+      'Phish.IpLiteral',
+      url.href,
+      url.mimePath,
+      `link target is an IP address literal (${url.source})`,
+    );
   }
   if (host.lookalike !== undefined) {
-    recorder.addPhishing('Phish.Lookalike', url.href, url.mimePath,
+    recorder.addPhishing(
+      'Phish.Lookalike',
+      url.href,
+      url.mimePath,
       `link host imitates the organization domain ${host.lookalike.organizationDomain} ` +
-        `(${host.lookalike.kind}, ${url.source})`);
+        `(${host.lookalike.kind}, ${url.source})`,
+    );
   }
-  if (url.anchorText !== undefined && isAnchorMismatch(url, host.facts, sender, context)) {
-    recorder.addPhishing('Phish.AnchorMismatch', url.href, url.mimePath,
-      'link text shows a domain other than the registrable domain of the link target');
+  if (
+    url.anchorText !== undefined &&
+    isAnchorMismatch(url.anchorText, url.url, host.facts, {
+      senderDomains: sender.registrableDomains,
+      isOrganizationHost: context.lookalikes.isOrganizationHost,
+    })
+  ) {
+    recorder.addPhishing(
+      'Phish.AnchorMismatch',
+      url.href,
+      url.mimePath,
+      'link text shows a domain other than the registrable domain of the link target',
+    );
   }
   const feedMatch = context.urlFeed?.match(url.url);
   if (feedMatch !== undefined) {
-    recorder.addPhishing('Phish.UrlFeed', url.href, url.mimePath,
-      `link is listed in the URL feed (${feedMatch} entry, ${url.source})`);
-  }
-}
-
-/**
- * Compares registrable domains, so `www.contoso.com` text over `mail.contoso.com` matches. Two
- * click-tracking patterns of legitimate newsletters are accepted unless the text shows an
- * organization domain: a target on a registrable domain written in From or Reply-To, and a redirect whose
- * query carries a URL on the domain shown.
- * NOTE: a phisher who sends from the target domain, or who adds the shown URL to the query of
- * the target, passes this check; the look-alike and feed checks still apply to such links.
- */
-function isAnchorMismatch(
-  url: ParsedExtractedUrl,
-  target: HostFacts,
-  sender: SenderFacts,
-  context: EngineContext,
-): boolean {
-  const displayed = findDisplayedHost(url.anchorText ?? '');
-  if (displayed === undefined) {
-    return false;
-  }
-  const displayedFacts = analyzeHost(displayed, context).facts;
-  const displayedDomain = displayedFacts.registrableDomain ?? displayedFacts.hostname;
-  const targetDomain = target.registrableDomain ?? target.hostname;
-  if (displayedDomain === targetDomain) {
-    return false;
-  }
-  if (context.lookalikes.isOrganizationHost(displayed)) {
-    return true;
-  }
-  if (sender.registrableDomains.has(targetDomain)) {
-    return false;
-  }
-  return !redirectsToDomain(url.url, displayedDomain, context);
-}
-
-/** True when the query of `url` carries an http or https URL on `domain`. */
-function redirectsToDomain(url: URL, domain: string, context: EngineContext): boolean {
-  const query = decodeQuery(url.search.slice(0, MAX_REDIRECT_QUERY_CHARS));
-  for (const match of query.matchAll(EMBEDDED_URL)) {
-    const embedded = resolveWebUrl(match[0], undefined);
-    if (embedded !== undefined) {
-      const facts = analyzeHost(normalizeHostname(embedded.hostname), context).facts;
-      if ((facts.registrableDomain ?? facts.hostname) === domain) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-function decodeQuery(query: string): string {
-  try {
-    return decodeURIComponent(query.replace(/\+/g, ' '));
-  } catch {
-    return query;
+    recorder.addPhishing(
+      'Phish.UrlFeed',
+      url.href,
+      url.mimePath,
+      `link is listed in the URL feed (${feedMatch} entry, ${url.source})`,
+    );
   }
 }
 
@@ -230,20 +192,28 @@ function checkSenderDomains(
     const header = sender.header === 'from' ? 'From' : 'Reply-To';
     const lookalike = analyzeHost(sender.hostname, context).lookalike;
     if (lookalike !== undefined) {
-      recorder.addPhishing('Phish.Lookalike', `${sender.header}:${sender.hostname}`, '',
+      recorder.addPhishing(
+        'Phish.Lookalike',
+        `${sender.header}:${sender.hostname}`,
+        '',
         `sender domain in ${header} imitates the organization domain ` +
-          `${lookalike.organizationDomain} (${lookalike.kind})`);
+          `${lookalike.organizationDomain} (${lookalike.kind})`,
+      );
     }
     if (context.urlFeed?.matchesHost(sender.hostname) === true) {
-      recorder.addPhishing('Phish.UrlFeed', `${sender.header}:${sender.hostname}`, '',
-        `sender domain in ${header} is listed in the URL feed (domain entry)`);
+      recorder.addPhishing(
+        'Phish.UrlFeed',
+        `${sender.header}:${sender.hostname}`,
+        '',
+        `sender domain in ${header} is listed in the URL feed (domain entry)`,
+      );
     }
   }
 }
 
 /**
- * A password form in mail is legitimate only when an internal sender's form posts to an
- * organization domain: every other case is reported.
+ * Reports a password form unless an internal sender's form posts to an organization domain,
+ * which is the only legitimate case in mail.
  */
 function checkPasswordForm(
   form: ExtractedPasswordForm,
@@ -277,12 +247,18 @@ function recordLimits(
   recorder: FindingRecorder,
 ): void {
   for (const body of links.truncatedBodies) {
-    recorder.addLimit(`limit.${body.type === 'html' ? 'html' : 'text'}-bytes`, body.mimePath,
-      `only the first ${context.maxHtmlBytes} bytes of the ${body.type} body were checked for links`);
+    recorder.addLimit(
+      `limit.${body.type === 'html' ? 'html' : 'text'}-bytes`,
+      body.mimePath,
+      `only the first ${context.maxHtmlBytes} bytes of the ${body.type} body were checked for links`,
+    );
   }
   if (links.urlLimitReached) {
-    recorder.addLimit('limit.urls', '',
-      `only the first ${MAX_URLS_PER_MESSAGE} URLs of the message were checked`);
+    recorder.addLimit(
+      'limit.urls',
+      '',
+      `only the first ${MAX_URLS_PER_MESSAGE} URLs of the message were checked`,
+    );
   }
   if (timedOut) {
     recorder.addLimit('limit.scan-timeout', '', 'link checks stopped at the scan deadline');

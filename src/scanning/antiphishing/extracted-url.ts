@@ -1,9 +1,10 @@
 /**
- * Where in the message a URL was written: plain text, an HTML attribute (`href` of `a` and
+ * Location in the message where a URL was written: plain text, an HTML attribute (`href` of `a` and
  * `area`, `src` of `img`, `iframe`, `frame`, `script` and `embed`, `action` of `form`,
  * `href` of `base`), a `<meta http-equiv="refresh">` target, or the Subject header.
  */
-export type UrlSource = 'text' | 'href' | 'src' | 'form-action' | 'meta-refresh' | 'base' | 'subject';
+export type UrlSource =
+  'text' | 'href' | 'src' | 'form-action' | 'meta-refresh' | 'base' | 'subject';
 
 /** One URL found in a message. */
 export interface ExtractedUrl {

@@ -37,7 +37,13 @@ export function normalizeHostname(hostname: string): string {
 export function describeHost(hostname: string): HostFacts {
   const host = normalizeHostname(hostname);
   if (host.startsWith('[') || DOTTED_IPV4.test(host)) {
-    return { hostname: host, registrableDomain: undefined, registrableLabel: '', subdomain: '', isIpLiteral: true };
+    return {
+      hostname: host,
+      registrableDomain: undefined,
+      registrableLabel: '',
+      subdomain: '',
+      isIpLiteral: true,
+    };
   }
 
   const parsed = parse(host, TLDTS_OPTIONS);
@@ -92,7 +98,7 @@ export function isNonRoutableIp(hostname: string): boolean {
   );
 }
 
-/** The WHATWG parser writes `::ffff:10.0.0.1` as `::ffff:a00:1`: two 16-bit hex groups. */
+/** Checks the IPv4 part of a mapped address, which the WHATWG parser writes as hex (`a00:1`). */
 function isNonRoutableMappedIpv4(groups: string): boolean {
   const [high, low] = groups.split(':');
   if (high === undefined || low === undefined || high === '' || low === '') {

@@ -3,7 +3,7 @@ import { Parser } from 'htmlparser2';
 import type { Deadline } from '../types.js';
 import type { UrlSource } from './extracted-url.js';
 
-/** Longest anchor text kept, in UTF-16 code units. A domain shown as link text is far shorter. */
+/** Maximum anchor text kept, in UTF-16 code units. A domain shown as link text is far shorter. */
 export const MAX_ANCHOR_TEXT_CHARS = 256;
 
 /**
@@ -39,7 +39,7 @@ export interface HtmlScanHandler {
   onPasswordForm(form: PasswordForm): void;
 }
 
-/** How an HTML scan ended. */
+/** Reason an HTML scan ended. */
 export type HtmlScanEnd = 'complete' | 'stopped' | 'timed-out';
 
 interface OpenAnchor {
@@ -55,31 +55,56 @@ interface OpenForm {
 }
 
 /**
+ * Maximum depth of one parser's stack of open elements. htmlparser2 12.0.0 adds each start tag
+ * with `Array.prototype.unshift`, whose cost grows with the depth, so 8 MB of nested `<div>` ran
+ * for over ten minutes in a test. Past this depth the scan continues with a fresh parser after
+ * the current tag. The fresh parser loses only implied end tags and raw-text state, which the
+ * scan does not use, because the open anchor, form and base are kept in the scanner.
+ */
+const MAX_OPEN_ELEMENTS = 256;
+
+const PARSER_OPTIONS = { decodeEntities: true } as const;
+
+/**
  * Scans HTML for link targets and password forms with htmlparser2's streaming parser, which
- * keeps no document tree, so memory stays proportional to the open-element stack. Malformed
- * markup (unclosed tags, NUL bytes, broken entities) is parsed as browsers would and never
- * throws. The caller bounds the size of `html`.
+ * keeps no document tree, so memory stays proportional to the slice size and the open-element
+ * stack. Malformed markup (unclosed tags, NUL bytes, broken entities) is tolerated without
+ * throwing. The caller bounds the size of `html`.
  */
 export function scanHtml(html: string, handler: HtmlScanHandler, deadline: Deadline): HtmlScanEnd {
   const scanner = new HtmlLinkScanner(handler);
-  const parser = new Parser(scanner, { decodeEntities: true });
-  for (let offset = 0; offset < html.length; offset += HTML_SLICE_CHARS) {
-    if (scanner.stopped) {
-      return 'stopped';
+  let start = 0;
+  for (;;) {
+    const parser = new Parser(scanner, PARSER_OPTIONS);
+    scanner.attach(parser);
+    for (let offset = start; offset < html.length; offset += HTML_SLICE_CHARS) {
+      if (scanner.stopped) {
+        return 'stopped';
+      }
+      if (deadline.expired()) {
+        return 'timed-out';
+      }
+      parser.write(html.slice(offset, offset + HTML_SLICE_CHARS));
+      if (scanner.restartOffset !== undefined) {
+        break;
+      }
     }
-    if (deadline.expired()) {
-      return 'timed-out';
+    if (scanner.restartOffset === undefined) {
+      parser.end();
+      return scanner.stopped ? 'stopped' : 'complete';
     }
-    parser.write(html.slice(offset, offset + HTML_SLICE_CHARS));
+    start += Math.max(1, scanner.restartOffset);
   }
-  parser.end();
-  return scanner.stopped ? 'stopped' : 'complete';
 }
 
-/** The parser callbacks. Each method checks `stopped` first because the parser cannot abort. */
+/** Parser callbacks. After `stopped` is set they ignore the rest of the current slice. */
 class HtmlLinkScanner {
   stopped = false;
+  /** Offset, from the current parser's start, where the next parser starts after a depth pause. */
+  restartOffset: number | undefined;
   private readonly handler: HtmlScanHandler;
+  private parser: Parser | undefined;
+  private depth = 0;
   private base: string | undefined;
   private anchor: OpenAnchor | undefined;
   private form: OpenForm | undefined;
@@ -88,7 +113,18 @@ class HtmlLinkScanner {
     this.handler = handler;
   }
 
+  attach(parser: Parser): void {
+    this.parser = parser;
+    this.depth = 0;
+    this.restartOffset = undefined;
+  }
+
   onopentag(name: string, attributes: Record<string, string>): void {
+    this.depth += 1;
+    if (this.depth > MAX_OPEN_ELEMENTS && this.parser !== undefined) {
+      this.restartOffset = this.parser.endIndex + 1;
+      this.parser.pause();
+    }
     if (this.stopped) {
       return;
     }
@@ -121,6 +157,7 @@ class HtmlLinkScanner {
   }
 
   onclosetag(name: string): void {
+    this.depth -= 1;
     if (name === 'a') {
       this.closeAnchor();
     } else if (name === 'form') {
@@ -164,7 +201,11 @@ class HtmlLinkScanner {
       return;
     }
     const trimmed = action?.trim();
-    this.form = { action: trimmed === '' ? undefined : trimmed, base: this.base, hasPassword: false };
+    this.form = {
+      action: trimmed === '' ? undefined : trimmed,
+      base: this.base,
+      hasPassword: false,
+    };
     this.emit(trimmed, 'form-action');
   }
 
@@ -188,8 +229,8 @@ class HtmlLinkScanner {
 
   /**
    * Only the first `base` with an href counts, as in browsers.
-   * NOTE: browsers also apply it to relative links written before it; this streaming scan
-   * resolves only the links after it, and skips earlier relative links.
+   * NOTE: browsers also apply it to relative links written before it. This streaming scan skips
+   * those links.
    */
   private readBase(href: string | undefined): void {
     if (this.base !== undefined || href === undefined || href.trim() === '') {

@@ -9,13 +9,9 @@ import { foldAsciiLookalikes, toLatinSkeleton } from './skeleton.js';
  */
 export const MIN_EDIT_DISTANCE_LABEL_LENGTH = 5;
 
-/** How a host imitates an organization domain. */
+/** Technique by which a host imitates an organization domain. */
 export type LookalikeKind =
-  | 'homoglyph'
-  | 'character-substitution'
-  | 'edit-distance'
-  | 'hyphenated'
-  | 'embedded';
+  'homoglyph' | 'character-substitution' | 'edit-distance' | 'hyphenated' | 'embedded';
 
 /** A host that imitates one of the organization's domains. */
 export interface LookalikeMatch {
@@ -167,10 +163,7 @@ export function isOneEditApart(a: string, b: string): boolean {
     return true;
   }
   return (
-    differingA === 2 &&
-    differingB === 2 &&
-    a[start] === b[start + 1] &&
-    a[start + 1] === b[start]
+    differingA === 2 && differingB === 2 && a[start] === b[start + 1] && a[start + 1] === b[start]
   );
 }
 

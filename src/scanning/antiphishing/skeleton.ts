@@ -13,10 +13,31 @@ const TR39_PROTOTYPES = loadTr39Prototypes();
  * in common mail fonts. Applied to a character first and again to the TR39 prototype.
  */
 const LATIN_LOOKALIKES: ReadonlyMap<string, string> = new Map([
-  ['ĸ', 'k'], ['ᴋ', 'k'], ['ᴛ', 't'], ['ʙ', 'b'], ['ß', 'b'], ['ʜ', 'h'], ['ɢ', 'g'],
-  ['ʍ', 'm'], ['ᴍ', 'm'], ['ꞓ', 'e'], ['ɜ', 'e'], ['ω', 'w'], ['ш', 'w'], ['ᴡ', 'w'],
-  ['п', 'n'], ['ɴ', 'n'], ['μ', 'u'], ['ᴜ', 'u'], ['ʀ', 'r'], ['ᴏ', 'o'], ['ᴄ', 'c'],
-  ['ᴠ', 'v'], ['ᴢ', 'z'], ['ʟ', 'l'], ['ɪ', 'i'],
+  ['ĸ', 'k'],
+  ['ᴋ', 'k'],
+  ['ᴛ', 't'],
+  ['ʙ', 'b'],
+  ['ß', 'b'],
+  ['ʜ', 'h'],
+  ['ɢ', 'g'],
+  ['ʍ', 'm'],
+  ['ᴍ', 'm'],
+  ['ꞓ', 'e'],
+  ['ɜ', 'e'],
+  ['ω', 'w'],
+  ['ш', 'w'],
+  ['ᴡ', 'w'],
+  ['п', 'n'],
+  ['ɴ', 'n'],
+  ['μ', 'u'],
+  ['ᴜ', 'u'],
+  ['ʀ', 'r'],
+  ['ᴏ', 'o'],
+  ['ᴄ', 'c'],
+  ['ᴠ', 'v'],
+  ['ᴢ', 'z'],
+  ['ʟ', 'l'],
+  ['ɪ', 'i'],
 ]);
 
 /**
@@ -25,8 +46,18 @@ const LATIN_LOOKALIKES: ReadonlyMap<string, string> = new Map([
  * `d`). Single letters are expanded to the pair, so both spellings fold to the same string.
  */
 const ASCII_LOOKALIKES: ReadonlyMap<string, string> = new Map([
-  ['0', 'o'], ['1', 'l'], ['i', 'l'], ['|', 'l'], ['3', 'e'], ['4', 'a'], ['5', 's'],
-  ['7', 't'], ['8', 'b'], ['m', 'rn'], ['w', 'vv'], ['d', 'cl'],
+  ['0', 'o'],
+  ['1', 'l'],
+  ['i', 'l'],
+  ['|', 'l'],
+  ['3', 'e'],
+  ['4', 'a'],
+  ['5', 's'],
+  ['7', 't'],
+  ['8', 'b'],
+  ['m', 'rn'],
+  ['w', 'vv'],
+  ['d', 'cl'],
 ]);
 
 const COMBINING_MARKS = /\p{M}/gu;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ScannerError } from '../../shared/errors.js';
 import { normalizeHostname } from './hosts.js';
 
-/** Which kind of feed entry listed a URL. */
+/** Kind of feed entry that listed a URL. */
 export type UrlFeedMatch = 'domain' | 'url';
 
 /**

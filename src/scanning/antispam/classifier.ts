@@ -49,15 +49,16 @@ export function classifyTokens(model: SpamModel, tokens: Iterable<string>): Clas
 }
 
 /**
- * Computes the smoothed spam probability of one token, f(w) = (s·x + n·p(w)) / (s + n), where p(w) is
- * the share of the token's frequency that falls in spam, n the number of training messages
+ * Computes the smoothed spam probability of one token, f(w) = (s·x + n·p(w)) / (s + n), where
+ * p(w) is the share of the token's frequency that falls in spam, n the number of training messages
  * that contained it, x the unknown-word probability and s its strength.
  */
 export function tokenProbability(model: SpamModel, spamHits: number, hamHits: number): number {
   const { unknownWordProbability, unknownWordStrength } = model.parameters;
   const spamRatio = spamHits / Math.max(model.spamMessages, 1);
   const hamRatio = hamHits / Math.max(model.hamMessages, 1);
-  const raw = spamRatio + hamRatio > 0 ? spamRatio / (spamRatio + hamRatio) : unknownWordProbability;
+  const raw =
+    spamRatio + hamRatio > 0 ? spamRatio / (spamRatio + hamRatio) : unknownWordProbability;
   const seen = spamHits + hamHits;
   const smoothed =
     (unknownWordStrength * unknownWordProbability + seen * raw) / (unknownWordStrength + seen);

@@ -79,7 +79,11 @@ function readForefrontReport(
   }
   const scl = parseLevel(fields.get('SCL'));
   if (scl !== undefined && scl >= MIN_SPAM_SCL) {
-    add('spam', 'Exchange.SCL', `Exchange Online anti-spam report has spam confidence level ${scl}`);
+    add(
+      'spam',
+      'Exchange.SCL',
+      `Exchange Online anti-spam report has spam confidence level ${scl}`,
+    );
   }
 }
 
@@ -117,7 +121,13 @@ function parseReport(value: string): Map<string, string> {
     if (separator > 0) {
       const name = item.slice(0, separator).trim().toUpperCase();
       if (!fields.has(name)) {
-        fields.set(name, item.slice(separator + 1).trim().toUpperCase());
+        fields.set(
+          name,
+          item
+            .slice(separator + 1)
+            .trim()
+            .toUpperCase(),
+        );
       }
     }
   }

@@ -1,6 +1,6 @@
 import type { Deadline, Finding, MessageView } from '../types.js';
 
-/** The Generic Test for Unsolicited Bulk Email, which SpamAssassin and most filters flag as spam. */
+/** The Generic Test for Unsolicited Bulk Email, which SpamAssassin and other filters flag. */
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
 const GTUBE_BYTES = Buffer.from(GTUBE, 'latin1');

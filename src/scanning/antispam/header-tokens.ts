@@ -36,7 +36,12 @@ const IGNORED_HEADERS = new Set([
 ]);
 
 /** Prefixes of header names left out for the same reasons as {@link IGNORED_HEADERS}. */
-const IGNORED_HEADER_PREFIXES = ['x-spam', 'x-ms-exchange-', 'x-microsoft-antispam', 'x-forefront-'];
+const IGNORED_HEADER_PREFIXES = [
+  'x-spam',
+  'x-ms-exchange-',
+  'x-microsoft-antispam',
+  'x-forefront-',
+];
 
 const ADDRESS_HEADERS = new Set(['from', 'reply-to', 'sender', 'return-path', 'errors-to']);
 const RECIPIENT_HEADERS = new Set(['to', 'cc']);
@@ -70,7 +75,10 @@ export function isTokenizedHeader(key: string): boolean {
  * Emits tokens for the top-level header fields: the presence of each field name, and for the
  * fields that identify the sender and the sending software, tokens prefixed by the field name.
  */
-export function emitHeaderTokens(headers: readonly HeaderField[], emit: (token: string) => void): void {
+export function emitHeaderTokens(
+  headers: readonly HeaderField[],
+  emit: (token: string) => void,
+): void {
   let receivedCount = 0;
   for (const field of headers.slice(0, MAX_HEADERS)) {
     const key = field.key;
@@ -98,7 +106,8 @@ export function emitHeaderTokens(headers: readonly HeaderField[], emit: (token: 
       receivedCount += 1;
       emitReceivedTokens(value, emit);
     } else if (key === 'list-id') {
-      emit(`list-id:${value.replace(/^[^<]*</, '').replace(/>.*$/, '').toLowerCase()}`);
+      const listId = /<([^>]*)>/.exec(value)?.[1] ?? value;
+      emit(`list-id:${listId.trim().toLowerCase().slice(0, 80)}`);
     }
   }
 }
@@ -127,7 +136,7 @@ function emitSubjectTokens(subject: string, emit: (token: string) => void): void
   }
 }
 
-/** Tokens for a display name and an address: name words, domain suffixes and the local-part shape. */
+/** Emits display-name words, domain suffixes and the local-part shape of an address field. */
 function emitAddressTokens(key: string, value: string, emit: (token: string) => void): void {
   const angle = /<([^>]*)>/.exec(value);
   const address = (angle ? angle[1] : value).trim().toLowerCase();
@@ -136,7 +145,10 @@ function emitAddressTokens(key: string, value: string, emit: (token: string) => 
   if (displayName.length === 0) {
     emit(`${key}:no-display-name`);
   }
-  for (const word of displayName.toLowerCase().split(/[\s,.]+/).slice(0, 8)) {
+  for (const word of displayName
+    .toLowerCase()
+    .split(/[\s,.]+/)
+    .slice(0, 8)) {
     if (word.length > 0) {
       emit(`${key}:name:${word.slice(0, 20)}`);
     }
@@ -247,7 +259,10 @@ function isPrivateAddress([first, second]: number[]): boolean {
 
 /** Lists the last 2, 3 and 4 labels of a host name: `a.b.example.com` gives `example.com` first. */
 export function domainSuffixes(host: string): string[] {
-  const labels = host.replace(/\.$/, '').split('.').filter((label) => label.length > 0);
+  const labels = host
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((label) => label.length > 0);
   const suffixes: string[] = [];
   for (let count = 2; count <= Math.min(labels.length, 4); count += 1) {
     suffixes.push(labels.slice(-count).join('.'));
@@ -264,7 +279,11 @@ export function toShape(text: string): string {
     .replace(/[A-Z]+/g, 'A');
 }
 
-/** Lower-cases a client name and replaces its digits, so one product is one token across versions. */
+/** Lower-cases a client name and collapses its digits, so all versions share one token. */
 function toVersionShape(value: string): string {
-  return value.trim().toLowerCase().replace(/[0-9]+/g, '9').slice(0, 60);
+  return value
+    .trim()
+    .toLowerCase()
+    .replace(/[0-9]+/g, '9')
+    .slice(0, 60);
 }

@@ -23,4 +23,8 @@ export {
   trainOnTokens,
   trainSpamModel,
 } from './train.js';
-export { listMessageFiles, type TrainFromFoldersOptions, trainFromFolders } from './train-folders.js';
+export {
+  listMessageFiles,
+  type TrainFromFoldersOptions,
+  trainFromFolders,
+} from './train-folders.js';

@@ -8,7 +8,6 @@ import { digestHtml } from './html-text.js';
  */
 export const TOKENIZER_VERSION = 1;
 
-
 /** Most distinct tokens taken from one message; a message with more is cut off at this count. */
 export const MAX_TOKENS_PER_MESSAGE = 3000;
 /** Most characters read from one text or HTML body. */
@@ -25,8 +24,9 @@ const EDGE_PUNCTUATION = /^[("'<[{*.,;:!?`|=~_-]+|[)"'>\]}*.,;:!?`|=~_-]+$/g;
  * Turns a message into the distinct tokens the classifier counts: header tokens prefixed by
  * their field name, body words and word pairs, URL hosts and paths, attachment types and a few
  * shape features (uppercase share, image and link counts). HTML markup itself is not tokenized,
- * because the training corpus has almost no legitimate HTML mail. Work is bounded by {@link MAX_BODY_CHARS},
- * {@link MAX_BODIES} and {@link MAX_TOKENS_PER_MESSAGE}, whatever the message size.
+ * because the training corpus has almost no legitimate HTML mail. Work is bounded by
+ * {@link MAX_BODY_CHARS}, {@link MAX_BODIES} and {@link MAX_TOKENS_PER_MESSAGE}, whatever the
+ * message size.
  */
 export function tokenize(view: MessageView): Set<string> {
   const tokens = new Set<string>();
@@ -181,7 +181,10 @@ function emitUrlTokens(url: string, emit: (token: string) => void): void {
   if (host.includes('@') || /%[0-9a-f]{2}/i.test(host)) {
     emit('url:obfuscated-host');
   }
-  const pieces = match[4].toLowerCase().split(/[/?&=.#_-]+/).slice(0, 10);
+  const pieces = match[4]
+    .toLowerCase()
+    .split(/[/?&=.#_-]+/)
+    .slice(0, 10);
   for (const piece of pieces) {
     if (piece.length >= 3 && piece.length <= 20 && !/^[0-9]+$/.test(piece)) {
       emit(`url:path:${piece}`);

@@ -52,7 +52,11 @@ export async function listMessageFiles(folders: readonly string[]): Promise<stri
     const entries = await readdir(folder, { recursive: true, withFileTypes: true });
     for (const entry of entries) {
       const isHidden = entry.name.startsWith('.');
-      if (entry.isFile() && !isHidden && MESSAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+      if (
+        entry.isFile() &&
+        !isHidden &&
+        MESSAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())
+      ) {
         files.push(join(entry.parentPath, entry.name));
       }
     }

@@ -21,7 +21,10 @@ const model: SpamModel = await trainSpamModel(
   { threshold: 0.9 },
 );
 
-async function scan(view: MessageView, deadline: Deadline = createDeadline(5000)): Promise<EngineResult> {
+async function scan(
+  view: MessageView,
+  deadline: Deadline = createDeadline(5000),
+): Promise<EngineResult> {
   return createEmbeddedAntispam({ model }).scan(view, deadline);
 }
 
@@ -46,7 +49,7 @@ describe('createEmbeddedAntispam', () => {
     assert.equal(gtube.mimePath, '');
   });
 
-  it('finds GTUBE past the first raw window', async () => {
+  it('finds GTUBE past the first mebibyte', async () => {
     const padding = 'x'.repeat(1024 * 1024 + 100);
     const raw = `Subject: t\r\n\r\n${padding}\r\n${GTUBE.slice(0, 30)}=\r\n${GTUBE.slice(30)}\r\n`;
     const result = await scan(makeView({ raw }));

@@ -15,8 +15,12 @@ function signatures(findings: Finding[]): string[] {
 
 describe('readExchangeVerdicts', () => {
   it('reports an organization SCL from 5 to 9 as spam', () => {
-    assert.deepEqual(signatures(read(['x-ms-exchange-organization-scl', '5'])), ['spam:Exchange.SCL']);
-    assert.deepEqual(signatures(read(['x-ms-exchange-organization-scl', '9'])), ['spam:Exchange.SCL']);
+    assert.deepEqual(signatures(read(['x-ms-exchange-organization-scl', '5'])), [
+      'spam:Exchange.SCL',
+    ]);
+    assert.deepEqual(signatures(read(['x-ms-exchange-organization-scl', '9'])), [
+      'spam:Exchange.SCL',
+    ]);
     assert.deepEqual(read(['x-ms-exchange-organization-scl', '4']), []);
   });
 
@@ -30,7 +34,9 @@ describe('readExchangeVerdicts', () => {
 
   it('reads SFV and CAT of the Forefront report', () => {
     const report = (fields: string) => read(['x-forefront-antispam-report', fields]);
-    assert.deepEqual(signatures(report('CIP:192.0.2.1;SFV:SPM;CAT:NONE;')), ['spam:Exchange.SFV.SPM']);
+    assert.deepEqual(signatures(report('CIP:192.0.2.1;SFV:SPM;CAT:NONE;')), [
+      'spam:Exchange.SFV.SPM',
+    ]);
     assert.deepEqual(signatures(report('SFV:BLK;')), ['spam:Exchange.SFV.BLK']);
     assert.deepEqual(signatures(report('SFV:NSPM;CAT:HSPM;')), ['spam:Exchange.CAT.HSPM']);
     assert.deepEqual(signatures(report('SFV:NSPM;CAT:BULK;')), ['spam:Exchange.CAT.BULK']);
@@ -56,7 +62,10 @@ describe('readExchangeVerdicts', () => {
   });
 
   it('ignores dmarc=fail when the action is none', () => {
-    assert.deepEqual(read(['authentication-results', 'dmarc=fail action=none header.from=a.example']), []);
+    assert.deepEqual(
+      read(['authentication-results', 'dmarc=fail action=none header.from=a.example']),
+      [],
+    );
   });
 
   it('reports compauth=fail with its reason code', () => {

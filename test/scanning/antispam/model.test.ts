@@ -86,13 +86,17 @@ describe('shipped spam model', () => {
 
   it('scores a clear spam above its threshold', async () => {
     const model = await loadSpamModel();
-    const score = await scoreCorpusFile(`${CORPUS}/spam-2/00001.317e78fa8ee2f54cd4890fdc09ba8176.txt`);
+    const score = await scoreCorpusFile(
+      `${CORPUS}/spam-2/00001.317e78fa8ee2f54cd4890fdc09ba8176.txt`,
+    );
     assert.ok(score >= model.threshold, `score ${score}`);
   });
 
   it('scores a clear ham below its threshold', async () => {
     const model = await loadSpamModel();
-    const score = await scoreCorpusFile(`${CORPUS}/easy-ham-2/00001.1a31cc283af0060967a233d26548a6ce.txt`);
+    const score = await scoreCorpusFile(
+      `${CORPUS}/easy-ham-2/00001.1a31cc283af0060967a233d26548a6ce.txt`,
+    );
     assert.ok(score < model.threshold, `score ${score}`);
   });
 });

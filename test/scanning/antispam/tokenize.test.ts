@@ -40,8 +40,14 @@ describe('tokenize', () => {
     const tokens = tokenize(
       makeView({
         headers: [
-          ['received', 'from localhost (localhost [127.0.0.1]) by mail.internal.example with ESMTP id 1'],
-          ['received', 'from relay.sender.example (relay.sender.example [198.51.100.7]) by mx.internal.example with SMTP'],
+          [
+            'received',
+            'from localhost (localhost [127.0.0.1]) by mail.internal.example with ESMTP id 1',
+          ],
+          [
+            'received',
+            'from relay.sender.example (relay.sender.example [198.51.100.7]) by mx.internal.example with SMTP',
+          ],
         ],
       }),
     );

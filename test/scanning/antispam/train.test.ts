@@ -81,7 +81,9 @@ describe('chooseThreshold', () => {
 describe('trainFromFolders', () => {
   const directories: string[] = [];
   after(async () => {
-    await Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true })));
+    await Promise.all(
+      directories.map((directory) => rm(directory, { recursive: true, force: true })),
+    );
   });
 
   it('reads message files recursively and skips other files', async () => {

@@ -21,8 +21,12 @@ export function makeView(
   };
 }
 
-/** A plain-text message with a subject and one body. */
-export function textMessage(subject: string, text: string, from = 'Ann <ann@example.org>'): MessageView {
+/** Builds a plain-text message with a subject and one body. */
+export function textMessage(
+  subject: string,
+  text: string,
+  from = 'Ann <ann@example.org>',
+): MessageView {
   return makeView({
     headers: [
       ['from', from],
