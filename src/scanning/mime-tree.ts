@@ -27,6 +27,35 @@ interface ParserInternals {
   counters: { headerSize: number; partCount: number };
 }
 
+/**
+ * postal-mime's parser with the steps after tree building switched off. `parse()` first builds the
+ * node tree and then collects attachments, renders text and HTML and parses addresses for its
+ * summary; extraction reads only the tree, so those steps are replaced by no-ops. The overridden
+ * names are internal to postal-mime; if a release renames them, the originals run again, which is
+ * slower but still correct, and a test reports the change.
+ */
+class TreeOnlyParser extends PostalMime {
+  collectNode(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  renderTextContent(): void {}
+
+  buildMessage(): Record<string, never> {
+    return {};
+  }
+
+  encodeAttachments(): void {}
+}
+
+/** Names of the postal-mime steps that {@link TreeOnlyParser} replaces, for the test. */
+export const SKIPPED_PARSER_STEPS = [
+  'collectNode',
+  'renderTextContent',
+  'buildMessage',
+  'encodeAttachments',
+] as const;
+
 /** Budgets a parse may spend. The caller subtracts what each parse used before the next one. */
 export interface MimeParseLimits {
   maxNestingDepth: number;
@@ -56,7 +85,7 @@ export async function parseMimeTree(
   raw: Uint8Array,
   limits: MimeParseLimits,
 ): Promise<MimeParseResult> {
-  const parser = new PostalMime({
+  const parser = new TreeOnlyParser({
     maxNestingDepth: limits.maxNestingDepth,
     maxHeadersSize: limits.maxHeadersSize,
     maxPartCount: limits.maxPartCount,
