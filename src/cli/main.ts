@@ -3,9 +3,8 @@ import { pipeline as streamPipeline } from 'node:stream/promises';
 
 import { Command, InvalidArgumentError } from 'commander';
 
-import { loadSettings, type Settings } from '../config/settings.js';
-import { createEmbeddedEngines } from '../scanning/engines.js';
-import { createPipeline } from '../scanning/pipeline.js';
+import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
+import { createScanPool } from '../scanning/scan-pool.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import { createJsonLogger, type Logger } from '../shared/logger.js';
 import { openQuarantineStore } from './open-store.js';
@@ -115,18 +114,20 @@ async function runScanCommand(
 ): Promise<number> {
   const settings = readSettings();
   const logger = createJsonLogger(settings.logLevel === 'info' ? 'warn' : settings.logLevel);
-  const pipeline = createPipeline({
-    limits: settings.limits,
-    actions: settings.actions,
-    engines: await createEmbeddedEngines(settings),
+  const scanner = await createScanPool({
+    settings,
+    env: pickSettingsEnvironment(process.env),
+    size: settings.workers.count,
     logger,
   });
-  const opened = flags.quarantine ? await openQuarantineStore(settings, logger) : undefined;
   const progress = createProgress(process.stderr);
+  let opened: Awaited<ReturnType<typeof openQuarantineStore>> | undefined;
   try {
+    opened = flags.quarantine ? await openQuarantineStore(settings, logger) : undefined;
     const summary = await scanPaths({
       inputs: paths,
-      pipeline,
+      scanner,
+      concurrency: settings.workers.count,
       store: opened?.store,
       reportPath: flags.report,
       maxFileBytes: settings.limits.maxMessageBytes,
@@ -139,6 +140,7 @@ async function runScanCommand(
     return found > 0 || summary.errors > 0 ? EXIT_FOUND : EXIT_CLEAN;
   } finally {
     progress.stop();
+    await scanner.close();
     await opened?.close();
   }
 }

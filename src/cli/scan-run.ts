@@ -2,8 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 
 import type { QuarantineStore } from '../quarantine/index.js';
-import type { Pipeline, ScanOutcome } from '../scanning/pipeline.js';
-import { summarizeMessage } from '../scanning/message-summary.js';
+import type { MessageScanner, ScanResult } from '../scanning/message-scanner.js';
 import type { Category, Finding } from '../scanning/types.js';
 import { toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -34,7 +33,9 @@ export interface ScanSummary {
 /** Inputs of {@link scanPaths}. */
 export interface ScanPathsOptions {
   inputs: readonly string[];
-  pipeline: Pipeline;
+  scanner: MessageScanner;
+  /** Messages scanned at the same time; match the scanner's worker count. */
+  concurrency: number;
   /** Where quarantined messages go; undefined scans without quarantining. */
   store?: QuarantineStore;
   /** JSON Lines report file, one object per message. */
@@ -57,13 +58,24 @@ export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary>
   let done = 0;
   options.onProgress?.(0, files.length);
 
+  // Messages are scanned `concurrency` at a time and reported in input order.
+  const inFlight: Promise<ReportLine>[] = [];
+  const settleOldest = async (): Promise<void> => {
+    const line = await (inFlight.shift() as Promise<ReportLine>);
+    countLine(summary, line);
+    await writeLine(report, line);
+    done += 1;
+    options.onProgress?.(done, Math.max(done, files.length));
+  };
   try {
     for await (const message of readMessages(files, { maxFileBytes: options.maxFileBytes })) {
-      const line = await scanOne(message, options);
-      countLine(summary, line);
-      await writeLine(report, line);
-      done += 1;
-      options.onProgress?.(done, Math.max(done, files.length));
+      inFlight.push(scanOne(message, options));
+      if (inFlight.length >= options.concurrency) {
+        await settleOldest();
+      }
+    }
+    while (inFlight.length > 0) {
+      await settleOldest();
     }
   } finally {
     if (report) {
@@ -80,11 +92,11 @@ async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promi
     options.logger.warn('message file unreadable', { source: message.source, error: message.error });
     return { source: message.source, error: message.error };
   }
-  let outcome: ScanOutcome;
+  let outcome: ScanResult;
   try {
-    outcome = await options.pipeline.scan(message.raw);
+    outcome = await options.scanner.scan(message.raw);
   } catch (thrown: unknown) {
-    // The pipeline resolves for any input; reaching this is a bug, reported as unscannable.
+    // Scanners resolve for any input; reaching this is a bug, reported as unscannable.
     const error = toError(thrown);
     options.logger.error('scan failed', { source: message.source, error: error.message });
     return { source: message.source, category: 'unscannable', action: 'quarantine', error: error.message };
@@ -101,7 +113,7 @@ async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promi
     line.spamScore = Math.round(verdict.spam.score * 10000) / 10000;
   }
   if (outcome.defects.length > 0) {
-    line.defects = [...new Set(outcome.defects)];
+    line.defects = outcome.defects;
   }
   if (options.store && (verdict.action === 'quarantine' || verdict.action === 'delete')) {
     await quarantineOne(message.raw, message.source, outcome, options.store, options.logger, line);
@@ -113,12 +125,12 @@ async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promi
 async function quarantineOne(
   raw: Uint8Array,
   source: string,
-  outcome: ScanOutcome,
+  outcome: ScanResult,
   store: QuarantineStore,
   logger: Logger,
   line: ReportLine,
 ): Promise<void> {
-  const summary = summarizeMessage(outcome.view);
+  const { summary } = outcome;
   try {
     const { id } = await store.put(raw, {
       source,

@@ -43,6 +43,8 @@ const settingsSchema = z.object({
   MAILSWEEP_MAX_COMPRESSION_RATIO: positiveInt(100),
   MAILSWEEP_MAX_HTML_BYTES: positiveInt(8 * MIB),
   MAILSWEEP_SCAN_TIMEOUT_MS: positiveInt(30_000),
+  MAILSWEEP_SCAN_WORKERS: positiveInt(2),
+  MAILSWEEP_WORKER_MAX_HEAP_MB: positiveInt(1024),
 
   MAILSWEEP_ACTION_SPAM: action('junk'),
   MAILSWEEP_ACTION_PHISHING: action('quarantine'),
@@ -96,6 +98,8 @@ export interface Settings {
   logLevel: RawSettings['MAILSWEEP_LOG_LEVEL'];
   limits: ScanLimits;
   actions: Readonly<Record<Category, Action>>;
+  /** Worker threads that scan messages, and the V8 heap each may use in MiB. */
+  workers: { count: number; maxHeapMb: number };
   spam: { threshold?: number; modelPath?: string };
   antivirus: { hashBlocklistPath?: string };
   antiphishing: { urlFeedPath?: string; organizationDomains: readonly string[] };
@@ -118,6 +122,11 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     throw new ScannerError('config-invalid', `Invalid settings: ${problems.join('; ')}`);
   }
   return deepFreeze(toSettings(result.data));
+}
+
+/** The MAILSWEEP_* variables of an environment, as worker threads receive them. */
+export function pickSettingsEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  return pickMailsweepKeys(env);
 }
 
 /** Empty strings mean "not set", as in Azure app settings and .env files. */
@@ -154,6 +163,7 @@ function toSettings(raw: RawSettings): Settings {
       policy: raw.MAILSWEEP_ACTION_POLICY,
       unscannable: raw.MAILSWEEP_ACTION_UNSCANNABLE,
     },
+    workers: { count: raw.MAILSWEEP_SCAN_WORKERS, maxHeapMb: raw.MAILSWEEP_WORKER_MAX_HEAP_MB },
     spam: { threshold: raw.MAILSWEEP_SPAM_THRESHOLD, modelPath: raw.MAILSWEEP_SPAM_MODEL_PATH },
     antivirus: { hashBlocklistPath: raw.MAILSWEEP_HASH_BLOCKLIST_PATH },
     antiphishing: {

@@ -214,6 +214,38 @@ describe('archives in mail', () => {
   });
 });
 
+describe('oversized content', () => {
+  it('gives a 50 MB nested-div HTML body a verdict', async () => {
+    const html = '<div>'.repeat(5_000_000) + 'text' + '</div>'.repeat(5_000_000);
+    const text = crlf([...hostile.BASE_HEADERS, 'Subject: deep html', 'Content-Type: text/html', '', html]);
+    const started = performance.now();
+    const outcome = await scan(text);
+    assert.ok(performance.now() - started < 20_000, 'took longer than 20 s');
+    assert.ok(outcome.verdict.category.length > 0);
+  });
+
+  it('stops a recursive archive at the depth limit', async () => {
+    let content: Buffer = Buffer.from(EICAR);
+    let name = 'eicar.com';
+    for (let level = 1; level <= 6; level++) {
+      content = await createZip([{ name, content }]);
+      name = `level${level}.zip`;
+    }
+    const text = crlf([
+      ...hostile.BASE_HEADERS,
+      'Subject: nested archives',
+      'Content-Type: application/zip; name="nested.zip"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      hostile.base64Lines(content),
+      '',
+    ]);
+    const outcome = await scan(text);
+    assert.ok(signatures(outcome).includes('limit.archive-depth'));
+    assert.equal(outcome.verdict.category, 'unscannable');
+  });
+});
+
 describe('malformed input', () => {
   const cases: Array<[string, string | Uint8Array]> = [
     ['an empty file', ''],

@@ -33,6 +33,15 @@ const IGNORED_HEADERS = new Set([
   'authentication-results',
   'arc-authentication-results',
   'received-spf',
+  // Mailing-list fields describe the list server that relayed the message, not its author, and
+  // spam posted to a list would otherwise inherit the list's good standing.
+  'sender',
+  'errors-to',
+  'precedence',
+  'x-beenthere',
+  'x-loop',
+  'mailing-list',
+  'x-mailing-list',
 ]);
 
 /** Prefixes of header names left out for the same reasons as {@link IGNORED_HEADERS}. */
@@ -41,19 +50,23 @@ const IGNORED_HEADER_PREFIXES = [
   'x-ms-exchange-',
   'x-microsoft-antispam',
   'x-forefront-',
+  'list-',
+  'x-list-',
+  'x-mailman-',
+  'x-ml-',
+  'x-egroups-',
+  'x-yahoo-group',
 ];
 
-const ADDRESS_HEADERS = new Set(['from', 'reply-to', 'sender', 'return-path', 'errors-to']);
+const ADDRESS_HEADERS = new Set(['from', 'reply-to', 'return-path']);
 const RECIPIENT_HEADERS = new Set(['to', 'cc']);
 const CLIENT_HEADERS = new Set(['x-mailer', 'user-agent', 'x-mimeole', 'x-mailer-version']);
 const VALUE_HEADERS = new Set([
   'x-priority',
   'x-msmail-priority',
   'importance',
-  'precedence',
   'content-transfer-encoding',
   'mime-version',
-  'x-mailing-list',
 ]);
 
 const MAX_HEADERS = 200;
@@ -105,9 +118,6 @@ export function emitHeaderTokens(
     } else if (key === 'received' && receivedCount < MAX_RECEIVED_HEADERS) {
       receivedCount += 1;
       emitReceivedTokens(value, emit);
-    } else if (key === 'list-id') {
-      const listId = /<([^>]*)>/.exec(value)?.[1] ?? value;
-      emit(`list-id:${listId.trim().toLowerCase().slice(0, 80)}`);
     }
   }
 }

@@ -1,12 +1,13 @@
 import type { MessageView } from '../types.js';
 import { DATE_LIKE, domainSuffixes, emitHeaderTokens } from './header-tokens.js';
 import { digestHtml } from './html-text.js';
+import { stripListFooter } from './list-footer.js';
 
 /**
  * Version of the token scheme. A model records the version it was trained with, and loading a
  * model of another version fails, because its token counts would no longer match.
  */
-export const TOKENIZER_VERSION = 1;
+export const TOKENIZER_VERSION = 2;
 
 /** Most distinct tokens taken from one message; a message with more is cut off at this count. */
 export const MAX_TOKENS_PER_MESSAGE = 3000;
@@ -30,12 +31,20 @@ const EDGE_PUNCTUATION = /^[("'<[{*.,;:!?`|=~_-]+|[)"'>\]}*.,;:!?`|=~_-]+$/g;
  */
 export function tokenize(view: MessageView): Set<string> {
   const tokens = new Set<string>();
-  const emit = (token: string): void => {
+  emitTokens(view, (token) => {
     if (tokens.size < MAX_TOKENS_PER_MESSAGE) {
       tokens.add(token);
     }
-  };
+  });
+  return tokens;
+}
 
+/**
+ * Passes every token of {@link tokenize} to `emit`, duplicates included, without collecting
+ * them, so that a caller can hash tokens as they come. The caller applies
+ * {@link MAX_TOKENS_PER_MESSAGE}.
+ */
+export function emitTokens(view: MessageView, emit: (token: string) => void): void {
   emitHeaderTokens(view.headers, emit);
   emitPartTokens(view, emit);
 
@@ -44,14 +53,13 @@ export function tokenize(view: MessageView): Set<string> {
     emit('body:none');
   }
   for (const body of bodies) {
-    const text = body.text.slice(0, MAX_BODY_CHARS);
+    const text = stripListFooter(body.text.slice(0, MAX_BODY_CHARS));
     if (body.type === 'html') {
       emitHtmlTokens(text, emit);
     } else {
       emitTextTokens(text, emit);
     }
   }
-  return tokens;
 }
 
 /**

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { loadSettings, pickSettingsEnvironment } from '../../src/config/settings.js';
+import { createScanPool } from '../../src/scanning/scan-pool.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { BASE_HEADERS, crlf, partCountBomb, toBytes } from '../fixtures/hostile-mail.js';
+
+async function createPool(env: Record<string, string>, graceMs?: number) {
+  const settings = loadSettings(env);
+  return createScanPool({ settings, env: pickSettingsEnvironment(env), size: 1, logger: silentLogger, graceMs });
+}
+
+describe('createScanPool', () => {
+  it('scans a message in a worker', async () => {
+    const pool = await createPool({});
+    try {
+      const result = await pool.scan(toBytes(crlf([...BASE_HEADERS, 'Subject: hello', '', 'hello'])));
+      assert.equal(result.verdict.category, 'clean');
+      assert.equal(result.summary.sender, 'sender@fabrikam.example');
+      assert.equal(result.summary.subject, 'hello');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('terminates a worker past the time limit and goes on', async () => {
+    const pool = await createPool({ MAILSWEEP_SCAN_TIMEOUT_MS: '1', MAILSWEEP_MAX_MIME_PARTS: '1000000' }, 0);
+    try {
+      const slow = await pool.scan(toBytes(partCountBomb(200_000)));
+      assert.equal(slow.verdict.category, 'unscannable');
+      assert.deepEqual(slow.verdict.findings.map((finding) => [finding.engine, finding.signature]), [
+        ['scan-pool', 'limit.scan-timeout'],
+      ]);
+      const next = await pool.scan(toBytes(crlf([...BASE_HEADERS, 'Subject: next', '', 'next'])));
+      assert.ok(next.verdict.findings.every((finding) => finding.engine !== 'scan-pool'));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('contains a worker that runs out of heap', async () => {
+    const pool = await createPool({ MAILSWEEP_WORKER_MAX_HEAP_MB: '160' });
+    try {
+      // A 200 MB text body becomes JavaScript strings several times its size, far over 160 MB.
+      const body = 'word '.repeat(40 * 1024 * 1024);
+      const result = await pool.scan(toBytes(crlf([...BASE_HEADERS, 'Subject: big', '', body])));
+      assert.equal(result.verdict.category, 'unscannable');
+      const signatures = result.verdict.findings.map((finding) => finding.signature);
+      assert.ok(signatures.includes('limit.memory') || signatures.includes('scan.failed'), signatures.join(','));
+      const next = await pool.scan(toBytes(crlf([...BASE_HEADERS, 'Subject: after', '', 'after'])));
+      assert.equal(next.verdict.findings.some((finding) => finding.engine === 'scan-pool'), false);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('rejects start-up with an invalid model path', async () => {
+    await assert.rejects(createPool({ MAILSWEEP_SPAM_MODEL_PATH: '/nonexistent/model.json' }), /failed to start/);
+  });
+});
