@@ -1,16 +1,14 @@
 // Trains the spam model on spam-1 and easy-ham-1 of the SpamAssassin public corpus and reports
 // how many messages of every corpus group the embedded antispam engine flags.
-// Usage: npx tsx scripts/spam-eval.ts [--save models/spam-model.json]
+// Usage: npx tsx scripts/spam-eval.ts [--save models/spam-model.json] [--verbose]
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { loadSettings } from '../src/config/settings.js';
 import {
-  classifyTokens,
   createEmbeddedAntispam,
   listMessageFiles,
   saveSpamModel,
-  tokenize,
   trainFromFolders,
 } from '../src/scanning/antispam/index.js';
 import { createDeadline } from '../src/scanning/deadline.js';
@@ -43,20 +41,24 @@ console.log(`threshold ${model.threshold}: ${model.thresholdMethod}`);
 
 const engine = createEmbeddedAntispam({ model });
 const rows: string[][] = [];
-let scanMs = 0;
-let tokenizeMs = 0;
-let classifyMs = 0;
-let messages = 0;
-
+const views = new Map<string, { path: string; view: MessageView }[]>();
 for (const group of GROUPS) {
   const paths = await listMessageFiles([join(CORPUS, group.name)]);
+  views.set(group.name, await Promise.all(paths.map(async (path) => ({ path, view: await readView(path) }))));
+}
+
+// Views are built first, so the timing below covers the engine alone.
+let scanMs = 0;
+let messages = 0;
+for (const group of GROUPS) {
+  const entries = views.get(group.name) ?? [];
   let flagged = 0;
   const missed: string[] = [];
-  for (const path of paths) {
-    const view = await readView(path);
+  for (const { path, view } of entries) {
     const scanStarted = performance.now();
     const result = await engine.scan(view, createDeadline(limits.scanTimeoutMs));
     scanMs += performance.now() - scanStarted;
+    messages += 1;
     const isFlagged =
       result.findings.some((finding) => finding.category === 'spam') ||
       (result.spam?.score ?? 0) >= (result.spam?.threshold ?? 1);
@@ -64,20 +66,12 @@ for (const group of GROUPS) {
     if (isFlagged !== group.spam) {
       missed.push(`${path.split('/').pop()?.slice(0, 5)}:${result.spam?.score.toFixed(2)}`);
     }
-
-    const started = performance.now();
-    const tokens = tokenize(view);
-    const tokenized = performance.now();
-    classifyTokens(model, tokens);
-    tokenizeMs += tokenized - started;
-    classifyMs += performance.now() - tokenized;
-    messages += 1;
   }
-  const rate = ((flagged / paths.length) * 100).toFixed(2);
+  const rate = ((flagged / entries.length) * 100).toFixed(2);
   rows.push([
     group.name,
     group.training ? 'train' : 'test',
-    String(paths.length),
+    String(entries.length),
     String(flagged),
     rate,
   ]);
@@ -93,9 +87,8 @@ for (const [name, role, total, flagged, rate] of rows) {
   );
 }
 console.log(
-  `\nmean per message: engine scan ${(scanMs / messages).toFixed(3)} ms, of which tokenize ` +
-    `${(tokenizeMs / messages).toFixed(3)} ms and classify ${(classifyMs / messages).toFixed(3)} ms ` +
-    `(${messages} messages)`,
+  `\nmean engine scan per message: ${(scanMs / messages).toFixed(3)} ms ` +
+    `(${messages} messages, first pass, views built beforehand)`,
 );
 
 async function readView(path: string): Promise<MessageView> {

@@ -127,7 +127,8 @@ async function runScanCommand(
     const summary = await scanPaths({
       inputs: paths,
       scanner,
-      concurrency: settings.workers.count,
+      // More messages in flight than workers, so quarantine uploads overlap with scanning.
+      concurrency: settings.workers.count * 4,
       store: opened?.store,
       reportPath: flags.report,
       maxFileBytes: settings.limits.maxMessageBytes,

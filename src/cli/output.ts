@@ -44,11 +44,19 @@ export function createProgress(stream: NodeJS.WriteStream): Progress {
   };
 }
 
+/** Table colours only on a terminal: escape codes would clutter logs and files. */
+function tableStyle(stream: NodeJS.WritableStream): { head?: string[]; border?: string[] } {
+  return (stream as NodeJS.WriteStream).isTTY ? {} : { head: [], border: [] };
+}
+
 /** Prints the end-of-run table. */
 export function printSummary(summary: ScanSummary, stream: NodeJS.WritableStream): void {
   const seconds = summary.elapsedMs / 1000;
   const rate = seconds > 0 ? summary.scanned / seconds : 0;
-  const table = new Table({ head: ['scanned', 'clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable', 'errors', 'quarantined', 'messages/s'] });
+  const table = new Table({
+    head: ['scanned', 'clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable', 'errors', 'quarantined', 'messages/s'],
+    style: tableStyle(stream),
+  });
   table.push([
     summary.scanned,
     summary.byCategory.clean,
@@ -69,7 +77,10 @@ export function printQuarantineTable(
   items: readonly QuarantineMetadata[],
   stream: NodeJS.WritableStream,
 ): void {
-  const table = new Table({ head: ['id', 'quarantined at', 'category', 'signature', 'mailbox or source'] });
+  const table = new Table({
+    head: ['id', 'quarantined at', 'category', 'signature', 'mailbox or source'],
+    style: tableStyle(stream),
+  });
   for (const item of items) {
     const signature = item.verdict.findings.find((finding) => finding.category === item.verdict.category)?.signature ?? '';
     table.push([item.id, item.quarantinedAt, item.verdict.category, signature, item.mailbox ?? item.source ?? '']);

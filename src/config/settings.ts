@@ -30,7 +30,7 @@ const domainList = z
  * Every environment variable mailsweep reads. Keys and defaults are listed in
  * docs/settings.md and local.settings.example.json.
  */
-const settingsSchema = z.object({
+const settingsSchema = z.strictObject({
   MAILSWEEP_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
 
   MAILSWEEP_MAX_MESSAGE_BYTES: positiveInt(150 * MIB),
@@ -129,11 +129,17 @@ export function pickSettingsEnvironment(env: Record<string, string | undefined>)
   return pickMailsweepKeys(env);
 }
 
-/** Empty strings mean "not set", as in Azure app settings and .env files. */
+/** Variables with the prefix that are not settings: the scan pool's hand-over to its workers. */
+const NOT_SETTINGS = new Set(['MAILSWEEP_WORKER_SETTINGS']);
+
+/**
+ * Picks the MAILSWEEP_* variables. Empty strings mean "not set", as in Azure app settings and .env
+ * files. Unknown keys with the prefix are kept so that the strict schema rejects a misspelt one.
+ */
 function pickMailsweepKeys(env: Record<string, string | undefined>): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (key.startsWith('MAILSWEEP_') && value !== undefined && value !== '') {
+    if (key.startsWith('MAILSWEEP_') && !NOT_SETTINGS.has(key) && value !== undefined && value !== '') {
       picked[key] = value;
     }
   }

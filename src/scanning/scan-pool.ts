@@ -1,10 +1,13 @@
-import { Worker } from 'node:worker_threads';
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 import type { Settings } from '../config/settings.js';
 import { ScannerError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MessageScanner, ScanResult } from './message-scanner.js';
-import type { WorkerReply, WorkerRequest } from './scan-worker.js';
+import { WORKER_SETTINGS_VARIABLE, type WorkerReply, type WorkerRequest } from './scan-worker-protocol.js';
 import type { Finding } from './types.js';
 
 /** Options of {@link createScanPool}. */
@@ -13,7 +16,7 @@ export interface ScanPoolOptions {
   settings: Settings;
   /** The MAILSWEEP_* variables the settings came from, handed to each worker. */
   env: Record<string, string>;
-  /** Worker threads, each scanning one message at a time. */
+  /** Worker processes, each scanning one message at a time. */
   size: number;
   logger: Logger;
   /** Time a worker gets beyond the scan deadline before it is terminated; default 5,000 ms. */
@@ -22,24 +25,31 @@ export interface ScanPoolOptions {
 
 const DEFAULT_GRACE_MS = 5_000;
 
-// Compiled, this module sits next to scan-worker.js and the worker loads it directly. Run from
-// source (the tests, under tsx), the worker first registers tsx's loader in its own thread, because
-// Node 20 does not pass the parent's --import hooks on to worker threads.
-const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_SCRIPT = RUNNING_FROM_SOURCE
-  ? `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(
-      new URL('./scan-worker.ts', import.meta.url).href,
-    )}); });`
-  : new URL('./scan-worker.js', import.meta.url);
+// Compiled, this module sits next to scan-worker.js. Run from source (the tests, under tsx), it
+// sits next to scan-worker.ts, and the child inherits tsx's loader through process.execArgv.
+const WORKER_PATH = new URL(
+  import.meta.url.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js',
+  import.meta.url,
+);
+
+/** Messages larger than this go to the worker through a temporary file instead of IPC. */
+const IPC_INLINE_BYTES = 1024 * 1024;
+
+/** What V8 prints to stderr when a process exhausts its heap. */
+const OUT_OF_MEMORY_MARK = 'heap out of memory';
 
 interface Job {
   id: number;
   raw: Uint8Array;
+  /** Temporary file holding `raw` for a large message, deleted when the job ends. */
+  file?: string;
   resolve(result: ScanResult): void;
 }
 
 interface PoolWorker {
-  worker: Worker;
+  worker: ChildProcess;
+  /** Set once the worker printed V8's out-of-memory message before dying. */
+  outOfMemory: boolean;
   job?: Job;
   timer?: NodeJS.Timeout;
   /** Set when the pool itself ended the worker, so its exit is not treated as a crash. */
@@ -47,11 +57,12 @@ interface PoolWorker {
 }
 
 /**
- * Scans messages in worker threads, so that a message can never stop the caller: a worker that
- * passes the scan timeout plus a grace period is terminated, and one that runs out of its V8 heap
+ * Scans messages in worker processes, so that a message can never stop the caller: a worker that
+ * passes the scan timeout plus a grace period is killed, and one that runs out of its V8 heap
  * (`MAILSWEEP_WORKER_MAX_HEAP_MB`) dies alone. Either way the message gets an `unscannable`
  * verdict and a fresh worker takes the next message. This is the hard limit behind the pipeline's
- * cooperative deadline, which cannot interrupt a synchronous step inside a library.
+ * cooperative deadline, which cannot interrupt a synchronous step inside a library. Processes,
+ * not worker threads: in Node 20 a worker thread that exhausts its heap can abort the whole process.
  * @throws ScannerError `config-invalid` when a worker cannot start (bad settings or model).
  */
 export async function createScanPool(options: ScanPoolOptions): Promise<MessageScanner> {
@@ -66,12 +77,14 @@ class ScanPool implements MessageScanner {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  private spoolFolder?: string;
 
   constructor(options: ScanPoolOptions) {
     this.options = options;
   }
 
   async start(): Promise<void> {
+    this.spoolFolder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-scan-'));
     const started = await Promise.allSettled(
       Array.from({ length: this.options.size }, () => this.spawn()),
     );
@@ -82,30 +95,58 @@ class ScanPool implements MessageScanner {
     }
   }
 
-  scan(raw: Uint8Array): Promise<ScanResult> {
+  async scan(raw: Uint8Array): Promise<ScanResult> {
     if (this.closed) {
-      return Promise.reject(new ScannerError('engine-failed', 'the scan pool is closed'));
+      throw new ScannerError('engine-failed', 'the scan pool is closed');
     }
-    return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, raw, resolve });
-      this.dispatch();
-    });
+    const id = this.nextId++;
+    const file =
+      raw.length > IPC_INLINE_BYTES && this.spoolFolder
+        ? path.join(this.spoolFolder, `${id}.eml`)
+        : undefined;
+    if (file) {
+      await writeFile(file, raw);
+    }
+    try {
+      return await new Promise<ScanResult>((resolve) => {
+        this.queue.push({ id, raw, file, resolve });
+        this.dispatch();
+      });
+    } finally {
+      if (file) {
+        await rm(file, { force: true });
+      }
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.workers.map((entry) => this.retire(entry)));
-    this.workers.length = 0;
+    const workers = this.workers.splice(0);
+    const pending = [...workers.flatMap((entry) => (entry.job ? [entry.job] : [])), ...this.queue.splice(0)];
+    for (const job of pending) {
+      job.resolve(this.failedResult('scan.failed', 'the scan pool closed before the scan finished'));
+    }
+    await Promise.all(workers.map((entry) => this.retire(entry)));
+    if (this.spoolFolder) {
+      await rm(this.spoolFolder, { recursive: true, force: true });
+    }
   }
 
   private spawn(): Promise<void> {
     const { settings, env } = this.options;
-    const worker = new Worker(WORKER_SCRIPT, {
-      eval: RUNNING_FROM_SOURCE,
-      workerData: env,
-      resourceLimits: { maxOldGenerationSizeMb: settings.workers.maxHeapMb },
+    const worker = fork(WORKER_PATH, [], {
+      execArgv: [...process.execArgv, `--max-old-space-size=${settings.workers.maxHeapMb}`],
+      env: { ...process.env, [WORKER_SETTINGS_VARIABLE]: JSON.stringify(env) },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
-    const entry: PoolWorker = { worker, retired: false };
+    const entry: PoolWorker = { worker, outOfMemory: false, retired: false };
+    worker.stderr?.setEncoding('utf8');
+    worker.stderr?.on('data', (chunk: string) => {
+      // Only V8's fatal message is looked for; nothing from stderr is logged, since a crash
+      // report could quote message content.
+      entry.outOfMemory ||= chunk.includes(OUT_OF_MEMORY_MARK);
+    });
     return new Promise((resolve, reject) => {
       const onStartupExit = (): void =>
         reject(new ScannerError('config-invalid', 'a scan worker exited during start-up'));
@@ -117,7 +158,7 @@ class ScanPool implements MessageScanner {
         if (reply.type === 'ready') {
           worker.off('exit', onStartupExit);
           worker.off('error', onStartupError);
-          worker.on('exit', () => this.onExit(entry));
+          worker.on('exit', (code, signal) => this.onExit(entry, code, signal));
           worker.on('error', (error) => this.onError(entry, error));
           this.workers.push(entry);
           this.dispatch();
@@ -125,7 +166,7 @@ class ScanPool implements MessageScanner {
         } else if (reply.type === 'startup-failed') {
           worker.off('exit', onStartupExit);
           worker.off('error', onStartupError);
-          void worker.terminate();
+          worker.kill();
           reject(new ScannerError('config-invalid', `scan worker failed to start: ${reply.error}`));
         } else {
           this.onReply(entry, reply);
@@ -143,7 +184,8 @@ class ScanPool implements MessageScanner {
       entry.job = job;
       const limitMs = this.hardLimitMs();
       entry.timer = setTimeout(() => this.onTimeout(entry), limitMs);
-      entry.worker.postMessage({ id: job.id, raw: job.raw } satisfies WorkerRequest);
+      const request: WorkerRequest = job.file ? { id: job.id, file: job.file } : { id: job.id, raw: job.raw };
+      entry.worker.send(request);
     }
   }
 
@@ -171,25 +213,28 @@ class ScanPool implements MessageScanner {
     void this.replace(entry);
   }
 
+  /** The IPC channel failed (a send to a dead worker); its exit handler does the rest. */
   private onError(entry: PoolWorker, error: Error): void {
-    const job = entry.job;
-    this.finishJob(entry);
-    const outOfMemory = (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
-    this.options.logger.error('scan worker failed', { error: error.message, outOfMemory });
-    job?.resolve(
-      outOfMemory
-        ? this.failedResult('limit.memory', `scan exceeded ${this.options.settings.workers.maxHeapMb} MB of heap`)
-        : this.failedResult('scan.failed', 'the scan worker failed'),
-    );
+    this.options.logger.error('scan worker channel failed', { error: error.message });
   }
 
-  private onExit(entry: PoolWorker): void {
+  private onExit(entry: PoolWorker, code: number | null, signal: NodeJS.Signals | null): void {
     if (entry.retired || this.closed) {
       return;
     }
     const job = entry.job;
     this.finishJob(entry);
-    job?.resolve(this.failedResult('scan.failed', 'the scan worker exited'));
+    const heapMb = this.options.settings.workers.maxHeapMb;
+    this.options.logger.error('scan worker exited', {
+      code: code ?? undefined,
+      signal: signal ?? undefined,
+      outOfMemory: entry.outOfMemory,
+    });
+    job?.resolve(
+      entry.outOfMemory
+        ? this.failedResult('limit.memory', `scan exceeded ${heapMb} MB of heap`)
+        : this.failedResult('scan.failed', `the scan worker exited (${signal ?? `code ${code}`})`),
+    );
     void this.replace(entry);
   }
 
@@ -203,12 +248,13 @@ class ScanPool implements MessageScanner {
     entry.job = undefined;
   }
 
+  /** Takes the worker out of service at once, so no job is dispatched to it, then starts another. */
   private async replace(entry: PoolWorker): Promise<void> {
-    await this.retire(entry);
     const index = this.workers.indexOf(entry);
     if (index >= 0) {
       this.workers.splice(index, 1);
     }
+    await this.retire(entry);
     if (this.closed) {
       return;
     }
@@ -226,7 +272,13 @@ class ScanPool implements MessageScanner {
     }
     entry.retired = true;
     clearTimeout(entry.timer);
-    await entry.worker.terminate();
+    const { worker } = entry;
+    if (worker.exitCode !== null || worker.signalCode !== null) {
+      return;
+    }
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGKILL');
+    await exited;
   }
 
   /** With no worker left, queued messages still get a verdict rather than waiting forever. */

@@ -1,47 +1,46 @@
-import { parentPort, workerData } from 'node:worker_threads';
+// Entry point of a scan worker process, started by scan-pool.ts with an IPC channel.
+import { readFile } from 'node:fs/promises';
 
 import { loadSettings } from '../config/settings.js';
+import { toError } from '../shared/errors.js';
+import { silentLogger } from '../shared/logger.js';
 import { createEmbeddedEngines } from './engines.js';
 import { createInProcessScanner } from './message-scanner.js';
 import { createPipeline } from './pipeline.js';
-import { silentLogger } from '../shared/logger.js';
-import { toError } from '../shared/errors.js';
+import { WORKER_SETTINGS_VARIABLE, type WorkerReply, type WorkerRequest } from './scan-worker-protocol.js';
 
-/** A job sent by the pool: one raw message. */
-export interface WorkerRequest {
-  id: number;
-  raw: Uint8Array;
+function send(reply: WorkerReply): void {
+  process.send?.(reply);
 }
 
-/** The worker's reply: a result, or why scanning failed. */
-export type WorkerReply =
-  | { type: 'ready' }
-  | { type: 'startup-failed'; error: string }
-  | { type: 'result'; id: number; result: import('./message-scanner.js').ScanResult }
-  | { type: 'failed'; id: number; error: string };
-
-const port = parentPort;
-if (!port) {
-  throw new Error('scan-worker.js must run as a worker thread');
+async function serve(): Promise<void> {
+  if (!process.send) {
+    throw new Error('scan-worker must be started by the scan pool with an IPC channel');
+  }
+  try {
+    const env = JSON.parse(process.env[WORKER_SETTINGS_VARIABLE] ?? '{}') as Record<string, string>;
+    const settings = loadSettings(env);
+    const pipeline = createPipeline({
+      limits: settings.limits,
+      actions: settings.actions,
+      engines: await createEmbeddedEngines(settings),
+      logger: silentLogger,
+    });
+    const scanner = createInProcessScanner(pipeline);
+    process.on('message', (request: WorkerRequest) => {
+      const raw = 'raw' in request ? Promise.resolve(request.raw) : readFile(request.file);
+      raw.then((bytes) => scanner.scan(bytes)).then(
+        (result) => send({ type: 'result', id: request.id, result }),
+        (thrown: unknown) => send({ type: 'failed', id: request.id, error: toError(thrown).message }),
+      );
+    });
+    // The pool ends workers on close; a parent that dies without doing so ends them too.
+    process.on('disconnect', () => process.exit(0));
+    send({ type: 'ready' });
+  } catch (thrown: unknown) {
+    send({ type: 'startup-failed', error: toError(thrown).message });
+    process.disconnect();
+  }
 }
 
-try {
-  const settings = loadSettings(workerData as Record<string, string>);
-  const pipeline = createPipeline({
-    limits: settings.limits,
-    actions: settings.actions,
-    engines: await createEmbeddedEngines(settings),
-    logger: silentLogger,
-  });
-  const scanner = createInProcessScanner(pipeline);
-  port.on('message', (request: WorkerRequest) => {
-    scanner.scan(request.raw).then(
-      (result) => port.postMessage({ type: 'result', id: request.id, result } satisfies WorkerReply),
-      (thrown: unknown) =>
-        port.postMessage({ type: 'failed', id: request.id, error: toError(thrown).message } satisfies WorkerReply),
-    );
-  });
-  port.postMessage({ type: 'ready' } satisfies WorkerReply);
-} catch (thrown: unknown) {
-  port.postMessage({ type: 'startup-failed', error: toError(thrown).message } satisfies WorkerReply);
-}
+await serve();

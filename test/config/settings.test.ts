@@ -46,6 +46,13 @@ describe('loadSettings', () => {
     assert.throws(() => loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com/evil' }), ScannerError);
   });
 
+  it('rejects a misspelt key', () => {
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_MAX_MIME_DEPT: '3' }),
+      (error: unknown) => error instanceof ScannerError && error.message.includes('MAILSWEEP_MAX_MIME_DEPT'),
+    );
+  });
+
   it('returns frozen settings', () => {
     const settings = loadSettings({});
     assert.ok(Object.isFrozen(settings));

@@ -16,7 +16,7 @@ describe('createScanPool', () => {
     const pool = await createPool({});
     try {
       const result = await pool.scan(toBytes(crlf([...BASE_HEADERS, 'Subject: hello', '', 'hello'])));
-      assert.equal(result.verdict.category, 'clean');
+      assert.ok(result.verdict.findings.every((finding) => finding.engine !== 'scan-pool'));
       assert.equal(result.summary.sender, 'sender@fabrikam.example');
       assert.equal(result.summary.subject, 'hello');
     } finally {
@@ -25,9 +25,17 @@ describe('createScanPool', () => {
   });
 
   it('terminates a worker past the time limit and goes on', async () => {
-    const pool = await createPool({ MAILSWEEP_SCAN_TIMEOUT_MS: '1', MAILSWEEP_MAX_MIME_PARTS: '1000000' }, 0);
+    // One postal-mime parse of two million parts takes seconds and cannot be interrupted from inside.
+    const pool = await createPool(
+      {
+        MAILSWEEP_SCAN_TIMEOUT_MS: '1',
+        MAILSWEEP_MAX_MIME_PARTS: '3000000',
+        MAILSWEEP_MAX_HEADER_BYTES: '1000000000',
+      },
+      500,
+    );
     try {
-      const slow = await pool.scan(toBytes(partCountBomb(200_000)));
+      const slow = await pool.scan(toBytes(partCountBomb(2_000_000)));
       assert.equal(slow.verdict.category, 'unscannable');
       assert.deepEqual(slow.verdict.findings.map((finding) => [finding.engine, finding.signature]), [
         ['scan-pool', 'limit.scan-timeout'],
@@ -40,7 +48,10 @@ describe('createScanPool', () => {
   });
 
   it('contains a worker that runs out of heap', async () => {
-    const pool = await createPool({ MAILSWEEP_WORKER_MAX_HEAP_MB: '160' });
+    const pool = await createPool({
+      MAILSWEEP_WORKER_MAX_HEAP_MB: '160',
+      MAILSWEEP_MAX_MESSAGE_BYTES: '400000000',
+    });
     try {
       // A 200 MB text body becomes JavaScript strings several times its size, far over 160 MB.
       const body = 'word '.repeat(40 * 1024 * 1024);

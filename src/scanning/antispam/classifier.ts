@@ -1,4 +1,6 @@
+import type { MessageView } from '../types.js';
 import type { SpamModel } from './model.js';
+import { emitTokens, MAX_TOKENS_PER_MESSAGE } from './tokenize.js';
 
 /** The evidence behind one score. */
 export interface Classification {
@@ -11,9 +13,9 @@ export interface Classification {
 /**
  * A model's token probabilities in an open-addressing hash table keyed by a 32-bit token hash,
  * so that a lookup reads two small typed arrays instead of a large string-keyed Map. Two tokens
- * with the same hash share a slot (the first one trained keeps it). With 2^32 hash values and
- * about 10^5 tokens, an unseen token matches a trained one by accident about once in 40,000
- * lookups, which moves a score as little as one ordinary word does.
+ * with the same hash share a slot, and the first in the model's token order keeps it. With 2^32
+ * hash values and about 10^5 tokens, an unseen token matches a trained one by accident roughly
+ * once in 40,000 lookups (an estimate), which moves a score as little as one ordinary word does.
  */
 interface ProbabilityTable {
   hashes: Uint32Array;
@@ -62,6 +64,29 @@ export function classifyTokens(model: SpamModel, tokens: Iterable<string>): Clas
   return clues.classify();
 }
 
+/**
+ * Tokenizes and scores a message in one pass, with the result of
+ * `classifyTokens(model, tokenize(view))` but without building token sets: each token is hashed
+ * as it is emitted, and repeats are recognized by hash.
+ */
+export function classifyMessage(model: SpamModel, view: MessageView): Classification {
+  const clues = new ClueCollector(model);
+  // Hashes reduced to 30 bits stay small integers, which a Set stores without boxing.
+  const seen = new Set<number>();
+  emitTokens(view, (token) => {
+    if (seen.size >= MAX_TOKENS_PER_MESSAGE) {
+      return;
+    }
+    const hash = hashToken(token);
+    const key = hash & 0x3fffffff;
+    if (!seen.has(key)) {
+      seen.add(key);
+      clues.add(hash);
+    }
+  });
+  return clues.classify();
+}
+
 /** Gathers the probabilities of a message's tokens, by hash, and combines the strongest. */
 export class ClueCollector {
   private readonly probabilities: number[] = [];
@@ -71,7 +96,7 @@ export class ClueCollector {
     this.minimumStrength = model.parameters.minimumProbabilityStrength;
   }
 
-  /** Adds the token with this hash, if the model knows it and it is far enough from 0.5. */
+  /** Adds the token with this hash, if the model contains it and it is far enough from 0.5. */
   add(hash: number): void {
     const probability = lookupProbability(this.model, hash);
     if (probability !== 0 && Math.abs(probability - 0.5) >= this.minimumStrength) {
@@ -151,10 +176,22 @@ function probabilityTable(model: SpamModel): ProbabilityTable {
   if (cached) {
     return cached;
   }
-  const entries = Object.entries(model.tokens);
+  // Tokens too close to 0.5 never become clues, so leaving them out keeps the table small enough
+  // for the processor cache. Only a token within float32 rounding of the cut-off could differ.
+  const { minimumProbabilityStrength } = model.parameters;
+  const tokens: string[] = [];
+  const probabilities: number[] = [];
+  for (const token in model.tokens) {
+    const [spamHits, hamHits] = model.tokens[token];
+    const probability = tokenProbability(model, spamHits, hamHits);
+    if (Math.abs(probability - 0.5) >= minimumProbabilityStrength) {
+      tokens.push(token);
+      probabilities.push(probability);
+    }
+  }
   // At most half the slots are used, so probing sequences stay short.
   let size = 1024;
-  while (size < entries.length * 2) {
+  while (size < tokens.length * 2) {
     size *= 2;
   }
   const table: ProbabilityTable = {
@@ -162,15 +199,15 @@ function probabilityTable(model: SpamModel): ProbabilityTable {
     probabilities: new Float32Array(size),
     mask: size - 1,
   };
-  for (const [token, [spamHits, hamHits]] of entries) {
-    const hash = hashToken(token);
+  for (let index = 0; index < tokens.length; index += 1) {
+    const hash = hashToken(tokens[index]);
     let slot = hash & table.mask;
     while (table.probabilities[slot] !== 0 && table.hashes[slot] !== hash) {
       slot = (slot + 1) & table.mask;
     }
     if (table.probabilities[slot] === 0) {
       table.hashes[slot] = hash;
-      table.probabilities[slot] = tokenProbability(model, spamHits, hamHits);
+      table.probabilities[slot] = probabilities[index];
     }
   }
   tables.set(model, table);

@@ -1,10 +1,9 @@
 import { ScannerError } from '../../shared/errors.js';
 import type { Deadline, EngineResult, Finding, MessageView, ScanEngine } from '../types.js';
-import { classifyTokens } from './classifier.js';
+import { classifyMessage } from './classifier.js';
 import { readExchangeVerdicts } from './exchange-verdicts.js';
 import { findGtube } from './gtube.js';
 import type { SpamModel } from './model.js';
-import { tokenize } from './tokenize.js';
 
 const ENGINE_NAME = 'embedded-spam';
 
@@ -48,7 +47,7 @@ function scanForSpam(
     ...readExchangeVerdicts(view.headers, ENGINE_NAME),
   ];
 
-  const { score } = classifyTokens(model, tokenize(view));
+  const { score } = classifyMessage(model, view);
   if (score >= threshold) {
     findings.push({
       stage: 'antispam',

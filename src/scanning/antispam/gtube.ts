@@ -3,12 +3,10 @@ import type { Deadline, Finding, MessageView } from '../types.js';
 /** The Generic Test for Unsolicited Bulk Email, which SpamAssassin and other filters flag. */
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
-const GTUBE_BYTES = Buffer.from(GTUBE, 'latin1');
 /** Bytes searched between two deadline checks. */
 const DEADLINE_CHECK_BYTES = 1024 * 1024;
 
-/** Knuth-Morris-Pratt failure table: the longest proper prefix of GTUBE that ends at each index. */
-const FAILURE = buildFailureTable(GTUBE_BYTES);
+const SOFT_LINE_BREAK = /=\r?\n/g;
 
 /**
  * Looks for GTUBE in the decoded text bodies, then in the raw message as sent and with its
@@ -41,51 +39,31 @@ export function findGtube(view: MessageView, deadline: Deadline, engine: string)
 }
 
 /**
- * Searches the raw bytes for GTUBE in one pass with Knuth-Morris-Pratt matching, skipping every
- * quoted-printable soft line break (`=` followed by CRLF or LF), so the string is found whether or
- * not the encoder wrapped it. The deadline is checked every {@link DEADLINE_CHECK_BYTES}.
+ * Searches the raw bytes for GTUBE with quoted-printable soft line breaks (`=` followed by CRLF
+ * or LF) removed, so the string is found whether or not the encoder wrapped it. The message is
+ * read in windows of about {@link DEADLINE_CHECK_BYTES} that end at a line end, so no soft break
+ * straddles two windows, and the deadline is checked before each window. The last characters of
+ * each cleaned window are carried into the next, so a match across windows is found too. The
+ * searches themselves are native string operations over a latin1 copy of each window.
  */
 function searchRaw(raw: Uint8Array, deadline: Deadline): 'found' | 'not-found' | 'timed-out' {
-  let matched = 0;
-  for (let index = 0; index < raw.length; index += 1) {
-    if (index % DEADLINE_CHECK_BYTES === 0 && deadline.expired()) {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  let carry = '';
+  let start = 0;
+  while (start < bytes.length) {
+    if (deadline.expired()) {
       return 'timed-out';
     }
-    const byte = raw[index];
-    if (byte === 0x3d && raw[index + 1] === 0x0a) {
-      index += 1;
-      continue;
+    const lineEnd = bytes.indexOf(0x0a, Math.min(start + DEADLINE_CHECK_BYTES, bytes.length - 1));
+    const end = lineEnd < 0 ? bytes.length : lineEnd + 1;
+    const window = carry + bytes.toString('latin1', start, end).replace(SOFT_LINE_BREAK, '');
+    if (window.includes(GTUBE)) {
+      return 'found';
     }
-    if (byte === 0x3d && raw[index + 1] === 0x0d && raw[index + 2] === 0x0a) {
-      index += 2;
-      continue;
-    }
-    while (matched > 0 && byte !== GTUBE_BYTES[matched]) {
-      matched = FAILURE[matched - 1];
-    }
-    if (byte === GTUBE_BYTES[matched]) {
-      matched += 1;
-      if (matched === GTUBE_BYTES.length) {
-        return 'found';
-      }
-    }
+    carry = window.slice(-(GTUBE.length - 1));
+    start = end;
   }
   return 'not-found';
-}
-
-function buildFailureTable(pattern: Uint8Array): Uint8Array {
-  const table = new Uint8Array(pattern.length);
-  let length = 0;
-  for (let index = 1; index < pattern.length; index += 1) {
-    while (length > 0 && pattern[index] !== pattern[length]) {
-      length = table[length - 1];
-    }
-    if (pattern[index] === pattern[length]) {
-      length += 1;
-    }
-    table[index] = length;
-  }
-  return table;
 }
 
 function gtubeFinding(engine: string, mimePath: string, where: string): Finding {

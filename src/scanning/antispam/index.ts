@@ -3,7 +3,7 @@ export {
   type AuthenticationResults,
   parseAuthenticationResults,
 } from './authentication-results.js';
-export { type Classification, classifyTokens } from './classifier.js';
+export { type Classification, classifyMessage, classifyTokens } from './classifier.js';
 export { createEmbeddedAntispam, type EmbeddedAntispamOptions } from './engine.js';
 export { readExchangeVerdicts } from './exchange-verdicts.js';
 export { findGtube, GTUBE } from './gtube.js';

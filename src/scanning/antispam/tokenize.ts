@@ -19,7 +19,11 @@ export const MAX_BODIES = 8;
 const MIN_WORD_LENGTH = 3;
 const MAX_WORD_LENGTH = 12;
 const URL_START = /^(?:(?:https?|ftp):\/\/|www\.)/i;
-const EDGE_PUNCTUATION = /^[("'<[{*.,;:!?`|=~_-]+|[)"'>\]}*.,;:!?`|=~_-]+$/g;
+/** Punctuation trimmed from both ends of a word, as a lookup table by character code. */
+const EDGE_PUNCTUATION = new Uint8Array(128);
+for (const character of '()"\'<>[]{}*.,;:!?`|=~_-') {
+  EDGE_PUNCTUATION[character.charCodeAt(0)] = 1;
+}
 
 /**
  * Turns a message into the distinct tokens the classifier counts: header tokens prefixed by
@@ -109,12 +113,14 @@ function emitTextTokens(text: string, emit: (token: string) => void): void {
     if (raw.length === 0) {
       continue;
     }
-    if (URL_START.test(raw)) {
+    const first = raw.charCodeAt(0) | 0x20;
+    // Only words starting with h, f or w can be URLs, so most words skip the regular expression.
+    if ((first === 0x68 || first === 0x66 || first === 0x77) && URL_START.test(raw)) {
       emitUrlTokens(raw, emit);
       previous = '';
       continue;
     }
-    const word = raw.replace(EDGE_PUNCTUATION, '');
+    const word = trimPunctuation(raw);
     if (word.includes('@') && word.includes('.')) {
       emitEmailTokens(word, emit);
       previous = '';
@@ -152,11 +158,25 @@ function emitTextTokens(text: string, emit: (token: string) => void): void {
   }
 }
 
+function trimPunctuation(raw: string): string {
+  let start = 0;
+  let end = raw.length;
+  while (start < end && EDGE_PUNCTUATION[raw.charCodeAt(start)] === 1) {
+    start += 1;
+  }
+  while (end > start && EDGE_PUNCTUATION[raw.charCodeAt(end - 1)] === 1) {
+    end -= 1;
+  }
+  return start === 0 && end === raw.length ? raw : raw.slice(start, end);
+}
+
 function toWordToken(word: string): string | undefined {
   if (word.length < MIN_WORD_LENGTH) {
     return undefined;
   }
-  if (/^[0-9]+$/.test(word)) {
+  const first = word.charCodeAt(0);
+  const startsWithDigit = first >= 0x30 && first <= 0x39;
+  if (startsWithDigit && /^[0-9]+$/.test(word)) {
     // Bare numbers are mostly dates, times and ids, which describe when a message was sent.
     return `number:${Math.min(word.length, 10)}`;
   }

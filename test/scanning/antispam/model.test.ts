@@ -59,6 +59,8 @@ describe('saveSpamModel and loadSpamModel', () => {
       { ...tinyModel, tokenizerVersion: 999 },
       { ...tinyModel, tokens: { free: [1, -1] } },
       { ...tinyModel, format: 'other' },
+      { ...tinyModel, tokens: [] },
+      { ...tinyModel, tokens: { free: [1] } },
     ];
     for (const [index, invalid] of cases.entries()) {
       const path = join(directory, `invalid-${index}.json`);

@@ -36,6 +36,30 @@ describe('tokenize', () => {
     assert.ok(![...tokens].some((token) => /2002|aug|junk/i.test(token)));
   });
 
+  it('leaves out mailing-list fields and footers', () => {
+    const tokens = tokenize(
+      makeView({
+        headers: [
+          ['list-id', 'Example <example.lists.example.org>'],
+          ['sender', 'example-admin@lists.example.org'],
+          ['errors-to', 'example-admin@lists.example.org'],
+          ['precedence', 'bulk'],
+          ['x-beenthere', 'example@lists.example.org'],
+        ],
+        bodies: [
+          {
+            path: '1',
+            type: 'plain',
+            text: 'hello world\n______________\nsubscribe https://lists.example.org/mailman/listinfo/x\n',
+          },
+        ],
+      }),
+    );
+    assert.ok(tokens.has('hello'));
+    assert.ok(![...tokens].some((token) => /example\.org|bulk|subscribe|listinfo/.test(token)));
+    assert.ok(![...tokens].some((token) => /^(?:header:)?(?:list-|sender|errors-to)/.test(token)));
+  });
+
   it('takes client hosts of Received and skips local hops', () => {
     const tokens = tokenize(
       makeView({

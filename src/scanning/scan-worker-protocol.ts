@@ -1,0 +1,17 @@
+import type { ScanResult } from './message-scanner.js';
+
+/**
+ * A job sent by the pool: one raw message, inline or, when large, in a temporary file. Node's IPC
+ * channel parses a message of many megabytes slowly, so large messages travel through the disk.
+ */
+export type WorkerRequest = { id: number; raw: Uint8Array } | { id: number; file: string };
+
+/** The worker's reply: ready, a result, or why scanning failed. */
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'startup-failed'; error: string }
+  | { type: 'result'; id: number; result: ScanResult }
+  | { type: 'failed'; id: number; error: string };
+
+/** Environment variable through which the pool hands its MAILSWEEP_* settings as JSON. */
+export const WORKER_SETTINGS_VARIABLE = 'MAILSWEEP_WORKER_SETTINGS';
