@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
 import { createScanPool } from '../scanning/scan-pool.js';
 import { ScannerError, toError } from '../shared/errors.js';
-import { createJsonLogger, type Logger } from '../shared/logger.js';
+import { createJsonLogger } from '../shared/logger.js';
 import { openQuarantineStore } from './open-store.js';
 import { createProgress, printQuarantineTable, printSummary } from './output.js';
 import { scanPaths } from './scan-run.js';
@@ -16,7 +16,7 @@ export const EXIT_CLEAN = 0;
 export const EXIT_FOUND = 1;
 export const EXIT_FAILED = 2;
 
-/** Where the command line writes its results; tests pass their own stream. */
+/** Output streams of the command line; tests pass their own. */
 export interface CommandOutput {
   stdout: NodeJS.WritableStream;
 }
@@ -184,9 +184,4 @@ function reportFailure(thrown: unknown): number {
   const prefix = error instanceof ScannerError ? `mailsweep: ${error.code}: ` : 'mailsweep: ';
   process.stderr.write(`${prefix}${error.message}\n`);
   return EXIT_FAILED;
-}
-
-/** Logger for modules that need one before settings are known. */
-export function bootstrapLogger(): Logger {
-  return createJsonLogger('warn');
 }

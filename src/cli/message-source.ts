@@ -37,7 +37,7 @@ export async function listMailFiles(inputs: readonly string[]): Promise<string[]
 
 async function collectFolder(folder: string, files: string[]): Promise<void> {
   const entries = await readdir(folder, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort(compareNames);
   for (const entry of entries) {
     const fullPath = path.join(folder, entry.name);
     if (entry.isDirectory()) {
@@ -46,6 +46,14 @@ async function collectFolder(folder: string, files: string[]): Promise<void> {
       files.push(fullPath);
     }
   }
+}
+
+/** Orders by code unit, not locale, so that reports list files the same way on every machine. */
+function compareNames(a: { name: string }, b: { name: string }): number {
+  if (a.name === b.name) {
+    return 0;
+  }
+  return a.name < b.name ? -1 : 1;
 }
 
 function isMailFileName(name: string): boolean {

@@ -17,7 +17,7 @@ export interface ReportLine {
   spamScore?: number;
   defects?: string[];
   quarantineId?: string;
-  /** Why the message could not be read, scanned or quarantined. */
+  /** Reason the message could not be read, scanned or quarantined. */
   error?: string;
 }
 
@@ -34,9 +34,9 @@ export interface ScanSummary {
 export interface ScanPathsOptions {
   inputs: readonly string[];
   scanner: MessageScanner;
-  /** Messages scanned at the same time; match the scanner's worker count. */
+  /** Messages in flight at once; at least the scanner's worker count. */
   concurrency: number;
-  /** Where quarantined messages go; undefined scans without quarantining. */
+  /** Store for quarantined messages; undefined scans without quarantining. */
   store?: QuarantineStore;
   /** JSON Lines report file, one object per message. */
   reportPath?: string;

@@ -222,7 +222,7 @@ class MessageWalker {
     }
   }
 
-  /** A part sent with Content-Transfer-Encoding x-uuencode, which postal-mime leaves encoded. */
+  /** Decodes a part sent with Content-Transfer-Encoding x-uuencode, which postal-mime leaves encoded. */
   private async addUuencodedTransfer(part: ContentPart): Promise<void> {
     const text = Buffer.from(part.content).toString('latin1');
     if (findUuencodedBlocks(text).length > 0) {

@@ -35,7 +35,7 @@ const WORKER_PATH = new URL(
 /** Messages larger than this go to the worker through a temporary file instead of IPC. */
 const IPC_INLINE_BYTES = 1024 * 1024;
 
-/** What V8 prints to stderr when a process exhausts its heap. */
+/** Text V8 prints to stderr when a process exhausts its heap. */
 const OUT_OF_MEMORY_MARK = 'heap out of memory';
 
 interface Job {
