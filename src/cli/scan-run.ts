@@ -3,6 +3,7 @@ import { once } from 'node:events';
 
 import type { QuarantineStore } from '../quarantine/index.js';
 import type { MessageScanner, ScanResult } from '../scanning/message-scanner.js';
+import { describeParseFailure } from '../scanning/pipeline.js';
 import type { Category, Finding } from '../scanning/types.js';
 import { toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -109,6 +110,10 @@ async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promi
     action: verdict.action,
     findings: verdict.findings,
   };
+  const parseFailure = describeParseFailure(verdict.findings);
+  if (parseFailure) {
+    line.error = parseFailure;
+  }
   if (verdict.spam) {
     line.spamScore = Math.round(verdict.spam.score * 10000) / 10000;
   }
@@ -146,7 +151,7 @@ async function quarantineOne(
   } catch (thrown: unknown) {
     const error = toError(thrown);
     logger.error('quarantine failed', { source, error: error.message });
-    line.error = `quarantine failed: ${error.message}`;
+    line.error = [line.error, `quarantine failed: ${error.message}`].filter(Boolean).join('; ');
   }
 }
 

@@ -141,3 +141,26 @@ export function decideCategory(findings: readonly Finding[]): Category {
   }
   return category;
 }
+
+/** Extraction findings that mean the top-level message could not be parsed at all. */
+const PARSE_FAILURE_SIGNATURES = new Set([
+  'mime.empty',
+  'mime.not-a-message',
+  'mime.unparseable',
+  'limit.message-bytes',
+  'limit.mime-depth',
+  'limit.mime-parts',
+  'limit.header-bytes',
+]);
+
+/**
+ * Returns why the message as a whole could not be parsed, or undefined when its top level parsed.
+ * Limits crossed deeper inside (a nested message, an archive) do not count: the rest was scanned.
+ */
+export function describeParseFailure(findings: readonly Finding[]): string | undefined {
+  const failure = findings.find(
+    (finding) =>
+      finding.stage === 'extract' && finding.mimePath === '' && PARSE_FAILURE_SIGNATURES.has(finding.signature),
+  );
+  return failure ? `message could not be parsed: ${failure.reason}` : undefined;
+}

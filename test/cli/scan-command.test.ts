@@ -48,6 +48,7 @@ describe('mailsweep scan', () => {
     await writeFile(path.join(folder, 'samples', 'archive.mbox'), mbox);
     await symlink(path.join(folder, 'gone.eml'), path.join(folder, 'samples', 'dangling.eml'));
     await writeFile(path.join(folder, 'samples', 'notes.json'), '{}');
+    await writeFile(path.join(folder, 'samples', 'empty.eml'), '');
 
     const reportPath = path.join(folder, 'report.jsonl');
     const result = await runCapturingStdout(['scan', path.join(folder, 'samples'), '--report', reportPath]);
@@ -66,8 +67,8 @@ describe('mailsweep scan', () => {
   });
 
   it('writes one report line per message', () => {
-    // 8 samples, 2 messages of the mbox, 1 unreadable link; notes.json is not mail.
-    assert.equal(report.length, 11);
+    // 8 samples, 2 messages of the mbox, 1 empty file, 1 unreadable link; notes.json is not mail.
+    assert.equal(report.length, 12);
     assert.ok(report.some((line) => line.source.endsWith('archive.mbox#2')));
   });
 
@@ -82,6 +83,13 @@ describe('mailsweep scan', () => {
     const line = report.find((candidate) => candidate.source.endsWith('dangling.eml'));
     assert.match(line?.error ?? '', /ENOENT/);
     assert.equal(line?.category, undefined);
+  });
+
+  it('reports an unparseable message with an error', () => {
+    const line = report.find((candidate) => candidate.source.endsWith('empty.eml'));
+    assert.equal(line?.category, 'unscannable');
+    assert.match(line?.error ?? '', /could not be parsed/);
+    assert.ok(line?.quarantineId);
   });
 
   it('quarantines what the verdict says', () => {
