@@ -1,4 +1,6 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 
 import { Command, InvalidArgumentError } from 'commander';
@@ -6,7 +8,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
 import { createScanPool } from '../scanning/scan-pool.js';
 import { ScannerError, toError } from '../shared/errors.js';
-import { createJsonLogger } from '../shared/logger.js';
+import { parseQuarantineId } from '../quarantine/index.js';
+import { createJsonLogger, type LogLevel } from '../shared/logger.js';
 import { openQuarantineStore } from './open-store.js';
 import { createProgress, printQuarantineTable, printSummary } from './output.js';
 import { scanPaths } from './scan-run.js';
@@ -30,6 +33,7 @@ export async function main(
   let exitCode = EXIT_CLEAN;
   const program = new Command('mailsweep')
     .description('Scan mail for malware, spam and phishing and keep what it removes in a quarantine.')
+    .version(readPackageVersion())
     .exitOverride()
     .showHelpAfterError();
 
@@ -67,6 +71,7 @@ export async function main(
     .description('print the metadata and verdict of one item as JSON')
     .argument('<id>', 'quarantine item id')
     .action(async (id: string) => {
+      parseQuarantineId(id);
       await withStore(async (store) => {
         stdout.write(`${JSON.stringify(await store.getMetadata(id), null, 2)}\n`);
       });
@@ -77,6 +82,7 @@ export async function main(
     .argument('<id>', 'quarantine item id')
     .option('-o, --output <file>', 'file to write (default: standard output)')
     .action(async (id: string, flags: { output?: string }) => {
+      parseQuarantineId(id);
       await withStore(async (store) => {
         const content = await store.openContentStream(id);
         await streamPipeline(content, flags.output ? createWriteStream(flags.output) : stdout, {
@@ -113,7 +119,7 @@ async function runScanCommand(
   stdout: NodeJS.WritableStream,
 ): Promise<number> {
   const settings = readSettings();
-  const logger = createJsonLogger(settings.logLevel === 'info' ? 'warn' : settings.logLevel);
+  const logger = createJsonLogger(commandLineLogLevel(settings));
   const scanner = await createScanPool({
     settings,
     env: pickSettingsEnvironment(process.env),
@@ -131,7 +137,7 @@ async function runScanCommand(
       concurrency: settings.workers.count * 4,
       store: opened?.store,
       reportPath: flags.report,
-      maxFileBytes: settings.limits.maxMessageBytes,
+      maxFileBytes: settings.maxFileBytes,
       logger,
       onProgress: progress.update,
     });
@@ -150,13 +156,34 @@ async function withStore(
   action: (store: Awaited<ReturnType<typeof openQuarantineStore>>['store']) => Promise<void>,
 ): Promise<void> {
   const settings = readSettings();
-  const logger = createJsonLogger(settings.logLevel);
+  const logger = createJsonLogger(commandLineLogLevel(settings));
   const opened = await openQuarantineStore(settings, logger);
   try {
     await action(opened.store);
   } finally {
     await opened.close();
   }
+}
+
+/** The command line prints results on stdout, so its log stays at warnings unless asked for debug. */
+function commandLineLogLevel(settings: Settings): LogLevel {
+  return settings.logLevel === 'info' ? 'warn' : settings.logLevel;
+}
+
+/** Reads the version from the package.json above this file, in the source tree or under dist/. */
+function readPackageVersion(): string {
+  let folder = path.dirname(fileURLToPath(import.meta.url));
+  for (let level = 0; level < 5; level++) {
+    const candidate = path.join(folder, 'package.json');
+    if (existsSync(candidate)) {
+      const manifest = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'mailsweep' && manifest.version) {
+        return manifest.version;
+      }
+    }
+    folder = path.dirname(folder);
+  }
+  return 'unknown';
 }
 
 function readSettings(): Settings {

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { looksLikeMbox, splitMbox } from './mbox.js';
 
 /** Extensions read as mail when a folder is walked. Files without an extension are read too. */
-const MAIL_EXTENSIONS = new Set(['.eml', '.txt', '.msg822', '.mbox', '.mbx', '.mail']);
+const MAIL_EXTENSIONS = new Set(['.eml', '.txt', '.mbox', '.mbx', '.mail']);
+
+/** A path to read, or a path that could not be listed and why. */
+export interface MailFile {
+  path: string;
+  error?: string;
+}
 
 /** One message read from disk, or the reason a file could not be read. */
 export type SourceMessage =
@@ -19,31 +25,38 @@ export interface ReadMessagesOptions {
 
 /**
  * Lists the mail files under the given paths: a file as it is, a folder recursively (sorted, so
- * reports are stable), keeping files with a mail extension or none.
+ * reports are stable), keeping files with a mail extension or none. A folder that cannot be read
+ * becomes an entry with an error, so one unreadable folder does not stop the run.
  */
-export async function listMailFiles(inputs: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
+export async function listMailFiles(inputs: readonly string[]): Promise<MailFile[]> {
+  const files: MailFile[] = [];
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
     if (info?.isDirectory()) {
       await collectFolder(input, files);
     } else {
       // A missing or unreadable input is kept, so that reading it reports the error per file.
-      files.push(input);
+      files.push({ path: input });
     }
   }
   return files;
 }
 
-async function collectFolder(folder: string, files: string[]): Promise<void> {
-  const entries = await readdir(folder, { withFileTypes: true });
+async function collectFolder(folder: string, files: MailFile[]): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch (error: unknown) {
+    files.push({ path: folder, error: describeReadError(error, 'cannot read folder') });
+    return;
+  }
   entries.sort(compareNames);
   for (const entry of entries) {
     const fullPath = path.join(folder, entry.name);
     if (entry.isDirectory()) {
       await collectFolder(fullPath, files);
     } else if ((entry.isFile() || entry.isSymbolicLink()) && isMailFileName(entry.name)) {
-      files.push(fullPath);
+      files.push({ path: fullPath });
     }
   }
 }
@@ -66,37 +79,42 @@ function isMailFileName(name: string): boolean {
  * `file#2`, ...). A file that cannot be read yields an error entry and reading goes on.
  */
 export async function* readMessages(
-  files: readonly string[],
+  files: readonly MailFile[],
   options: ReadMessagesOptions,
 ): AsyncGenerator<SourceMessage> {
   for (const file of files) {
+    if (file.error) {
+      yield { source: file.path, error: file.error };
+      continue;
+    }
     let bytes: Uint8Array;
     try {
-      bytes = await readBounded(file, options.maxFileBytes);
+      bytes = await readBounded(file.path, options.maxFileBytes);
     } catch (error: unknown) {
-      yield { source: file, error: describeReadError(error) };
+      yield { source: file.path, error: describeReadError(error, 'cannot read file') };
       continue;
     }
     if (looksLikeMbox(bytes)) {
       for (const [index, raw] of splitMbox(bytes).entries()) {
-        yield { source: `${file}#${index + 1}`, raw };
+        yield { source: `${file.path}#${index + 1}`, raw };
       }
     } else {
-      yield { source: file, raw: bytes };
+      yield { source: file.path, raw: bytes };
     }
   }
 }
 
 async function readBounded(file: string, maxBytes: number): Promise<Uint8Array> {
+  // Checked before opening: opening a FIFO or a device blocks until a writer appears.
+  const info = await stat(file);
+  if (!info.isFile()) {
+    throw new ReadError('not a regular file');
+  }
+  if (info.size > maxBytes) {
+    throw new ReadError(`file is ${info.size} bytes, over the ${maxBytes}-byte limit`);
+  }
   const handle = await open(file, 'r');
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new ReadError('not a regular file');
-    }
-    if (info.size > maxBytes) {
-      throw new ReadError(`file is ${info.size} bytes, over the ${maxBytes}-byte limit`);
-    }
     return new Uint8Array(await handle.readFile());
   } finally {
     await handle.close();
@@ -105,10 +123,10 @@ async function readBounded(file: string, maxBytes: number): Promise<Uint8Array> 
 
 class ReadError extends Error {}
 
-function describeReadError(error: unknown): string {
+function describeReadError(error: unknown, prefix: string): string {
   if (error instanceof ReadError) {
     return error.message;
   }
   const code = typeof error === 'object' && error !== null ? Reflect.get(error, 'code') : undefined;
-  return typeof code === 'string' ? `cannot read file (${code})` : 'cannot read file';
+  return typeof code === 'string' ? `${prefix} (${code})` : prefix;
 }

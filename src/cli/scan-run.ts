@@ -5,7 +5,7 @@ import type { QuarantineStore } from '../quarantine/index.js';
 import type { MessageScanner, ScanResult } from '../scanning/message-scanner.js';
 import { describeParseFailure } from '../scanning/pipeline.js';
 import type { Category, Finding } from '../scanning/types.js';
-import { toError } from '../shared/errors.js';
+import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { listMailFiles, readMessages, type SourceMessage } from './message-source.js';
 
@@ -55,7 +55,7 @@ export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary>
   const started = performance.now();
   const files = await listMailFiles(options.inputs);
   const summary = emptySummary();
-  const report = options.reportPath ? createWriteStream(options.reportPath) : undefined;
+  const report = options.reportPath ? await openReport(options.reportPath) : undefined;
   let done = 0;
   options.onProgress?.(0, files.length);
 
@@ -153,6 +153,22 @@ async function quarantineOne(
     logger.error('quarantine failed', { source, error: error.message });
     line.error = [line.error, `quarantine failed: ${error.message}`].filter(Boolean).join('; ');
   }
+}
+
+/**
+ * Opens the report file before any scanning, so that a bad path fails the run at once.
+ * @throws ScannerError `input-unreadable` naming the path when the file cannot be created.
+ */
+async function openReport(reportPath: string): Promise<WriteStream> {
+  const stream = createWriteStream(reportPath);
+  try {
+    await once(stream, 'open');
+  } catch (error: unknown) {
+    throw new ScannerError('input-unreadable', `cannot create report file ${reportPath}: ${toError(error).message}`, {
+      cause: error,
+    });
+  }
+  return stream;
 }
 
 function emptySummary(): ScanSummary {

@@ -5,9 +5,17 @@ import { ScannerError } from '../shared/errors.js';
 
 const MIB = 1024 * 1024;
 
-/** A positive whole number read from an environment string. 0, negatives and text are rejected. */
+/**
+ * A positive whole number written in decimal digits. 0, negatives, text, exponents (`1e3`), hex and
+ * surrounding spaces are rejected rather than read as something the operator did not write.
+ */
 const positiveInt = (fallback: number) =>
-  z.coerce.number().int().positive().default(fallback);
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number written in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
+    .default(fallback);
 
 const action = (fallback: Action) =>
   z.enum(['none', 'tag', 'junk', 'quarantine', 'delete']).default(fallback);
@@ -34,6 +42,7 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
 
   MAILSWEEP_MAX_MESSAGE_BYTES: positiveInt(150 * MIB),
+  MAILSWEEP_MAX_FILE_BYTES: positiveInt(1024 * MIB),
   MAILSWEEP_MAX_MIME_DEPTH: positiveInt(32),
   MAILSWEEP_MAX_MIME_PARTS: positiveInt(5000),
   MAILSWEEP_MAX_HEADER_BYTES: positiveInt(2 * MIB),
@@ -98,7 +107,9 @@ export interface Settings {
   logLevel: RawSettings['MAILSWEEP_LOG_LEVEL'];
   limits: ScanLimits;
   actions: Readonly<Record<Category, Action>>;
-  /** Worker threads that scan messages, and the V8 heap each may use in MiB. */
+  /** Largest file the command line reads, in bytes; an mbox file holds many messages. */
+  maxFileBytes: number;
+  /** Worker processes that scan messages, and the V8 heap each may use in MiB. */
   workers: { count: number; maxHeapMb: number };
   spam: { threshold?: number; modelPath?: string };
   antivirus: { hashBlocklistPath?: string };
@@ -118,7 +129,9 @@ export interface Settings {
 export function loadSettings(env: Record<string, string | undefined>): Settings {
   const result = settingsSchema.safeParse(pickMailsweepKeys(env));
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const problems = result.error.issues.map((issue) =>
+      issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message,
+    );
     throw new ScannerError('config-invalid', `Invalid settings: ${problems.join('; ')}`);
   }
   return deepFreeze(toSettings(result.data));
@@ -169,6 +182,7 @@ function toSettings(raw: RawSettings): Settings {
       policy: raw.MAILSWEEP_ACTION_POLICY,
       unscannable: raw.MAILSWEEP_ACTION_UNSCANNABLE,
     },
+    maxFileBytes: raw.MAILSWEEP_MAX_FILE_BYTES,
     workers: { count: raw.MAILSWEEP_SCAN_WORKERS, maxHeapMb: raw.MAILSWEEP_WORKER_MAX_HEAP_MB },
     spam: { threshold: raw.MAILSWEEP_SPAM_THRESHOLD, modelPath: raw.MAILSWEEP_SPAM_MODEL_PATH },
     antivirus: { hashBlocklistPath: raw.MAILSWEEP_HASH_BLOCKLIST_PATH },

@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import { ScannerError } from '../shared/errors.js';
 import { createEmbeddedAntiphishing, loadUrlFeed } from './antiphishing/index.js';
 import { createEmbeddedAntispam, loadSpamModel } from './antispam/index.js';
 import { createEmbeddedAntivirus, loadHashBlocklist } from './antivirus/index.js';
@@ -16,7 +17,13 @@ export async function createEmbeddedEngines(settings: Settings): Promise<ScanEng
   const urlFeed = settings.antiphishing.urlFeedPath
     ? await loadUrlFeed(settings.antiphishing.urlFeedPath)
     : undefined;
-  const model = await loadSpamModel(settings.spam.modelPath);
+  const model = await loadSpamModel(settings.spam.modelPath).catch((error: unknown) => {
+    if (!settings.spam.modelPath) {
+      throw error;
+    }
+    const code = error instanceof ScannerError ? error.code : 'model-invalid';
+    throw new ScannerError(code, 'MAILSWEEP_SPAM_MODEL_PATH names a file that is not a valid spam model; retrain it with `mailsweep train`', { cause: error });
+  });
 
   return [
     createEmbeddedAntivirus({ hashBlocklist }),

@@ -1,5 +1,6 @@
 import type { ScanLimits } from '../config/settings.js';
 import { expandArchive, isZip } from './archive.js';
+import { detectUnsupportedArchive, expandGzip, isGzip } from './compressed.js';
 import { ExtractionBudget } from './extraction-budget.js';
 import { decodeEncodedWords } from './header-decoding.js';
 import { type MimeNode, type MimeParseFailure, parseMimeTree } from './mime-tree.js';
@@ -259,17 +260,42 @@ class MessageWalker {
     await this.openContainers(child);
   }
 
-  /** Opens TNEF and zip containers inside a part and adds their members as parts. */
+  /**
+   * Opens TNEF, zip and gzip containers inside a part and adds their members as parts. An archive
+   * in a format extraction cannot open is an `unscannable` finding, because its members go unread.
+   */
   private async openContainers(part: ContentPart): Promise<void> {
     if (isTnef(part)) {
-      for (const member of extractTnef(part, this.budget)) {
-        this.parts.push(member);
-        await this.openContainers(member);
+      await this.addMembers(extractTnef(part, this.budget));
+    } else if (isZip(part.content)) {
+      const members = await expandArchive(part, this.budget, 1);
+      this.parts.push(...members);
+      // expandArchive opens zips inside zips itself; other containers in members are opened here.
+      for (const member of members) {
+        if (!isZip(member.content)) {
+          await this.openContainers(member);
+        }
       }
-      return;
+    } else if (isGzip(part.content)) {
+      if (part.depth >= this.limits.maxArchiveDepth) {
+        this.budget.report('limit.archive-depth', 'unscannable', part.path,
+          `archives nested deeper than ${this.limits.maxArchiveDepth} levels`);
+        return;
+      }
+      await this.addMembers(expandGzip(part, this.budget));
+    } else {
+      const format = detectUnsupportedArchive(part.content);
+      if (format) {
+        this.budget.report('archive.unsupported', 'unscannable', part.path,
+          `${format} archives cannot be opened, so their contents were not scanned`);
+      }
     }
-    if (isZip(part.content)) {
-      this.parts.push(...(await expandArchive(part, this.budget, 1)));
+  }
+
+  private async addMembers(members: ContentPart[]): Promise<void> {
+    for (const member of members) {
+      this.parts.push(member);
+      await this.openContainers(member);
     }
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { describe, it, before } from 'node:test';
 
 import { EICAR } from '../../src/samples/samples.js';
@@ -275,5 +276,60 @@ describe('malformed input', () => {
     const garbage = new Uint8Array(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256));
     const outcome = await scan(garbage);
     assert.equal(outcome.verdict.category, 'unscannable');
+  });
+});
+
+describe('other archive formats', () => {
+  function attachment(filename: string, content: Uint8Array): string {
+    return crlf([
+      ...hostile.BASE_HEADERS,
+      'Subject: archive format',
+      `Content-Type: application/octet-stream; name="${filename}"`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      hostile.base64Lines(content),
+      '',
+    ]);
+  }
+
+  it('opens a gzip attachment', async () => {
+    const outcome = await scan(attachment('tool.com.gz', gzipSync(Buffer.from(EICAR))));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '1!tool.com');
+  });
+
+  it('opens a gzip member of a zip', async () => {
+    const zip = await createZip([{ name: 'inner.gz', content: gzipSync(Buffer.from(EICAR)) }]);
+    const outcome = await scan(attachment('outer.zip', zip));
+    assert.equal(outcome.verdict.category, 'malware');
+  });
+
+  it('stops a gzip bomb at the compression ratio', async () => {
+    const outcome = await scan(attachment('zeros.gz', gzipSync(Buffer.alloc(64 * 1024 * 1024))));
+    assert.ok(signatures(outcome).includes('archive.compression-ratio'));
+    assert.equal(outcome.verdict.category, 'policy');
+  });
+
+  it('reports corrupt gzip data', async () => {
+    const broken = gzipSync(Buffer.from(EICAR)).subarray(0, 12);
+    const outcome = await scan(attachment('broken.gz', broken));
+    assert.ok(signatures(outcome).includes('archive.corrupt'));
+  });
+
+  for (const [name, header] of [
+    ['RAR', [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07, 0x01, 0x00]],
+    ['7-Zip', [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0x00, 0x04]],
+  ] as const) {
+    it(`marks a ${name} archive unscannable`, async () => {
+      const content = new Uint8Array([...header, ...Buffer.alloc(64, 7)]);
+      const outcome = await scan(attachment('files.bin', content));
+      assert.ok(signatures(outcome).includes('archive.unsupported'));
+      assert.equal(outcome.verdict.category, 'unscannable');
+    });
+  }
+
+  it('keeps text starting with BZh clean of archive findings', async () => {
+    const outcome = await scan(attachment('notes.txt', Buffer.from('BZh is not bzip2 without a digit')));
+    assert.ok(!signatures(outcome).includes('archive.unsupported'));
   });
 });

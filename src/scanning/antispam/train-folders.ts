@@ -3,6 +3,7 @@ import { extname, join } from 'node:path';
 
 import type { ScanLimits } from '../../config/settings.js';
 import { createDeadline } from '../deadline.js';
+import { ScannerError } from '../../shared/errors.js';
 import { extractMessage } from '../extract.js';
 import type { SpamModel } from './model.js';
 import { type TrainingSample, type TrainSpamModelOptions, trainSpamModel } from './train.js';
@@ -35,6 +36,15 @@ async function* readSamples(options: TrainFromFoldersOptions): AsyncGenerator<Tr
     { paths: await listMessageFiles(options.spam), spam: true },
     { paths: await listMessageFiles(options.ham), spam: false },
   ];
+  for (const { paths, spam } of labelled) {
+    if (paths.length === 0) {
+      // A model trained on one class only scores everything alike and would look valid.
+      throw new ScannerError(
+        'input-unreadable',
+        `no ${spam ? 'spam' : 'ham'} messages found in the given folders; each class needs at least one message`,
+      );
+    }
+  }
   for (const { paths, spam } of labelled) {
     for (const path of paths) {
       const raw = await readFile(path);
