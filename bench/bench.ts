@@ -1,6 +1,7 @@
 // npm run bench: throughput and memory of the embedded pipeline on the SpamAssassin corpus and on
 // one generated 100 MB message. Each measurement runs in its own child process so that its peak
-// RSS is its own. Not a test: figures go to docs/benchmarks.md by hand, with the machine.
+// RSS is its own, and throughput phases report the fastest of three passes over the corpus. Not a
+// test: figures go to docs/benchmarks.md by hand, with the machine.
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,8 @@ interface PhaseResult {
   seconds: number;
   maxRssMb: number;
   groups?: Record<string, { total: number; spam: number; notClean: number }>;
+  /** Pipeline rate over parse-only rate, from the interleaved phase. */
+  ratio?: number;
   categories?: Record<string, number>;
 }
 
@@ -33,25 +36,77 @@ const phases: Record<string, () => Promise<PhaseResult>> = {
   extract: extractOnly,
   pipeline: fullPipeline,
   'large-message': largeMessage,
+  ratio: interleavedRatio,
 };
+
+/** Rounds of the interleaved comparison. */
+const RATIO_ROUNDS = 5;
+
+/**
+ * Times postal-mime alone and the full pipeline in alternating passes in one process, and keeps
+ * the fastest pass of each. Load from other processes then hits both sides alike, so the ratio
+ * is steadier than one computed from phases run minutes apart.
+ */
+async function interleavedRatio(): Promise<PhaseResult> {
+  const corpus = loadCorpus();
+  const settings = loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com' });
+  const pipeline = createPipeline({
+    limits: settings.limits,
+    actions: settings.actions,
+    engines: await createEmbeddedEngines(settings),
+    logger: silentLogger,
+  });
+  let parseBest = Number.POSITIVE_INFINITY;
+  let pipelineBest = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < RATIO_ROUNDS; round++) {
+    let started = performance.now();
+    for (const message of corpus) {
+      await PostalMime.parse(message.raw, { attachmentEncoding: 'arraybuffer' });
+    }
+    parseBest = Math.min(parseBest, performance.now() - started);
+    started = performance.now();
+    for (const message of corpus) {
+      await pipeline.scan(message.raw);
+    }
+    pipelineBest = Math.min(pipelineBest, performance.now() - started);
+  }
+  const phase = `interleaved: pipeline ${(pipelineBest / 1000).toFixed(2)} s, parse-only ${(parseBest / 1000).toFixed(2)} s`;
+  return { ...result(phase, corpus.length, totalBytes(corpus), pipelineBest / 1000), ratio: parseBest / pipelineBest };
+}
+
+/** Passes over the corpus per throughput phase; the fastest is reported, to damp machine noise. */
+const PASSES = 3;
+
+/** Runs `pass` PASSES times and returns the shortest wall time in seconds. */
+async function fastestPass(pass: () => Promise<void>): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let index = 0; index < PASSES; index++) {
+    const started = performance.now();
+    await pass();
+    best = Math.min(best, (performance.now() - started) / 1000);
+  }
+  return best;
+}
 
 async function parseOnly(): Promise<PhaseResult> {
   const corpus = loadCorpus();
-  const started = performance.now();
-  for (const message of corpus) {
-    await PostalMime.parse(message.raw, { attachmentEncoding: 'arraybuffer' });
-  }
-  return finish('parse-only (postal-mime)', corpus.length, totalBytes(corpus), started);
+  const seconds = await fastestPass(async () => {
+    for (const message of corpus) {
+      await PostalMime.parse(message.raw, { attachmentEncoding: 'arraybuffer' });
+    }
+  });
+  return result('parse-only (postal-mime)', corpus.length, totalBytes(corpus), seconds);
 }
 
 async function extractOnly(): Promise<PhaseResult> {
   const corpus = loadCorpus();
   const { limits } = loadSettings({});
-  const started = performance.now();
-  for (const message of corpus) {
-    await extractMessage(message.raw, limits, createDeadline(limits.scanTimeoutMs));
-  }
-  return finish('extraction (MIME walk, archives, uuencode)', corpus.length, totalBytes(corpus), started);
+  const seconds = await fastestPass(async () => {
+    for (const message of corpus) {
+      await extractMessage(message.raw, limits, createDeadline(limits.scanTimeoutMs));
+    }
+  });
+  return result('extraction (MIME walk, archives, uuencode)', corpus.length, totalBytes(corpus), seconds);
 }
 
 async function fullPipeline(): Promise<PhaseResult> {
@@ -63,19 +118,21 @@ async function fullPipeline(): Promise<PhaseResult> {
     engines: await createEmbeddedEngines(settings),
     logger: silentLogger,
   });
-  const groups: NonNullable<PhaseResult['groups']> = {};
-  const categories: Record<string, number> = {};
-  const started = performance.now();
-  for (const message of corpus) {
-    const { verdict } = await pipeline.scan(message.raw);
-    const counts = (groups[message.group] ??= { total: 0, spam: 0, notClean: 0 });
-    counts.total += 1;
-    counts.spam += verdict.findings.some((finding) => finding.category === 'spam') ? 1 : 0;
-    counts.notClean += verdict.category === 'clean' ? 0 : 1;
-    categories[verdict.category] = (categories[verdict.category] ?? 0) + 1;
-  }
-  const result = finish('full embedded pipeline', corpus.length, totalBytes(corpus), started);
-  return { ...result, groups, categories };
+  let groups: NonNullable<PhaseResult['groups']> = {};
+  let categories: Record<string, number> = {};
+  const seconds = await fastestPass(async () => {
+    groups = {};
+    categories = {};
+    for (const message of corpus) {
+      const { verdict } = await pipeline.scan(message.raw);
+      const counts = (groups[message.group] ??= { total: 0, spam: 0, notClean: 0 });
+      counts.total += 1;
+      counts.spam += verdict.findings.some((finding) => finding.category === 'spam') ? 1 : 0;
+      counts.notClean += verdict.category === 'clean' ? 0 : 1;
+      categories[verdict.category] = (categories[verdict.category] ?? 0) + 1;
+    }
+  });
+  return { ...result('full embedded pipeline', corpus.length, totalBytes(corpus), seconds), groups, categories };
 }
 
 async function largeMessage(): Promise<PhaseResult> {
@@ -89,12 +146,11 @@ async function largeMessage(): Promise<PhaseResult> {
   const raw = buildLargeMessage(100 * MIB);
   const started = performance.now();
   const { verdict } = await pipeline.scan(raw);
-  const result = finish(`one 100 MB message (verdict ${verdict.category})`, 1, raw.length, started);
-  return result;
+  const seconds = (performance.now() - started) / 1000;
+  return result(`one 100 MB message (verdict ${verdict.category})`, 1, raw.length, seconds);
 }
 
-function finish(phase: string, messages: number, bytes: number, started: number): PhaseResult {
-  const seconds = (performance.now() - started) / 1000;
+function result(phase: string, messages: number, bytes: number, seconds: number): PhaseResult {
   return { phase, messages, bytes, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
@@ -123,11 +179,12 @@ function printReport(results: PhaseResult[]): void {
     const throughput = result.bytes / MIB / result.seconds;
     process.stdout.write(`| ${result.phase} | ${result.messages} | ${rate.toFixed(0)} | ${throughput.toFixed(1)} | ${result.maxRssMb.toFixed(0)} |\n`);
   }
-  const parse = results.find((result) => result.phase.startsWith('parse-only'));
   const full = results.find((result) => result.groups);
-  if (parse && full) {
-    const ratio = full.messages / full.seconds / (parse.messages / parse.seconds);
-    process.stdout.write(`\nFull pipeline / parse-only rate: ${ratio.toFixed(2)}x (target >= 0.40x)\n`);
+  const interleaved = results.find((result) => result.ratio !== undefined);
+  if (interleaved?.ratio !== undefined) {
+    process.stdout.write(
+      `\nFull pipeline / parse-only rate, interleaved best of ${RATIO_ROUNDS}: ${interleaved.ratio.toFixed(2)}x (target >= 0.40x)\n`,
+    );
   }
   if (full?.groups) {
     process.stdout.write('\n| group | messages | spam finding | not clean (any category) |\n|---|---|---|---|\n');

@@ -94,12 +94,18 @@ async function runEngine(
   options: PipelineOptions,
 ): Promise<EngineResult> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<EngineResult>((resolve) => {
-    const remaining = Math.max(0, deadline.expiresAt - performance.now());
-    timer = setTimeout(() => resolve({ findings: [timeoutFinding(engine, options.limits.scanTimeoutMs)] }), remaining);
-  });
   try {
-    return await Promise.race([Promise.resolve().then(() => engine.scan(view, deadline)), timeout]);
+    const pending = engine.scan(view, deadline);
+    if (!(pending instanceof Promise)) {
+      // A synchronous engine has already finished; only an asynchronous one needs a timer.
+      return pending;
+    }
+    const timeout = new Promise<EngineResult>((resolve) => {
+      const remaining = Math.max(0, deadline.expiresAt - performance.now());
+      const finding = timeoutFinding(engine, options.limits.scanTimeoutMs);
+      timer = setTimeout(() => resolve({ findings: [finding] }), remaining);
+    });
+    return await Promise.race([pending, timeout]);
   } catch (thrown: unknown) {
     const error = toError(thrown);
     options.logger.warn('scan engine failed', { engine: engine.name, error: error.message });

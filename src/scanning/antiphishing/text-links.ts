@@ -25,7 +25,9 @@ const TRAILING_PUNCTUATION = /[.,;:!?)\]}'"]+$/;
  * (`//host/path`) are passed as written. Returns false when stopped early.
  */
 export function findTextUrls(text: string, onUrl: (url: string) => boolean): boolean {
-  if (linkify.test(text)) {
+  // With fuzzy links off, every link linkify-it can find contains `//` (a scheme such as https:
+  // or a protocol-relative link) or `www.`; text without either skips its costly expressions.
+  if (text.includes('//') || WWW_PREFIX.test(text)) {
     for (const match of linkify.match(text) ?? []) {
       if (match.schema !== 'mailto:' && !onUrl(match.url)) {
         return false;

@@ -35,11 +35,27 @@ export function hashToken(token: string): number {
   return hash >>> 0 || 1;
 }
 
+/** Returns `hashToken(`${first} ${second}`)` without building the joined string. */
+export function hashPair(first: string, second: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < first.length; index += 1) {
+    hash = Math.imul(hash ^ first.charCodeAt(index), 0x01000193);
+  }
+  hash = Math.imul(hash ^ 0x20, 0x01000193);
+  for (let index = 0; index < second.length; index += 1) {
+    hash = Math.imul(hash ^ second.charCodeAt(index), 0x01000193);
+  }
+  return hash >>> 0 || 1;
+}
+
 /**
  * Returns the smoothed spam probability of a token hash, or 0 when the model has no such token.
  */
 export function lookupProbability(model: SpamModel, hash: number): number {
-  const table = probabilityTable(model);
+  return lookupInTable(probabilityTable(model), hash);
+}
+
+function lookupInTable(table: ProbabilityTable, hash: number): number {
   let slot = hash & table.mask;
   for (;;) {
     const probability = table.probabilities[slot];
@@ -73,17 +89,21 @@ export function classifyMessage(model: SpamModel, view: MessageView): Classifica
   const clues = new ClueCollector(model);
   // Hashes reduced to 30 bits stay small integers, which a Set stores without boxing.
   const seen = new Set<number>();
-  emitTokens(view, (token) => {
+  const addHash = (hash: number): void => {
     if (seen.size >= MAX_TOKENS_PER_MESSAGE) {
       return;
     }
-    const hash = hashToken(token);
     const key = hash & 0x3fffffff;
     if (!seen.has(key)) {
       seen.add(key);
       clues.add(hash);
     }
-  });
+  };
+  emitTokens(
+    view,
+    (token) => addHash(hashToken(token)),
+    (first, second) => addHash(hashPair(first, second)),
+  );
   return clues.classify();
 }
 
@@ -91,14 +111,17 @@ export function classifyMessage(model: SpamModel, view: MessageView): Classifica
 export class ClueCollector {
   private readonly probabilities: number[] = [];
   private readonly minimumStrength: number;
+  // Looked up once per message rather than once per token.
+  private readonly table: ProbabilityTable;
 
   constructor(private readonly model: SpamModel) {
     this.minimumStrength = model.parameters.minimumProbabilityStrength;
+    this.table = probabilityTable(model);
   }
 
   /** Adds the token with this hash, if the model contains it and it is far enough from 0.5. */
   add(hash: number): void {
-    const probability = lookupProbability(this.model, hash);
+    const probability = lookupInTable(this.table, hash);
     if (probability !== 0 && Math.abs(probability - 0.5) >= this.minimumStrength) {
       this.probabilities.push(probability);
     }

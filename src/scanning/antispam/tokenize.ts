@@ -48,7 +48,14 @@ export function tokenize(view: MessageView): Set<string> {
  * them, so that a caller can hash tokens as they come. The caller applies
  * {@link MAX_TOKENS_PER_MESSAGE}.
  */
-export function emitTokens(view: MessageView, emit: (token: string) => void): void {
+/** Receives a word pair; the default joins the two words with a space and emits the result. */
+export type PairEmitter = (first: string, second: string) => void;
+
+export function emitTokens(
+  view: MessageView,
+  emit: (token: string) => void,
+  emitPair: PairEmitter = (first, second) => emit(`${first} ${second}`),
+): void {
   emitHeaderTokens(view.headers, emit);
   emitPartTokens(view, emit);
 
@@ -59,9 +66,9 @@ export function emitTokens(view: MessageView, emit: (token: string) => void): vo
   for (const body of bodies) {
     const text = stripListFooter(body.text.slice(0, MAX_BODY_CHARS));
     if (body.type === 'html') {
-      emitHtmlTokens(text, emit);
+      emitHtmlTokens(text, emit, emitPair);
     } else {
-      emitTextTokens(text, emit);
+      emitTextTokens(text, emit, emitPair);
     }
   }
 }
@@ -85,7 +92,7 @@ function emitPartTokens(view: MessageView, emit: (token: string) => void): void 
   }
 }
 
-function emitHtmlTokens(html: string, emit: (token: string) => void): void {
+function emitHtmlTokens(html: string, emit: (token: string) => void, emitPair: PairEmitter): void {
   const digest = digestHtml(html);
   emit(`images:count:${bucket(digest.imageCount)}`);
   emit(`links:count:${bucket(digest.anchorCount)}`);
@@ -95,7 +102,7 @@ function emitHtmlTokens(html: string, emit: (token: string) => void): void {
   for (const link of digest.links) {
     emitUrlTokens(link, emit);
   }
-  emitTextTokens(digest.text, emit);
+  emitTextTokens(digest.text, emit, emitPair);
 }
 
 /**
@@ -103,16 +110,27 @@ function emitHtmlTokens(html: string, emit: (token: string) => void): void {
  * for longer ones (by first letter and length), adjacent word pairs, URL and email tokens, and
  * the uppercase and non-ASCII share of the letters.
  */
-function emitTextTokens(text: string, emit: (token: string) => void): void {
+function emitTextTokens(text: string, emit: (token: string) => void, emitPair: PairEmitter): void {
   let previous = '';
   let letters = 0;
   let upperLetters = 0;
   let nonAscii = 0;
 
-  for (const raw of text.split(/\s+/)) {
-    if (raw.length === 0) {
-      continue;
+  let start = 0;
+  while (start < text.length) {
+    // Splits at whitespace as text.split(/\s+/) would, without building the array of words.
+    while (start < text.length && isWhitespace(text.charCodeAt(start))) {
+      start += 1;
     }
+    let end = start;
+    while (end < text.length && !isWhitespace(text.charCodeAt(end))) {
+      end += 1;
+    }
+    if (end === start) {
+      break;
+    }
+    const raw = text.slice(start, end);
+    start = end;
     const first = raw.charCodeAt(0) | 0x20;
     // Only words starting with h, f or w can be URLs, so most words skip the regular expression.
     if ((first === 0x68 || first === 0x66 || first === 0x77) && URL_START.test(raw)) {
@@ -145,7 +163,7 @@ function emitTextTokens(text: string, emit: (token: string) => void): void {
     }
     emit(token);
     if (previous.length > 0) {
-      emit(`${previous} ${token}`);
+      emitPair(previous, token);
     }
     previous = token.includes(':') ? '' : token;
   }
@@ -156,6 +174,20 @@ function emitTextTokens(text: string, emit: (token: string) => void): void {
   if (nonAscii > 0) {
     emit(`text:non-ascii-share:${Math.min(Math.floor((nonAscii / (letters + nonAscii)) * 10), 9)}`);
   }
+}
+
+/** ASCII whitespace by table; other code points as the \s class of regular expressions has them. */
+const ASCII_WHITESPACE = new Uint8Array(128);
+for (const code of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) {
+  ASCII_WHITESPACE[code] = 1;
+}
+const UNICODE_WHITESPACE = /\s/;
+
+function isWhitespace(code: number): boolean {
+  if (code < 0x80) {
+    return ASCII_WHITESPACE[code] === 1;
+  }
+  return UNICODE_WHITESPACE.test(String.fromCharCode(code));
 }
 
 function trimPunctuation(raw: string): string {

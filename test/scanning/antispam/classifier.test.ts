@@ -7,7 +7,7 @@ import {
   tokenize,
   trainSpamModel,
 } from '../../../src/scanning/antispam/index.js';
-import { hashToken, lookupProbability } from '../../../src/scanning/antispam/classifier.js';
+import { hashPair, hashToken, lookupProbability } from '../../../src/scanning/antispam/classifier.js';
 import { makeView, textMessage } from './views.js';
 
 const model = await trainSpamModel(
@@ -54,5 +54,13 @@ describe('classifyMessage', () => {
     const result = classifyMessage(narrow, textMessage('offer', 'free prize click here money'));
     assert.equal(result.clueCount, 2);
     assert.ok(result.score > 0.5);
+  });
+});
+
+describe('hashPair', () => {
+  it('equals the hash of the joined pair', () => {
+    for (const [first, second] of [['free', 'money'], ['ünïcode', 'wörds'], ['a', '']]) {
+      assert.equal(hashPair(first, second), hashToken(`${first} ${second}`));
+    }
   });
 });
