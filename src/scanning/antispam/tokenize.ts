@@ -144,9 +144,12 @@ function emitTextTokens(text: string, emit: (token: string) => void, emitPair: P
       previous = '';
       continue;
     }
+    let hasDigit = false;
     for (let index = 0; index < word.length; index += 1) {
       const code = word.charCodeAt(index);
-      if (code > 0x7f) {
+      if (code >= 0x30 && code <= 0x39) {
+        hasDigit = true;
+      } else if (code > 0x7f) {
         nonAscii += 1;
       } else if (code >= 0x41 && code <= 0x5a) {
         upperLetters += 1;
@@ -156,7 +159,7 @@ function emitTextTokens(text: string, emit: (token: string) => void, emitPair: P
       }
     }
 
-    const token = toWordToken(word);
+    const token = toWordToken(word, hasDigit);
     if (token === undefined) {
       previous = '';
       continue;
@@ -202,7 +205,7 @@ function trimPunctuation(raw: string): string {
   return start === 0 && end === raw.length ? raw : raw.slice(start, end);
 }
 
-function toWordToken(word: string): string | undefined {
+function toWordToken(word: string, hasDigit: boolean): string | undefined {
   if (word.length < MIN_WORD_LENGTH) {
     return undefined;
   }
@@ -212,7 +215,8 @@ function toWordToken(word: string): string | undefined {
     // Bare numbers are mostly dates, times and ids, which describe when a message was sent.
     return `number:${Math.min(word.length, 10)}`;
   }
-  if (DATE_LIKE.test(word)) {
+  // Every date or time form DATE_LIKE matches contains a digit.
+  if (hasDigit && DATE_LIKE.test(word)) {
     return 'date-like';
   }
   if (word.length > MAX_WORD_LENGTH) {
