@@ -1,22 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import {
-  linkSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
 import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 import { ScannerError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import {
+  acquireLocationLock,
+  LOCATION_LOCK_FILE_NAME,
+  type LocationLock,
+  type LocationLockRecord,
+} from './location-lock.js';
+import { STOP_TIMEOUT_MS } from './process-tools.js';
+
+export { LOCATION_LOCK_FILE_NAME, type LocationLockRecord };
 
 /**
  * Account name and key of Azurite's built-in development account. Microsoft publishes both in the
@@ -30,27 +28,6 @@ const LOOPBACK_HOST = '127.0.0.1';
 
 /** Azurite prints this once the blob service accepts connections, with the port the OS chose. */
 const LISTENING_PATTERN = /Blob service .*(?:listens on|listening at) http:\/\/127\.0\.0\.1:(\d+)/;
-
-/** File inside the location that marks it as used by one running Azurite. */
-export const LOCATION_LOCK_FILE_NAME = 'mailsweep-azurite.lock';
-
-/**
- * Time Azurite gets to close its servers after SIGTERM, before SIGKILL. Azurite 3.35 saves its
- * LokiJS database on close and otherwise only every 5 s, so SIGKILL can lose recent metadata.
- */
-const STOP_TIMEOUT_MS = 10_000;
-
-/** Time a process gets to end after SIGKILL before starting Azurite fails. */
-const KILL_TIMEOUT_MS = 5_000;
-
-/**
- * Age below which a lock file without a valid record counts as held, because its creator opens it
- * with `wx` and writes the record right after, so a reader can see it empty for a moment.
- */
-const UNREADABLE_LOCK_GRACE_MS = 10_000;
-
-/** Attempts to create the lock file while stale locks are being removed by other commands. */
-const MAX_LOCK_ATTEMPTS = 5;
 
 /** Signals that end the command by default. The child is stopped before they take effect. */
 const TERMINATING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -95,20 +72,6 @@ export interface LocalAzurite {
    * signal handlers. Safe to call more than once.
    */
   stop(): Promise<void>;
-}
-
-/** Content of the location lock file, as JSON. */
-export interface LocationLockRecord {
-  /** Random id of this lock, so a command deletes only its own lock. */
-  id: string;
-  /** Process id of the command that started Azurite. */
-  ownerPid: number;
-  /** Process id of the Azurite child; null until it is spawned. */
-  azuritePid: number | null;
-  /** Blob service URL; null until Azurite listens. */
-  blobEndpoint: string | null;
-  /** Time the lock was created, as an ISO 8601 string. */
-  startedAt: string;
 }
 
 /**
@@ -226,274 +189,6 @@ function guardChild(child: ChildProcess, lock: LocationLock): { dispose(): void 
   return { dispose };
 }
 
-/** The lock file of a location, held by this process. */
-interface LocationLock {
-  /** Rewrites the record with these fields changed. The file is replaced atomically by rename. */
-  update(fields: Partial<Pick<LocationLockRecord, 'azuritePid' | 'blobEndpoint'>>): void;
-  /**
-   * Deletes the lock file if it still contains this lock's record. Never throws, and is safe to
-   * call more than once.
-   */
-  release(): void;
-}
-
-/**
- * Creates the lock file of `location` with the `wx` flag. A lock whose owner has ended is taken
- * over after its Azurite, if still running, has been ended.
- * @throws ScannerError `blob-unavailable` when a running process holds the lock, or when the
- *   lock file cannot be created.
- */
-async function acquireLocationLock(location: string, logger: Logger): Promise<LocationLock> {
-  const lockPath = join(location, LOCATION_LOCK_FILE_NAME);
-  const record: LocationLockRecord = {
-    id: randomUUID(),
-    ownerPid: process.pid,
-    azuritePid: null,
-    blobEndpoint: null,
-    startedAt: new Date().toISOString(),
-  };
-
-  for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt += 1) {
-    if (tryCreateLockFile(lockPath, record)) {
-      return createLocationLock(lockPath, record);
-    }
-    const existing = readLockFile(lockPath);
-    if (existing.state === 'missing') {
-      continue;
-    }
-    if (existing.state === 'held') {
-      throw locationBusyError(location, lockPath, existing.record?.ownerPid);
-    }
-    const orphanPid = existing.record?.azuritePid;
-    if (orphanPid !== null && orphanPid !== undefined) {
-      await stopOrphanedAzurite(orphanPid, location, lockPath, logger);
-    }
-    if (tryRemoveStaleLock(lockPath, existing.content)) {
-      logger.info('Local Azurite lock of an ended command removed', {
-        ownerPid: existing.record?.ownerPid,
-        lockPath,
-      });
-    }
-  }
-  throw new ScannerError(
-    'blob-unavailable',
-    `Could not lock the local Azurite location after ${MAX_LOCK_ATTEMPTS} attempts because ` +
-      'other commands keep replacing its lock: retry, or set ' +
-      'MAILSWEEP_QUARANTINE_CONNECTION_STRING to use another storage account',
-    { fields: { lockPath } },
-  );
-}
-
-/** Creates the lock file exclusively; returns false if it exists already. */
-function tryCreateLockFile(lockPath: string, record: LocationLockRecord): boolean {
-  try {
-    writeFileSync(lockPath, JSON.stringify(record), { flag: 'wx' });
-    return true;
-  } catch (error) {
-    if (errorCode(error) === 'EEXIST') {
-      return false;
-    }
-    throw new ScannerError(
-      'blob-unavailable',
-      `Cannot create the local Azurite lock file ${lockPath}: check the folder's permissions`,
-      { cause: error, fields: { lockPath } },
-    );
-  }
-}
-
-function createLocationLock(lockPath: string, record: LocationLockRecord): LocationLock {
-  let current = record;
-  let released = false;
-  return {
-    update(fields) {
-      current = { ...current, ...fields };
-      const temporaryPath = `${lockPath}.${current.id}.tmp`;
-      writeFileSync(temporaryPath, JSON.stringify(current));
-      renameSync(temporaryPath, lockPath);
-    },
-    release() {
-      if (released) {
-        return;
-      }
-      released = true;
-      try {
-        const onDisk = readLockFile(lockPath);
-        if (onDisk.state !== 'missing' && onDisk.record?.id === current.id) {
-          unlinkSync(lockPath);
-        }
-      } catch {
-        // Unreadable or already gone: a later command treats a leftover lock as stale.
-      }
-    },
-  };
-}
-
-type LockFileState =
-  | { state: 'missing' }
-  | { state: 'held' | 'stale'; content: string; record: LocationLockRecord | undefined };
-
-/**
- * Reads a lock file and decides whether its owner still runs. A file without a valid record is
- * held while younger than {@link UNREADABLE_LOCK_GRACE_MS} and stale after.
- */
-function readLockFile(lockPath: string): LockFileState {
-  let content: string;
-  let modifiedAt: number;
-  try {
-    content = readFileSync(lockPath, 'utf8');
-    modifiedAt = statSync(lockPath).mtimeMs;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') {
-      return { state: 'missing' };
-    }
-    throw new ScannerError(
-      'blob-unavailable',
-      `Cannot read the local Azurite lock file ${lockPath}: check the folder's permissions`,
-      { cause: error, fields: { lockPath } },
-    );
-  }
-
-  const record = parseLockRecord(content);
-  if (record === undefined) {
-    const fresh = Date.now() - modifiedAt < UNREADABLE_LOCK_GRACE_MS;
-    return { state: fresh ? 'held' : 'stale', content, record };
-  }
-  // NOTE: a reused owner PID makes a stale lock look held; the error names the PID and the file.
-  return { state: isProcessRunning(record.ownerPid) ? 'held' : 'stale', content, record };
-}
-
-function parseLockRecord(content: string): LocationLockRecord | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(content);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) {
-    return undefined;
-  }
-  const record = value as Record<string, unknown>;
-  const azuritePid = record.azuritePid;
-  const blobEndpoint = record.blobEndpoint;
-  if (
-    typeof record.id !== 'string' ||
-    !isPid(record.ownerPid) ||
-    !(azuritePid === null || isPid(azuritePid)) ||
-    !(blobEndpoint === null || typeof blobEndpoint === 'string') ||
-    typeof record.startedAt !== 'string'
-  ) {
-    return undefined;
-  }
-  return {
-    id: record.id,
-    ownerPid: record.ownerPid,
-    azuritePid,
-    blobEndpoint,
-    startedAt: record.startedAt,
-  };
-}
-
-function isPid(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
-}
-
-function locationBusyError(
-  location: string,
-  lockPath: string,
-  ownerPid: number | undefined,
-): ScannerError {
-  const owner = ownerPid === undefined ? 'another command' : `the command with PID ${ownerPid}`;
-  return new ScannerError(
-    'blob-unavailable',
-    `The local Azurite location ${location} is in use by ${owner}: wait for that command to ` +
-      'finish, or set MAILSWEEP_QUARANTINE_CONNECTION_STRING to use another storage account. ' +
-      `If no such command runs, delete ${lockPath}`,
-    { fields: { lockPath, ...(ownerPid === undefined ? {} : { ownerPid }) } },
-  );
-}
-
-/**
- * Removes a stale lock file unless another command has replaced it since it was read: the file is
- * renamed away first and put back if its content differs from `staleContent`.
- */
-function tryRemoveStaleLock(lockPath: string, staleContent: string): boolean {
-  const movedPath = `${lockPath}.${process.pid}.${randomUUID()}.stale`;
-  try {
-    renameSync(lockPath, movedPath);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') {
-      return false;
-    }
-    throw error;
-  }
-  let movedContent: string | undefined;
-  try {
-    movedContent = readFileSync(movedPath, 'utf8');
-  } catch {
-    movedContent = undefined;
-  }
-  if (movedContent === staleContent) {
-    unlinkQuietly(movedPath);
-    return true;
-  }
-  // Another command took the lock over in the meantime: put its lock back unless a third
-  // command has created one since, because `link` never replaces an existing file.
-  try {
-    linkSync(movedPath, lockPath);
-  } catch {
-    // The lock path is taken again, which is what matters for the next attempt.
-  }
-  unlinkQuietly(movedPath);
-  return false;
-}
-
-/**
- * Ends the Azurite of a command that has ended, if `pid` still runs and its command line shows an
- * Azurite started with `location`, so a reused PID never gets a signal.
- * @throws ScannerError `blob-unavailable` when the process cannot be checked or does not end.
- */
-async function stopOrphanedAzurite(
-  pid: number,
-  location: string,
-  lockPath: string,
-  logger: Logger,
-): Promise<void> {
-  if (!isProcessRunning(pid)) {
-    return;
-  }
-  const commandLine = readCommandLine(pid);
-  if (commandLine === undefined) {
-    // NOTE: only Linux has /proc; elsewhere a leftover Azurite must be ended by hand.
-    throw new ScannerError(
-      'blob-unavailable',
-      `Process ${pid}, recorded in ${lockPath} as the Azurite of an ended command, still runs ` +
-        `and cannot be checked: end it if it is Azurite, then delete ${lockPath}`,
-      { fields: { pid, lockPath } },
-    );
-  }
-  if (!isAzuriteForLocation(pid, commandLine, location)) {
-    logger.info('Process named in a stale local Azurite lock is not Azurite, so it keeps running', {
-      pid,
-    });
-    return;
-  }
-
-  logger.warn('Stopping the local Azurite of an ended command', { pid });
-  signalQuietly(pid, 'SIGTERM');
-  if (await waitForProcessEnd(pid, STOP_TIMEOUT_MS)) {
-    return;
-  }
-  signalQuietly(pid, 'SIGKILL');
-  if (await waitForProcessEnd(pid, KILL_TIMEOUT_MS)) {
-    return;
-  }
-  throw new ScannerError(
-    'blob-unavailable',
-    `Azurite process ${pid} of an ended command did not stop after SIGKILL: end it, then retry`,
-    { fields: { pid, lockPath } },
-  );
-}
-
 /**
  * Finds a bin script of the azurite package installed with this package, whatever the current
  * directory is.
@@ -605,97 +300,4 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
-}
-
-/** Returns the arguments of a process from /proc, or undefined where that cannot be read. */
-function readCommandLine(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Tells whether a command line runs an Azurite script (a path through an `azurite` folder, or a
- * file named `azurite*`) with `--location` or `-l` naming `location`.
- */
-function isAzuriteForLocation(pid: number, commandLine: string[], location: string): boolean {
-  const runsAzurite = commandLine.some(
-    (argument) =>
-      /[\\/]azurite[\\/]/.test(argument) || basename(argument).startsWith('azurite'),
-  );
-  if (!runsAzurite) {
-    return false;
-  }
-  return commandLine.some((argument, index) => {
-    let value: string | undefined;
-    if (argument === '--location' || argument === '-l') {
-      value = commandLine[index + 1];
-    } else if (argument.startsWith('--location=')) {
-      value = argument.slice('--location='.length);
-    }
-    return value !== undefined && resolveProcessPath(pid, value) === location;
-  });
-}
-
-/** Resolves a path argument of another process against its working directory, then real path. */
-function resolveProcessPath(pid: number, value: string): string | undefined {
-  try {
-    return realpathSync(resolve(readlinkSync(`/proc/${pid}/cwd`), value));
-  } catch {
-    return resolve(value);
-  }
-}
-
-/** True while a process exists and is not a zombie (ended but not yet reaped by its parent). */
-function isProcessRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return errorCode(error) === 'EPERM';
-  }
-  try {
-    // The state letter follows the command name, which is in parentheses and may contain spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-async function waitForProcessEnd(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isProcessRunning(pid)) {
-    if (Date.now() > deadline) {
-      return false;
-    }
-    await new Promise((done) => setTimeout(done, 50));
-  }
-  return true;
-}
-
-function signalQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // It has ended already.
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone, or the folder was removed.
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
 }
