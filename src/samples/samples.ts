@@ -245,7 +245,7 @@ function splitWithSoftBreak(text: string, width: number): string {
     .join(CRLF);
 }
 
-/** The first bytes of a Windows executable: an MZ header pointing at a PE signature. */
+/** Builds the first bytes of a Windows executable: an MZ header pointing at a PE signature. */
 function portableExecutableStub(): Buffer {
   const stub = Buffer.alloc(512);
   stub.write('MZ', 0, 'latin1');

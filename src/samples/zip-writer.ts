@@ -110,7 +110,7 @@ const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   return c >>> 0;
 });
 
-/** One step of CRC-32 as the cipher uses it: no pre- or post-inversion. */
+/** Advances CRC-32 by one byte as the cipher uses it, with no pre- or post-inversion. */
 function crcByte(crc: number, byte: number): number {
   return ((CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8)) >>> 0;
 }

@@ -39,7 +39,7 @@ export function detectUnsupportedArchive(content: Uint8Array): string | undefine
 /**
  * Decompresses a gzip part into one member part (`path!name`, the part's name without `.gz`).
  * Output is capped by the compression-ratio limit (once past 1 MiB) and by what is left of the
- * message's decoded-bytes budget; crossing either is a finding and no member is returned.
+ * message's decoded-bytes budget. Crossing either is a finding, and then no member is returned.
  */
 export function expandGzip(part: ContentPart, budget: ExtractionBudget): ContentPart[] {
   const ratioCap = Math.max(MIB, budget.limits.maxCompressionRatio * part.content.length);

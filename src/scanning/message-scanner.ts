@@ -2,7 +2,7 @@ import { summarizeMessage, type MessageSummary } from './message-summary.js';
 import type { Pipeline } from './pipeline.js';
 import type { Verdict } from './types.js';
 
-/** What callers outside src/scanning need from a scan: no message content, only facts. */
+/** Outcome of a scan for callers outside src/scanning: facts only, no message content. */
 export interface ScanResult {
   verdict: Verdict;
   summary: MessageSummary;
