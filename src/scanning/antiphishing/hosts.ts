@@ -21,6 +21,14 @@ const TLDTS_OPTIONS = { allowPrivateDomains: true, extractHostname: false } as c
 
 const DOTTED_IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
+/** Hosts described by {@link describeHost} are kept up to this many, then the cache restarts. */
+const MAX_CACHED_HOSTS = 4096;
+
+/** Longest host name that is cached, so the cache holds at most about 1 MB of keys. */
+const MAX_CACHED_HOST_CHARS = 255;
+
+const describedHosts = new Map<string, HostFacts>();
+
 /** Lower-cases a host name and drops trailing dots (`Contoso.COM.` becomes `contoso.com`). */
 export function normalizeHostname(hostname: string): string {
   let end = hostname.length;
@@ -32,9 +40,25 @@ export function normalizeHostname(hostname: string): string {
 
 /**
  * Describes a host name as produced by the WHATWG URL parser, which already turned decimal, hex
- * and octal IPv4 forms (`3232235777`, `0xC0.0250.1.1`) into dotted quads.
+ * and octal IPv4 forms (`3232235777`, `0xC0.0250.1.1`) into dotted quads. Callers share the
+ * returned object through a cache and must not change it.
  */
 export function describeHost(hostname: string): HostFacts {
+  const cached = describedHosts.get(hostname);
+  if (cached !== undefined) {
+    return cached;
+  }
+  const facts = readHostFacts(hostname);
+  if (hostname.length <= MAX_CACHED_HOST_CHARS) {
+    if (describedHosts.size >= MAX_CACHED_HOSTS) {
+      describedHosts.clear();
+    }
+    describedHosts.set(hostname, facts);
+  }
+  return facts;
+}
+
+function readHostFacts(hostname: string): HostFacts {
   const host = normalizeHostname(hostname);
   if (host.startsWith('[') || DOTTED_IPV4.test(host)) {
     return {

@@ -6,13 +6,23 @@ import { normalizeHostname } from './hosts.js';
 /** Header fields whose address domains are compared with the organization's domains. */
 export type SenderHeader = 'from' | 'reply-to';
 
-const SENDER_HEADERS: readonly SenderHeader[] = ['from', 'reply-to'];
 
 /** Most domains read from one header field, so a crafted header costs bounded work. */
 const MAX_DOMAINS_PER_HEADER = 20;
 
 /** The domain after an `@`, stopping at characters that cannot be part of one. */
 const ADDRESS_DOMAIN = /@([^\s<>()"',;:[\]@\\]+)/g;
+
+/**
+ * Domains converted by {@link toAsciiDomain} are kept up to this many, then the cache restarts.
+ * The same sender domains recur across a mailbox.
+ */
+const MAX_CACHED_DOMAINS = 4096;
+
+/** Longest domain that is cached, so the cache holds at most about 1 MB of keys. */
+const MAX_CACHED_DOMAIN_CHARS = 255;
+
+const asciiDomains = new Map<string, string | undefined>();
 
 /** The last angle-bracketed address of a header value: `Name <user@contoso.com>`. */
 const ANGLE_ADDRESS = /<([^<>]*)>[^<>]*$/;
@@ -33,7 +43,7 @@ export function findSenderDomains(headers: readonly HeaderField[]): SenderDomain
   const found: SenderDomain[] = [];
   const seen = new Set<string>();
   for (const field of headers) {
-    const header = SENDER_HEADERS.find((name) => name === field.key);
+    const header = toSenderHeader(field.key);
     if (header === undefined) {
       continue;
     }
@@ -68,7 +78,24 @@ export function findFromDomain(headers: readonly HeaderField[]): string | undefi
   return domain === undefined ? undefined : toAsciiDomain(domain);
 }
 
+function toSenderHeader(key: string): SenderHeader | undefined {
+  if (key === 'from' || key === 'reply-to') {
+    return key;
+  }
+  return undefined;
+}
+
 function toAsciiDomain(domain: string): string | undefined {
+  if (asciiDomains.has(domain)) {
+    return asciiDomains.get(domain);
+  }
   const ascii = domainToASCII(domain);
-  return ascii === '' ? undefined : normalizeHostname(ascii);
+  const hostname = ascii === '' ? undefined : normalizeHostname(ascii);
+  if (domain.length <= MAX_CACHED_DOMAIN_CHARS) {
+    if (asciiDomains.size >= MAX_CACHED_DOMAINS) {
+      asciiDomains.clear();
+    }
+    asciiDomains.set(domain, hostname);
+  }
+  return hostname;
 }

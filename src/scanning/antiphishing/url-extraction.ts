@@ -14,6 +14,13 @@ export const MAX_URLS_PER_MESSAGE = 5000;
 /** Plain text is searched in slices of about this many UTF-16 code units, split at line breaks. */
 const TEXT_SLICE_CHARS = 64 * 1024;
 
+/**
+ * Text that every HTML element the scan reads contains: the attribute names `href`, `src`,
+ * `action` and `http-equiv`, and the `form` and `base` start tags. HTML without any of them
+ * yields no link and no password form, so it is not parsed.
+ */
+const HTML_LINK_MARKER = /href|src|action|http-equiv|<form|<base/i;
+
 /** Schemes that have a host a phishing page could live on. */
 const WEB_PROTOCOLS = new Set(['http:', 'https:', 'ftp:']);
 
@@ -115,7 +122,9 @@ class LinkCollector {
       this.result.truncatedBodies.push({ mimePath: body.path, type: body.type });
     }
     if (body.type === 'html' && text.includes('<')) {
-      this.addHtml(text, body.path, deadline);
+      if (HTML_LINK_MARKER.test(text)) {
+        this.addHtml(text, body.path, deadline);
+      }
       return;
     }
     for (const slice of sliceAtLineBreaks(text, TEXT_SLICE_CHARS)) {

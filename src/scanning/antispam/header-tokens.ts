@@ -44,7 +44,10 @@ const IGNORED_HEADERS = new Set([
   'x-mailing-list',
 ]);
 
-/** Prefixes of header names left out for the same reasons as {@link IGNORED_HEADERS}. */
+/**
+ * Prefixes of header names left out for the same reasons as {@link IGNORED_HEADERS}. Each starts
+ * with `x` or `l`, which {@link isTokenizedHeader} relies on.
+ */
 const IGNORED_HEADER_PREFIXES = [
   'x-spam',
   'x-ms-exchange-',
@@ -80,6 +83,11 @@ const IPV4 = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/g;
 export function isTokenizedHeader(key: string): boolean {
   if (IGNORED_HEADERS.has(key)) {
     return false;
+  }
+  // Every ignored prefix starts with `x` or `l`, so most names need no prefix comparison.
+  const first = key.charCodeAt(0);
+  if (first !== 0x78 && first !== 0x6c) {
+    return true;
   }
   return !IGNORED_HEADER_PREFIXES.some((prefix) => key.startsWith(prefix));
 }
@@ -210,7 +218,7 @@ function emitMessageIdTokens(value: string, emit: (token: string) => void): void
     emit('message-id:domain-is-ip');
     return;
   }
-  for (const suffix of domainSuffixes(domain).slice(0, 2)) {
+  for (const suffix of domainSuffixes(domain, 2)) {
     emit(`message-id:domain:${suffix}`);
   }
 }
@@ -226,18 +234,22 @@ function emitReceivedTokens(value: string, emit: (token: string) => void): void 
   const lower = value.toLowerCase();
   const byIndex = lower.search(/\bby\s/);
   const clientPart = byIndex < 0 ? lower : lower.slice(0, byIndex);
-  const addresses = [...clientPart.matchAll(IPV4)].map((match) => match.slice(1, 5).map(Number));
+  const addresses: number[][] = [];
+  IPV4.lastIndex = 0;
+  for (let match = IPV4.exec(clientPart); match; match = IPV4.exec(clientPart)) {
+    addresses.push([Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4])]);
+  }
   const isLocalHop =
-    /\bwith\s+(?:imap|pop3?)\b|\bfetchmail\b/.test(lower) ||
     addresses.length === 0 ||
-    addresses.every(isPrivateAddress);
+    addresses.every(isPrivateAddress) ||
+    /\bwith\s+(?:imap|pop3?)\b|\bfetchmail\b/.test(lower);
   if (isLocalHop) {
     return;
   }
 
   const hosts = clientPart.match(/[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}/g) ?? [];
   for (const host of new Set(hosts.slice(0, 4))) {
-    for (const suffix of domainSuffixes(host).slice(0, 2)) {
+    for (const suffix of domainSuffixes(host, 2)) {
       emit(`received:host:${suffix}`);
     }
   }
@@ -267,15 +279,29 @@ function isPrivateAddress([first, second]: number[]): boolean {
   );
 }
 
-/** Lists the last 2, 3 and 4 labels of a host name: `a.b.example.com` gives `example.com` first. */
-export function domainSuffixes(host: string): string[] {
-  const labels = host
-    .replace(/\.$/, '')
-    .split('.')
-    .filter((label) => label.length > 0);
+/**
+ * Lists the last 2, 3 and 4 labels of a host name, or only the first `limit` of those suffixes:
+ * `a.b.example.com` gives `example.com` first. Empty labels are skipped, so `a..example.com.`
+ * gives `example.com` and `a.example.com`.
+ */
+export function domainSuffixes(host: string, limit = 3): string[] {
+  // Labels from the last one backwards, as many as the longest suffix needs.
+  const maxLabels = Math.min(limit, 3) + 1;
+  const labels: string[] = [];
+  let end = host.length;
+  for (let index = host.length - 1; index >= -1 && labels.length < maxLabels; index -= 1) {
+    if (index < 0 || host.charCodeAt(index) === 0x2e) {
+      if (end > index + 1) {
+        labels.push(host.slice(index + 1, end));
+      }
+      end = index;
+    }
+  }
   const suffixes: string[] = [];
-  for (let count = 2; count <= Math.min(labels.length, 4); count += 1) {
-    suffixes.push(labels.slice(-count).join('.'));
+  let suffix = labels[0];
+  for (let count = 2; count <= labels.length; count += 1) {
+    suffix = `${labels[count - 1]}.${suffix}`;
+    suffixes.push(suffix);
   }
   return suffixes;
 }

@@ -73,9 +73,10 @@ function recordTag(digest: HtmlDigest, name: string, attributes: Record<string, 
   } else if (name === 'a') {
     digest.anchorCount += 1;
   }
-  for (const [attribute, value] of Object.entries(attributes)) {
+  // A for-in loop visits the same keys in the same order as Object.entries, without its arrays.
+  for (const attribute in attributes) {
     if (LINK_ATTRIBUTES.has(attribute) && digest.links.length < MAX_LINKS) {
-      digest.links.push(value);
+      digest.links.push(attributes[attribute]);
     }
   }
 }

@@ -195,6 +195,14 @@ describe('Phish.Lookalike', () => {
     assert.deepEqual(signatures(findings), ['Phish.Lookalike']);
   });
 
+  it('flags a sender domain again in a later message', async () => {
+    const engine = makeEngine();
+    const first = await scan({ text: 'hello', from: 'it@C0NTOSO.com' }, engine);
+    const second = await scan({ text: 'hello', from: 'it@C0NTOSO.com' }, engine);
+    assert.deepEqual(signatures(first), ['Phish.Lookalike']);
+    assert.deepEqual(second, first);
+  });
+
   it('accepts the real sender domain', async () => {
     assert.deepEqual(await scan({ text: 'hello', from: 'IT <it@mail.contoso.com>' }), []);
   });

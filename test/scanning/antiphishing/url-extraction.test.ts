@@ -170,6 +170,42 @@ describe('extractUrls', () => {
     assert.deepEqual(hrefs(view), ['http://www.fabrikam.com/']);
   });
 
+  it('finds text links among lines without links', () => {
+    const text = [
+      'Hello,\r',
+      'see http://a.example/x. or //b.example/p\r',
+      'mail mailto:someone@c.example today',
+      'http:',
+      '//d.example/ starts a line',
+      'visit www.e.example too',
+    ].join('\n');
+    const view = makeView([{ path: '1', type: 'plain', text }]);
+    assert.deepEqual(hrefs(view), [
+      'http://a.example/x',
+      'http://b.example/p',
+      'http://d.example/',
+      'http://www.e.example/',
+    ]);
+  });
+
+  it('skips HTML without link markup', () => {
+    const html = '<html><body><p style="color:red">Call us at www.fabrikam.com</p></body></html>';
+    const collection = collectLinks(htmlView(html), MIB, NO_DEADLINE);
+    assert.deepEqual(collection.urls, []);
+    assert.deepEqual(collection.passwordForms, []);
+  });
+
+  it('reads link markup in any letter case', () => {
+    assert.deepEqual(hrefs(htmlView('<A HREF="http://upper.example/">x</A>')), [
+      'http://upper.example/',
+    ]);
+    const form = '<FORM><INPUT TYPE=PASSWORD></FORM>';
+    const collection = collectLinks(htmlView(form), MIB, NO_DEADLINE);
+    assert.deepEqual(collection.passwordForms, [
+      { mimePath: '1', hasAction: false, action: undefined },
+    ]);
+  });
+
   it('reads bodies of nested messages with their paths', () => {
     const view = makeView([
       { path: '1', type: 'plain', text: 'see attached' },

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { tokenize } from '../../../src/scanning/antispam/index.js';
 import { MAX_TOKENS_PER_MESSAGE } from '../../../src/scanning/antispam/tokenize.js';
-import { makeView } from './views.js';
+import { makeView, textMessage } from './views.js';
 
 describe('tokenize', () => {
   it('prefixes header tokens with the field name', () => {
@@ -99,6 +99,28 @@ describe('tokenize', () => {
     assert.ok(tokens.has('url:path:buy'));
     assert.ok(tokens.has('links:count:1'));
     assert.ok(!tokens.has('.hidden{}'));
+  });
+
+  it('finds URLs by scheme in any case', () => {
+    const text = 'HTTPS://Shop.Example.NET/buy Www.Deals.Example.ORG ftp://files.example.com/pub';
+    const tokens = tokenize(textMessage('links', `${text} Http:/broken wwwx hello`));
+    assert.ok(tokens.has('url:host:example.net'));
+    assert.ok(tokens.has('url:host:example.org'));
+    assert.ok(tokens.has('url:host:example.com'));
+    assert.ok(tokens.has('url:path:buy'));
+    assert.ok(tokens.has('http:/broken'));
+    assert.ok(tokens.has('wwwx'));
+    assert.ok(tokens.has('wwwx hello'));
+  });
+
+  it('pairs words but not across URLs and emails', () => {
+    const text = 'Great Deals http://example.com/x today only@example.com Now Act';
+    const tokens = tokenize(textMessage('pairs', text));
+    assert.ok(tokens.has('great deals'));
+    assert.ok(tokens.has('now act'));
+    assert.ok(!tokens.has('deals today'));
+    assert.ok(!tokens.has('today now'));
+    assert.ok(tokens.has('email:name:only'));
   });
 
   it('caps the tokens of a huge message', () => {

@@ -1,0 +1,243 @@
+import { DATE_LIKE, domainSuffixes } from './header-tokens.js';
+import type { TokenSink } from './token-sink.js';
+
+const MIN_WORD_LENGTH = 3;
+const MAX_WORD_LENGTH = 12;
+
+/** Punctuation trimmed from both ends of a word, as a lookup table by character code. */
+const EDGE_PUNCTUATION = new Uint8Array(128);
+for (const character of '()"\'<>[]{}*.,;:!?`|=~_-') {
+  EDGE_PUNCTUATION[character.charCodeAt(0)] = 1;
+}
+
+/** ASCII whitespace by table; other code points as the \s class of regular expressions has them. */
+const ASCII_WHITESPACE = new Uint8Array(128);
+for (const code of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) {
+  ASCII_WHITESPACE[code] = 1;
+}
+const UNICODE_WHITESPACE = /\s/;
+
+/**
+ * Emits word tokens for plain text: lower-cased words of 3 to 12 characters, a `long:` token
+ * for longer ones (by first letter and length), adjacent word pairs, URL and email tokens, and
+ * the uppercase and non-ASCII share of the letters. A word of ASCII letters goes to the sink as
+ * a character range, without a string of its own.
+ */
+export function emitTextTokens(text: string, sink: TokenSink): void {
+  sink.endWordRun();
+  let letters = 0;
+  let upperLetters = 0;
+  let nonAscii = 0;
+
+  let start = 0;
+  while (start < text.length) {
+    // Splits at whitespace as text.split(/\s+/) would, without building the array of words.
+    while (start < text.length && isWhitespace(text.charCodeAt(start))) {
+      start += 1;
+    }
+    // One pass finds the end of the word and classifies its characters. Trimming the edges
+    // below removes only punctuation, so it changes none of these counts, only `.` and `:`.
+    let end = start;
+    let hasDigit = false;
+    let hasAt = false;
+    let hasDot = false;
+    let hasColon = false;
+    let wordLetters = 0;
+    let wordUpperLetters = 0;
+    let wordNonAscii = 0;
+    for (; end < text.length; end += 1) {
+      const code = text.charCodeAt(end);
+      if (code >= 0x61 && code <= 0x7a) {
+        wordLetters += 1;
+      } else if (code >= 0x41 && code <= 0x5a) {
+        wordUpperLetters += 1;
+      } else if (code >= 0x30 && code <= 0x39) {
+        hasDigit = true;
+      } else if (code < 0x80) {
+        if (ASCII_WHITESPACE[code] === 1) {
+          break;
+        }
+        hasAt ||= code === 0x40;
+        hasDot ||= code === 0x2e;
+        hasColon ||= code === 0x3a;
+      } else if (UNICODE_WHITESPACE.test(String.fromCharCode(code))) {
+        break;
+      } else {
+        wordNonAscii += 1;
+      }
+    }
+    if (end === start) {
+      break;
+    }
+    const rawStart = start;
+    start = end;
+    if (startsWithUrl(text, rawStart, end)) {
+      emitUrlTokens(text.slice(rawStart, end), sink.emit);
+      sink.endWordRun();
+      continue;
+    }
+
+    let wordStart = rawStart;
+    let wordEnd = end;
+    while (wordStart < wordEnd && EDGE_PUNCTUATION[text.charCodeAt(wordStart)] === 1) {
+      wordStart += 1;
+    }
+    while (wordEnd > wordStart && EDGE_PUNCTUATION[text.charCodeAt(wordEnd - 1)] === 1) {
+      wordEnd -= 1;
+    }
+    hasDot &&= includesCode(text, wordStart, wordEnd, 0x2e);
+    hasColon &&= includesCode(text, wordStart, wordEnd, 0x3a);
+    if (hasAt && hasDot) {
+      emitEmailTokens(text.slice(wordStart, wordEnd), sink.emit);
+      sink.endWordRun();
+      continue;
+    }
+    letters += wordLetters + wordUpperLetters;
+    upperLetters += wordUpperLetters;
+    nonAscii += wordNonAscii;
+
+    const length = wordEnd - wordStart;
+    if (length < MIN_WORD_LENGTH) {
+      sink.endWordRun();
+    } else if (!hasDigit && !hasColon && wordNonAscii === 0 && length <= MAX_WORD_LENGTH) {
+      sink.asciiWord(text, wordStart, wordEnd);
+    } else {
+      const token = toWordToken(text.slice(wordStart, wordEnd), hasDigit);
+      if (token === undefined) {
+        sink.endWordRun();
+      } else {
+        sink.word(token);
+      }
+    }
+  }
+
+  if (letters >= 40) {
+    sink.emit(`text:uppercase-share:${Math.floor((upperLetters / letters) * 10)}`);
+  }
+  if (nonAscii > 0) {
+    const share = Math.min(Math.floor((nonAscii / (letters + nonAscii)) * 10), 9);
+    sink.emit(`text:non-ascii-share:${share}`);
+  }
+}
+
+function includesCode(text: string, start: number, end: number, code: number): boolean {
+  for (let index = start; index < end; index += 1) {
+    if (text.charCodeAt(index) === code) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function isWhitespace(code: number): boolean {
+  if (code < 0x80) {
+    return ASCII_WHITESPACE[code] === 1;
+  }
+  return UNICODE_WHITESPACE.test(String.fromCharCode(code));
+}
+
+/**
+ * Tests whether text[start, end) begins with `http://`, `https://`, `ftp://` or `www.`, in any
+ * ASCII case, as /^(?:(?:https?|ftp):\/\/|www\.)/i does (without the `u` flag, that pattern
+ * matches no non-ASCII character).
+ */
+function startsWithUrl(text: string, start: number, end: number): boolean {
+  const first = text.charCodeAt(start) | 0x20;
+  if (first === 0x68) {
+    return (
+      startsWithAsciiIgnoringCase(text, start, end, 'http://') ||
+      startsWithAsciiIgnoringCase(text, start, end, 'https://')
+    );
+  }
+  if (first === 0x66) {
+    return startsWithAsciiIgnoringCase(text, start, end, 'ftp://');
+  }
+  if (first === 0x77) {
+    return startsWithAsciiIgnoringCase(text, start, end, 'www.');
+  }
+  return false;
+}
+
+/** Compares letters of `prefix` (lower-case ASCII) in either case and other characters exactly. */
+function startsWithAsciiIgnoringCase(
+  text: string,
+  start: number,
+  end: number,
+  prefix: string,
+): boolean {
+  if (end - start < prefix.length) {
+    return false;
+  }
+  for (let index = 0; index < prefix.length; index += 1) {
+    const expected = prefix.charCodeAt(index);
+    const code = text.charCodeAt(start + index);
+    const isLetter = expected >= 0x61 && expected <= 0x7a;
+    if (isLetter ? (code | 0x20) !== expected : code !== expected) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function toWordToken(word: string, hasDigit: boolean): string | undefined {
+  if (word.length < MIN_WORD_LENGTH) {
+    return undefined;
+  }
+  const first = word.charCodeAt(0);
+  const startsWithDigit = first >= 0x30 && first <= 0x39;
+  if (startsWithDigit && /^[0-9]+$/.test(word)) {
+    // Bare numbers are mostly dates, times and ids, which describe when a message was sent.
+    return `number:${Math.min(word.length, 10)}`;
+  }
+  // Every date or time form DATE_LIKE matches contains a digit.
+  if (hasDigit && DATE_LIKE.test(word)) {
+    return 'date-like';
+  }
+  if (word.length > MAX_WORD_LENGTH) {
+    return `long:${word[0].toLowerCase()}:${Math.min(Math.floor(word.length / 10) * 10, 50)}`;
+  }
+  return word.toLowerCase();
+}
+
+/** Emits tokens for the host, port and path pieces of a URL, but none for its scheme. */
+export function emitUrlTokens(url: string, emit: (token: string) => void): void {
+  const match = /^(?:([a-z]+):\/\/)?([^/?#:\s]+)(?::(\d+))?([^\s]*)/i.exec(url.trim());
+  if (!match) {
+    return;
+  }
+  // The scheme is left out: http in 2002 and https today would teach the era, not the sender.
+  const host = match[2].toLowerCase();
+  if (match[3]) {
+    emit('url:has-port');
+  }
+  if (/^[\d.]+$/.test(host)) {
+    emit('url:host-is-ip');
+  } else {
+    for (const suffix of domainSuffixes(host, 2)) {
+      emit(`url:host:${suffix}`);
+    }
+  }
+  if (host.includes('@') || /%[0-9a-f]{2}/i.test(host)) {
+    emit('url:obfuscated-host');
+  }
+  const pieces = match[4]
+    .toLowerCase()
+    .split(/[/?&=.#_-]+/)
+    .slice(0, 10);
+  for (const piece of pieces) {
+    if (piece.length >= 3 && piece.length <= 20 && !/^[0-9]+$/.test(piece)) {
+      emit(`url:path:${piece}`);
+    }
+  }
+}
+
+function emitEmailTokens(word: string, emit: (token: string) => void): void {
+  const at = word.lastIndexOf('@');
+  const name = word.slice(0, at).toLowerCase();
+  if (name.length > 0 && name.length <= 30) {
+    emit(`email:name:${name.replace(/^mailto:/, '')}`);
+  }
+  for (const suffix of domainSuffixes(word.slice(at + 1).toLowerCase(), 2)) {
+    emit(`email:domain:${suffix}`);
+  }
+}

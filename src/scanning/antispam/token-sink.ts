@@ -1,0 +1,47 @@
+/**
+ * Receives the tokens of a message in the order the tokenizer finds them, duplicates included.
+ * Word tokens arrive through {@link TokenSink.word} or {@link TokenSink.asciiWord}, and the sink
+ * also emits the pair of each word token with the word token before it, as
+ * `${previous} ${current}`, until {@link TokenSink.endWordRun} breaks the run. A word token that
+ * contains `:` (`number:4`, `long:a:20`) is paired with the word before it but starts no pair.
+ */
+export interface TokenSink {
+  /** Receives a token that is not a word of the text: header, URL, email and count tokens. */
+  readonly emit: (token: string) => void;
+  /** Receives a word token. */
+  word(token: string): void;
+  /**
+   * Receives the word token `text.slice(start, end).toLowerCase()`, for a range of 3 to 12
+   * ASCII characters without digits or `:`, so that a sink can hash it without slicing.
+   */
+  asciiWord(text: string, start: number, end: number): void;
+  /** Ends the current run of word pairs: the next word token is paired with nothing. */
+  endWordRun(): void;
+}
+
+/** A sink that passes every token, word pairs included, to `add` as a string. */
+export class StringTokenSink implements TokenSink {
+  private previous = '';
+
+  constructor(private readonly add: (token: string) => void) {}
+
+  readonly emit = (token: string): void => {
+    this.add(token);
+  };
+
+  word(token: string): void {
+    this.add(token);
+    if (this.previous.length > 0) {
+      this.add(`${this.previous} ${token}`);
+    }
+    this.previous = token.includes(':') ? '' : token;
+  }
+
+  asciiWord(text: string, start: number, end: number): void {
+    this.word(text.slice(start, end).toLowerCase());
+  }
+
+  endWordRun(): void {
+    this.previous = '';
+  }
+}
