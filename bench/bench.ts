@@ -12,7 +12,7 @@ import { loadSettings } from '../src/config/settings.js';
 import { createDeadline } from '../src/scanning/deadline.js';
 import { createEmbeddedEngines } from '../src/scanning/engines.js';
 import { extractMessage } from '../src/scanning/extract.js';
-import { createPipeline } from '../src/scanning/pipeline.js';
+import { createPipeline, type Pipeline } from '../src/scanning/pipeline.js';
 import type { MessageView } from '../src/scanning/types.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { CORPUS_GROUPS, type CorpusGroup, loadCorpus } from './corpus.js';
@@ -72,13 +72,7 @@ const RATIO_ROUNDS = 5;
  */
 async function interleavedRatio(): Promise<PhaseResult> {
   const corpus = loadCorpus();
-  const settings = loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com' });
-  const pipeline = createPipeline({
-    limits: settings.limits,
-    actions: settings.actions,
-    engines: await createEmbeddedEngines(settings),
-    logger: silentLogger,
-  });
+  const pipeline = await createBenchPipeline({ MAILSWEEP_ORG_DOMAINS: 'contoso.com' });
   let parseBest = Number.POSITIVE_INFINITY;
   let pipelineBest = Number.POSITIVE_INFINITY;
   for (let round = 0; round < RATIO_ROUNDS; round++) {
@@ -95,6 +89,17 @@ async function interleavedRatio(): Promise<PhaseResult> {
   }
   const phase = `interleaved: pipeline ${(pipelineBest / 1000).toFixed(2)} s, parse-only ${(parseBest / 1000).toFixed(2)} s`;
   return { ...result(phase, corpus.length, totalBytes(corpus), pipelineBest / 1000), ratio: parseBest / pipelineBest };
+}
+
+/** Builds the embedded pipeline as the command line does, from the given settings. */
+async function createBenchPipeline(env: Record<string, string>): Promise<Pipeline> {
+  const settings = loadSettings(env);
+  return createPipeline({
+    limits: settings.limits,
+    actions: settings.actions,
+    engines: await createEmbeddedEngines(settings),
+    logger: silentLogger,
+  });
 }
 
 /** Passes over the corpus per throughput phase; the fastest is reported, to damp machine noise. */
@@ -134,13 +139,7 @@ async function extractOnly(): Promise<PhaseResult> {
 
 async function fullPipeline(): Promise<PhaseResult> {
   const corpus = loadCorpus();
-  const settings = loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com' });
-  const pipeline = createPipeline({
-    limits: settings.limits,
-    actions: settings.actions,
-    engines: await createEmbeddedEngines(settings),
-    logger: silentLogger,
-  });
+  const pipeline = await createBenchPipeline({ MAILSWEEP_ORG_DOMAINS: 'contoso.com' });
   let groups: NonNullable<PhaseResult['groups']> = {};
   let categories: Record<string, number> = {};
   const seconds = await fastestPass(async () => {
@@ -159,13 +158,7 @@ async function fullPipeline(): Promise<PhaseResult> {
 }
 
 async function largeMessage(): Promise<PhaseResult> {
-  const settings = loadSettings({});
-  const pipeline = createPipeline({
-    limits: settings.limits,
-    actions: settings.actions,
-    engines: await createEmbeddedEngines(settings),
-    logger: silentLogger,
-  });
+  const pipeline = await createBenchPipeline({});
   const raw = buildLargeMessage(100 * MIB);
   const started = performance.now();
   const { verdict } = await pipeline.scan(raw);
