@@ -41,7 +41,11 @@ const phases: Record<string, () => Promise<PhaseResult>> = {
   engines: engineCosts,
 };
 
-/** Times each engine alone over views extracted beforehand: where the pipeline's time goes. */
+/**
+ * Times each engine over views extracted beforehand: where the pipeline's time goes. Engines run in
+ * pipeline order, so an engine that reuses an HTML parse made by an earlier one is timed as in the
+ * pipeline.
+ */
 async function engineCosts(): Promise<PhaseResult> {
   const corpus = loadCorpus();
   const settings = loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com' });
@@ -51,13 +55,23 @@ async function engineCosts(): Promise<PhaseResult> {
     views.push((await extractMessage(message.raw, settings.limits, deadline)).view);
   }
   const costs: string[] = [];
-  for (const engine of await createEmbeddedEngines(settings)) {
-    const seconds = await fastestPass(async () => {
-      for (const view of views) {
+  const engines = await createEmbeddedEngines(settings);
+  const best = new Map<string, number>();
+  for (let pass = 0; pass < PASSES; pass++) {
+    // Fresh body objects each pass: HTML analysis is cached per body object, and a cache warmed by
+    // an earlier pass would hide the cost a new message pays.
+    const fresh = views.map((view) => ({ ...view, bodies: view.bodies.map((body) => ({ ...body })) }));
+    for (const engine of engines) {
+      const started = performance.now();
+      for (const view of fresh) {
         await engine.scan(view, createDeadline(settings.limits.scanTimeoutMs));
       }
-    });
-    costs.push(`${engine.name} ${((seconds / views.length) * 1e6).toFixed(0)} µs`);
+      const seconds = (performance.now() - started) / 1000;
+      best.set(engine.name, Math.min(best.get(engine.name) ?? Number.POSITIVE_INFINITY, seconds));
+    }
+  }
+  for (const [name, seconds] of best) {
+    costs.push(`${name} ${((seconds / views.length) * 1e6).toFixed(0)} µs`);
   }
   return result(`engines alone, per message: ${costs.join(', ')}`, views.length, totalBytes(corpus), 0);
 }

@@ -1,5 +1,6 @@
 import { Parser } from 'htmlparser2';
 
+import type { HtmlEventHandler } from '../html-body-analysis.js';
 import type { Deadline } from '../types.js';
 import type { UrlSource } from './extracted-url.js';
 
@@ -69,9 +70,24 @@ const PARSER_OPTIONS = { decodeEntities: true } as const;
  * Scans HTML for link targets and password forms with htmlparser2's streaming parser, which
  * keeps no document tree, so memory stays proportional to the slice size and the open-element
  * stack. Malformed markup (unclosed tags, NUL bytes, broken entities) is tolerated without
- * throwing. The caller bounds the size of `html`.
+ * throwing. The caller bounds the size of `html`. `recorded`, when given, must be recorded from
+ * `html` by an {@link HtmlLinkRecorder}, and for HTML of one slice or less its calls replace the
+ * parse.
  */
-export function scanHtml(html: string, handler: HtmlScanHandler, deadline: Deadline): HtmlScanEnd {
+export function scanHtml(
+  html: string,
+  handler: HtmlScanHandler,
+  deadline: Deadline,
+  recorded?: RecordedHtmlScan,
+): HtmlScanEnd {
+  // For HTML of one slice or less, the parse below checks the deadline once and then writes it
+  // all in one call, so the replay checks the deadline once too.
+  if (recorded !== undefined && html.length <= HTML_SLICE_CHARS) {
+    if (html.length > 0 && deadline.expired()) {
+      return 'timed-out';
+    }
+    return recorded.replay(handler);
+  }
   const scanner = new HtmlLinkScanner(handler);
   let start = 0;
   for (;;) {
@@ -97,8 +113,93 @@ export function scanHtml(html: string, handler: HtmlScanHandler, deadline: Deadl
   }
 }
 
+/**
+ * The handler calls of one scan that no handler stopped. The scanner's calls do not depend on
+ * what `onLink` returns until it returns false, and after that it makes none, so replaying them
+ * up to the first false gives the calls of a scan with that handler.
+ */
+export class RecordedHtmlScan {
+  /** Links and password forms in the order they were reported. */
+  private readonly calls: readonly (HtmlLink | PasswordForm)[];
+  /** Per call, true for a link. */
+  private readonly isLink: readonly boolean[];
+
+  constructor(calls: readonly (HtmlLink | PasswordForm)[], isLink: readonly boolean[]) {
+    this.calls = calls;
+    this.isLink = isLink;
+  }
+
+  /** Passes the recorded calls to `handler`, stopping when its `onLink` returns false. */
+  replay(handler: HtmlScanHandler): HtmlScanEnd {
+    for (let index = 0; index < this.calls.length; index += 1) {
+      const call = this.calls[index];
+      if (!this.isLink[index]) {
+        handler.onPasswordForm(call as PasswordForm);
+      } else if (!handler.onLink(call as HtmlLink)) {
+        return 'stopped';
+      }
+    }
+    return 'complete';
+  }
+}
+
+/**
+ * htmlparser2 callbacks that record what {@link scanHtml} would report, for a parse shared with
+ * other handlers. The parse must use the options of {@link scanHtml} (htmlparser2's defaults
+ * with `decodeEntities`) and must see the whole HTML in a single `write`.
+ */
+export class HtmlLinkRecorder implements HtmlEventHandler {
+  private readonly calls: (HtmlLink | PasswordForm)[] = [];
+  private readonly isLink: boolean[] = [];
+  private readonly scanner: HtmlLinkScanner;
+  private depth = 0;
+  private tooDeep = false;
+
+  constructor() {
+    const { calls, isLink } = this;
+    this.scanner = new HtmlLinkScanner({
+      onLink(link) {
+        calls.push(link);
+        isLink.push(true);
+        return true;
+      },
+      onPasswordForm(form) {
+        calls.push(form);
+        isLink.push(false);
+      },
+    });
+  }
+
+  onopentag(name: string, attributes: Record<string, string>): void {
+    this.depth += 1;
+    if (this.depth > MAX_OPEN_ELEMENTS) {
+      this.tooDeep = true;
+    }
+    this.scanner.onopentag(name, attributes);
+  }
+
+  onclosetag(name: string): void {
+    this.depth -= 1;
+    this.scanner.onclosetag(name);
+  }
+
+  ontext(text: string): void {
+    this.scanner.ontext(text);
+  }
+
+  /**
+   * Returns the recorded calls after the parser's end, or undefined when the HTML nests more
+   * than {@link MAX_OPEN_ELEMENTS} elements, where {@link scanHtml} restarts its parser and may
+   * report other calls.
+   */
+  finish(): RecordedHtmlScan | undefined {
+    this.scanner.onend();
+    return this.tooDeep ? undefined : new RecordedHtmlScan(this.calls, this.isLink);
+  }
+}
+
 /** Parser callbacks. After `stopped` is set they ignore the rest of the current slice. */
-class HtmlLinkScanner {
+class HtmlLinkScanner implements HtmlEventHandler {
   stopped = false;
   /** Offset, from the current parser's start, where the next parser starts after a depth pause. */
   restartOffset: number | undefined;

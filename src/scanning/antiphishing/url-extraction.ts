@@ -1,3 +1,4 @@
+import { analyzeHtmlBody } from '../html-body-analysis.js';
 import type { Deadline, MessageView, TextBody } from '../types.js';
 import type { ExtractedUrl, UrlSource } from './extracted-url.js';
 import { normalizeHostname } from './hosts.js';
@@ -123,7 +124,7 @@ class LinkCollector {
     }
     if (body.type === 'html' && text.includes('<')) {
       if (HTML_LINK_MARKER.test(text)) {
-        this.addHtml(text, body.path, deadline);
+        this.addHtml(text, body, deadline);
       }
       return;
     }
@@ -143,7 +144,8 @@ class LinkCollector {
     return findTextUrls(text, (value) => this.addCandidate(value, undefined, source, mimePath));
   }
 
-  private addHtml(html: string, mimePath: string, deadline: Deadline): void {
+  private addHtml(html: string, body: TextBody, deadline: Deadline): void {
+    const mimePath = body.path;
     const end = scanHtml(
       html,
       {
@@ -152,6 +154,7 @@ class LinkCollector {
         onPasswordForm: (form: PasswordForm) => this.addPasswordForm(form, mimePath),
       },
       deadline,
+      analyzeHtmlBody(body, html)?.links,
     );
     if (end === 'timed-out') {
       this.result.timedOut = true;

@@ -1,5 +1,7 @@
 import { Parser } from 'htmlparser2';
 
+import type { HtmlEventHandler } from '../html-body-analysis.js';
+
 /** Visible text, links and a few layout counts of one HTML body. */
 export interface HtmlDigest {
   /** Visible text, with a space for every tag boundary so words do not run together. */
@@ -24,47 +26,62 @@ const MAX_LINKS = 200;
  * which tolerates any malformed markup. The caller bounds the input length.
  */
 export function digestHtml(html: string): HtmlDigest {
-  const digest: HtmlDigest = {
+  const collector = new HtmlDigestCollector();
+  const parser = new Parser(collector, {
+    decodeEntities: true,
+    lowerCaseTags: true,
+    lowerCaseAttributeNames: true,
+  });
+  parser.write(html);
+  parser.end();
+  return collector.finish();
+}
+
+/**
+ * htmlparser2 callbacks that build an {@link HtmlDigest}, for {@link digestHtml} or for a parse
+ * shared with other handlers. Call {@link HtmlDigestCollector.finish} after the parser's end.
+ */
+export class HtmlDigestCollector implements HtmlEventHandler {
+  private readonly digest: HtmlDigest = {
     text: '',
     links: [],
     imageCount: 0,
     anchorCount: 0,
     commentLetters: 0,
   };
-  const textChunks: string[] = [];
-  let invisibleDepth = 0;
+  private readonly textChunks: string[] = [];
+  private invisibleDepth = 0;
 
-  const parser = new Parser(
-    {
-      onopentag(name, attributes) {
-        if (INVISIBLE_ELEMENTS.has(name)) {
-          invisibleDepth += 1;
-        }
-        recordTag(digest, name, attributes);
-        textChunks.push(' ');
-      },
-      onclosetag(name) {
-        if (INVISIBLE_ELEMENTS.has(name) && invisibleDepth > 0) {
-          invisibleDepth -= 1;
-        }
-        textChunks.push(' ');
-      },
-      ontext(data) {
-        if (invisibleDepth === 0) {
-          textChunks.push(data);
-        }
-      },
-      oncomment(data) {
-        digest.commentLetters += countLetters(data);
-      },
-    },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
-  );
-  parser.write(html);
-  parser.end();
+  onopentag(name: string, attributes: Record<string, string>): void {
+    if (INVISIBLE_ELEMENTS.has(name)) {
+      this.invisibleDepth += 1;
+    }
+    recordTag(this.digest, name, attributes);
+    this.textChunks.push(' ');
+  }
 
-  digest.text = textChunks.join('');
-  return digest;
+  onclosetag(name: string): void {
+    if (INVISIBLE_ELEMENTS.has(name) && this.invisibleDepth > 0) {
+      this.invisibleDepth -= 1;
+    }
+    this.textChunks.push(' ');
+  }
+
+  ontext(data: string): void {
+    if (this.invisibleDepth === 0) {
+      this.textChunks.push(data);
+    }
+  }
+
+  oncomment(data: string): void {
+    this.digest.commentLetters += countLetters(data);
+  }
+
+  /** Returns the digest of everything the parser reported. */
+  finish(): HtmlDigest {
+    this.digest.text = this.textChunks.join('');
+    return this.digest;
+  }
 }
 
 function recordTag(digest: HtmlDigest, name: string, attributes: Record<string, string>): void {

@@ -1,6 +1,7 @@
+import { analyzeHtmlBody } from '../html-body-analysis.js';
 import type { MessageView } from '../types.js';
 import { emitHeaderTokens } from './header-tokens.js';
-import { digestHtml } from './html-text.js';
+import { digestHtml, type HtmlDigest } from './html-text.js';
 import { stripListFooter } from './list-footer.js';
 import { emitTextTokens, emitUrlTokens } from './text-tokens.js';
 import { StringTokenSink, type TokenSink } from './token-sink.js';
@@ -53,7 +54,8 @@ export function emitTokens(view: MessageView, sink: TokenSink): void {
   for (const body of bodies) {
     const text = stripListFooter(body.text.slice(0, MAX_BODY_CHARS));
     if (body.type === 'html') {
-      emitHtmlTokens(text, sink);
+      const digest = analyzeHtmlBody(body, text)?.digest ?? digestHtml(text);
+      emitHtmlTokens(digest, sink);
     } else {
       emitTextTokens(text, sink);
     }
@@ -79,9 +81,8 @@ function emitPartTokens(view: MessageView, emit: (token: string) => void): void 
   }
 }
 
-function emitHtmlTokens(html: string, sink: TokenSink): void {
+function emitHtmlTokens(digest: HtmlDigest, sink: TokenSink): void {
   const { emit } = sink;
-  const digest = digestHtml(html);
   emit(`images:count:${bucket(digest.imageCount)}`);
   emit(`links:count:${bucket(digest.anchorCount)}`);
   if (digest.commentLetters > 50) {
