@@ -55,8 +55,13 @@ async function collectFolder(folder: string, files: MailFile[]): Promise<void> {
     const fullPath = path.join(folder, entry.name);
     if (entry.isDirectory()) {
       await collectFolder(fullPath, files);
-    } else if ((entry.isFile() || entry.isSymbolicLink()) && isMailFileName(entry.name)) {
+    } else if (!isMailFileName(entry.name)) {
+      continue;
+    } else if (entry.isFile() || entry.isSymbolicLink()) {
       files.push({ path: fullPath });
+    } else {
+      // A FIFO, socket or device with a mail file name is reported rather than silently skipped.
+      files.push({ path: fullPath, error: 'not a regular file' });
     }
   }
 }

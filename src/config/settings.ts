@@ -61,7 +61,12 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_ACTION_POLICY: action('quarantine'),
   MAILSWEEP_ACTION_UNSCANNABLE: action('quarantine'),
 
-  MAILSWEEP_SPAM_THRESHOLD: z.coerce.number().gt(0).lt(1).optional(),
+  MAILSWEEP_SPAM_THRESHOLD: z
+    .string()
+    .regex(/^0?\.[0-9]+$/, 'must be a decimal fraction such as 0.9')
+    .transform(Number)
+    .pipe(z.number().gt(0).lt(1))
+    .optional(),
   MAILSWEEP_SPAM_MODEL_PATH: optionalPath,
   MAILSWEEP_HASH_BLOCKLIST_PATH: optionalPath,
   MAILSWEEP_URL_FEED_PATH: optionalPath,

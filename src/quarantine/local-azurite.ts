@@ -107,8 +107,11 @@ export async function startLocalAzurite(options: LocalAzuriteOptions): Promise<L
       '--skipApiVersionCheck',
       '--disableTelemetry',
     ],
-    // Not detached, so Azurite stays in this process group and gets a terminal's Ctrl+C too.
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Detached into its own process group, so a terminal's Ctrl+C or hang-up reaches only this
+    // process, which then stops Azurite with one SIGTERM. Azurite 3.35 given SIGINT and then
+    // SIGTERM runs its shutdown twice, fails the second time and exits without saving its
+    // database, losing blobs it had acknowledged. The watchdog module ends it if this process dies.
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   const guard = guardChild(child, lock);
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -34,6 +34,34 @@ const WORKER_PATH = new URL(
 
 /** Messages larger than this go to the worker through a temporary file instead of IPC. */
 const IPC_INLINE_BYTES = 1024 * 1024;
+
+/** Spool folders are named with this prefix and the owning process id. */
+const SPOOL_PREFIX = 'mailsweep-scan-';
+
+/**
+ * Removes spool folders left by pools whose process is gone, which happens when a command is
+ * killed by a signal before it can clean up. Only folders named with a dead process id are touched.
+ */
+async function removeAbandonedSpoolFolders(): Promise<void> {
+  const entries = await readdir(os.tmpdir()).catch(() => []);
+  for (const name of entries) {
+    const match = new RegExp(`^${SPOOL_PREFIX}(\\d+)-`).exec(name);
+    const pid = match ? Number(match[1]) : undefined;
+    if (pid !== undefined && pid !== process.pid && !isProcessAlive(pid)) {
+      await rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error: unknown) {
+    // EPERM means the process exists but belongs to someone else.
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
 
 /** Text V8 prints to stderr when a process exhausts its heap. */
 const OUT_OF_MEMORY_MARK = 'heap out of memory';
@@ -84,7 +112,8 @@ class ScanPool implements MessageScanner {
   }
 
   async start(): Promise<void> {
-    this.spoolFolder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-scan-'));
+    await removeAbandonedSpoolFolders();
+    this.spoolFolder = await mkdtemp(path.join(os.tmpdir(), `${SPOOL_PREFIX}${process.pid}-`));
     const started = await Promise.allSettled(
       Array.from({ length: this.options.size }, () => this.spawn()),
     );
@@ -138,6 +167,9 @@ class ScanPool implements MessageScanner {
       execArgv: [...process.execArgv, `--max-old-space-size=${settings.workers.maxHeapMb}`],
       env: { ...process.env, [WORKER_SETTINGS_VARIABLE]: JSON.stringify(env) },
       serialization: 'advanced',
+      // Its own process group, so a terminal's Ctrl+C reaches only the parent. A worker ends when
+      // its IPC channel closes, so it cannot outlive the parent.
+      detached: true,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     const entry: PoolWorker = { worker, outOfMemory: false, retired: false };

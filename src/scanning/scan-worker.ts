@@ -1,5 +1,5 @@
 // Entry point of a scan worker process, started by scan-pool.ts with an IPC channel.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 
 import { loadSettings } from '../config/settings.js';
 import { toError } from '../shared/errors.js';
@@ -28,7 +28,11 @@ async function serve(): Promise<void> {
     });
     const scanner = createInProcessScanner(pipeline);
     process.on('message', (request: WorkerRequest) => {
-      const raw = 'raw' in request ? Promise.resolve(request.raw) : readFile(request.file);
+      // The spooled copy is removed as soon as it is read, so an interrupted run leaves none behind.
+      const raw =
+        'raw' in request
+          ? Promise.resolve(request.raw)
+          : readFile(request.file).finally(() => rm(request.file, { force: true }));
       raw.then((bytes) => scanner.scan(bytes)).then(
         (result) => send({ type: 'result', id: request.id, result }),
         (thrown: unknown) => send({ type: 'failed', id: request.id, error: toError(thrown).message }),
