@@ -142,7 +142,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
   return deepFreeze(toSettings(result.data));
 }
 
-/** The MAILSWEEP_* variables of an environment, as worker threads receive them. */
+/** Returns the MAILSWEEP_* variables of an environment, as the scan workers receive them. */
 export function pickSettingsEnvironment(env: Record<string, string | undefined>): Record<string, string> {
   return pickMailsweepKeys(env);
 }

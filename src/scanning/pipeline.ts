@@ -16,7 +16,7 @@ import {
   type Verdict,
 } from './types.js';
 
-/** What a pipeline is built from. */
+/** Limits, actions, engines and logger of a pipeline. */
 export interface PipelineOptions {
   limits: ScanLimits;
   actions: Readonly<Record<Category, Action>>;
@@ -137,7 +137,7 @@ function timeoutFinding(engine: ScanEngine, timeoutMs: number): Finding {
   };
 }
 
-/** The most severe category among the findings, or clean when there are none. */
+/** Returns the most severe category among the findings, or clean when there are none. */
 export function decideCategory(findings: readonly Finding[]): Category {
   let category: Category = 'clean';
   for (const finding of findings) {

@@ -1,7 +1,7 @@
 /** Verdict categories, from most to least severe in {@link CATEGORY_SEVERITY}. */
 export type Category = 'clean' | 'spam' | 'phishing' | 'malware' | 'policy' | 'unscannable';
 
-/** What happens to a message in its mailbox once its verdict is known. */
+/** Step taken on a message in its mailbox once its verdict is known. */
 export type Action = 'none' | 'tag' | 'junk' | 'quarantine' | 'delete';
 
 /** Pipeline stages in the order they run. Extraction problems are reported as stage `extract`. */
@@ -56,7 +56,7 @@ export interface Verdict {
   durationMs: number;
 }
 
-/** Where a message came from. Every field is optional because local files have no mailbox. */
+/** Origin of a message. Every field is optional because local files have no mailbox. */
 export interface ScanContext {
   mailbox?: string;
   folder?: string;
@@ -67,7 +67,7 @@ export interface ScanContext {
   source?: string;
 }
 
-/** How a content part was found inside the message. */
+/** Kind of container a content part was found in. */
 export type PartOrigin = 'mime' | 'uuencode' | 'tnef' | 'archive';
 
 /** Facts about an archive that extraction opened (or failed to open). */
