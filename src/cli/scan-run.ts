@@ -95,7 +95,7 @@ async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promi
   }
   let outcome: ScanResult;
   try {
-    outcome = await options.scanner.scan(message.raw);
+    outcome = await options.scanner.scan(message.raw, { source: message.source });
   } catch (thrown: unknown) {
     // Scanners resolve for any input; reaching this is a bug, reported as unscannable.
     const error = toError(thrown);

@@ -5,7 +5,14 @@ import { ExtractionBudget } from './extraction-budget.js';
 import { decodeEncodedWords } from './header-decoding.js';
 import { type MimeNode, type MimeParseFailure, parseMimeTree } from './mime-tree.js';
 import { extractTnef, isTnef } from './tnef.js';
-import type { ContentPart, Deadline, HeaderField, MessageView, TextBody } from './types.js';
+import type {
+  ContentPart,
+  Deadline,
+  HeaderField,
+  MessageView,
+  ScanContext,
+  TextBody,
+} from './types.js';
 import { decodeUuencodedLines, findUuencodedBlocks } from './uuencode.js';
 
 const NESTED_MESSAGE_TYPES = new Set(['message/rfc822', 'message/global', 'message/news']);
@@ -42,8 +49,9 @@ export async function extractMessage(
   raw: Uint8Array,
   limits: ScanLimits,
   deadline: Deadline,
+  context: ScanContext = {},
 ): Promise<Extraction> {
-  const walker = new MessageWalker(raw, limits, deadline);
+  const walker = new MessageWalker(raw, limits, deadline, context);
   await walker.run();
   return { view: walker.toView(), budget: walker.budget, defects: walker.defects };
 }
@@ -53,6 +61,7 @@ class MessageWalker {
   readonly defects: string[] = [];
   private readonly raw: Uint8Array;
   private readonly limits: ScanLimits;
+  private readonly context: ScanContext;
   private readonly parts: ContentPart[] = [];
   private readonly bodies: TextBody[] = [];
   private readonly nestedMessages: { path: string; headers: HeaderField[] }[] = [];
@@ -60,9 +69,10 @@ class MessageWalker {
   private headerBytesUsed = 0;
   private partsUsed = 0;
 
-  constructor(raw: Uint8Array, limits: ScanLimits, deadline: Deadline) {
+  constructor(raw: Uint8Array, limits: ScanLimits, deadline: Deadline, context: ScanContext) {
     this.raw = raw;
     this.limits = limits;
+    this.context = context;
     this.budget = new ExtractionBudget(limits, deadline);
   }
 
@@ -91,6 +101,7 @@ class MessageWalker {
     const subject = this.headers.find((field) => field.key === 'subject')?.value ?? '';
     return {
       raw: this.raw,
+      context: this.context,
       headers: this.headers,
       subject,
       bodies: this.bodies,

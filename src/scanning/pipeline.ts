@@ -11,6 +11,7 @@ import {
   type EngineResult,
   type Finding,
   type MessageView,
+  type ScanContext,
   STAGE_ORDER,
   type ScanEngine,
   type Verdict,
@@ -35,8 +36,11 @@ export interface ScanOutcome {
 
 /** The scanning pipeline: extraction, then rules, antivirus, antispam and antiphishing engines. */
 export interface Pipeline {
-  /** Scans one raw RFC 5322 message. Resolves for any input; hostile content is a verdict. */
-  scan(raw: Uint8Array): Promise<ScanOutcome>;
+  /**
+   * Scans one raw RFC 5322 message. Resolves for any input; hostile content is a verdict. The
+   * context (mailbox, folder, message id, received time) reaches the engines in the view.
+   */
+  scan(raw: Uint8Array, context?: ScanContext): Promise<ScanOutcome>;
 }
 
 /** Builds a pipeline. Engines are run one after another, each under the message's deadline. */
@@ -45,18 +49,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     (a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage),
   );
   return {
-    scan: (raw) => scanMessage(raw, engines, options),
+    scan: (raw, context = {}) => scanMessage(raw, context, engines, options),
   };
 }
 
 async function scanMessage(
   raw: Uint8Array,
+  context: ScanContext,
   engines: readonly ScanEngine[],
   options: PipelineOptions,
 ): Promise<ScanOutcome> {
   const started = performance.now();
   const deadline = createDeadline(options.limits.scanTimeoutMs);
-  const { view, budget, defects } = await extractMessage(raw, options.limits, deadline);
+  const { view, budget, defects } = await extractMessage(raw, options.limits, deadline, context);
   const findings: Finding[] = [...budget.findings];
   let spam: Verdict['spam'];
 

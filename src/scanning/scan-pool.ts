@@ -8,7 +8,7 @@ import { ScannerError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MessageScanner, ScanResult } from './message-scanner.js';
 import { WORKER_SETTINGS_VARIABLE, type WorkerReply, type WorkerRequest } from './scan-worker-protocol.js';
-import type { Finding } from './types.js';
+import type { Finding, ScanContext } from './types.js';
 
 /** Options of {@link createScanPool}. */
 export interface ScanPoolOptions {
@@ -71,6 +71,7 @@ interface Job {
   raw: Uint8Array;
   /** Temporary file holding `raw` for a large message, deleted when the job ends. */
   file?: string;
+  context: ScanContext;
   resolve(result: ScanResult): void;
 }
 
@@ -124,7 +125,7 @@ class ScanPool implements MessageScanner {
     }
   }
 
-  async scan(raw: Uint8Array): Promise<ScanResult> {
+  async scan(raw: Uint8Array, context: ScanContext = {}): Promise<ScanResult> {
     if (this.closed) {
       throw new ScannerError('engine-failed', 'the scan pool is closed');
     }
@@ -138,7 +139,7 @@ class ScanPool implements MessageScanner {
     }
     try {
       return await new Promise<ScanResult>((resolve) => {
-        this.queue.push({ id, raw, file, resolve });
+        this.queue.push({ id, raw, file, context, resolve });
         this.dispatch();
       });
     } finally {
@@ -216,7 +217,9 @@ class ScanPool implements MessageScanner {
       entry.job = job;
       const limitMs = this.hardLimitMs();
       entry.timer = setTimeout(() => this.onTimeout(entry), limitMs);
-      const request: WorkerRequest = job.file ? { id: job.id, file: job.file } : { id: job.id, raw: job.raw };
+      const request: WorkerRequest = job.file
+        ? { id: job.id, file: job.file, context: job.context }
+        : { id: job.id, raw: job.raw, context: job.context };
       entry.worker.send(request);
     }
   }

@@ -1,10 +1,13 @@
 import type { ScanResult } from './message-scanner.js';
+import type { ScanContext } from './types.js';
 
 /**
  * A job sent by the pool: one raw message, inline or, when large, in a temporary file. Node's IPC
  * channel parses a message of many megabytes slowly, so large messages travel through the disk.
  */
-export type WorkerRequest = { id: number; raw: Uint8Array } | { id: number; file: string };
+export type WorkerRequest =
+  | { id: number; raw: Uint8Array; context: ScanContext }
+  | { id: number; file: string; context: ScanContext };
 
 /** The worker's reply: ready, a result, or why scanning failed. */
 export type WorkerReply =

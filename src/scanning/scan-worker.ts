@@ -33,7 +33,7 @@ async function serve(): Promise<void> {
         'raw' in request
           ? Promise.resolve(request.raw)
           : readFile(request.file).finally(() => rm(request.file, { force: true }));
-      raw.then((bytes) => scanner.scan(bytes)).then(
+      raw.then((bytes) => scanner.scan(bytes, request.context)).then(
         (result) => send({ type: 'result', id: request.id, result }),
         (thrown: unknown) => send({ type: 'failed', id: request.id, error: toError(thrown).message }),
       );

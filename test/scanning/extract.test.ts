@@ -114,3 +114,17 @@ describe('extractMessage', () => {
     assert.equal(view.parts[0]?.rawFilename, '=?utf-8?B?cmVwb3J0LmV4ZQ==?=');
   });
 });
+
+describe('extractMessage context', () => {
+  it('passes the scan context to the view', async () => {
+    const receivedAt = new Date('2026-12-03T09:15:00Z');
+    const context = { mailbox: 'megan@contoso.com', folder: 'Inbox', messageId: 'AAMk1', receivedAt };
+    const { view } = await extractMessage(
+      toBytes(crlf([...BASE_HEADERS, 'Subject: one', '', 'text'])),
+      limits,
+      createDeadline(limits.scanTimeoutMs),
+      context,
+    );
+    assert.deepEqual(view.context, context);
+  });
+});

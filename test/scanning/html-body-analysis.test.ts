@@ -33,6 +33,7 @@ function htmlBody(text: string): TextBody {
 function makeView(body: TextBody): MessageView {
   return {
     raw: new TextEncoder().encode(body.text),
+    context: {},
     headers: [],
     subject: '',
     bodies: [body],

@@ -42,6 +42,7 @@ function makeView(options: ViewOptions): MessageView {
   }
   return {
     raw: new Uint8Array(),
+    context: {},
     headers,
     subject: options.subject ?? '',
     bodies,

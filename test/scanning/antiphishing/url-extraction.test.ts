@@ -19,6 +19,7 @@ const MIB = 1024 * 1024;
 function makeView(bodies: TextBody[], subject = ''): MessageView {
   return {
     raw: new Uint8Array(),
+    context: {},
     headers: [],
     subject,
     bodies,

@@ -12,6 +12,7 @@ export function makeView(
       bodies.map((body) => body.text).join('\r\n');
   return {
     raw: new TextEncoder().encode(raw),
+    context: {},
     headers,
     subject: headers.find((field) => field.key === 'subject')?.value ?? '',
     bodies,

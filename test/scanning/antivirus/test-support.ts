@@ -49,6 +49,7 @@ export function makePart(fields: Partial<ContentPart> = {}): ContentPart {
 export function makeView(parts: ContentPart[], bodies: TextBody[] = []): MessageView {
   return {
     raw: new Uint8Array(0),
+    context: {},
     headers: [],
     subject: '',
     bodies,
