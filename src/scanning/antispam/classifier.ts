@@ -123,8 +123,8 @@ export class ClueCollector {
 }
 
 /**
- * Keeps the `limit` probabilities farthest from 0.5. The cut-off strength comes from a native
- * sort of a typed array, which is much cheaper than sorting with a comparator.
+ * Keeps the `limit` probabilities farthest from 0.5. The cut-off strength is the value that
+ * sorting the strengths would put at index `length - limit`, found by selection instead.
  */
 function strongestClues(probabilities: number[], limit: number): number[] {
   if (probabilities.length <= limit) {
@@ -134,8 +134,7 @@ function strongestClues(probabilities: number[], limit: number): number[] {
   for (let index = 0; index < probabilities.length; index += 1) {
     strengths[index] = Math.abs(probabilities[index] - 0.5);
   }
-  strengths.sort();
-  const cutoff = strengths[strengths.length - limit];
+  const cutoff = selectAscending(strengths, strengths.length - limit);
   const kept: number[] = [];
   for (const probability of probabilities) {
     if (Math.abs(probability - 0.5) > cutoff) {
@@ -148,6 +147,67 @@ function strongestClues(probabilities: number[], limit: number): number[] {
     }
   }
   return kept;
+}
+
+/** Partition rounds after which {@link selectAscending} sorts what remains instead. */
+const MAX_SELECT_ROUNDS = 64;
+
+/**
+ * Returns the value that `values.sort()` would put at `rank` (0 for the smallest), in linear
+ * expected time, and reorders `values`. Hoare's selection narrows `values[left..right]`, which
+ * always contains the answer: every value before `left` is at most, and every value after
+ * `right` at least, each value inside. After {@link MAX_SELECT_ROUNDS} rounds a native sort of
+ * that range finishes the job, which bounds the time on crafted input. An array with a NaN is
+ * sorted whole, because sort() orders NaN last but `<` cannot. The only other difference from
+ * sort() is that -0 and 0 compare equal, which never matters here: Math.abs never returns -0.
+ */
+export function selectAscending(values: Float64Array, rank: number): number {
+  for (const value of values) {
+    if (Number.isNaN(value)) {
+      return values.sort()[rank];
+    }
+  }
+  let left = 0;
+  let right = values.length - 1;
+  for (let rounds = 0; left < right; rounds += 1) {
+    const pivot = medianOfThree(values[left], values[(left + right) >>> 1], values[right]);
+    if (rounds >= MAX_SELECT_ROUNDS) {
+      return values.subarray(left, right + 1).sort()[rank - left];
+    }
+    let low = left;
+    let high = right;
+    while (low <= high) {
+      while (values[low] < pivot) {
+        low += 1;
+      }
+      while (values[high] > pivot) {
+        high -= 1;
+      }
+      if (low <= high) {
+        const swap = values[low];
+        values[low] = values[high];
+        values[high] = swap;
+        low += 1;
+        high -= 1;
+      }
+    }
+    // Now values[left..high] <= pivot <= values[low..right], and any between equal the pivot.
+    if (rank <= high) {
+      right = high;
+    } else if (rank >= low) {
+      left = low;
+    } else {
+      return pivot;
+    }
+  }
+  return values[rank];
+}
+
+function medianOfThree(first: number, second: number, third: number): number {
+  if (first < second) {
+    return second < third ? second : first < third ? third : first;
+  }
+  return first < third ? first : second < third ? third : second;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DATE_LIKE, domainSuffixes } from './header-tokens.js';
-import type { TokenSink } from './token-sink.js';
+import type { EmitToken, TokenSink } from './token-sink.js';
 
 const MIN_WORD_LENGTH = 3;
 const MAX_WORD_LENGTH = 12;
@@ -200,7 +200,7 @@ function toWordToken(word: string, hasDigit: boolean): string | undefined {
 }
 
 /** Emits tokens for the host, port and path pieces of a URL, but none for its scheme. */
-export function emitUrlTokens(url: string, emit: (token: string) => void): void {
+export function emitUrlTokens(url: string, emit: EmitToken): void {
   const match = /^(?:([a-z]+):\/\/)?([^/?#:\s]+)(?::(\d+))?([^\s]*)/i.exec(url.trim());
   if (!match) {
     return;
@@ -214,7 +214,7 @@ export function emitUrlTokens(url: string, emit: (token: string) => void): void 
     emit('url:host-is-ip');
   } else {
     for (const suffix of domainSuffixes(host, 2)) {
-      emit(`url:host:${suffix}`);
+      emit('url:host:', suffix);
     }
   }
   if (host.includes('@') || /%[0-9a-f]{2}/i.test(host)) {
@@ -226,18 +226,18 @@ export function emitUrlTokens(url: string, emit: (token: string) => void): void 
     .slice(0, 10);
   for (const piece of pieces) {
     if (piece.length >= 3 && piece.length <= 20 && !/^[0-9]+$/.test(piece)) {
-      emit(`url:path:${piece}`);
+      emit('url:path:', piece);
     }
   }
 }
 
-function emitEmailTokens(word: string, emit: (token: string) => void): void {
+function emitEmailTokens(word: string, emit: EmitToken): void {
   const at = word.lastIndexOf('@');
   const name = word.slice(0, at).toLowerCase();
   if (name.length > 0 && name.length <= 30) {
-    emit(`email:name:${name.replace(/^mailto:/, '')}`);
+    emit('email:name:', name.replace(/^mailto:/, ''));
   }
   for (const suffix of domainSuffixes(word.slice(at + 1).toLowerCase(), 2)) {
-    emit(`email:domain:${suffix}`);
+    emit('email:domain:', suffix);
   }
 }

@@ -28,6 +28,18 @@ export function hashPair(first: string, second: string): number {
   return hash >>> 0 || 1;
 }
 
+/** Returns `hashToken(prefix + value)` without building the joined string. */
+export function hashPrefixed(prefix: string, value: string): number {
+  let hash = FNV_OFFSET_BASIS;
+  for (let index = 0; index < prefix.length; index += 1) {
+    hash = Math.imul(hash ^ prefix.charCodeAt(index), FNV_PRIME);
+  }
+  for (let index = 0; index < value.length; index += 1) {
+    hash = Math.imul(hash ^ value.charCodeAt(index), FNV_PRIME);
+  }
+  return hash >>> 0 || 1;
+}
+
 function toAsciiLowerCase(code: number): number {
   return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
 }
@@ -76,8 +88,8 @@ export class HashTokenSink implements TokenSink {
     this.generation += 1;
   }
 
-  readonly emit = (token: string): void => {
-    this.addHash(hashToken(token));
+  readonly emit = (prefix: string, value?: string): void => {
+    this.addHash(value === undefined ? hashToken(prefix) : hashPrefixed(prefix, value));
   };
 
   word(token: string): void {

@@ -1,4 +1,12 @@
 /**
+ * Receives the token `prefix + value`, or `prefix` alone when `value` is undefined. Passing the
+ * fixed prefix and the variable value separately lets a hashing sink hash them without joining.
+ * NOTE: a one-parameter callback such as `(token) => tokens.push(token)` type-checks here but
+ * would drop `value`, so callers of emitHeaderTokens and emitUrlTokens must accept both.
+ */
+export type EmitToken = (prefix: string, value?: string) => void;
+
+/**
  * Receives the tokens of a message in the order the tokenizer finds them, duplicates included.
  * Word tokens arrive through {@link TokenSink.word} or {@link TokenSink.asciiWord}, and the sink
  * also emits the pair of each word token with the word token before it, as
@@ -7,7 +15,7 @@
  */
 export interface TokenSink {
   /** Receives a token that is not a word of the text: header, URL, email and count tokens. */
-  readonly emit: (token: string) => void;
+  readonly emit: EmitToken;
   /** Receives a word token. */
   word(token: string): void;
   /**
@@ -25,8 +33,8 @@ export class StringTokenSink implements TokenSink {
 
   constructor(private readonly add: (token: string) => void) {}
 
-  readonly emit = (token: string): void => {
-    this.add(token);
+  readonly emit = (prefix: string, value?: string): void => {
+    this.add(value === undefined ? prefix : prefix + value);
   };
 
   word(token: string): void {

@@ -4,7 +4,7 @@ import { emitHeaderTokens } from './header-tokens.js';
 import { digestHtml, type HtmlDigest } from './html-text.js';
 import { stripListFooter } from './list-footer.js';
 import { emitTextTokens, emitUrlTokens } from './text-tokens.js';
-import { StringTokenSink, type TokenSink } from './token-sink.js';
+import { StringTokenSink, type EmitToken, type TokenSink } from './token-sink.js';
 
 /**
  * Version of the token scheme. A model records the version it was trained with, and loading a
@@ -67,16 +67,16 @@ export function emitTokens(view: MessageView, sink: TokenSink): void {
  * 2002 training corpus legitimate mail was plain text, so `text/html` would teach that HTML
  * means spam, which is false for mail today.
  */
-function emitPartTokens(view: MessageView, emit: (token: string) => void): void {
+function emitPartTokens(view: MessageView, emit: EmitToken): void {
   const parts = view.parts.slice(0, 50);
   emit(`part:count:${Math.min(view.parts.length, 8)}`);
   for (const part of parts) {
     if (!part.contentType.startsWith('text/')) {
-      emit(`part:${part.contentType.slice(0, 60)}`);
+      emit('part:', part.contentType.slice(0, 60));
     }
     const extension = part.filename ? /\.([a-z0-9]{1,8})$/i.exec(part.filename) : null;
     if (extension) {
-      emit(`part:extension:${extension[1].toLowerCase()}`);
+      emit('part:extension:', extension[1].toLowerCase());
     }
   }
 }

@@ -7,7 +7,12 @@ import {
   tokenize,
   trainSpamModel,
 } from '../../../src/scanning/antispam/index.js';
-import { hashPair, hashToken, lookupProbability } from '../../../src/scanning/antispam/classifier.js';
+import {
+  hashPair,
+  hashToken,
+  lookupProbability,
+  selectAscending,
+} from '../../../src/scanning/antispam/classifier.js';
 import { makeView, textMessage } from './views.js';
 
 const model = await trainSpamModel(
@@ -62,5 +67,55 @@ describe('hashPair', () => {
     for (const [first, second] of [['free', 'money'], ['ünïcode', 'wörds'], ['a', '']]) {
       assert.equal(hashPair(first, second), hashToken(`${first} ${second}`));
     }
+  });
+});
+
+describe('selectAscending', () => {
+  /** A deterministic generator of numbers in [0, 1), so that failures reproduce. */
+  function seededRandom(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  it('matches sort on random strengths', () => {
+    const random = seededRandom(11);
+    for (let round = 0; round < 300; round += 1) {
+      const length = 1 + Math.floor(random() * 600);
+      // Few distinct values, as trained probabilities repeat, and some unique ones.
+      const distinct = 1 + Math.floor(random() * 40);
+      const repeated = (): number => Math.fround(Math.floor(random() * distinct) / (2 * distinct));
+      const values = Float64Array.from({ length }, () =>
+        random() < 0.8 ? repeated() : random() / 2,
+      );
+      const sorted = values.slice().sort();
+      for (const rank of [0, length - 1, Math.floor(random() * length)]) {
+        const selected = selectAscending(values.slice(), rank);
+        assert.ok(Object.is(selected, sorted[rank]), `round ${round} rank ${rank}`);
+      }
+    }
+  });
+
+  it('matches sort on ordered and equal values', () => {
+    const cases = [
+      Float64Array.from({ length: 500 }, (_, index) => index / 1000),
+      Float64Array.from({ length: 500 }, (_, index) => (500 - index) / 1000),
+      new Float64Array(500).fill(0.25),
+      Float64Array.from({ length: 501 }, (_, index) => (index % 2) / 4),
+    ];
+    for (const [index, values] of cases.entries()) {
+      const sorted = values.slice().sort();
+      for (const rank of [0, 150, 350, values.length - 1]) {
+        assert.equal(selectAscending(values.slice(), rank), sorted[rank], `case ${index}`);
+      }
+    }
+  });
+
+  it('orders NaN last as sort does', () => {
+    const values = Float64Array.from([0.3, Number.NaN, 0.1, 0.2]);
+    assert.equal(selectAscending(values.slice(), 2), 0.3);
+    assert.ok(Number.isNaN(selectAscending(values.slice(), 3)));
   });
 });

@@ -9,7 +9,11 @@ import {
   trainSpamModel,
 } from '../../../src/scanning/antispam/index.js';
 import { domainSuffixes } from '../../../src/scanning/antispam/header-tokens.js';
-import { HashTokenSink, hashToken } from '../../../src/scanning/antispam/token-hash.js';
+import {
+  HashTokenSink,
+  hashPrefixed,
+  hashToken,
+} from '../../../src/scanning/antispam/token-hash.js';
 import { StringTokenSink } from '../../../src/scanning/antispam/token-sink.js';
 import { emitTokens, MAX_TOKENS_PER_MESSAGE } from '../../../src/scanning/antispam/tokenize.js';
 import type { MessageView } from '../../../src/scanning/types.js';
@@ -114,6 +118,32 @@ describe('HashTokenSink', () => {
     for (const [index, view] of variedViews().entries()) {
       assert.deepEqual(hashesFromHashSink(view), hashesFromStringSink(view), `view ${index}`);
     }
+  });
+
+  it('hashes a prefixed token as the joined string', () => {
+    const cases = [
+      ['received:host:', 'example.net'],
+      ['from:name:', 'ünïcode'],
+      ['', 'whole'],
+      ['header:', ''],
+    ];
+    for (const [prefix, value] of cases) {
+      assert.equal(hashPrefixed(prefix, value), hashToken(prefix + value), prefix + value);
+      const hashes: number[] = [];
+      const sink = new HashTokenSink();
+      sink.start({ add: (hash) => hashes.push(hash) });
+      sink.emit(prefix, value);
+      sink.emit(prefix + value);
+      assert.deepEqual(hashes, [hashToken(prefix + value)], prefix + value);
+    }
+  });
+
+  it('passes a prefixed token joined to StringTokenSink', () => {
+    const tokens: string[] = [];
+    const sink = new StringTokenSink((token) => tokens.push(token));
+    sink.emit('url:path:', 'offer');
+    sink.emit('body:none');
+    assert.deepEqual(tokens, ['url:path:offer', 'body:none']);
   });
 
   it('stops at the token limit', () => {
