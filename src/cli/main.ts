@@ -165,7 +165,7 @@ async function withStore(
   }
 }
 
-/** The command line prints results on stdout, so its log stays at warnings unless asked for debug. */
+/** Returns the log level: warnings unless debug is set, because results go to stdout. */
 function commandLineLogLevel(settings: Settings): LogLevel {
   return settings.logLevel === 'info' ? 'warn' : settings.logLevel;
 }

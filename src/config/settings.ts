@@ -112,7 +112,7 @@ export interface Settings {
   logLevel: RawSettings['MAILSWEEP_LOG_LEVEL'];
   limits: ScanLimits;
   actions: Readonly<Record<Category, Action>>;
-  /** Largest file the command line reads, in bytes; an mbox file holds many messages. */
+  /** Largest file the command line reads, in bytes; an mbox file may contain many messages. */
   maxFileBytes: number;
   /** Worker processes that scan messages, and the V8 heap each may use in MiB. */
   workers: { count: number; maxHeapMb: number };

@@ -6,7 +6,7 @@ import { toError } from '../shared/errors.js';
 export interface HealthReport {
   status: 'ok' | 'failed';
   engines: { name: string; stage: string }[];
-  /** Why start-up would fail, naming setting keys but never their values. */
+  /** Reason start-up would fail, naming setting keys but never their values. */
   error?: string;
 }
 

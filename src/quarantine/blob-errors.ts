@@ -27,11 +27,13 @@ export function readBlobFailure(error: unknown): BlobFailure {
     details?: { errorCode?: unknown };
   };
   const detailCode = details?.errorCode;
-  return {
-    statusCode: typeof statusCode === 'number' ? statusCode : undefined,
-    errorCode:
-      typeof detailCode === 'string' ? detailCode : typeof code === 'string' ? code : undefined,
-  };
+  let errorCode: string | undefined;
+  if (typeof detailCode === 'string') {
+    errorCode = detailCode;
+  } else if (typeof code === 'string') {
+    errorCode = code;
+  }
+  return { statusCode: typeof statusCode === 'number' ? statusCode : undefined, errorCode };
 }
 
 /** True for a 404 from the storage service (missing blob or container). */

@@ -120,7 +120,7 @@ export interface TextBody {
 /** Everything the engines may look at. Built once per message by extraction. */
 export interface MessageView {
   raw: Uint8Array;
-  /** Where the message came from, as the caller described it; empty for a bare scan. */
+  /** Origin of the message as the caller described it, empty for a bare scan. */
   context: ScanContext;
   /** Headers of the top-level message in order. */
   headers: readonly HeaderField[];

@@ -36,7 +36,7 @@ export function findUuencodedBlocks(text: string): UuencodedBlock[] {
 /**
  * Decodes uuencoded lines. Each line starts with a length character (`M` is 45 bytes), followed by
  * groups of four characters carrying three bytes, each character being 0x20 + a 6-bit value (the
- * backtick stands for 0). Returns undefined if a line holds characters outside that alphabet.
+ * backtick stands for 0). Returns undefined if a line contains characters outside that alphabet.
  */
 export function decodeUuencodedLines(body: string): Uint8Array | undefined {
   const lines = body.split(/\r?\n/);

@@ -8,7 +8,7 @@ export function testSettings(overrides: Record<string, string> = {}): Settings {
   return loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com', ...overrides });
 }
 
-/** The full embedded pipeline, as the command line builds it. */
+/** Builds the full embedded pipeline, as the command line does. */
 export async function createTestPipeline(overrides: Record<string, string> = {}): Promise<Pipeline> {
   const settings = testSettings(overrides);
   return createPipeline({

@@ -204,10 +204,12 @@ export function selectAscending(values: Float64Array, rank: number): number {
 }
 
 function medianOfThree(first: number, second: number, third: number): number {
-  if (first < second) {
-    return second < third ? second : first < third ? third : first;
+  const low = Math.min(first, second);
+  const high = Math.max(first, second);
+  if (third <= low) {
+    return low;
   }
-  return first < third ? first : second < third ? third : second;
+  return third >= high ? high : third;
 }
 
 /**
