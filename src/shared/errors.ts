@@ -9,12 +9,19 @@ export type ScannerErrorCode =
   | 'blob-unavailable'
   | 'blob-integrity'
   | 'quarantine-not-found'
-  | 'model-invalid';
+  | 'model-invalid'
+  | 'mailbox-not-found'
+  | 'mailbox-on-premises'
+  | 'mailbox-throttled'
+  | 'mailbox-unavailable'
+  | 'mailbox-request-failed';
 
 const TRANSIENT_CODES: ReadonlySet<ScannerErrorCode> = new Set([
   'blob-unavailable',
   'engine-failed',
   'scan-timeout',
+  'mailbox-throttled',
+  'mailbox-unavailable',
 ]);
 
 /** The project's single error type. Messages never contain mail content or secrets. */

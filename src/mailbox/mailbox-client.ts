@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The seam between the scanners and the mail stores. The Graph client (Exchange Online) and the
+ * EWS client (Exchange Server on premises) both implement MailboxClient, so that a scan does not
+ * care where a mailbox lives.
+ *
+ * Every method throws ScannerError: `mailbox-not-found` for an item or folder that is gone,
+ * `mailbox-on-premises` for a mailbox the service cannot reach (hybrid routing sends it to EWS),
+ * `mailbox-throttled` and `mailbox-unavailable` (transient) once retries are spent, and
+ * `mailbox-request-failed` for any other permanent refusal. Messages never carry mail content,
+ * tokens or secrets.
+ */
+
+/** A mailbox, named by its primary SMTP address or, for Graph, its user id. */
+export type MailboxName = string;
+
+/** Folders every Exchange mailbox has, by their well-known names. */
+export type WellKnownFolder = 'inbox' | 'junkemail' | 'deleteditems' | 'sentitems';
+
+/** A folder named either by a well-known name or by the store's folder id. */
+export type FolderRef = { wellKnown: WellKnownFolder } | { folderId: string };
+
+/** What a listing or a sync reports about one message, without its content. */
+export interface MailboxMessageRef {
+  /** The store's id for the item. Graph and EWS both change it when the item moves. */
+  id: string;
+  /** RFC 5322 Message-ID, when the store reports one. */
+  internetMessageId?: string;
+  /** Id of the folder holding the item. */
+  folderId?: string;
+  /** ISO 8601 time the store received the item. */
+  receivedAt?: string;
+  /** Size the store reports, in bytes. */
+  sizeBytes?: number;
+  /** Drafts are never scanned or acted on. */
+  isDraft?: boolean;
+}
+
+/** Options for a listing over a time window, newest first. */
+export interface ListMessagesOptions {
+  folder?: FolderRef;
+  /** Only items received at or after this time. */
+  receivedAfter?: Date;
+  /** Only items received before this time. */
+  receivedBefore?: Date;
+  /** Items per page requested from the service. */
+  pageSize?: number;
+}
+
+/** One completed incremental sync of a folder. */
+export interface FolderSyncResult {
+  /** Items created or changed since the state passed in. */
+  changed: MailboxMessageRef[];
+  /** Ids of items removed since the state passed in. */
+  removedIds: string[];
+  /** Opaque state for the next sync (a Graph delta link or an EWS sync state). */
+  state: string;
+}
+
+/** The MIME of one message, streamed. */
+export interface MimeDownload {
+  stream: Readable;
+  /** Size the store declared, when it did; a download shorter than this is incomplete. */
+  declaredBytes?: number;
+}
+
+/** How a message is removed. */
+export type DeleteMode = 'deleted-items' | 'soft' | 'hard';
+
+/** Marks a message in place: categories (Graph cannot change a received subject) and a flag. */
+export interface MessageTag {
+  categories: string[];
+  flag?: boolean;
+}
+
+/** One mailbox store: Exchange Online over Graph, or Exchange Server over EWS. */
+export interface MailboxClient {
+  /** Lists messages in a folder (default: all folders of the mailbox) over a time window. */
+  listMessages(mailbox: MailboxName, options?: ListMessagesOptions): AsyncIterable<MailboxMessageRef>;
+  /** Runs one incremental sync of a folder from a stored state; no state means a full sync. */
+  syncFolder(mailbox: MailboxName, folder: FolderRef, state?: string): Promise<FolderSyncResult>;
+  /** Reads one message's properties. */
+  getMessage(mailbox: MailboxName, id: string): Promise<MailboxMessageRef>;
+  /** Streams one message's MIME. */
+  getMime(mailbox: MailboxName, id: string): Promise<MimeDownload>;
+  /** Moves a message and returns its new id. */
+  moveMessage(mailbox: MailboxName, id: string, destination: FolderRef): Promise<string>;
+  /** Deletes a message. */
+  deleteMessage(mailbox: MailboxName, id: string, mode: DeleteMode): Promise<void>;
+  /** Adds categories (and a flag) to a message. */
+  tagMessage(mailbox: MailboxName, id: string, tag: MessageTag): Promise<void>;
+  /** Returns the id of a hidden folder under the mailbox root, creating it when missing. */
+  ensureHiddenFolder(mailbox: MailboxName, displayName: string): Promise<string>;
+}
