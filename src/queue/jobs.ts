@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/**
+ * Jobs that travel on the scan queue (Service Bus in Azure, an in-process queue locally). A job
+ * carries references only, never message bytes: the consumer fetches the MIME itself.
+ */
+
+const mailbox = z.string().min(1).max(320);
+
+/** Scan one message that Graph reported, or that a sweep found. */
+export const scanMessageJobSchema = z.strictObject({
+  kind: z.literal('scan-message'),
+  mailbox,
+  /** The store's item id at the time of the notification (it changes when the item moves). */
+  messageId: z.string().min(1).max(1024),
+  /** What asked for the scan. */
+  trigger: z.enum(['arrival', 'catch-up', 'scheduled', 'on-demand']),
+  /** Graph subscription that reported it, when a notification did. */
+  subscriptionId: z.string().min(1).max(200).optional(),
+  /** ISO 8601 time the job was first enqueued. */
+  enqueuedAt: z.iso.datetime(),
+});
+
+/** Catch up one mailbox from its stored delta state (a `missed` event, a timer, a new subscription). */
+export const catchUpJobSchema = z.strictObject({
+  kind: z.literal('catch-up'),
+  mailbox,
+  reason: z.enum(['missed', 'timer', 'subscription-created', 'reconnect']),
+  enqueuedAt: z.iso.datetime(),
+});
+
+export const jobSchema = z.discriminatedUnion('kind', [scanMessageJobSchema, catchUpJobSchema]);
+
+export type ScanMessageJob = z.infer<typeof scanMessageJobSchema>;
+export type CatchUpJob = z.infer<typeof catchUpJobSchema>;
+export type Job = z.infer<typeof jobSchema>;
+
+/** The sending side of a queue. Implementations: Service Bus, and an in-process queue. */
+export interface JobQueue {
+  /** Sends jobs; resolves once the queue holds all of them, rejects when any was not accepted. */
+  send(jobs: readonly Job[]): Promise<void>;
+}
+
+/** Name of the scan queue, in Azure and locally. */
+export const SCAN_QUEUE_NAME = 'mailsweep-scan';
