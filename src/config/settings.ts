@@ -79,6 +79,9 @@ const settingsSchema = z.strictObject({
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid blob container name')
     .default('quarantine'),
   MAILSWEEP_RETENTION_DAYS: positiveInt(30),
+
+  MAILSWEEP_STATE_CONNECTION_STRING: z.string().min(1).optional(),
+  MAILSWEEP_STATE_TABLE_URI: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 type RawSettings = z.infer<typeof settingsSchema>;
@@ -125,6 +128,11 @@ export interface Settings {
     container: string;
     retentionDays: number;
   };
+  /**
+   * Table storage for mailsweep's own state. Without a connection string of its own, the
+   * quarantine's connection string is used (one storage account holds both).
+   */
+  state: { connectionString?: string; tableServiceUri?: string };
 }
 
 /**
@@ -200,6 +208,11 @@ function toSettings(raw: RawSettings): Settings {
       blobServiceUri: raw.MAILSWEEP_QUARANTINE_BLOB_URI,
       container: raw.MAILSWEEP_QUARANTINE_CONTAINER,
       retentionDays: raw.MAILSWEEP_RETENTION_DAYS,
+    },
+    state: {
+      connectionString:
+        raw.MAILSWEEP_STATE_CONNECTION_STRING ?? raw.MAILSWEEP_QUARANTINE_CONNECTION_STRING,
+      tableServiceUri: raw.MAILSWEEP_STATE_TABLE_URI,
     },
   };
 }
