@@ -82,6 +82,27 @@ const settingsSchema = z.strictObject({
 
   MAILSWEEP_STATE_CONNECTION_STRING: z.string().min(1).optional(),
   MAILSWEEP_STATE_TABLE_URI: z.url({ protocol: /^https?$/ }).optional(),
+
+  MAILSWEEP_QUARANTINE_FOLDER_NAME: z.string().trim().min(1).max(255).default('mailsweep quarantine'),
+  MAILSWEEP_QUARANTINE_REMOVAL: z.enum(['hidden-folder', 'delete']).default('hidden-folder'),
+  MAILSWEEP_DELETE_MODE: z.enum(['deleted-items', 'soft', 'hard']).default('soft'),
+  MAILSWEEP_TAG_CATEGORY: z.string().trim().min(1).max(200).default('mailsweep'),
+  MAILSWEEP_TAG_FLAG: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  MAILSWEEP_MAX_DELIVERY_COUNT: positiveInt(10),
+  MAILSWEEP_CATCH_UP_FOLDERS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter((item) => item.length > 0),
+    )
+    .pipe(z.array(z.enum(['junkemail', 'deleteditems', 'sentitems']))),
+  MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS: positiveInt(168),
 });
 
 type RawSettings = z.infer<typeof settingsSchema>;
@@ -133,6 +154,28 @@ export interface Settings {
    * quarantine's connection string is used (one storage account holds both).
    */
   state: { connectionString?: string; tableServiceUri?: string };
+  /** How the scan-on-arrival and catch-up consumers act on mailboxes. */
+  arrival: ArrivalSettings;
+}
+
+/** Settings of the scan-on-arrival and catch-up queue consumers. */
+export interface ArrivalSettings {
+  /** Display name of the hidden folder that holds quarantined messages in each mailbox. */
+  quarantineFolderName: string;
+  /** After the verified copy is stored: move the message to the hidden folder, or delete it. */
+  quarantineRemoval: 'hidden-folder' | 'delete';
+  /** How a message is deleted (the `delete` action, and quarantine with removal `delete`). */
+  deleteMode: 'deleted-items' | 'soft' | 'hard';
+  /** Prefix of the Outlook category the `tag` action sets, as `<prefix>: <category>`. */
+  tagCategory: string;
+  /** The `tag` action also flags the message for follow-up. */
+  tagFlag: boolean;
+  /** Deliveries of one queue message before the queue dead-letters it; the queue's own value. */
+  maxDeliveryCount: number;
+  /** Well-known folders the catch-up syncs besides the Inbox. */
+  catchUpFolders: readonly ('junkemail' | 'deleteditems' | 'sentitems')[];
+  /** On a sync without a stored state, only messages received within this many hours are queued. */
+  fullSyncHours: number;
 }
 
 /**
@@ -213,6 +256,16 @@ function toSettings(raw: RawSettings): Settings {
       connectionString:
         raw.MAILSWEEP_STATE_CONNECTION_STRING ?? raw.MAILSWEEP_QUARANTINE_CONNECTION_STRING,
       tableServiceUri: raw.MAILSWEEP_STATE_TABLE_URI,
+    },
+    arrival: {
+      quarantineFolderName: raw.MAILSWEEP_QUARANTINE_FOLDER_NAME,
+      quarantineRemoval: raw.MAILSWEEP_QUARANTINE_REMOVAL,
+      deleteMode: raw.MAILSWEEP_DELETE_MODE,
+      tagCategory: raw.MAILSWEEP_TAG_CATEGORY,
+      tagFlag: raw.MAILSWEEP_TAG_FLAG,
+      maxDeliveryCount: raw.MAILSWEEP_MAX_DELIVERY_COUNT,
+      catchUpFolders: raw.MAILSWEEP_CATCH_UP_FOLDERS,
+      fullSyncHours: raw.MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS,
     },
   };
 }

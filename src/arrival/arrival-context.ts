@@ -1,0 +1,38 @@
+import type { Settings } from '../config/settings.js';
+import type { MailboxClient } from '../mailbox/mailbox-client.js';
+import type { QuarantineStore } from '../quarantine/index.js';
+import type { MessageScanner } from '../scanning/message-scanner.js';
+import type { Logger } from '../shared/logger.js';
+import type { HiddenFolders } from './mailbox-actions.js';
+import type { MessageLocks } from './message-locks.js';
+import type { VerdictLog } from './verdict-log.js';
+
+/** What the scan-message consumer works with; built once per host instance. */
+export interface ArrivalDependencies {
+  settings: Settings;
+  client: MailboxClient;
+  scanner: MessageScanner;
+  store: QuarantineStore;
+  locks: MessageLocks;
+  verdictLog: VerdictLog;
+  hiddenFolders: HiddenFolders;
+  logger: Logger;
+}
+
+/** What became of one scan-message job. */
+export type ScanMessageOutcome =
+  /** Scanned, acted on and recorded. */
+  | 'acted'
+  /** Another job already acted on the message, or it is an item mailsweep itself moved. */
+  | 'duplicate'
+  /** Another invocation holds the message's claim; that invocation finishes it. */
+  | 'in-progress'
+  | 'draft'
+  /** The item sits in mailsweep's hidden quarantine folder. */
+  | 'in-quarantine-folder'
+  /** The item no longer exists; recorded as gone. */
+  | 'gone'
+  /** A permanent failure, recorded in the verdict log. */
+  | 'failed'
+  /** Another invocation took the claim over mid-way; this one stopped without acting. */
+  | 'lease-lost';
