@@ -7,7 +7,7 @@ import type { HiddenFolders } from './mailbox-actions.js';
 import type { MessageLocks } from './message-locks.js';
 import type { VerdictLog } from './verdict-log.js';
 
-/** What the scan-message consumer works with; built once per host instance. */
+/** Dependencies of the scan-message consumer, built once per host instance. */
 export interface ArrivalDependencies {
   settings: Settings;
   client: MailboxClient;

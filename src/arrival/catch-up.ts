@@ -11,12 +11,12 @@ import { isFinal, type MessageLocks } from './message-locks.js';
 import type { SyncStates } from './sync-states.js';
 import { toLockKey, toMailboxKey, toTableError } from './table-keys.js';
 
-/** Jobs per send to the queue; a Service Bus batch holds about 256 KB on the standard tier. */
+/** Jobs per send to the queue, so that one send stays well under a Service Bus batch's size limit. */
 const SEND_BATCH_SIZE = 100;
 
 const HOUR_MS = 60 * 60 * 1000;
 
-/** What the catch-up consumer works with; built once per host instance. */
+/** Dependencies of the catch-up consumer, built once per host instance. */
 export interface CatchUpDependencies {
   settings: Settings;
   client: MailboxClient;
@@ -135,9 +135,9 @@ async function syncFromState(
   try {
     return { result: await deps.client.syncFolder(mailbox, folder, stored), fullSync: false };
   } catch (error) {
-    // NOTE: which code a rejected delta token gets (Graph answers 410 Gone, EWS an
-    // ErrorInvalidSyncStateData fault) is the mailbox client's choice; every permanent code except
-    // an unreachable mailbox is taken to mean "state rejected" here.
+    // NOTE: the error code of a rejected state (Graph returns 410 Gone, EWS an
+    // ErrorInvalidSyncStateData fault) is the mailbox client's choice. So every permanent code
+    // except an on-premises mailbox is read as "state rejected" here.
     const stateRejected =
       error instanceof ScannerError && !error.transient && error.code !== 'mailbox-on-premises';
     if (!stateRejected) {

@@ -30,7 +30,7 @@ export class HiddenFolders {
   }
 }
 
-/** Where a moving action puts the message, or undefined for actions that do not move it. */
+/** Returns the folder a moving action puts the message in, or undefined for other actions. */
 export async function destinationOf(
   action: Action,
   settings: ArrivalSettings,

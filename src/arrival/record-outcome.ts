@@ -6,12 +6,12 @@ import { LeaseLostError, type MessageLock } from './message-locks.js';
 import { toItemKey } from './table-keys.js';
 import { MAX_SIGNATURES_CHARS, type VerdictRecord } from './verdict-log.js';
 
-/** What one scan-message invocation knows so far. */
+/** State of one scan-message invocation, filled in as it goes. */
 export interface JobState {
   job: ScanMessageJob;
   mailboxKey: string;
   internetMessageId?: string;
-  /** The claim this invocation holds, once it holds one. */
+  /** This invocation's claim, once it has one. */
   lock?: MessageLock;
 }
 

@@ -9,7 +9,7 @@ import { tableStatus, toItemKey, toTableError } from './table-keys.js';
  * mailbox (partition: mailbox key) and folder (row: `w-<well-known name>` or `f-<digest of id>`).
  */
 
-/** A Table string property holds at most 32 K UTF-16 characters. */
+/** Longest stored state: a Table string property is limited to 32 K UTF-16 characters. */
 const MAX_STATE_CHARS = 32_000;
 
 const stateRowSchema = z.object({ state: z.string().min(1).max(MAX_STATE_CHARS) });

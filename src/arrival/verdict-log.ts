@@ -13,7 +13,7 @@ import { toMailboxKey, toTableError } from './table-keys.js';
  * range. Row keys start with the inverted time in milliseconds, so a partition lists newest first.
  */
 
-/** What became of a message. */
+/** Outcome of a message: scanned and acted on, gone, or failed. */
 export type VerdictOutcome = 'scanned' | 'gone' | 'failed';
 
 /** One entry of the verdict log. */

@@ -16,7 +16,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Time range used when the request gives no `from`, in days before `to`. */
 export const DEFAULT_RANGE_DAYS = 7;
 
-/** Longest range of a query across all mailboxes, in days: each day is one partition read. */
+/** Maximum range of a query across all mailboxes, in days, because each day is one partition read. */
 export const MAX_ALL_MAILBOXES_RANGE_DAYS = 92;
 
 /** Largest page a request may ask for. */

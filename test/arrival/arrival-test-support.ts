@@ -24,12 +24,12 @@ export async function openTestTable(prefix: string): Promise<TableClient> {
   return table;
 }
 
-/** A mailbox address no other test uses. */
+/** Returns a mailbox address no other test uses. */
 export function uniqueMailbox(): string {
   return `user-${randomBytes(4).toString('hex')}@contoso.com`;
 }
 
-/** A QuarantineStore that counts the copies it created. */
+/** Wraps a QuarantineStore to count its puts and the copies they created. */
 export function countingStore(store: QuarantineStore): QuarantineStore & { created: number; puts: number } {
   const counted = {
     ...store,
@@ -79,12 +79,12 @@ export async function createArrivalFixture(
   return { deps, client, store, verdictTable, lockTable };
 }
 
-/** A scan-message job for an item. */
+/** Builds a scan-message job for an item. */
 export function jobFor(mailbox: string, messageId: string, trigger: ScanMessageJob['trigger'] = 'arrival'): ScanMessageJob {
   return { kind: 'scan-message', mailbox, messageId, trigger, enqueuedAt: new Date().toISOString() };
 }
 
-/** Every verdict log entry of a mailbox from the last day, newest first. */
+/** Reads every verdict log entry of a mailbox from the last day, newest first. */
 export async function verdictsOf(table: TableClient, mailbox: string): Promise<VerdictRecord[]> {
   const now = Date.now();
   const page = await queryVerdictPage(table, {

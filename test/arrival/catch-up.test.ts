@@ -16,7 +16,7 @@ function message(id: string): Buffer {
   );
 }
 
-/** A queue that keeps what it was sent, and can fail once. */
+/** Creates a queue that keeps the jobs it was sent and can fail once. */
 function recordingQueue(): JobQueue & { sent: Job[]; failNext: boolean } {
   const queue = {
     sent: [] as Job[],
@@ -110,7 +110,8 @@ describe('handleCatchUp', () => {
     const mailbox = uniqueMailbox();
     await handleCatchUp(catchUpJob(mailbox), delivery, fixture.catchUp);
     const stored = await fixture.catchUp.syncStates.read(toMailboxKey(mailbox), { wellKnown: 'inbox' });
-    assert.ok(stored !== undefined && stored !== 'unreadable');
+    assert.ok(stored !== undefined);
+    assert.ok(stored !== 'unreadable');
     fixture.client.rejectedStates.add(stored);
     const id = fixture.client.deliver(mailbox, message('<after@x>'), { internetMessageId: '<after@x>' });
 

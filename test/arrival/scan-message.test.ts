@@ -11,7 +11,8 @@ import { createArrivalFixture, jobFor, uniqueMailbox, verdictsOf } from './arriv
 const samples = await buildSamples();
 const eicar = samples.find((sample) => sample.expected.signature === 'Eicar-Test-Signature');
 const cleanSample = samples.find((sample) => sample.expected.category === 'clean');
-assert.ok(eicar && cleanSample);
+assert.ok(eicar);
+assert.ok(cleanSample);
 
 const EICAR_ID = '<sample-eicar@fabrikam.example>';
 const first = { deliveryCount: 1, messageId: 'queue-1' };
@@ -259,7 +260,7 @@ describe('handleScanMessage failures', () => {
     const { deps, client, store, verdictTable } = await createArrivalFixture();
     const mailbox = uniqueMailbox();
     const id = client.deliver(mailbox, eicar.raw, { internetMessageId: EICAR_ID });
-    // The move happens in the mailbox, but the answer never reaches the consumer.
+    // The move happens in the mailbox, but its response never reaches the consumer.
     const move = client.moveMessage.bind(client);
     client.moveMessage = async (...args) => {
       await move(...args);

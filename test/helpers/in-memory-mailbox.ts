@@ -42,7 +42,7 @@ const WELL_KNOWN = ['inbox', 'junkemail', 'deleteditems', 'sentitems', 'recovera
 
 /**
  * A MailboxClient that keeps mailboxes in memory and behaves like Exchange where the scan consumers
- * care: a move gives the item a new id and the old id answers `mailbox-not-found`, folders include
+ * care: a move gives the item a new id and the old id fails with `mailbox-not-found`, folders include
  * hidden ones, drafts exist, and `syncFolder` returns changes since an opaque state. Faults are
  * queued with {@link InMemoryMailbox.failNext}; every call is counted in `calls`.
  */

@@ -1,0 +1,124 @@
+import type { AuthMode } from '../auth/principal.js';
+import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
+import type { HandlerContext, QueueDelivery } from '../functions-host/registry.js';
+import type { MailboxClient } from '../mailbox/mailbox-client.js';
+import { createBlobQuarantineStore } from '../quarantine/index.js';
+import type { JobQueue } from '../queue/jobs.js';
+import { createScanPool } from '../scanning/scan-pool.js';
+import { ScannerError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { openStateTable, STATE_TABLES } from '../state/tables.js';
+import type { ArrivalDependencies } from './arrival-context.js';
+import { handleCatchUp, type CatchUpDependencies } from './catch-up.js';
+import { HiddenFolders } from './mailbox-actions.js';
+import { MessageLocks } from './message-locks.js';
+import { handleScanMessage } from './scan-message.js';
+import { SyncStates } from './sync-states.js';
+import { VerdictLog } from './verdict-log.js';
+
+/** Services the host wires in: the mailbox client (Graph or EWS), the queue sender and API auth. */
+export interface ArrivalServices {
+  client: MailboxClient;
+  queue: JobQueue;
+  auth: AuthMode;
+}
+
+let servicesFactory: (() => Promise<ArrivalServices>) | undefined;
+let runtime: Promise<ArrivalRuntime> | undefined;
+
+interface ArrivalRuntime {
+  settings: Settings;
+  services: ArrivalServices;
+  scan: Omit<ArrivalDependencies, 'logger'>;
+  catchUp: Omit<CatchUpDependencies, 'logger'>;
+}
+
+/** Sets how the runtime gets its services; called once by functions/index.ts before any job. */
+export function provideArrivalServices(factory: () => Promise<ArrivalServices>): void {
+  servicesFactory = factory;
+  runtime = undefined;
+}
+
+/**
+ * Returns the settings, services and storage clients, built once per host instance. A failed
+ * build is not kept, so that the next invocation tries again.
+ * @throws ScannerError `config-invalid` when no services were provided or settings are invalid.
+ */
+export function getArrivalRuntime(): Promise<ArrivalRuntime> {
+  runtime ??= buildRuntime().catch((error: unknown) => {
+    runtime = undefined;
+    throw error;
+  });
+  return runtime;
+}
+
+/**
+ * Handles one message of the scan queue, which carries both scan-message and catch-up jobs.
+ * @throws as {@link handleScanMessage} and {@link handleCatchUp} do.
+ */
+export async function handleScanQueueMessage(
+  message: unknown,
+  delivery: QueueDelivery,
+  context: HandlerContext,
+): Promise<void> {
+  const { scan, catchUp } = await getArrivalRuntime();
+  const logger = toLogger(context);
+  const kind = typeof message === 'object' && message !== null ? (message as { kind?: unknown }).kind : undefined;
+  if (kind === 'catch-up') {
+    await handleCatchUp(message, delivery, { ...catchUp, logger });
+    return;
+  }
+  // Anything else, invalid jobs included, goes to the scan-message handler, which rejects them.
+  await handleScanMessage(message, delivery, { ...scan, logger });
+}
+
+async function buildRuntime(): Promise<ArrivalRuntime> {
+  if (servicesFactory === undefined) {
+    throw new ScannerError('config-invalid', 'The arrival services are not wired: call provideArrivalServices first');
+  }
+  const settings = loadSettings(process.env);
+  const services = await servicesFactory();
+  const logger = toLogger(undefined);
+  const state = { settings: settings.state };
+  const [verdicts, locks, syncStates, mailboxes] = await Promise.all([
+    openStateTable(state, STATE_TABLES.verdicts),
+    openStateTable(state, STATE_TABLES.messageLocks),
+    openStateTable(state, STATE_TABLES.syncStates),
+    openStateTable(state, STATE_TABLES.mailboxes),
+  ]);
+  const scanner = await createScanPool({
+    settings,
+    env: pickSettingsEnvironment(process.env),
+    size: settings.workers.count,
+    logger,
+  });
+  const messageLocks = new MessageLocks(locks);
+  return {
+    settings,
+    services,
+    scan: {
+      settings,
+      client: services.client,
+      scanner,
+      store: createBlobQuarantineStore({ settings: settings.quarantine, logger }),
+      locks: messageLocks,
+      verdictLog: new VerdictLog(verdicts),
+      hiddenFolders: new HiddenFolders(services.client, settings.arrival.quarantineFolderName),
+    },
+    catchUp: {
+      settings,
+      client: services.client,
+      queue: services.queue,
+      locks: messageLocks,
+      syncStates: new SyncStates(syncStates),
+      mailboxes,
+    },
+  };
+}
+
+/** Adapts the invocation's log sink to the Logger of src/; without one, logs are dropped. */
+function toLogger(context: HandlerContext | undefined): Logger {
+  const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
+    context?.log(level, message, fields);
+  return { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') };
+}
