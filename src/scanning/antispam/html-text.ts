@@ -12,6 +12,11 @@ export interface HtmlDigest {
   anchorCount: number;
   /** Letters of visible text hidden inside HTML comments, which spam uses to poison filters. */
   commentLetters: number;
+  /**
+   * Comments that sit between two letters of visible text (`via<!-- x -->gra`), which splits a
+   * word for a filter but not for a reader.
+   */
+  commentsInsideWords: number;
 }
 
 /** Elements whose content is not visible text. */
@@ -48,9 +53,13 @@ export class HtmlDigestCollector implements HtmlEventHandler {
     imageCount: 0,
     anchorCount: 0,
     commentLetters: 0,
+    commentsInsideWords: 0,
   };
   private readonly textChunks: string[] = [];
   private invisibleDepth = 0;
+  /** The last visible text ended with a letter and only comments have followed it. */
+  private afterLetter = false;
+  private commentAfterLetter = false;
 
   onopentag(name: string, attributes: Record<string, string>): void {
     if (INVISIBLE_ELEMENTS.has(name)) {
@@ -58,6 +67,7 @@ export class HtmlDigestCollector implements HtmlEventHandler {
     }
     recordTag(this.digest, name, attributes);
     this.textChunks.push(' ');
+    this.afterLetter = false;
   }
 
   onclosetag(name: string): void {
@@ -65,16 +75,24 @@ export class HtmlDigestCollector implements HtmlEventHandler {
       this.invisibleDepth -= 1;
     }
     this.textChunks.push(' ');
+    this.afterLetter = false;
   }
 
   ontext(data: string): void {
-    if (this.invisibleDepth === 0) {
-      this.textChunks.push(data);
+    if (this.invisibleDepth !== 0 || data.length === 0) {
+      return;
     }
+    this.textChunks.push(data);
+    if (this.commentAfterLetter && isAsciiLetter(data.charCodeAt(0))) {
+      this.digest.commentsInsideWords += 1;
+    }
+    this.commentAfterLetter = false;
+    this.afterLetter = isAsciiLetter(data.charCodeAt(data.length - 1));
   }
 
   oncomment(data: string): void {
     this.digest.commentLetters += countLetters(data);
+    this.commentAfterLetter = this.afterLetter;
   }
 
   /** Returns the digest of everything the parser reported. */
@@ -96,6 +114,11 @@ function recordTag(digest: HtmlDigest, name: string, attributes: Record<string, 
       digest.links.push(attributes[attribute]);
     }
   }
+}
+
+function isAsciiLetter(code: number): boolean {
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x7a;
 }
 
 function countLetters(text: string): number {

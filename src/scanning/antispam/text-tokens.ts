@@ -21,7 +21,8 @@ const UNICODE_WHITESPACE = /\s/;
  * Emits word tokens for plain text: lower-cased words of 3 to 12 characters, a `long:` token
  * for longer ones (by first letter and length), adjacent word pairs, URL and email tokens, and
  * the uppercase and non-ASCII share of the letters. A word of ASCII letters goes to the sink as
- * a character range, without a string of its own.
+ * a character range, without a string of its own. A word of three or more capital letters also
+ * gives a `caps:` token with its case kept, because shouting is a spam habit of every period.
  */
 export function emitTextTokens(text: string, sink: TokenSink): void {
   sink.endWordRun();
@@ -97,6 +98,11 @@ export function emitTextTokens(text: string, sink: TokenSink): void {
     nonAscii += wordNonAscii;
 
     const length = wordEnd - wordStart;
+    const isShouted = wordUpperLetters >= MIN_WORD_LENGTH && wordUpperLetters === length;
+    if (isShouted && length <= MAX_WORD_LENGTH) {
+      // The raw form of a shouted word, next to its lower-cased form below.
+      sink.rangeToken('caps:', text, wordStart, wordEnd);
+    }
     if (length < MIN_WORD_LENGTH) {
       sink.endWordRun();
     } else if (!hasDigit && !hasColon && wordNonAscii === 0 && length <= MAX_WORD_LENGTH) {

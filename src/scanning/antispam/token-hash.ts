@@ -124,6 +124,17 @@ export class HashTokenSink implements TokenSink {
     this.hasPrevious = false;
   }
 
+  rangeToken(prefix: string, text: string, start: number, end: number): void {
+    let hash = FNV_OFFSET_BASIS;
+    for (let index = 0; index < prefix.length; index += 1) {
+      hash = Math.imul(hash ^ prefix.charCodeAt(index), FNV_PRIME);
+    }
+    for (let index = start; index < end; index += 1) {
+      hash = Math.imul(hash ^ text.charCodeAt(index), FNV_PRIME);
+    }
+    this.addHash(hash >>> 0 || 1);
+  }
+
   /** Adds a word token and its pair from unfinished FNV states, as StringTokenSink orders them. */
   private addWord(hash: number, pair: number, hasColon: boolean): void {
     this.addHash(hash >>> 0 || 1);

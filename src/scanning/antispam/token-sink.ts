@@ -25,6 +25,11 @@ export interface TokenSink {
   asciiWord(text: string, start: number, end: number): void;
   /** Ends the current run of word pairs: the next word token is paired with nothing. */
   endWordRun(): void;
+  /**
+   * Receives the token `prefix + text.slice(start, end)`, case kept, like {@link emit} but
+   * without a string for the slice. It is not a word token, so it pairs with nothing.
+   */
+  rangeToken(prefix: string, text: string, start: number, end: number): void;
 }
 
 /** A sink that passes every token, word pairs included, to `add` as a string. */
@@ -51,5 +56,9 @@ export class StringTokenSink implements TokenSink {
 
   endWordRun(): void {
     this.previous = '';
+  }
+
+  rangeToken(prefix: string, text: string, start: number, end: number): void {
+    this.add(prefix + text.slice(start, end));
   }
 }

@@ -3,6 +3,7 @@ import type { MessageView } from '../types.js';
 import { emitHeaderTokens } from './header-tokens.js';
 import { digestHtml, type HtmlDigest } from './html-text.js';
 import { stripListFooter } from './list-footer.js';
+import { emitStructureTokens } from './structure-tokens.js';
 import { emitTextTokens, emitUrlTokens } from './text-tokens.js';
 import { StringTokenSink, type EmitToken, type TokenSink } from './token-sink.js';
 
@@ -10,7 +11,7 @@ import { StringTokenSink, type EmitToken, type TokenSink } from './token-sink.js
  * Version of the token scheme. A model records the version it was trained with, and loading a
  * model of another version fails, because its token counts would no longer match.
  */
-export const TOKENIZER_VERSION = 2;
+export const TOKENIZER_VERSION = 3;
 
 /** Most distinct tokens taken from one message; a message with more is cut off at this count. */
 export const MAX_TOKENS_PER_MESSAGE = 3000;
@@ -22,10 +23,11 @@ export const MAX_BODIES = 8;
 /**
  * Turns a message into the distinct tokens the classifier counts: header tokens prefixed by
  * their field name, body words and word pairs, URL hosts and paths, attachment types and a few
- * shape features (uppercase share, image and link counts). HTML markup itself is not tokenized,
- * because the training corpus has almost no legitimate HTML mail. Work is bounded by
- * {@link MAX_BODY_CHARS}, {@link MAX_BODIES} and {@link MAX_TOKENS_PER_MESSAGE}, whatever the
- * message size.
+ * shape features (uppercase share, image and link counts), plus the header structure tokens
+ * of structure-tokens.ts. A plain body that starts with HTML markup is read as HTML. HTML markup
+ * itself is not tokenized, because the training corpus has almost no legitimate HTML mail. Work
+ * is bounded by {@link MAX_BODY_CHARS}, {@link MAX_BODIES} and {@link MAX_TOKENS_PER_MESSAGE},
+ * whatever the message size.
  */
 export function tokenize(view: MessageView): Set<string> {
   const tokens = new Set<string>();
@@ -45,6 +47,7 @@ export function tokenize(view: MessageView): Set<string> {
  */
 export function emitTokens(view: MessageView, sink: TokenSink): void {
   emitHeaderTokens(view.headers, sink.emit);
+  emitStructureTokens(view.headers, sink.emit);
   emitPartTokens(view, sink.emit);
 
   const bodies = view.bodies.slice(0, MAX_BODIES);
@@ -56,10 +59,27 @@ export function emitTokens(view: MessageView, sink: TokenSink): void {
     if (body.type === 'html') {
       const digest = analyzeHtmlBody(body, text)?.digest ?? digestHtml(text);
       emitHtmlTokens(digest, sink);
+    } else if (looksLikeHtml(text)) {
+      sink.emit('body:html-in-plain');
+      emitHtmlTokens(digestHtml(text), sink);
     } else {
       emitTextTokens(text, sink);
     }
   }
+}
+
+/** Characters at the start of a plain body searched for HTML markup. */
+const HTML_SNIFF_CHARS = 1024;
+/** Start tags that mark a body as HTML; `<b>` and `<p>` need the word boundary after them. */
+const HTML_MARKUP = /<(?:html|body|head|table|font|p|br|div|a\s|img\s|center|b)\b/i;
+
+/**
+ * Tests whether a body labelled text/plain (or without a Content-Type) is really HTML: bulk
+ * mailers that omit the header send markup that a mail client would still render.
+ */
+function looksLikeHtml(text: string): boolean {
+  const head = text.length > HTML_SNIFF_CHARS ? text.slice(0, HTML_SNIFF_CHARS) : text;
+  return head.trimStart().startsWith('<') && HTML_MARKUP.test(head);
 }
 
 /**
@@ -87,6 +107,9 @@ function emitHtmlTokens(digest: HtmlDigest, sink: TokenSink): void {
   emit(`links:count:${bucket(digest.anchorCount)}`);
   if (digest.commentLetters > 50) {
     emit('text:inside-html-comments');
+  }
+  if (digest.commentsInsideWords > 0) {
+    emit('html:comment-inside-word');
   }
   for (const link of digest.links) {
     emitUrlTokens(link, emit);

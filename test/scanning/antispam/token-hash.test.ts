@@ -84,6 +84,7 @@ function variedViews(): MessageView[] {
     textMessage('', '   \n\t  '),
     textMessage('edge', 'abc'),
     textMessage('colons', 'first:word second: :third a:b:c date-like 2002-08-06T10:30'),
+    textMessage('markup', '<html><body>FREE via<!-- x -->gra for YOU</body></html>'),
   ];
 }
 
@@ -118,6 +119,14 @@ describe('HashTokenSink', () => {
     for (const [index, view] of variedViews().entries()) {
       assert.deepEqual(hashesFromHashSink(view), hashesFromStringSink(view), `view ${index}`);
     }
+  });
+
+  it('hashes a character range as the joined string', () => {
+    const hashes: number[] = [];
+    const sink = new HashTokenSink();
+    sink.start({ add: (hash) => hashes.push(hash) });
+    sink.rangeToken('caps:', 'say FREE now', 4, 8);
+    assert.deepEqual(hashes, [hashToken('caps:FREE')]);
   });
 
   it('hashes a prefixed token as the joined string', () => {

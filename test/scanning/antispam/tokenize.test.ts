@@ -143,4 +143,37 @@ describe('tokenize', () => {
     });
     assert.ok(tokenize(view).size > 0);
   });
+
+  it('keeps the case of shouted words', () => {
+    const tokens = tokenize(textMessage('offer', 'Act NOW for FREE, Ok?'));
+    assert.ok(tokens.has('caps:NOW'));
+    assert.ok(tokens.has('caps:FREE'));
+    assert.ok(tokens.has('free'));
+    assert.ok(!tokens.has('caps:Act'));
+    assert.ok(!tokens.has('caps:OK'));
+  });
+
+  it('reads a plain body that starts with markup as HTML', () => {
+    const html =
+      '\n<HTML><BODY><FONT size=3>Judgment <a href="http://x.example.com/p">courses</a>';
+    const tokens = tokenize(textMessage('course', html));
+    assert.ok(tokens.has('body:html-in-plain'));
+    assert.ok(tokens.has('judgment'));
+    assert.ok(tokens.has('url:host:example.com'));
+    assert.ok(![...tokens].some((token) => token.includes('<')));
+  });
+
+  it('reads plain text mentioning a tag as text', () => {
+    const tokens = tokenize(textMessage('tip', 'Use <b> for bold text in your page.'));
+    assert.ok(!tokens.has('body:html-in-plain'));
+  });
+
+  it('marks a comment inside a word', () => {
+    const html = '<p>buy via<!-- filler -->gra today</p>';
+    const tokens = tokenize(makeView({ bodies: [{ path: '1', type: 'html', text: html }] }));
+    assert.ok(tokens.has('html:comment-inside-word'));
+    const spaced = '<p>buy via <!-- filler --> today</p>';
+    const plain = tokenize(makeView({ bodies: [{ path: '1', type: 'html', text: spaced }] }));
+    assert.ok(!plain.has('html:comment-inside-word'));
+  });
 });
