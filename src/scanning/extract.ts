@@ -354,18 +354,30 @@ function toContentPart(
 }
 
 /**
+ * The header fields that name a file, in order of precedence, each with a pattern for its
+ * parameter and RFC 2231 sections. `matchAll` copies a global pattern before it iterates, so the
+ * shared patterns keep no state between calls.
+ */
+const RAW_FILENAME_PARAMETERS = [
+  { key: 'content-disposition', pattern: rawParameterPattern('filename') },
+  { key: 'content-type', pattern: rawParameterPattern('name') },
+] as const;
+
+function rawParameterPattern(name: string): RegExp {
+  return new RegExp(`(?:^|;)\\s*${name}(?:\\*(\\d+))?\\*?\\s*=\\s*("[^"]*"|[^;\\s]*)`, 'gi');
+}
+
+/**
  * Reads the filename parameter as the sender wrote it, before RFC 2047 and RFC 2231 decoding, with
  * RFC 2231 continuations (`filename*0*=…; filename*1*=…`) joined in order, so that extension checks
  * also see the undecoded text.
  */
 function findRawFilename(node: MimeNode): string | undefined {
-  for (const key of ['content-disposition', 'content-type']) {
+  for (const { key, pattern } of RAW_FILENAME_PARAMETERS) {
     const header = node.headers.find((field) => field.key === key);
     if (!header) {
       continue;
     }
-    const name = key === 'content-disposition' ? 'filename' : 'name';
-    const pattern = new RegExp(`(?:^|;)\\s*${name}(?:\\*(\\d+))?\\*?\\s*=\\s*("[^"]*"|[^;\\s]*)`, 'gi');
     const sections: { index: number; text: string }[] = [];
     for (const match of header.value.matchAll(pattern)) {
       sections.push({ index: Number(match[1] ?? 0), text: (match[2] ?? '').replace(/^"|"$/g, '') });
