@@ -14,6 +14,14 @@ import { computeRetryDelay, isRetryableStatus, parseRetryAfter, type RetryOption
 /** Largest JSON body the client reads from Graph; a page of 1,000 messages is far below it. */
 export const MAX_GRAPH_JSON_BYTES = 32 * 1024 * 1024;
 
+/** Names of the @azure/identity errors a failed token request surfaces as. */
+const TOKEN_ERROR_NAMES = new Set([
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+  'CredentialUnavailableError',
+  'AggregateAuthenticationError',
+]);
+
 /** One Graph request, as the client describes it. */
 export interface GraphCall {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -199,7 +207,9 @@ export class GraphTransport {
     const name = error instanceof GraphError ? (error.code ?? '') : '';
     const fields = { operation: call.operation, cause: name || 'unknown' };
     // The SDK wraps what its middleware throws in a GraphError named after the original error.
-    if (name === 'AuthenticationError' || name === 'CredentialUnavailableError') {
+    // Token failures count as permanent: they are mostly configuration (a wrong secret, a missing
+    // federated credential), and @azure/identity has already retried network failures itself.
+    if (TOKEN_ERROR_NAMES.has(name)) {
       return new ScannerError('mailbox-request-failed', 'Graph token request failed', { cause: error, fields });
     }
     return new ScannerError('mailbox-unavailable', 'Graph request failed in transport', { cause: error, fields });

@@ -6,6 +6,7 @@ export interface ScriptedFault {
   method?: string;
   /** Substring of the request path (after the version segment) to match; any when unset. */
   pathIncludes?: string;
+  /** HTTP status; 0 closes the connection without an answer. */
   status: number;
   /** Graph error code; no body when unset. */
   code?: string;

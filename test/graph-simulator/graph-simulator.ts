@@ -51,6 +51,8 @@ export interface RequestLogEntry {
   path: string;
   mailboxId?: string;
   status: number;
+  /** Date.now() when the request arrived. */
+  receivedAt: number;
 }
 
 /** Per-mailbox counters. */
@@ -103,6 +105,11 @@ export interface GraphSimulator {
   message(mailbox: string, id: string): SimMessage | undefined;
   /** Makes every delta link issued so far for the mailbox answer 410 Gone. */
   expireDeltaLinks(mailbox: string): void;
+  /**
+   * Moves messages in one action, as a user or a transport rule does. Above 25 messages Outlook
+   * sends no change notifications, only a `missed` lifecycle notification. Returns the new ids.
+   */
+  moveInBulk(mailbox: string, messageIds: string[], folder: string): string[];
   /** Cuts the next `$value` downloads of a message short. */
   truncateMime(messageId: string, truncation: MimeTruncation): void;
   /** Queues a scripted failure. */
@@ -135,6 +142,9 @@ export interface DeliverMessageInput {
   internetMessageId?: string;
   isDraft?: boolean;
 }
+
+/** Moves of more messages than this in one action send only a `missed` lifecycle notification. */
+const BULK_MOVE_NOTIFICATION_LIMIT = 25;
 
 interface MailboxCounters extends MailboxStats {
   inFlight: number;
@@ -264,6 +274,10 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   };
 
   const sendFault = (response: ServerResponse, fault: ScriptedFault): void => {
+    if (fault.status === 0) {
+      response.socket?.destroy();
+      return;
+    }
     const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
     if (fault.code === undefined) {
       response.writeHead(fault.status, { ...headers, 'content-length': 0 });
@@ -414,9 +428,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
 
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', authorityHost);
-    const log: RequestLogEntry = { method: request.method ?? 'GET', path: url.pathname.replace(/^\/v1\.0/, ''), status: 0 };
-    response.on('finish', () => {
-      log.status = response.statusCode;
+    const log: RequestLogEntry = {
+      method: request.method ?? 'GET',
+      path: url.pathname.replace(/^\/v1\.0/, ''),
+      status: 0,
+      receivedAt: Date.now(),
+    };
+    response.on('close', () => {
+      log.status = response.writableFinished || response.headersSent ? response.statusCode : 0;
       requestLog.push(log);
     });
     const route = async (): Promise<void> => {
@@ -499,6 +518,32 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     mailbox: findMailbox,
     message: (idOrMail, id) => findMailbox(idOrMail).messages.get(id),
     expireDeltaLinks: (idOrMail) => store.expireDeltaTokens(findMailbox(idOrMail)),
+    moveInBulk: (idOrMail, messageIds, folderName) => {
+      const mailbox = findMailbox(idOrMail);
+      const destination = store.findFolder(mailbox, folderName);
+      if (destination === undefined) {
+        throw new Error(`no folder ${folderName}`);
+      }
+      const bulk = messageIds.length > BULK_MOVE_NOTIFICATION_LIMIT;
+      const newIds = messageIds.map((id) => {
+        const message = mailbox.messages.get(id);
+        if (message === undefined) {
+          throw new Error(`no message ${id}`);
+        }
+        const moved = store.moveMessage(mailbox, message, destination);
+        if (!bulk) {
+          hub.notifyChange(mailbox, message.folderId, 'deleted', message.id);
+          hub.notifyChange(mailbox, destination.id, 'created', moved.id);
+        }
+        return moved.id;
+      });
+      if (bulk) {
+        for (const subscription of hub.list().filter((entry) => entry.mailboxId === mailbox.id)) {
+          hub.sendLifecycleEvent(subscription.id, 'missed');
+        }
+      }
+      return newIds;
+    },
     truncateMime: (messageId, truncation) => routeContext.truncations.set(messageId, truncation),
     addFault: (fault) => scripted.push({ ...fault }),
     subscriptions: () => hub.list(),
