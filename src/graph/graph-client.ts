@@ -276,7 +276,7 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
       path: '/subscriptions',
       body: {
         changeType: 'created',
-        resource: `users/${encodeURIComponent(request.mailbox)}/messages`,
+        resource: `users/${userSegment(request.mailbox)}/messages`,
         notificationUrl: request.notificationUrl,
         lifecycleNotificationUrl: request.lifecycleNotificationUrl,
         clientState: request.clientState,
@@ -454,7 +454,12 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
 }
 
 function userPath(mailbox: MailboxName): string {
-  return `/users/${encodeURIComponent(mailbox)}`;
+  return `/users/${userSegment(mailbox)}`;
+}
+
+/** Encodes a user id or address for a path; `@` stays, as in Graph's `/users/{userPrincipalName}`. */
+function userSegment(mailbox: MailboxName): string {
+  return encodeURIComponent(mailbox).replace(/%40/g, '@');
 }
 
 function folderSegment(folder: FolderRef): string {

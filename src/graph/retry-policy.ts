@@ -34,7 +34,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   if (/^\d+$/.test(text)) {
     return Number(text) * 1000;
   }
-  const date = Date.parse(text);
+  // All three HTTP date formats start with a day name; Date.parse alone would read "-5" as a year.
+  const date = /^[A-Za-z]{3,9},? /.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(date)) {
     return undefined;
   }
