@@ -90,9 +90,15 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
   }
 
   /** Lists messages newest first, following @odata.nextLink. */
-  async *listMessages(mailbox: MailboxName, options: ListMessagesOptions = {}): AsyncIterable<MailboxMessageRef> {
+  async *listMessages(
+    mailbox: MailboxName,
+    options: ListMessagesOptions = {},
+  ): AsyncIterable<MailboxMessageRef> {
     const root = userPath(mailbox);
-    const path = options.folder === undefined ? `${root}/messages` : `${root}/mailFolders/${folderSegment(options.folder)}/messages`;
+    const path =
+      options.folder === undefined
+        ? `${root}/messages`
+        : `${root}/mailFolders/${folderSegment(options.folder)}/messages`;
     const filters: string[] = [];
     if (options.receivedAfter !== undefined) {
       filters.push(`receivedDateTime ge ${options.receivedAfter.toISOString()}`);
@@ -108,7 +114,14 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
     if (filters.length > 0) {
       query.$filter = filters.join(' and ');
     }
-    let call: GraphCall = { method: 'GET', path, query, mailbox, scope: 'mailbox', operation: 'list-messages' };
+    let call: GraphCall = {
+      method: 'GET',
+      path,
+      query,
+      mailbox,
+      scope: 'mailbox',
+      operation: 'list-messages',
+    };
     for (let pages = 0; pages < MAX_GRAPH_PAGES; pages += 1) {
       const page = parse(graphPageSchema, await this.transport.json(call), 'list-messages');
       for (const item of page.value) {
@@ -128,20 +141,30 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
    * the state for the next round. A state Graph no longer accepts (410 Gone) starts a full sync.
    * @see https://learn.microsoft.com/graph/delta-query-messages
    */
-  async syncFolder(mailbox: MailboxName, folder: FolderRef, state?: string): Promise<FolderSyncResult> {
+  async syncFolder(
+    mailbox: MailboxName,
+    folder: FolderRef,
+    state?: string,
+  ): Promise<FolderSyncResult> {
     if (state !== undefined) {
       const result = await this.runDelta(mailbox, state);
       if (result !== undefined) {
         return result;
       }
-      this.logger.info('Graph delta state expired; running a full sync', { operation: 'sync-folder' });
+      this.logger.info('Graph delta state expired; running a full sync', {
+        operation: 'sync-folder',
+      });
     }
     const start = `${userPath(mailbox)}/mailFolders/${folderSegment(folder)}/messages/delta?$select=${MESSAGE_SELECT}`;
     const full = await this.runDelta(mailbox, start);
     if (full === undefined) {
-      throw new ScannerError('mailbox-unavailable', 'Graph answered 410 to a new delta query', {
-        fields: { operation: 'sync-folder' },
-      });
+      throw new ScannerError(
+        'mailbox-unavailable',
+        'Graph returned 410 Gone for a new delta query',
+        {
+          fields: { operation: 'sync-folder' },
+        },
+      );
     }
     return state === undefined ? full : { ...full, resynced: true };
   }
@@ -165,20 +188,25 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
    * Content-Length fails the stream with `mailbox-unavailable`.
    */
   async getMime(mailbox: MailboxName, id: string): Promise<MimeDownload> {
-    const answer = await this.transport.send({
+    const response = await this.transport.send({
       method: 'GET',
       path: `${userPath(mailbox)}/messages/${encodeURIComponent(id)}/$value`,
       mailbox,
       scope: 'item',
       operation: 'get-mime',
     });
-    const length = answer.headers.get('content-length');
+    const length = response.headers.get('content-length');
     const declaredBytes = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
-    if (answer.body === null) {
-      answer.release();
-      throw new ScannerError('mailbox-request-failed', 'Graph returned no MIME body', { fields: { operation: 'get-mime' } });
+    if (response.body === null) {
+      response.release();
+      throw new ScannerError('mailbox-request-failed', 'Graph returned no MIME body', {
+        fields: { operation: 'get-mime' },
+      });
     }
-    return { stream: checkDownloadLength(answer.body, declaredBytes, answer.release), declaredBytes };
+    return {
+      stream: checkDownloadLength(response.body, declaredBytes, response.release),
+      declaredBytes,
+    };
   }
 
   /** Moves a message; Exchange gives it a new id, which this returns. */
@@ -186,7 +214,9 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
     const body = await this.transport.json({
       method: 'POST',
       path: `${userPath(mailbox)}/messages/${encodeURIComponent(id)}/move`,
-      body: { destinationId: 'wellKnown' in destination ? destination.wellKnown : destination.folderId },
+      body: {
+        destinationId: 'wellKnown' in destination ? destination.wellKnown : destination.folderId,
+      },
       mailbox,
       scope: 'item',
       operation: 'move-message',
@@ -207,7 +237,13 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
     await this.transport.run(
       mode === 'soft'
         ? { method: 'DELETE', path: item, mailbox, scope: 'item', operation: 'delete-message' }
-        : { method: 'POST', path: `${item}/permanentDelete`, mailbox, scope: 'item', operation: 'delete-message' },
+        : {
+            method: 'POST',
+            path: `${item}/permanentDelete`,
+            mailbox,
+            scope: 'item',
+            operation: 'delete-message',
+          },
     );
   }
 
@@ -225,7 +261,9 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
       operation: 'tag-message',
     });
     const existing = parse(graphMessageSchema, current, 'tag-message').categories ?? [];
-    const patch: Record<string, unknown> = { categories: [...new Set([...existing, ...tag.categories])] };
+    const patch: Record<string, unknown> = {
+      categories: [...new Set([...existing, ...tag.categories])],
+    };
     if (tag.flag === true) {
       patch.flag = { flagStatus: 'flagged' };
     }
@@ -300,7 +338,7 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
     return toSubscription(parse(graphSubscriptionSchema, body, 'renew-subscription'));
   }
 
-  /** POST /subscriptions/{id}/reauthorize, the answer to `reauthorizationRequired`. */
+  /** Reauthorizes a subscription after a `reauthorizationRequired` lifecycle notification. */
   async reauthorizeSubscription(id: string): Promise<void> {
     await this.transport.run({
       method: 'POST',
@@ -323,7 +361,9 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
   /** Lists this application's live subscriptions. */
   async listSubscriptions(): Promise<GraphSubscription[]> {
     const items = await this.collect('/subscriptions', 'list-subscriptions');
-    return items.map((item) => toSubscription(parse(graphSubscriptionSchema, item, 'list-subscriptions')));
+    return items.map((item) =>
+      toSubscription(parse(graphSubscriptionSchema, item, 'list-subscriptions')),
+    );
   }
 
   /** Lists the mail addresses of the group's user members, nested groups included. */
@@ -363,13 +403,16 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
     this.transport.close();
   }
 
-  /** Runs a delta round from a link; undefined when Graph answered 410 Gone. */
-  private async runDelta(mailbox: MailboxName, link: string): Promise<FolderSyncResult | undefined> {
+  /** Runs a delta round from a link; undefined when Graph returned 410 Gone. */
+  private async runDelta(
+    mailbox: MailboxName,
+    link: string,
+  ): Promise<FolderSyncResult | undefined> {
     const changed: MailboxMessageRef[] = [];
     const removedIds: string[] = [];
     let path = link;
     for (let pages = 0; pages < MAX_GRAPH_PAGES; pages += 1) {
-      const answer = await this.transport.send(
+      const response = await this.transport.send(
         {
           method: 'GET',
           path,
@@ -380,12 +423,16 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
         },
         true,
       );
-      if (answer.status === 410) {
-        answer.body?.resume();
-        answer.release();
+      if (response.status === 410) {
+        response.body?.resume();
+        response.release();
         return undefined;
       }
-      const page = parse(graphPageSchema, await this.transport.readJson(answer, 'sync-folder'), 'sync-folder');
+      const page = parse(
+        graphPageSchema,
+        await this.transport.readJson(response, 'sync-folder'),
+        'sync-folder',
+      );
       for (const raw of page.value) {
         const item = parse(graphDeltaItemSchema, raw, 'sync-folder');
         if (item['@removed'] !== undefined) {
@@ -428,21 +475,33 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
     return items;
   }
 
-  private async findRootFolder(mailbox: MailboxName, displayName: string): Promise<string | undefined> {
+  private async findRootFolder(
+    mailbox: MailboxName,
+    displayName: string,
+  ): Promise<string | undefined> {
     // Hidden folders are listed only with includeHiddenFolders=true.
-    let next: string | undefined = `${userPath(mailbox)}/mailFolders?includeHiddenFolders=true&$top=100`;
+    let next: string | undefined =
+      `${userPath(mailbox)}/mailFolders?includeHiddenFolders=true&$top=100`;
     const wanted = displayName.toLowerCase();
     for (let pages = 0; next !== undefined && pages < MAX_GRAPH_PAGES; pages += 1) {
       const page: GraphPage = parse(
         graphPageSchema,
-        await this.transport.json({ method: 'GET', path: next, mailbox, scope: 'mailbox', operation: 'find-folder' }),
+        await this.transport.json({
+          method: 'GET',
+          path: next,
+          mailbox,
+          scope: 'mailbox',
+          operation: 'find-folder',
+        }),
         'find-folder',
       );
       for (const raw of page.value) {
         const folder = parse(graphFolderSchema, raw, 'find-folder');
         if (folder.displayName.toLowerCase() === wanted) {
           if (folder.isHidden !== true) {
-            this.logger.warn('Quarantine folder exists but is not hidden', { operation: 'find-folder' });
+            this.logger.warn('Quarantine folder exists but is not hidden', {
+              operation: 'find-folder',
+            });
           }
           return folder.id;
         }
@@ -457,7 +516,7 @@ function userPath(mailbox: MailboxName): string {
   return `/users/${userSegment(mailbox)}`;
 }
 
-/** Encodes a user id or address for a path; `@` stays, as in Graph's `/users/{userPrincipalName}`. */
+/** Encodes a user id or address for a path, keeping `@` as in `/users/{userPrincipalName}`. */
 function userSegment(mailbox: MailboxName): string {
   return encodeURIComponent(mailbox).replace(/%40/g, '@');
 }
@@ -502,15 +561,23 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, operation: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const paths = result.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-    throw new ScannerError('mailbox-request-failed', `Graph answer has an unexpected shape at ${paths}`, {
-      fields: { operation },
-    });
+    throw new ScannerError(
+      'mailbox-request-failed',
+      `Graph response has an unexpected shape at ${paths}`,
+      {
+        fields: { operation },
+      },
+    );
   }
   return result.data;
 }
 
 function tooManyPages(operation: string): ScannerError {
-  return new ScannerError('mailbox-request-failed', `Graph listing exceeded ${MAX_GRAPH_PAGES} pages`, {
-    fields: { operation },
-  });
+  return new ScannerError(
+    'mailbox-request-failed',
+    `Graph listing exceeded ${MAX_GRAPH_PAGES} pages`,
+    {
+      fields: { operation },
+    },
+  );
 }

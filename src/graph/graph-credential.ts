@@ -10,7 +10,7 @@ import {
 import type { GraphSettings } from '../config/settings.js';
 import { ScannerError } from '../shared/errors.js';
 
-/** Which credential createGraphCredential picked. */
+/** Kind of credential createGraphCredential picked. */
 export type GraphCredentialKind = 'client-secret' | 'certificate' | 'managed-identity-federated';
 
 /** Options for createGraphCredential. */
@@ -44,7 +44,8 @@ export function createGraphCredential(
   const common: TokenCredentialOptions & { disableInstanceDiscovery?: boolean } = {};
   if (settings.authorityHost !== undefined) {
     common.authorityHost = settings.authorityHost;
-    // Instance discovery asks the public cloud about the authority; a private host has no entry.
+    // Instance discovery looks the authority up in the public cloud, which has no entry for a
+    // private host.
     common.disableInstanceDiscovery = true;
   }
   if (options.ca !== undefined) {

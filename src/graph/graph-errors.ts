@@ -2,7 +2,7 @@ import { ScannerError } from '../shared/errors.js';
 import { graphErrorSchema } from './graph-schemas.js';
 
 /**
- * What a request addressed: the mailbox as a whole (a listing, a folder, a delta, sendMail), one
+ * Scope of a request: the mailbox as a whole (a listing, a folder, a delta, sendMail), one
  * item in it, or something outside mailboxes (subscriptions, groups).
  */
 export type RequestScope = 'mailbox' | 'item' | 'tenant';
@@ -18,7 +18,7 @@ export function readGraphErrorCode(body: string): string | undefined {
 }
 
 /**
- * Turns a final Graph error answer into a ScannerError. The Graph message text is left out
+ * Turns a final Graph error response into a ScannerError. The Graph message text is left out
  * because it can echo addresses; the status and the code go in the fields.
  */
 export function toScannerError(
@@ -28,15 +28,25 @@ export function toScannerError(
   operation: string,
 ): ScannerError {
   const fields = { status, graphCode: graphCode ?? 'none', operation };
-  // Hybrid tenants: a mailbox hosted on premises answers 404 MailboxNotEnabledForRESTAPI, or for
+  // Hybrid tenants: a mailbox hosted on premises returns 404 MailboxNotEnabledForRESTAPI, or for
   // some mailboxes a bare 404, on any mailbox request.
   if (graphCode !== undefined && /MailboxNotEnabledForRESTAPI/i.test(graphCode)) {
-    return new ScannerError('mailbox-on-premises', 'Mailbox is not reachable over Graph', { fields });
+    return new ScannerError('mailbox-on-premises', 'Mailbox is not reachable over Graph', {
+      fields,
+    });
   }
   if (status === 404 && scope === 'mailbox' && graphCode === undefined) {
-    return new ScannerError('mailbox-on-premises', 'Mailbox root answered a bare 404', { fields });
+    return new ScannerError(
+      'mailbox-on-premises',
+      'Mailbox root returned 404 without an error code',
+      { fields },
+    );
   }
-  if (status === 404 && graphCode !== 'ErrorInvalidUser' && graphCode !== 'Request_ResourceNotFound') {
+  if (
+    status === 404 &&
+    graphCode !== 'ErrorInvalidUser' &&
+    graphCode !== 'Request_ResourceNotFound'
+  ) {
     return new ScannerError('mailbox-not-found', 'Graph item or folder not found', { fields });
   }
   if (status === 429) {

@@ -1,6 +1,11 @@
 import { Readable } from 'node:stream';
 
-import { AuthenticationHandler, Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
+import {
+  AuthenticationHandler,
+  Client,
+  GraphError,
+  ResponseType,
+} from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { TokenCredential } from '@azure/identity';
 
@@ -9,7 +14,12 @@ import type { Logger } from '../shared/logger.js';
 import { readGraphErrorCode, toScannerError, type RequestScope } from './graph-errors.js';
 import { MailboxGate, type MailboxGateOptions } from './mailbox-gate.js';
 import { NodeHttpHandler } from './node-http-handler.js';
-import { computeRetryDelay, isRetryableStatus, parseRetryAfter, type RetryOptions } from './retry-policy.js';
+import {
+  computeRetryDelay,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryOptions,
+} from './retry-policy.js';
 
 /** Largest JSON body the client reads from Graph; a page of 1,000 messages is far below it. */
 export const MAX_GRAPH_JSON_BYTES = 32 * 1024 * 1024;
@@ -37,15 +47,15 @@ export interface GraphCall {
   body?: unknown;
 }
 
-/** A successful answer with its body still unread; `release` frees the mailbox slot. */
-export interface GraphAnswer {
+/** A successful response with its body still unread; `release` frees the mailbox slot. */
+export interface GraphResponse {
   status: number;
   headers: Headers;
   body: Readable | null;
   release: () => void;
 }
 
-/** What the transport needs. */
+/** Options for GraphTransport. */
 export interface GraphTransportOptions {
   credential: TokenCredential;
   baseUrl: string;
@@ -58,8 +68,8 @@ export interface GraphTransportOptions {
 
 /**
  * Sends Graph requests through the Graph SDK with the per-mailbox gate, retries and error
- * mapping. Every answer other than 2xx becomes a ScannerError; 410 is returned to the caller
- * only when `allowGone` is set.
+ * mapping. Every response other than 2xx becomes a ScannerError, except that 410 is returned to
+ * the caller when `allowGone` is set.
  */
 export class GraphTransport {
   private readonly client: Client;
@@ -85,15 +95,15 @@ export class GraphTransport {
     this.gate = new MailboxGate(options.gate);
   }
 
-  /** Sends a request and parses its JSON answer; undefined for an empty answer. */
+  /** Sends a request and parses its JSON response; undefined for an empty body. */
   async json(call: GraphCall): Promise<unknown> {
     return this.readJson(await this.send(call), call.operation);
   }
 
-  /** Reads and parses an answer's JSON body, then releases its mailbox slot. */
-  async readJson(answer: GraphAnswer, operation: string): Promise<unknown> {
+  /** Reads and parses a response's JSON body, then releases its mailbox slot. */
+  async readJson(response: GraphResponse, operation: string): Promise<unknown> {
     try {
-      const text = await readText(answer.body);
+      const text = await readText(response.body);
       return text.length === 0 ? undefined : (JSON.parse(text) as unknown);
     } catch (error) {
       if (error instanceof ScannerError) {
@@ -101,36 +111,37 @@ export class GraphTransport {
       }
       // A body that breaks off mid-way is worth another try; a body that is not JSON is not.
       if (error instanceof SyntaxError) {
-        throw new ScannerError('mailbox-request-failed', 'Graph answer is not valid JSON', {
+        throw new ScannerError('mailbox-request-failed', 'Graph response is not valid JSON', {
           cause: error,
           fields: { operation },
         });
       }
-      throw new ScannerError('mailbox-unavailable', 'Graph answer broke off', {
+      throw new ScannerError('mailbox-unavailable', 'Graph response ended early', {
         cause: error,
         fields: { operation },
       });
     } finally {
-      answer.release();
+      response.release();
     }
   }
 
-  /** Sends a request and discards the answer body. */
+  /** Sends a request and discards the response body. */
   async run(call: GraphCall): Promise<void> {
-    const answer = await this.send(call);
-    answer.body?.resume();
-    answer.release();
+    const response = await this.send(call);
+    response.body?.resume();
+    response.release();
   }
 
   /**
-   * Sends a request with retries; resolves with the answer once the status is 2xx (or 410 with
+   * Sends a request with retries; resolves with the response once the status is 2xx (or 410 with
    * allowGone). The caller must read or drop the body, then call `release`.
    * @throws ScannerError as mapped by toScannerError, after the tries are spent for transient ones.
    */
-  async send(call: GraphCall, allowGone = false): Promise<GraphAnswer> {
+  async send(call: GraphCall, allowGone = false): Promise<GraphResponse> {
     const retry = this.options.retry;
     for (let tryNumber = 1; ; tryNumber += 1) {
-      const release = call.mailbox === undefined ? () => undefined : await this.gate.acquire(call.mailbox);
+      const release =
+        call.mailbox === undefined ? () => undefined : await this.gate.acquire(call.mailbox);
       let response: Response;
       try {
         response = await this.attempt(call);
@@ -210,12 +221,23 @@ export class GraphTransport {
     // Token failures count as permanent: they are mostly configuration (a wrong secret, a missing
     // federated credential), and @azure/identity has already retried network failures itself.
     if (TOKEN_ERROR_NAMES.has(name)) {
-      return new ScannerError('mailbox-request-failed', 'Graph token request failed', { cause: error, fields });
+      return new ScannerError('mailbox-request-failed', 'Graph token request failed', {
+        cause: error,
+        fields,
+      });
     }
-    return new ScannerError('mailbox-unavailable', 'Graph request failed in transport', { cause: error, fields });
+    return new ScannerError('mailbox-unavailable', 'Graph request failed in transport', {
+      cause: error,
+      fields,
+    });
   }
 
-  private async wait(call: GraphCall, tryNumber: number, retryAfterMs: number | undefined, status: number): Promise<void> {
+  private async wait(
+    call: GraphCall,
+    tryNumber: number,
+    retryAfterMs: number | undefined,
+    status: number,
+  ): Promise<void> {
     const delay = computeRetryDelay(tryNumber, retryAfterMs, this.options.retry);
     this.options.logger.debug('Graph request retried', {
       operation: call.operation,
@@ -245,7 +267,7 @@ async function readText(body: Readable | null): Promise<string> {
     total += buffer.length;
     if (total > MAX_GRAPH_JSON_BYTES) {
       body.destroy();
-      throw new ScannerError('mailbox-request-failed', 'Graph answer is too large', {
+      throw new ScannerError('mailbox-request-failed', 'Graph response is too large', {
         fields: { limitBytes: MAX_GRAPH_JSON_BYTES },
       });
     }

@@ -8,11 +8,11 @@ export interface MailboxGateOptions {
   requestsPerWindow: number;
   /** Length of the request budget's window, in milliseconds; default 600,000 (10 minutes). */
   windowMs: number;
-  /** Longest wait for the budget before giving up with `mailbox-throttled`, in ms; default 300,000. */
+  /** Maximum wait for the budget before `mailbox-throttled`, in milliseconds; default 300,000. */
   maxBudgetWaitMs: number;
 }
 
-/** Outlook's limits: 4 concurrent requests and 10,000 requests per 10 minutes per app and mailbox. */
+/** Outlook's limits per app and mailbox: 4 concurrent requests, 10,000 requests per 10 minutes. */
 export const OUTLOOK_MAILBOX_LIMITS: MailboxGateOptions = {
   maxConcurrentPerMailbox: 4,
   requestsPerWindow: 10_000,
@@ -20,7 +20,7 @@ export const OUTLOOK_MAILBOX_LIMITS: MailboxGateOptions = {
   maxBudgetWaitMs: 300_000,
 };
 
-/** The budget counts requests in BUCKETS slices of the window, so memory stays small per mailbox. */
+/** The budget counts requests in this many slices of the window, to keep memory small. */
 const BUCKETS = 60;
 
 interface MailboxState {
@@ -45,7 +45,7 @@ export class MailboxGate {
   /**
    * Waits for a free slot and budget, then returns the function that releases the slot. The
    * release function may be called more than once; only the first call counts.
-   * @throws ScannerError `mailbox-throttled` when the budget would free up only after maxBudgetWaitMs.
+   * @throws ScannerError `mailbox-throttled` when the budget frees up only after maxBudgetWaitMs.
    */
   async acquire(mailbox: string): Promise<() => void> {
     const key = mailbox.toLowerCase();

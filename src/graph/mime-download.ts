@@ -51,7 +51,12 @@ export function checkDownloadLength(
   return counter;
 }
 
-function incomplete(message: string, received: number, declared: number | undefined, cause?: unknown): ScannerError {
+function incomplete(
+  message: string,
+  received: number,
+  declared: number | undefined,
+  cause?: unknown,
+): ScannerError {
   // Transient: a new download may well complete.
   return new ScannerError('mailbox-unavailable', message, {
     cause,

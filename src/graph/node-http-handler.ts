@@ -23,8 +23,9 @@ export class GraphTransportError extends Error {
 /**
  * The last middleware of the Graph SDK's chain, in place of its fetch-based handler: it sends the
  * request with node:https so that the client controls the idle timeout and the trusted CAs, and
- * it streams the response body instead of buffering it. Large `$value` downloads fail with the
- * default client timeouts (Graph docs issue 18439), hence the idle timeout rather than a total one.
+ * it streams the response body instead of buffering it. `$value` downloads of messages over about
+ * 25 MB have been reported to fail under default client timeouts, so the limit is an idle timeout
+ * rather than a total one.
  */
 export class NodeHttpHandler implements Middleware {
   private readonly agent: Agent;
@@ -34,7 +35,9 @@ export class NodeHttpHandler implements Middleware {
   }
 
   async execute(context: Context): Promise<void> {
-    const url = new URL(typeof context.request === 'string' ? context.request : context.request.url);
+    const url = new URL(
+      typeof context.request === 'string' ? context.request : context.request.url,
+    );
     const method = context.options?.method ?? 'GET';
     const headers = toHeaderRecord(context.options?.headers);
     const body = context.options?.body;
@@ -57,7 +60,11 @@ export class NodeHttpHandler implements Middleware {
         outgoing.destroy(new GraphTransportError('Graph connection timed out'));
       });
       outgoing.on('error', (error) => {
-        reject(error instanceof GraphTransportError ? error : new GraphTransportError('Graph request failed', { cause: error }));
+        reject(
+          error instanceof GraphTransportError
+            ? error
+            : new GraphTransportError('Graph request failed', { cause: error }),
+        );
       });
       if (typeof body === 'string' || body instanceof Uint8Array) {
         outgoing.end(body);

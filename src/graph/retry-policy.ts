@@ -1,4 +1,4 @@
-/** How the client retries throttled and failed requests. */
+/** Retry settings for throttled and failed requests. */
 export interface RetryOptions {
   /** Tries per request, the first included; default 6. */
   maxTries: number;
@@ -26,7 +26,10 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = {
  * Parses a Retry-After value: delay seconds or an HTTP date (RFC 9110 section 10.2.3).
  * @returns milliseconds to wait, or undefined when the header is missing or invalid.
  */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (value === null || value === undefined) {
     return undefined;
   }
@@ -43,9 +46,10 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
 }
 
 /**
- * Returns the wait before try number `tryNumber + 1`: exponential backoff with jitter (half fixed, half random), but
- * never less than Retry-After. Outlook has been seen to send no Retry-After, or always 1 second,
- * and retrying that fast extends the throttling, so a tiny Retry-After still backs off.
+ * Returns the wait before try number `tryNumber + 1`: exponential backoff with jitter (half
+ * fixed, half random), but never less than Retry-After. Outlook has been seen to send no
+ * Retry-After, or always 1 second, and retrying that fast extends the throttling, so a tiny
+ * Retry-After still backs off.
  */
 export function computeRetryDelay(
   tryNumber: number,

@@ -12,8 +12,18 @@ import {
   type SimulatorFaults,
 } from './faults.js';
 import { readBody, readJson, sendEmpty, sendGraphError, sendJson } from './http-tools.js';
-import { handleMailboxRequest, type MailRouteContext, type MimeTruncation, type SentMail } from './mail-routes.js';
-import { MailboxStore, type MailboxKind, type SimMailbox, type SimMessage } from './mailbox-store.js';
+import {
+  handleMailboxRequest,
+  type MailRouteContext,
+  type MimeTruncation,
+  type SentMail,
+} from './mail-routes.js';
+import {
+  MailboxStore,
+  type MailboxKind,
+  type SimMailbox,
+  type SimMessage,
+} from './mailbox-store.js';
 import { createLocalCertificate } from './tls.js';
 import {
   SubscriptionHub,
@@ -119,7 +129,10 @@ export interface GraphSimulator {
   /** Sets a subscription's expiry, e.g. into the past to make it lapse. */
   setSubscriptionExpiry(id: string, expiry: Date): void;
   /** Sends a lifecycle notification for a subscription. */
-  sendLifecycleEvent(id: string, event: 'missed' | 'reauthorizationRequired' | 'subscriptionRemoved'): void;
+  sendLifecycleEvent(
+    id: string,
+    event: 'missed' | 'reauthorizationRequired' | 'subscriptionRemoved',
+  ): void;
   /** Overrides the validation token (e.g. with markup) and the validation timeout. */
   setValidation(validation: { token?: string; timeoutMs?: number }): void;
   /** Resolves when every notification delivery started so far has finished. */
@@ -156,7 +169,9 @@ interface MailboxCounters extends MailboxStats {
  * Starts an HTTPS server on 127.0.0.1 that behaves like Microsoft Graph for the calls mailsweep
  * makes, with the Outlook per-app, per-mailbox limits of Graph's throttling docs.
  */
-export async function startGraphSimulator(options: GraphSimulatorOptions = {}): Promise<GraphSimulator> {
+export async function startGraphSimulator(
+  options: GraphSimulatorOptions = {},
+): Promise<GraphSimulator> {
   const certificate = await createLocalCertificate();
   const tenantId = options.tenantId ?? randomUUID();
   const clientId = options.clientId ?? randomUUID();
@@ -195,7 +210,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   const countersOf = (mailboxId: string): MailboxCounters => {
     let entry = counters.get(mailboxId);
     if (entry === undefined) {
-      entry = { requests: 0, peakConcurrency: 0, throttled: 0, inFlight: 0, windowStart: Date.now(), windowCount: 0 };
+      entry = {
+        requests: 0,
+        peakConcurrency: 0,
+        throttled: 0,
+        inFlight: 0,
+        windowStart: Date.now(),
+        windowCount: 0,
+      };
       counters.set(mailboxId, entry);
     }
     return entry;
@@ -210,7 +232,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   };
 
   /** Token endpoint and OpenID metadata, as msal-node requests them for client credentials. */
-  const handleIdentity = async (path: string, request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+  const handleIdentity = async (
+    path: string,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<boolean> => {
     const authority = `${authorityHost}/${tenantId}`;
     if (path === `/${tenantId}/v2.0/.well-known/openid-configuration`) {
       sendJson(response, 200, {
@@ -231,8 +257,15 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       // only, because it does not know the certificate.
       const authenticated =
         form.get('client_secret') === clientSecret || assertion.split('.').length === 3;
-      if (form.get('grant_type') !== 'client_credentials' || form.get('client_id') !== clientId || !authenticated) {
-        sendJson(response, 401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
+      if (
+        form.get('grant_type') !== 'client_credentials' ||
+        form.get('client_id') !== clientId ||
+        !authenticated
+      ) {
+        sendJson(response, 401, {
+          error: 'invalid_client',
+          error_description: 'AADSTS7000215: Invalid client secret provided.',
+        });
         return true;
       }
       const accessToken = randomBytes(32).toString('base64url');
@@ -254,13 +287,18 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     return expiry !== undefined && expiry > Date.now();
   };
 
-  const takeScriptedFault = (method: string, path: string, mailbox?: SimMailbox): ScriptedFault | undefined => {
+  const takeScriptedFault = (
+    method: string,
+    path: string,
+    mailbox?: SimMailbox,
+  ): ScriptedFault | undefined => {
     const index = scripted.findIndex(
       (fault) =>
         (fault.method === undefined || fault.method === method) &&
         (fault.pathIncludes === undefined || path.includes(fault.pathIncludes)) &&
         (fault.mailbox === undefined ||
-          (mailbox !== undefined && (fault.mailbox === mailbox.id || fault.mailbox.toLowerCase() === mailbox.mail))),
+          (mailbox !== undefined &&
+            (fault.mailbox === mailbox.id || fault.mailbox.toLowerCase() === mailbox.mail))),
     );
     if (index < 0) {
       return undefined;
@@ -278,7 +316,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       response.socket?.destroy();
       return;
     }
-    const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
+    const headers: Record<string, string> =
+      fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
     if (fault.code === undefined) {
       response.writeHead(fault.status, { ...headers, 'content-length': 0 });
       response.end();
@@ -308,25 +347,52 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     if (entry.inFlight > faults.maxConcurrentPerMailbox) {
       entry.throttled += 1;
       const headers: Record<string, string> =
-        faults.concurrencyRetryAfterSeconds === undefined ? {} : { 'retry-after': String(faults.concurrencyRetryAfterSeconds) };
-      sendGraphError(response, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', headers);
+        faults.concurrencyRetryAfterSeconds === undefined
+          ? {}
+          : { 'retry-after': String(faults.concurrencyRetryAfterSeconds) };
+      sendGraphError(
+        response,
+        429,
+        'ApplicationThrottled',
+        'Application is over its MailboxConcurrency limit.',
+        headers,
+      );
       return false;
     }
     if (entry.windowCount > faults.requestsPerWindow) {
       entry.throttled += 1;
       const seconds = Math.ceil((entry.windowStart + faults.windowMs - now) / 1000);
-      sendGraphError(response, 429, 'ApplicationThrottled', 'Application is over its request limit.', { 'retry-after': String(seconds) });
+      sendGraphError(
+        response,
+        429,
+        'ApplicationThrottled',
+        'Application is over its request limit.',
+        { 'retry-after': String(seconds) },
+      );
       return false;
     }
     if (random() < faults.throttleRate) {
       entry.throttled += 1;
       const headers: Record<string, string> =
-        faults.throttleRetryAfterSeconds === undefined ? {} : { 'retry-after': String(faults.throttleRetryAfterSeconds) };
-      sendGraphError(response, 429, 'ApplicationThrottled', 'Application is over its request limit.', headers);
+        faults.throttleRetryAfterSeconds === undefined
+          ? {}
+          : { 'retry-after': String(faults.throttleRetryAfterSeconds) };
+      sendGraphError(
+        response,
+        429,
+        'ApplicationThrottled',
+        'Application is over its request limit.',
+        headers,
+      );
       return false;
     }
     if (random() < faults.unavailableRate) {
-      sendGraphError(response, 503, 'ServiceUnavailable', 'The service is temporarily unavailable.');
+      sendGraphError(
+        response,
+        503,
+        'ServiceUnavailable',
+        'The service is temporarily unavailable.',
+      );
       return false;
     }
     return true;
@@ -341,12 +407,17 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   ): Promise<void> => {
     const mailbox = store.findMailbox(segments[1] ?? '');
     if (mailbox === undefined) {
-      return sendGraphError(response, 404, 'ErrorInvalidUser', "The requested user is invalid.");
+      return sendGraphError(response, 404, 'ErrorInvalidUser', 'The requested user is invalid.');
     }
     log.mailboxId = mailbox.id;
     if (mailbox.kind === 'on-premises') {
       // Hybrid: a mailbox hosted on premises cannot be reached over REST.
-      return sendGraphError(response, 404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.');
+      return sendGraphError(
+        response,
+        404,
+        'MailboxNotEnabledForRESTAPI',
+        'The mailbox is either inactive, soft-deleted, or is hosted on-premise.',
+      );
     }
     if (mailbox.kind === 'on-premises-bare-404') {
       return sendEmpty(response, 404);
@@ -364,7 +435,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     await handleMailboxRequest(routeContext, mailbox, segments.slice(2), url, request, response);
   };
 
-  const handleSubscriptions = async (segments: string[], request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const handleSubscriptions = async (
+    segments: string[],
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> => {
     const method = request.method ?? 'GET';
     const id = segments[1];
     try {
@@ -375,7 +450,12 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         const body = (await readJson(request)) as Record<string, unknown> | undefined;
         const input = parseSubscriptionBody(body);
         if (input === undefined) {
-          return sendGraphError(response, 400, 'InvalidRequest', 'The subscription body is invalid.');
+          return sendGraphError(
+            response,
+            400,
+            'InvalidRequest',
+            'The subscription body is invalid.',
+          );
         }
         return sendJson(response, 201, toGraphSubscription(await hub.create(input)));
       }
@@ -387,7 +467,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         if (typeof body?.expirationDateTime !== 'string') {
           return sendGraphError(response, 400, 'InvalidRequest', 'expirationDateTime is required.');
         }
-        return sendJson(response, 200, toGraphSubscription(await hub.renew(id, body.expirationDateTime)));
+        return sendJson(
+          response,
+          200,
+          toGraphSubscription(await hub.renew(id, body.expirationDateTime)),
+        );
       }
       if (id !== undefined && segments.length === 2 && method === 'DELETE') {
         hub.find(id);
@@ -409,7 +493,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
 
   const handleGroups = (segments: string[], url: URL, response: ServerResponse): void => {
     const members = groups.get(segments[1] ?? '');
-    if (members === undefined || segments[2]?.toLowerCase() !== 'transitivemembers' || segments[3] !== 'microsoft.graph.user') {
+    if (
+      members === undefined ||
+      segments[2]?.toLowerCase() !== 'transitivemembers' ||
+      segments[3] !== 'microsoft.graph.user'
+    ) {
       return sendGraphError(response, 404, 'Request_ResourceNotFound', 'The group was not found.');
     }
     const users = transitiveUsers(segments[1]!, groups, new Set()).map((userId) => ({
@@ -421,7 +509,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     const skip = Number(url.searchParams.get('$skiptoken') ?? '0');
     const body: Record<string, unknown> = { value: users.slice(skip, skip + size) };
     if (skip + size < users.length) {
-      body['@odata.nextLink'] = `${baseUrl}/groups/${segments[1]}/transitiveMembers/microsoft.graph.user?$top=${size}&$skiptoken=${skip + size}`;
+      body['@odata.nextLink'] =
+        `${baseUrl}/groups/${segments[1]}/transitiveMembers/microsoft.graph.user?$top=${size}&$skiptoken=${skip + size}`;
     }
     sendJson(response, 200, body);
   };
@@ -446,9 +535,17 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         return sendGraphError(response, 404, 'BadRequest', 'Unknown path.');
       }
       if (!isAuthorized(request)) {
-        return sendGraphError(response, 401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.');
+        return sendGraphError(
+          response,
+          401,
+          'InvalidAuthenticationToken',
+          'Access token is empty or invalid.',
+        );
       }
-      const segments = log.path.split('/').filter((segment) => segment.length > 0).map((segment) => decodeURIComponent(segment));
+      const segments = log.path
+        .split('/')
+        .filter((segment) => segment.length > 0)
+        .map((segment) => decodeURIComponent(segment));
       const head = segments[0]?.toLowerCase();
       if (head === 'users' && segments.length >= 3) {
         return handleUsers(segments, url, request, response, log);
@@ -558,7 +655,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     flushNotifications: () => hub.flush(),
     stats: (idOrMail) => {
       const entry = countersOf(findMailbox(idOrMail).id);
-      return { requests: entry.requests, peakConcurrency: entry.peakConcurrency, throttled: entry.throttled };
+      return {
+        requests: entry.requests,
+        peakConcurrency: entry.peakConcurrency,
+        throttled: entry.throttled,
+      };
     },
     resetStats: () => {
       requestLog.length = 0;
@@ -576,7 +677,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   };
 }
 
-function transitiveUsers(groupId: string, groups: Map<string, string[]>, seen: Set<string>): string[] {
+function transitiveUsers(
+  groupId: string,
+  groups: Map<string, string[]>,
+  seen: Set<string>,
+): string[] {
   if (seen.has(groupId)) {
     return [];
   }
@@ -593,12 +698,18 @@ function transitiveUsers(groupId: string, groups: Map<string, string[]>, seen: S
 }
 
 function parseSubscriptionBody(body: Record<string, unknown> | undefined) {
-  const text = (key: string): string | undefined => (typeof body?.[key] === 'string' ? (body[key] as string) : undefined);
+  const text = (key: string): string | undefined =>
+    typeof body?.[key] === 'string' ? (body[key] as string) : undefined;
   const resource = text('resource');
   const changeType = text('changeType');
   const notificationUrl = text('notificationUrl');
   const expirationDateTime = text('expirationDateTime');
-  if (resource === undefined || changeType === undefined || notificationUrl === undefined || expirationDateTime === undefined) {
+  if (
+    resource === undefined ||
+    changeType === undefined ||
+    notificationUrl === undefined ||
+    expirationDateTime === undefined
+  ) {
     return undefined;
   }
   return {

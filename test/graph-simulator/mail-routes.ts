@@ -97,7 +97,12 @@ export async function handleMailboxRequest(
   if (lower[0] === 'mailfolders' && second !== undefined) {
     const folder = context.store.findFolder(mailbox, second);
     if (folder === undefined) {
-      return sendGraphError(response, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+      return sendGraphError(
+        response,
+        404,
+        'ErrorItemNotFound',
+        'The specified object was not found in the store.',
+      );
     }
     if (rest.length === 2 && method === 'GET') {
       return sendJson(response, 200, toGraphFolder(mailbox, folder));
@@ -126,7 +131,12 @@ async function handleMessage(
   const method = request.method ?? 'GET';
   const message = mailbox.messages.get(messageId);
   if (message === undefined) {
-    return sendGraphError(response, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+    return sendGraphError(
+      response,
+      404,
+      'ErrorItemNotFound',
+      'The specified object was not found in the store.',
+    );
   }
   if (action.length === 0 && method === 'GET') {
     return sendJson(response, 200, toGraphMessage(message));
@@ -197,7 +207,12 @@ async function moveMessage(
   }
   const destination = context.store.findFolder(mailbox, destinationId);
   if (destination === undefined) {
-    return sendGraphError(response, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+    return sendGraphError(
+      response,
+      404,
+      'ErrorItemNotFound',
+      'The specified object was not found in the store.',
+    );
   }
   const moved = context.store.moveMessage(mailbox, message, destination);
   context.hub.notifyChange(mailbox, message.folderId, 'deleted', message.id);
@@ -209,7 +224,10 @@ async function moveMessage(
 function sendMime(context: MailRouteContext, message: SimMessage, response: ServerResponse): void {
   const truncation = context.truncations.get(message.id);
   if (truncation === undefined) {
-    response.writeHead(200, { 'content-type': 'text/plain', 'content-length': message.mime.length });
+    response.writeHead(200, {
+      'content-type': 'text/plain',
+      'content-length': message.mime.length,
+    });
     response.end(message.mime);
     return;
   }
@@ -244,11 +262,22 @@ function parseReceivedFilter(filter: string | null): ((received: string) => bool
       return undefined;
     }
     const operator = match[1]!.toLowerCase();
-    tests.push((received) =>
-      operator === 'ge' ? received >= bound : operator === 'gt' ? received > bound : operator === 'le' ? received <= bound : received < bound,
-    );
+    tests.push((received) => compare(operator, received, bound));
   }
   return (received) => tests.every((test) => test(Date.parse(received)));
+}
+
+function compare(operator: string, value: number, bound: number): boolean {
+  switch (operator) {
+    case 'ge':
+      return value >= bound;
+    case 'gt':
+      return value > bound;
+    case 'le':
+      return value <= bound;
+    default:
+      return value < bound;
+  }
 }
 
 function listMessages(
@@ -261,7 +290,12 @@ function listMessages(
 ): void {
   const matches = parseReceivedFilter(url.searchParams.get('$filter'));
   if (matches === undefined) {
-    return sendGraphError(response, 400, 'ErrorInvalidUrlQueryFilter', 'The query filter is invalid.');
+    return sendGraphError(
+      response,
+      400,
+      'ErrorInvalidUrlQueryFilter',
+      'The query filter is invalid.',
+    );
   }
   const all = [...mailbox.messages.values()]
     .filter((message) => folder === undefined || message.folderId === folder.id)
@@ -275,7 +309,8 @@ function listMessages(
     const next = new URL(url.href, context.baseUrl);
     next.searchParams.set('$skip', String(skip + size));
     next.searchParams.set('$top', String(size));
-    body['@odata.nextLink'] = `${context.baseUrl}${next.pathname.replace(/^\/v1\.0/, '')}${next.search}`;
+    body['@odata.nextLink'] =
+      `${context.baseUrl}${next.pathname.replace(/^\/v1\.0/, '')}${next.search}`;
   }
   sendJson(response, 200, body);
 }
@@ -289,7 +324,8 @@ function listFolders(
   // Hidden folders are listed only with includeHiddenFolders=true (mailFolder list docs).
   const includeHidden = url.searchParams.get('includeHiddenFolders') === 'true';
   const folders = [...mailbox.folders.values()].filter(
-    (folder) => folder.parentFolderId === mailbox.rootFolderId && (includeHidden || !folder.isHidden),
+    (folder) =>
+      folder.parentFolderId === mailbox.rootFolderId && (includeHidden || !folder.isHidden),
   );
   const size = Math.min(Number(url.searchParams.get('$top') ?? DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
   const skip = Number(url.searchParams.get('$skip') ?? '0');
@@ -300,7 +336,8 @@ function listFolders(
     const next = new URLSearchParams(url.searchParams);
     next.set('$skip', String(skip + size));
     next.set('$top', String(size));
-    body['@odata.nextLink'] = `${context.baseUrl}/users/${mailbox.id}/mailFolders?${next.toString()}`;
+    body['@odata.nextLink'] =
+      `${context.baseUrl}/users/${mailbox.id}/mailFolders?${next.toString()}`;
   }
   sendJson(response, 200, body);
 }
@@ -311,14 +348,24 @@ async function createFolder(
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const body = (await readJson(request)) as { displayName?: unknown; isHidden?: unknown } | undefined;
+  const body = (await readJson(request)) as
+    | { displayName?: unknown; isHidden?: unknown }
+    | undefined;
   if (typeof body?.displayName !== 'string' || body.displayName.length === 0) {
     return sendGraphError(response, 400, 'ErrorInvalidRequest', 'displayName is required.');
   }
   const name = body.displayName.toLowerCase();
   for (const folder of mailbox.folders.values()) {
-    if (folder.parentFolderId === mailbox.rootFolderId && folder.displayName.toLowerCase() === name) {
-      return sendGraphError(response, 409, 'ErrorFolderExists', 'A folder with the specified name already exists.');
+    if (
+      folder.parentFolderId === mailbox.rootFolderId &&
+      folder.displayName.toLowerCase() === name
+    ) {
+      return sendGraphError(
+        response,
+        409,
+        'ErrorFolderExists',
+        'A folder with the specified name already exists.',
+      );
     }
   }
   const folder = context.store.createFolder(mailbox, body.displayName, body.isHidden === true);
@@ -336,7 +383,9 @@ function encodeDeltaToken(token: DeltaToken): string {
 
 function decodeDeltaToken(text: string): DeltaToken | undefined {
   try {
-    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<DeltaToken>;
+    const value = JSON.parse(
+      Buffer.from(text, 'base64url').toString('utf8'),
+    ) as Partial<DeltaToken>;
     return typeof value.folderId === 'string' && typeof value.seq === 'number'
       ? { folderId: value.folderId, seq: value.seq }
       : undefined;
@@ -375,18 +424,29 @@ function deltaMessages(
       return sendGraphError(response, 400, 'BadRequest', 'The delta token is invalid.');
     }
     if (token.seq < mailbox.oldestValidDeltaSeq) {
-      return sendGraphError(response, 410, 'SyncStateNotFound', 'The sync state is no longer valid.');
+      return sendGraphError(
+        response,
+        410,
+        'SyncStateNotFound',
+        'The sync state is no longer valid.',
+      );
     }
     items = changedSince(mailbox, folder, token.seq);
   }
-  const deltaToken = encodeDeltaToken({ folderId: folder.id, seq: context.store.currentSequence() });
+  const deltaToken = encodeDeltaToken({
+    folderId: folder.id,
+    seq: context.store.currentSequence(),
+  });
   const size = pageSize(url, request);
   const pages: string[] = [];
   for (let offset = 0; offset < items.length; offset += size) {
     pages.push(randomUUID());
   }
   if (pages.length <= 1) {
-    return sendJson(response, 200, { value: items, '@odata.deltaLink': `${deltaPath}?$deltatoken=${deltaToken}` });
+    return sendJson(response, 200, {
+      value: items,
+      '@odata.deltaLink': `${deltaPath}?$deltatoken=${deltaToken}`,
+    });
   }
   for (let index = 1; index < pages.length; index += 1) {
     const next = pages[index + 1];
@@ -442,7 +502,12 @@ async function sendMail(
   const body = (await readJson(request)) as { message?: { toRecipients?: unknown } } | undefined;
   const recipients = body?.message?.toRecipients;
   if (!Array.isArray(recipients) || recipients.length === 0) {
-    return sendGraphError(response, 400, 'ErrorInvalidRecipients', 'At least one recipient is required.');
+    return sendGraphError(
+      response,
+      400,
+      'ErrorInvalidRecipients',
+      'At least one recipient is required.',
+    );
   }
   context.sentMail.push({ mailboxId: mailbox.id, body });
   sendEmpty(response, 202);

@@ -3,13 +3,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { NotificationHooks } from './faults.js';
 import type { MailboxStore, SimMailbox } from './mailbox-store.js';
 
-/** Outlook message subscriptions may last at most 4,230 minutes (Graph subscription resource docs). */
+/** Outlook message subscriptions may last at most 4,230 minutes (Graph subscription docs). */
 export const MAX_SUBSCRIPTION_MINUTES = 4230;
 
-/** Graph waits 10 seconds for the validation response and cannot be told to wait longer. */
+/** Graph waits 10 seconds for the validation response, and the wait cannot be configured. */
 export const VALIDATION_TIMEOUT_MS = 10_000;
 
-/** Graph counts a notification answered after about 3 seconds as slow. */
+/** Graph counts a notification whose response takes more than about 3 seconds as slow. */
 const DELIVERY_TIMEOUT_MS = 3_000;
 
 /** A subscription as the simulator keeps it. */
@@ -82,7 +82,8 @@ export class SubscriptionHub {
     const mailbox = this.store.findMailbox(decodeURIComponent(match[1] ?? ''));
     this.checkMailbox(mailbox);
     const folderName = match[2];
-    const folder = folderName === undefined ? undefined : this.store.findFolder(mailbox!, folderName);
+    const folder =
+      folderName === undefined ? undefined : this.store.findFolder(mailbox!, folderName);
     if (folderName !== undefined && folder === undefined) {
       throw new SubscriptionRejection(404, 'ErrorItemNotFound', 'The folder was not found.');
     }
@@ -158,7 +159,9 @@ export class SubscriptionHub {
       };
       const copies = this.random() < this.hooks.duplicateRate ? 2 : 1;
       for (let copy = 0; copy < copies; copy += 1) {
-        this.track(this.deliver('change', subscription.notificationUrl, subscription.id, notification));
+        this.track(
+          this.deliver('change', subscription.notificationUrl, subscription.id, notification),
+        );
       }
     }
   }
@@ -225,7 +228,7 @@ export class SubscriptionHub {
 
   /**
    * Runs Graph's validation handshake: POST `{url}?validationToken=...` with an empty text/plain
-   * body; the subscriber must answer 200 with the decoded token as text/plain within 10 seconds.
+   * body; the subscriber must respond 200 with the decoded token as text/plain within 10 seconds.
    */
   private async validate(url: string): Promise<void> {
     const token =
@@ -250,7 +253,13 @@ export class SubscriptionHub {
     } catch {
       ok = false;
     }
-    this.deliveries.push({ kind: 'validation', url, status, durationMs: Date.now() - started, body: token });
+    this.deliveries.push({
+      kind: 'validation',
+      url,
+      status,
+      durationMs: Date.now() - started,
+      body: token,
+    });
     if (!ok) {
       throw new SubscriptionRejection(
         400,
@@ -285,7 +294,14 @@ export class SubscriptionHub {
       } catch {
         status = 0;
       }
-      this.deliveries.push({ kind, url, subscriptionId, status, durationMs: Date.now() - started, body });
+      this.deliveries.push({
+        kind,
+        url,
+        subscriptionId,
+        status,
+        durationMs: Date.now() - started,
+        body,
+      });
       if (status >= 200 && status < 300) {
         return;
       }

@@ -27,7 +27,8 @@ export async function createLocalCertificate(
     const keyPath = join(folder, 'key.pem');
     const certPath = join(folder, 'cert.pem');
     // msal-node signs client assertions with RS256 only, so an app certificate must be RSA.
-    const key = keyType === 'ec' ? ['ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['rsa:2048'];
+    const key =
+      keyType === 'ec' ? ['ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['rsa:2048'];
     await run('openssl', [
       'req',
       '-x509',

@@ -19,7 +19,10 @@ describe('GraphClient mailbox access', () => {
     const mailbox = sim.addMailbox('paging@contoso.com');
     const base = Date.parse('2026-01-01T00:00:00Z');
     for (let index = 0; index < 12; index += 1) {
-      sim.deliverMessage(mailbox.mail, { mime: sampleMime(index), receivedAt: new Date(base + index * 60_000) });
+      sim.deliverMessage(mailbox.mail, {
+        mime: sampleMime(index),
+        receivedAt: new Date(base + index * 60_000),
+      });
     }
     sim.resetStats();
     const listed = [];
@@ -43,7 +46,9 @@ describe('GraphClient mailbox access', () => {
     sim.deliverMessage(mailbox.mail, { mime: sampleMime(1) });
     sim.deliverMessage(mailbox.mail, { mime: sampleMime(2), folder: 'junkemail' });
     const listed = [];
-    for await (const ref of client.listMessages(mailbox.mail, { folder: { wellKnown: 'junkemail' } })) {
+    for await (const ref of client.listMessages(mailbox.mail, {
+      folder: { wellKnown: 'junkemail' },
+    })) {
       listed.push(ref);
     }
     assert.equal(listed.length, 1);
@@ -65,7 +70,10 @@ describe('GraphClient mailbox access', () => {
     const gone = first[0]!;
     await client.deleteMessage(mailbox.mail, gone.id, 'hard');
     const incremental = await client.syncFolder(mailbox.mail, { wellKnown: 'inbox' }, full.state);
-    assert.deepEqual(incremental.changed.map((ref) => ref.id), [added.id]);
+    assert.deepEqual(
+      incremental.changed.map((ref) => ref.id),
+      [added.id],
+    );
     assert.deepEqual(incremental.removedIds, [gone.id]);
 
     const quiet = await client.syncFolder(mailbox.mail, { wellKnown: 'inbox' }, incremental.state);
@@ -147,7 +155,9 @@ describe('GraphClient mailbox access', () => {
     assert.notEqual(newId, message.id);
     assert.equal(sim.message(mailbox.mail, message.id), undefined);
     const moved = await client.getMessage(mailbox.mail, newId);
-    const junk = [...sim.mailbox(mailbox.mail).folders.values()].find((f) => f.wellKnownName === 'junkemail');
+    const junk = [...sim.mailbox(mailbox.mail).folders.values()].find(
+      (f) => f.wellKnownName === 'junkemail',
+    );
     assert.equal(moved.folderId, junk?.id);
   });
 
@@ -175,7 +185,9 @@ describe('GraphClient mailbox access', () => {
   it('deletes in each mode', async () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('delete@contoso.com');
-    const [a, b, c] = [1, 2, 3].map((index) => sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }));
+    const [a, b, c] = [1, 2, 3].map((index) =>
+      sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }),
+    );
     await client.deleteMessage(mailbox.mail, a!.id, 'deleted-items');
     await client.deleteMessage(mailbox.mail, b!.id, 'soft');
     await client.deleteMessage(mailbox.mail, c!.id, 'hard');
@@ -193,7 +205,10 @@ describe('GraphClient mailbox access', () => {
     const mailbox = sim.addMailbox('tag@contoso.com');
     const message = sim.deliverMessage(mailbox.mail, { mime: sampleMime(1) });
     sim.message(mailbox.mail, message.id)!.categories = ['Existing'];
-    await client.tagMessage(mailbox.mail, message.id, { categories: ['mailsweep: spam', 'Existing'], flag: true });
+    await client.tagMessage(mailbox.mail, message.id, {
+      categories: ['mailsweep: spam', 'Existing'],
+      flag: true,
+    });
     const stored = sim.message(mailbox.mail, message.id)!;
     assert.deepEqual(stored.categories, ['Existing', 'mailsweep: spam']);
     assert.equal(stored.flagStatus, 'flagged');
@@ -207,7 +222,9 @@ describe('GraphClient mailbox access', () => {
     assert.equal(again, id);
     const folder = sim.mailbox(mailbox.mail).folders.get(id);
     assert.equal(folder?.isHidden, true);
-    const posts = sim.requestLog.filter((entry) => entry.method === 'POST' && entry.path.endsWith('/mailFolders'));
+    const posts = sim.requestLog.filter(
+      (entry) => entry.method === 'POST' && entry.path.endsWith('/mailFolders'),
+    );
     assert.equal(posts.filter((entry) => entry.mailboxId === mailbox.id).length, 1);
     const message = sim.deliverMessage(mailbox.mail, { mime: sampleMime(1) });
     const newId = await client.moveMessage(mailbox.mail, message.id, { folderId: id });
@@ -217,11 +234,14 @@ describe('GraphClient mailbox access', () => {
   it('reports MailboxNotEnabledForRESTAPI as on-premises', async () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('onprem@contoso.com', 'on-premises');
-    await assert.rejects(client.syncFolder(mailbox.mail, { wellKnown: 'inbox' }), (error: unknown) => {
-      assert.ok(error instanceof ScannerError);
-      assert.equal(error.code, 'mailbox-on-premises');
-      return true;
-    });
+    await assert.rejects(
+      client.syncFolder(mailbox.mail, { wellKnown: 'inbox' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ScannerError);
+        assert.equal(error.code, 'mailbox-on-premises');
+        return true;
+      },
+    );
     await assert.rejects(client.getMessage(mailbox.mail, 'AAMkx'), { code: 'mailbox-on-premises' });
   });
 
@@ -234,13 +254,19 @@ describe('GraphClient mailbox access', () => {
       }
     };
     await assert.rejects(listing(), { code: 'mailbox-on-premises' });
-    await assert.rejects(client.ensureHiddenFolder(mailbox.mail, 'q'), { code: 'mailbox-on-premises' });
+    await assert.rejects(client.ensureHiddenFolder(mailbox.mail, 'q'), {
+      code: 'mailbox-on-premises',
+    });
   });
 
   it('sends mail from a mailbox', async () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('sender@contoso.com');
-    await client.sendMail(mailbox.mail, { to: ['admin@contoso.com'], subject: 'digest', html: '<p>1</p>' });
+    await client.sendMail(mailbox.mail, {
+      to: ['admin@contoso.com'],
+      subject: 'digest',
+      html: '<p>1</p>',
+    });
     const sent = sim.sentMail.at(-1);
     assert.equal(sent?.mailboxId, mailbox.id);
     assert.deepEqual(sent?.body, {

@@ -15,7 +15,11 @@ const IDS = { MAILSWEEP_GRAPH_TENANT_ID: 'tenant', MAILSWEEP_GRAPH_CLIENT_ID: 'c
 
 describe('createGraphCredential', () => {
   it('picks the client secret first', () => {
-    const settings = loadSettings({ ...IDS, MAILSWEEP_GRAPH_CLIENT_SECRET: 's', MAILSWEEP_GRAPH_CERTIFICATE_PATH: '/x.pem' });
+    const settings = loadSettings({
+      ...IDS,
+      MAILSWEEP_GRAPH_CLIENT_SECRET: 's',
+      MAILSWEEP_GRAPH_CERTIFICATE_PATH: '/x.pem',
+    });
     assert.equal(createGraphCredential(settings.graph).kind, 'client-secret');
   });
 
@@ -30,11 +34,14 @@ describe('createGraphCredential', () => {
   });
 
   it('rejects settings without tenant or client id', () => {
-    assert.throws(() => createGraphCredential(loadSettings({}).graph), (error: unknown) => {
-      assert.ok(error instanceof ScannerError);
-      assert.equal(error.code, 'config-invalid');
-      return true;
-    });
+    assert.throws(
+      () => createGraphCredential(loadSettings({}).graph),
+      (error: unknown) => {
+        assert.ok(error instanceof ScannerError);
+        assert.equal(error.code, 'config-invalid');
+        return true;
+      },
+    );
   });
 
   it('defaults the base URL and rejects plain http', () => {
@@ -65,7 +72,9 @@ describe('createGraphCredential', () => {
       } finally {
         client.close();
       }
-      const tokenRequests = sim.requestLog.filter((entry) => entry.path.endsWith('/oauth2/v2.0/token'));
+      const tokenRequests = sim.requestLog.filter((entry) =>
+        entry.path.endsWith('/oauth2/v2.0/token'),
+      );
       assert.equal(tokenRequests.length, 1);
     } finally {
       await rm(folder, { recursive: true, force: true });

@@ -94,7 +94,10 @@ describe('GraphClient subscriptions', () => {
       assert.equal(error.fields.graphCode, 'ValidationError');
       return true;
     });
-    assert.equal(fixture.sim.subscriptions().filter((s) => s.resource.includes(mailbox.mail)).length, 0);
+    assert.equal(
+      fixture.sim.subscriptions().filter((s) => s.resource.includes(mailbox.mail)).length,
+      0,
+    );
   });
 
   it('fails validation answered as HTML or with another token', async () => {
@@ -162,7 +165,10 @@ describe('GraphClient subscriptions', () => {
   it('sends only missed for a bulk move, and delta finds the messages', async () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('bulk@contoso.com');
-    const ids = Array.from({ length: 30 }, (_, index) => sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }).id);
+    const ids = Array.from(
+      { length: 30 },
+      (_, index) => sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }).id,
+    );
     const junk = await client.syncFolder(mailbox.mail, { wellKnown: 'junkemail' });
     await sim.flushNotifications();
     const subscription = await create(mailbox.mail);
@@ -171,9 +177,15 @@ describe('GraphClient subscriptions', () => {
     await sim.flushNotifications();
     assert.equal(changesOf(webhook).length, notificationsBefore);
     const missed = webhook.lifecycle
-      .flatMap((body) => (body as { value: Array<{ subscriptionId: string; lifecycleEvent: string }> }).value)
+      .flatMap(
+        (body) =>
+          (body as { value: Array<{ subscriptionId: string; lifecycleEvent: string }> }).value,
+      )
       .filter((event) => event.subscriptionId === subscription.id);
-    assert.deepEqual(missed.map((event) => event.lifecycleEvent), ['missed']);
+    assert.deepEqual(
+      missed.map((event) => event.lifecycleEvent),
+      ['missed'],
+    );
     const caughtUp = await client.syncFolder(mailbox.mail, { wellKnown: 'junkemail' }, junk.state);
     assert.equal(caughtUp.changed.length, 30);
   });
@@ -186,9 +198,19 @@ describe('GraphClient subscriptions', () => {
     sim.sendLifecycleEvent(subscription.id, 'subscriptionRemoved');
     await sim.flushNotifications();
     const events = webhook.lifecycle
-      .flatMap((body) => (body as { value: Array<{ subscriptionId: string; lifecycleEvent: string; clientState: string }> }).value)
+      .flatMap(
+        (body) =>
+          (
+            body as {
+              value: Array<{ subscriptionId: string; lifecycleEvent: string; clientState: string }>;
+            }
+          ).value,
+      )
       .filter((event) => event.subscriptionId === subscription.id);
-    assert.deepEqual(events.map((event) => event.lifecycleEvent).sort(), ['reauthorizationRequired', 'subscriptionRemoved']);
+    assert.deepEqual(events.map((event) => event.lifecycleEvent).sort(), [
+      'reauthorizationRequired',
+      'subscriptionRemoved',
+    ]);
     assert.ok(events.every((event) => event.clientState === 'life-secret'));
     assert.ok(!(await client.listSubscriptions()).some((entry) => entry.id === subscription.id));
   });
@@ -201,8 +223,11 @@ describe('GraphClient subscriptions', () => {
     sim.deliverMessage(mailbox.mail, { mime: sampleMime(1) });
     await sim.flushNotifications();
     assert.equal(changesOf(webhook).filter((n) => n.subscriptionId === subscription.id).length, 0);
-    await assert.rejects(client.renewSubscription(subscription.id, new Date(Date.now() + HOUR_MS)), {
-      code: 'mailbox-not-found',
-    });
+    await assert.rejects(
+      client.renewSubscription(subscription.id, new Date(Date.now() + HOUR_MS)),
+      {
+        code: 'mailbox-not-found',
+      },
+    );
   });
 });

@@ -1,7 +1,11 @@
 import { loadSettings } from '../../src/config/settings.js';
 import { createGraphCredential } from '../../src/graph/graph-credential.js';
 import { GraphClient, type GraphClientOptions } from '../../src/graph/graph-client.js';
-import { startGraphSimulator, type GraphSimulator, type GraphSimulatorOptions } from '../graph-simulator/graph-simulator.js';
+import {
+  startGraphSimulator,
+  type GraphSimulator,
+  type GraphSimulatorOptions,
+} from '../graph-simulator/graph-simulator.js';
 
 /** A simulator and a real client signed in to it with a client secret. */
 export interface GraphFixture {

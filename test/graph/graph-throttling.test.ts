@@ -23,9 +23,15 @@ describe('GraphClient throttling and retries', () => {
     sim.faults.latencyMs = 25;
     try {
       const sizes = await Promise.all(
-        messages.map(async (message) => (await readAll((await client.getMime(mailbox.mail, message.id)).stream)).length),
+        messages.map(
+          async (message) =>
+            (await readAll((await client.getMime(mailbox.mail, message.id)).stream)).length,
+        ),
       );
-      assert.deepEqual(sizes, messages.map((message) => message.mime.length));
+      assert.deepEqual(
+        sizes,
+        messages.map((message) => message.mime.length),
+      );
     } finally {
       sim.faults.latencyMs = 0;
     }
@@ -40,7 +46,10 @@ describe('GraphClient throttling and retries', () => {
     const over = await startGraphFixture({}, { limits: { maxConcurrentPerMailbox: 8 } });
     try {
       const mailbox = over.sim.addMailbox('over@contoso.com');
-      const ids = Array.from({ length: 16 }, (_, index) => over.sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }).id);
+      const ids = Array.from(
+        { length: 16 },
+        (_, index) => over.sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }).id,
+      );
       over.sim.faults.latencyMs = 25;
       const refs = await Promise.all(ids.map((id) => over.client.getMessage(mailbox.mail, id)));
       assert.equal(refs.length, 16);
@@ -58,7 +67,9 @@ describe('GraphClient throttling and retries', () => {
     sim.addFault({ mailbox: mailbox.mail, status: 429, code: 'ApplicationThrottled', times: 3 });
     const ref = await client.getMessage(mailbox.mail, message.id);
     assert.equal(ref.id, message.id);
-    const statuses = sim.requestLog.filter((entry) => entry.mailboxId === mailbox.id).map((entry) => entry.status);
+    const statuses = sim.requestLog
+      .filter((entry) => entry.mailboxId === mailbox.id)
+      .map((entry) => entry.status);
     assert.deepEqual(statuses, [429, 429, 429, 200]);
   });
 
@@ -66,7 +77,12 @@ describe('GraphClient throttling and retries', () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('retry-after@contoso.com');
     const message = sim.deliverMessage(mailbox.mail, { mime: sampleMime(1) });
-    sim.addFault({ mailbox: mailbox.mail, status: 429, code: 'ApplicationThrottled', retryAfter: '1' });
+    sim.addFault({
+      mailbox: mailbox.mail,
+      status: 429,
+      code: 'ApplicationThrottled',
+      retryAfter: '1',
+    });
     await client.getMessage(mailbox.mail, message.id);
     const log = sim.requestLog.filter((entry) => entry.mailboxId === mailbox.id);
     assert.equal(log.length, 2);
@@ -91,7 +107,12 @@ describe('GraphClient throttling and retries', () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('long-retry-after@contoso.com');
     const message = sim.deliverMessage(mailbox.mail, { mime: sampleMime(1) });
-    sim.addFault({ mailbox: mailbox.mail, status: 429, code: 'ApplicationThrottled', retryAfter: '3600' });
+    sim.addFault({
+      mailbox: mailbox.mail,
+      status: 429,
+      code: 'ApplicationThrottled',
+      retryAfter: '3600',
+    });
     await assert.rejects(client.getMessage(mailbox.mail, message.id), (error: unknown) => {
       assert.ok(error instanceof ScannerError);
       assert.equal(error.code, 'mailbox-throttled');
@@ -106,7 +127,12 @@ describe('GraphClient throttling and retries', () => {
     const mailbox = sim.addMailbox('retry-date@contoso.com');
     const message = sim.deliverMessage(mailbox.mail, { mime: sampleMime(1) });
     const soon = new Date(Date.now() + 1000).toUTCString();
-    sim.addFault({ mailbox: mailbox.mail, status: 503, code: 'ServiceUnavailable', retryAfter: soon });
+    sim.addFault({
+      mailbox: mailbox.mail,
+      status: 503,
+      code: 'ServiceUnavailable',
+      retryAfter: soon,
+    });
     assert.equal((await client.getMessage(mailbox.mail, message.id)).id, message.id);
   });
 
@@ -117,7 +143,9 @@ describe('GraphClient throttling and retries', () => {
     sim.addFault({ mailbox: mailbox.mail, status: 503, code: 'ServiceUnavailable', times: 2 });
     assert.equal((await client.getMessage(mailbox.mail, message.id)).id, message.id);
     sim.addFault({ mailbox: mailbox.mail, status: 503, code: 'ServiceUnavailable', times: 50 });
-    await assert.rejects(client.getMessage(mailbox.mail, message.id), { code: 'mailbox-unavailable' });
+    await assert.rejects(client.getMessage(mailbox.mail, message.id), {
+      code: 'mailbox-unavailable',
+    });
   });
 
   it('retries a connection closed without an answer', async () => {
@@ -146,11 +174,17 @@ describe('GraphClient throttling and retries', () => {
   it('completes every call at a 5% random 429 rate', async () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('random-429@contoso.com');
-    const ids = Array.from({ length: 100 }, (_, index) => sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }).id);
+    const ids = Array.from(
+      { length: 100 },
+      (_, index) => sim.deliverMessage(mailbox.mail, { mime: sampleMime(index) }).id,
+    );
     sim.faults.throttleRate = 0.05;
     try {
       const refs = await Promise.all(ids.map((id) => client.getMessage(mailbox.mail, id)));
-      assert.deepEqual(refs.map((ref) => ref.id), ids);
+      assert.deepEqual(
+        refs.map((ref) => ref.id),
+        ids,
+      );
     } finally {
       sim.faults.throttleRate = 0;
     }
@@ -187,7 +221,12 @@ describe('GraphClient throttling and retries', () => {
       disableInstanceDiscovery: true,
       tlsOptions: { ca: sim.certificate },
     });
-    const client = new GraphClient({ credential, baseUrl: sim.baseUrl, ca: sim.certificate, retry: { baseDelayMs: 5 } });
+    const client = new GraphClient({
+      credential,
+      baseUrl: sim.baseUrl,
+      ca: sim.certificate,
+      retry: { baseDelayMs: 5 },
+    });
     try {
       await assert.rejects(client.listSubscriptions(), (error: unknown) => {
         assert.ok(error instanceof ScannerError);

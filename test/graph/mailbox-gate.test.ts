@@ -4,7 +4,12 @@ import { describe, it } from 'node:test';
 import { MailboxGate } from '../../src/graph/mailbox-gate.js';
 import { ScannerError } from '../../src/shared/errors.js';
 
-const LIMITS = { maxConcurrentPerMailbox: 4, requestsPerWindow: 10_000, windowMs: 600_000, maxBudgetWaitMs: 1000 };
+const LIMITS = {
+  maxConcurrentPerMailbox: 4,
+  requestsPerWindow: 10_000,
+  windowMs: 600_000,
+  maxBudgetWaitMs: 1000,
+};
 
 describe('MailboxGate', () => {
   it('admits four at once per mailbox and queues the fifth', async () => {

@@ -37,25 +37,46 @@ describe('computeRetryDelay', () => {
   const options = { ...DEFAULT_RETRY_OPTIONS, baseDelayMs: 1000, maxDelayMs: 8000 };
 
   it('doubles the backoff ceiling per try', () => {
-    assert.equal(computeRetryDelay(1, undefined, options, () => 1), 1000);
-    assert.equal(computeRetryDelay(2, undefined, options, () => 1), 2000);
-    assert.equal(computeRetryDelay(3, undefined, options, () => 1), 4000);
+    assert.equal(
+      computeRetryDelay(1, undefined, options, () => 1),
+      1000,
+    );
+    assert.equal(
+      computeRetryDelay(2, undefined, options, () => 1),
+      2000,
+    );
+    assert.equal(
+      computeRetryDelay(3, undefined, options, () => 1),
+      4000,
+    );
   });
 
   it('keeps the jitter within the upper half of the ceiling', () => {
-    assert.equal(computeRetryDelay(3, undefined, options, () => 0), 2000);
+    assert.equal(
+      computeRetryDelay(3, undefined, options, () => 0),
+      2000,
+    );
   });
 
   it('caps the backoff at maxDelayMs', () => {
-    assert.equal(computeRetryDelay(10, undefined, options, () => 1), 8000);
+    assert.equal(
+      computeRetryDelay(10, undefined, options, () => 1),
+      8000,
+    );
   });
 
   it('never waits less than Retry-After', () => {
-    assert.equal(computeRetryDelay(1, 30_000, options, () => 1), 30_000);
+    assert.equal(
+      computeRetryDelay(1, 30_000, options, () => 1),
+      30_000,
+    );
   });
 
   it('backs off past a tiny Retry-After', () => {
-    assert.equal(computeRetryDelay(4, 1000, options, () => 1), 8000);
+    assert.equal(
+      computeRetryDelay(4, 1000, options, () => 1),
+      8000,
+    );
   });
 });
 
