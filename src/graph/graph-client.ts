@@ -195,6 +195,9 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
       scope: 'item',
       operation: 'get-mime',
     });
+    // NOTE: Graph has no property for the MIME size. Without Content-Length (a chunked response),
+    // only a broken connection reveals a cut-short download, and a clean early end goes unseen
+    // here; the MIME parser's check for the final boundary is then the remaining guard.
     const length = response.headers.get('content-length');
     const declaredBytes = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
     if (response.body === null) {

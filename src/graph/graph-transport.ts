@@ -109,7 +109,7 @@ export class GraphTransport {
       if (error instanceof ScannerError) {
         throw error;
       }
-      // A body that breaks off mid-way is worth another try; a body that is not JSON is not.
+      // A body that ends early is a transient failure, but a body that is not JSON is permanent.
       if (error instanceof SyntaxError) {
         throw new ScannerError('mailbox-request-failed', 'Graph response is not valid JSON', {
           cause: error,
@@ -149,8 +149,17 @@ export class GraphTransport {
         release();
         const failure = this.toTransportFailure(error, call);
         if (!failure.transient || tryNumber >= retry.maxTries) {
+          this.options.logger.warn('Graph request failed', {
+            operation: call.operation,
+            status: 0,
+            tries: tryNumber,
+            code: failure.code,
+          });
           throw failure;
         }
+        // NOTE: a POST such as move is retried too. If Graph carried out the first try but the
+        // response was lost, the retry finds the old id gone and reports `mailbox-not-found`.
+        // Callers must look the message up by internetMessageId before treating that as lost.
         await this.wait(call, tryNumber, undefined, 0);
         continue;
       }
