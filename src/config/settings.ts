@@ -103,6 +103,14 @@ const settingsSchema = z.strictObject({
     )
     .pipe(z.array(z.enum(['junkemail', 'deleteditems', 'sentitems']))),
   MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS: positiveInt(168),
+  MAILSWEEP_GRAPH_TENANT_ID: z.string().trim().min(1).max(200).optional(),
+  MAILSWEEP_GRAPH_CLIENT_ID: z.string().trim().min(1).max(200).optional(),
+  MAILSWEEP_GRAPH_CLIENT_SECRET: z.string().min(1).optional(),
+  MAILSWEEP_GRAPH_CERTIFICATE_PATH: optionalPath,
+  MAILSWEEP_GRAPH_MANAGED_IDENTITY_CLIENT_ID: z.string().trim().min(1).max(200).optional(),
+  MAILSWEEP_GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default('https://graph.microsoft.com/v1.0'),
+  MAILSWEEP_GRAPH_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).optional(),
+  MAILSWEEP_GRAPH_MAX_TRIES: positiveInt(6),
 });
 
 type RawSettings = z.infer<typeof settingsSchema>;
@@ -156,6 +164,8 @@ export interface Settings {
   state: { connectionString?: string; tableServiceUri?: string };
   /** How the scan-on-arrival and catch-up consumers act on mailboxes. */
   arrival: ArrivalSettings;
+  /** Microsoft Graph access; unset ids mean Graph is not configured. */
+  graph: GraphSettings;
 }
 
 /** Settings of the scan-on-arrival and catch-up queue consumers. */
@@ -176,6 +186,27 @@ export interface ArrivalSettings {
   catchUpFolders: readonly ('junkemail' | 'deleteditems' | 'sentitems')[];
   /** On a sync without a stored state, only messages received within this many hours are queued. */
   fullSyncHours: number;
+}
+
+/**
+ * The Entra app mailsweep signs in as, and where Graph is. With a client secret or a certificate
+ * the app authenticates with it; with neither, a managed identity's token is the app's federated
+ * credential.
+ */
+export interface GraphSettings {
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** PEM file holding the certificate and its private key. */
+  certificatePath?: string;
+  /** Client id of a user-assigned managed identity; unset means the system-assigned one. */
+  managedIdentityClientId?: string;
+  /** Graph endpoint with its version, default `https://graph.microsoft.com/v1.0`. */
+  baseUrl: string;
+  /** Entra authority host; unset means the public cloud's. */
+  authorityHost?: string;
+  /** Tries per Graph request before a throttled or failed request is given up. */
+  maxTries: number;
 }
 
 /**
@@ -266,6 +297,16 @@ function toSettings(raw: RawSettings): Settings {
       maxDeliveryCount: raw.MAILSWEEP_MAX_DELIVERY_COUNT,
       catchUpFolders: raw.MAILSWEEP_CATCH_UP_FOLDERS,
       fullSyncHours: raw.MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS,
+    },
+    graph: {
+      tenantId: raw.MAILSWEEP_GRAPH_TENANT_ID,
+      clientId: raw.MAILSWEEP_GRAPH_CLIENT_ID,
+      clientSecret: raw.MAILSWEEP_GRAPH_CLIENT_SECRET,
+      certificatePath: raw.MAILSWEEP_GRAPH_CERTIFICATE_PATH,
+      managedIdentityClientId: raw.MAILSWEEP_GRAPH_MANAGED_IDENTITY_CLIENT_ID,
+      baseUrl: raw.MAILSWEEP_GRAPH_BASE_URL,
+      authorityHost: raw.MAILSWEEP_GRAPH_AUTHORITY_HOST,
+      maxTries: raw.MAILSWEEP_GRAPH_MAX_TRIES,
     },
   };
 }

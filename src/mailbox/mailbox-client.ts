@@ -56,6 +56,11 @@ export interface FolderSyncResult {
   removedIds: string[];
   /** Opaque state for the next sync (a Graph delta link or an EWS sync state). */
   state: string;
+  /**
+   * True when the stored state was no longer valid (Graph 410 Gone) and this was a full sync, so
+   * `changed` lists every item of the folder and removals since the old state are unknown.
+   */
+  resynced?: boolean;
 }
 
 /** The MIME of one message, streamed. */
