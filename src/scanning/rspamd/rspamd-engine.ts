@@ -111,8 +111,18 @@ export function toCheckContext(view: Pick<MessageView, 'headers' | 'context'>): 
   return context;
 }
 
-/** An addr-spec inside angle brackets, or a bare one; printable ASCII only. */
-const ADDRESS_PATTERN = /<([\x21-\x3b\x3d\x3f-\x7e]{1,320}@[\x21-\x3b\x3d\x3f-\x7e]{1,253})>|([\x21-\x3b\x3d\x3f-\x7e]{1,320}@[\x21-\x3b\x3d\x3f-\x7e]{1,253})/;
+/** A whole addr-spec in printable ASCII without spaces or angle brackets. */
+const ADDRESS_PATTERN = /^[\x21-\x3b\x3d\x3f-\x7e]{1,320}@[\x21-\x3b\x3d\x3f-\x7e]{1,253}$/;
+
+/**
+ * Reads the address of a Return-Path or From value: the text inside the first angle brackets, or
+ * the whole value. An address that is not plain ASCII (SMTPUTF8) is left out rather than cut.
+ */
+function toAddress(value: string): string | undefined {
+  const bracketed = /<([^<>]*)>/.exec(value);
+  const candidate = (bracketed ? bracketed[1] : value)?.trim() ?? '';
+  return ADDRESS_PATTERN.test(candidate) ? candidate : undefined;
+}
 
 function firstAddress(headers: readonly HeaderField[], key: string): string | undefined {
   return addressesOf(headers, key)[0];
@@ -124,8 +134,7 @@ function addressesOf(headers: readonly HeaderField[], key: string): string[] {
     if (field.key !== key) {
       continue;
     }
-    const match = ADDRESS_PATTERN.exec(field.value);
-    const address = match?.[1] ?? match?.[2];
+    const address = toAddress(field.value);
     if (address) {
       addresses.push(address);
     }
