@@ -16,7 +16,7 @@ const LIMIT_SIGNATURE_PREFIX = 'Heuristics.Limits.Exceeded';
 export interface ClamdEngineOptions {
   /** Address, scan mode, pool size, timeouts and StreamMaxLength; `host` must be set. */
   settings: ClamdSettings;
-  /** What a failed request makes of the message. */
+  /** Failure policy for a daemon that is down, silent or returns an invalid response. */
   failurePolicy: EngineFailurePolicy;
   /** Client to use instead of one built from `settings`; for tests. */
   client?: ClamdClient;

@@ -20,7 +20,7 @@ const SPAM_ACTIONS: ReadonlySet<RspamdAction> = new Set(['add header', 'rewrite 
 export interface RspamdEngineOptions {
   /** URL, timeout and size limit; `url` must be set. */
   settings: RspamdSettings;
-  /** What a failed request makes of the message. */
+  /** Failure policy for a daemon that is down, silent or returns an invalid response. */
   failurePolicy: EngineFailurePolicy;
   /** Client to use instead of one built from `settings`; for tests. */
   client?: RspamdClient;
