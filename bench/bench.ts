@@ -16,6 +16,7 @@ import { createPipeline, type Pipeline } from '../src/scanning/pipeline.js';
 import type { MessageView } from '../src/scanning/types.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { CORPUS_GROUPS, type CorpusGroup, loadCorpus } from './corpus.js';
+import { ENGINE_COMPARISON_PHASES } from './engine-comparison.js';
 import { buildLargeMessage } from './large-message.js';
 
 const MIB = 1024 * 1024;
@@ -39,6 +40,7 @@ const phases: Record<string, () => Promise<PhaseResult>> = {
   'large-message': largeMessage,
   ratio: interleavedRatio,
   engines: engineCosts,
+  ...ENGINE_COMPARISON_PHASES,
 };
 
 /**

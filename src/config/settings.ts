@@ -34,6 +34,40 @@ const domainList = z
   )
   .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'must be a domain name like contoso.com')));
 
+/** Comma-separated list of engine names from `names`, without repeats; blank means `fallback`. */
+const engineList = <const Name extends string>(names: readonly [Name, ...Name[]], fallback: Name) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter((item) => item.length > 0),
+    )
+    .pipe(
+      z
+        .array(z.enum(names))
+        .min(1, `must name at least one of ${names.join(', ')}`)
+        .refine((items) => new Set(items).size === items.length, 'must not repeat an engine'),
+    );
+
+/** A TCP port number, 1 to 65535. */
+const port = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a port number written in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(65_535))
+    .default(fallback);
+
+/** A host name or IP address, without a port or scheme. */
+const hostName = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or IP address without a port or scheme')
+  .optional();
+
 /**
  * Every environment variable mailsweep reads. Keys and defaults are listed in
  * docs/settings.md and local.settings.example.json.
@@ -71,6 +105,22 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_HASH_BLOCKLIST_PATH: optionalPath,
   MAILSWEEP_URL_FEED_PATH: optionalPath,
   MAILSWEEP_ORG_DOMAINS: domainList,
+
+  MAILSWEEP_ENGINES_ANTIVIRUS: engineList(['embedded', 'clamd'], 'embedded'),
+  MAILSWEEP_ENGINES_ANTISPAM: engineList(['embedded', 'rspamd'], 'embedded'),
+  MAILSWEEP_ENGINE_FAILURE: z.enum(['retry', 'unscannable']).default('retry'),
+
+  MAILSWEEP_CLAMD_HOST: hostName,
+  MAILSWEEP_CLAMD_PORT: port(3310),
+  MAILSWEEP_CLAMD_SCAN: z.enum(['parts', 'message']).default('parts'),
+  MAILSWEEP_CLAMD_MAX_CONNECTIONS: positiveInt(4),
+  MAILSWEEP_CLAMD_CONNECT_TIMEOUT_MS: positiveInt(2_000),
+  MAILSWEEP_CLAMD_READ_TIMEOUT_MS: positiveInt(10_000),
+  MAILSWEEP_CLAMD_STREAM_MAX_BYTES: positiveInt(25 * MIB),
+
+  MAILSWEEP_RSPAMD_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_RSPAMD_TIMEOUT_MS: positiveInt(10_000),
+  MAILSWEEP_RSPAMD_MAX_MESSAGE_BYTES: positiveInt(50 * MIB),
 
   MAILSWEEP_QUARANTINE_CONNECTION_STRING: z.string().min(1).optional(),
   MAILSWEEP_QUARANTINE_BLOB_URI: z.url({ protocol: /^https?$/ }).optional(),
@@ -111,6 +161,22 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default('https://graph.microsoft.com/v1.0'),
   MAILSWEEP_GRAPH_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).optional(),
   MAILSWEEP_GRAPH_MAX_TRIES: positiveInt(6),
+}).superRefine((raw, context) => {
+  // A daemon engine without an address would fail every scan, so it is a start-up error instead.
+  if (raw.MAILSWEEP_ENGINES_ANTIVIRUS.includes('clamd') && !raw.MAILSWEEP_CLAMD_HOST) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_CLAMD_HOST'],
+      message: 'is required when MAILSWEEP_ENGINES_ANTIVIRUS includes clamd',
+    });
+  }
+  if (raw.MAILSWEEP_ENGINES_ANTISPAM.includes('rspamd') && !raw.MAILSWEEP_RSPAMD_URL) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_RSPAMD_URL'],
+      message: 'is required when MAILSWEEP_ENGINES_ANTISPAM includes rspamd',
+    });
+  }
 });
 
 type RawSettings = z.infer<typeof settingsSchema>;
@@ -139,6 +205,48 @@ export interface ScanLimits {
   scanTimeoutMs: number;
 }
 
+/**
+ * What a daemon engine that is down, times out or returns an invalid response makes of a
+ * message: `retry` marks its `unscannable` finding transient so that the queue consumer returns
+ * the job, `unscannable` lets the verdict's action apply at once. Neither ever yields clean.
+ */
+export type EngineFailurePolicy = 'retry' | 'unscannable';
+
+/** Engine choice per stage. Each list is non-empty and runs in the order given. */
+export interface EngineSettings {
+  antivirus: readonly ('embedded' | 'clamd')[];
+  antispam: readonly ('embedded' | 'rspamd')[];
+  failure: EngineFailurePolicy;
+}
+
+/** Address, limits and timeouts of the clamd daemon. */
+export interface ClamdSettings {
+  /** Host name or IP address; required when clamd is an engine. */
+  host?: string;
+  /** TCP port; default 3310. */
+  port: number;
+  /** `parts` sends every extracted part on its own (default), `message` the raw message. */
+  scan: 'parts' | 'message';
+  /** Most connections open at once from this process; default 4. */
+  maxConnections: number;
+  /** Time to establish a connection, in milliseconds; default 2000. */
+  connectTimeoutMs: number;
+  /** Longest silence on an open connection, in milliseconds; default 10000. */
+  readTimeoutMs: number;
+  /** The daemon's StreamMaxLength, in bytes; larger objects are not sent. Default 25 MiB. */
+  streamMaxBytes: number;
+}
+
+/** Address, limits and timeout of the rspamd daemon. */
+export interface RspamdSettings {
+  /** Base URL of a normal worker, e.g. `http://rspamd:11333`; required when rspamd is an engine. */
+  url?: string;
+  /** Time for one /checkv2 request, response included, in milliseconds; default 10000. */
+  timeoutMs: number;
+  /** Largest message sent, in bytes (rspamd's own `max_message`); default 50 MiB. */
+  maxMessageBytes: number;
+}
+
 /** Validated, typed settings. Frozen after loading. */
 export interface Settings {
   logLevel: RawSettings['MAILSWEEP_LOG_LEVEL'];
@@ -157,6 +265,12 @@ export interface Settings {
     container: string;
     retentionDays: number;
   };
+  /** Which engines run in the antivirus and antispam stages, and what an engine failure means. */
+  engines: EngineSettings;
+  /** The clamd daemon, used when `engines.antivirus` includes `clamd`. */
+  clamd: ClamdSettings;
+  /** The rspamd daemon, used when `engines.antispam` includes `rspamd`. */
+  rspamd: RspamdSettings;
   /**
    * Table storage for mailsweep's own state. Without a connection string of its own, the
    * quarantine's connection string is used (one storage account holds both).
@@ -282,6 +396,25 @@ function toSettings(raw: RawSettings): Settings {
       blobServiceUri: raw.MAILSWEEP_QUARANTINE_BLOB_URI,
       container: raw.MAILSWEEP_QUARANTINE_CONTAINER,
       retentionDays: raw.MAILSWEEP_RETENTION_DAYS,
+    },
+    engines: {
+      antivirus: raw.MAILSWEEP_ENGINES_ANTIVIRUS,
+      antispam: raw.MAILSWEEP_ENGINES_ANTISPAM,
+      failure: raw.MAILSWEEP_ENGINE_FAILURE,
+    },
+    clamd: {
+      host: raw.MAILSWEEP_CLAMD_HOST,
+      port: raw.MAILSWEEP_CLAMD_PORT,
+      scan: raw.MAILSWEEP_CLAMD_SCAN,
+      maxConnections: raw.MAILSWEEP_CLAMD_MAX_CONNECTIONS,
+      connectTimeoutMs: raw.MAILSWEEP_CLAMD_CONNECT_TIMEOUT_MS,
+      readTimeoutMs: raw.MAILSWEEP_CLAMD_READ_TIMEOUT_MS,
+      streamMaxBytes: raw.MAILSWEEP_CLAMD_STREAM_MAX_BYTES,
+    },
+    rspamd: {
+      url: raw.MAILSWEEP_RSPAMD_URL,
+      timeoutMs: raw.MAILSWEEP_RSPAMD_TIMEOUT_MS,
+      maxMessageBytes: raw.MAILSWEEP_RSPAMD_MAX_MESSAGE_BYTES,
     },
     state: {
       connectionString:

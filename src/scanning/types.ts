@@ -43,6 +43,12 @@ export interface Finding {
    * `""` is the message as a whole.
    */
   mimePath: string;
+  /**
+   * Set on an `unscannable` finding whose cause is temporary (a daemon engine down, timed out or
+   * returning an invalid response) when the failure policy is `retry`. A queue consumer returns
+   * such a job for another attempt instead of acting on the verdict; see `shouldRetry`.
+   */
+  transient?: boolean;
 }
 
 /** Typed outcome of scanning one message. */

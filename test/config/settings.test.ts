@@ -64,3 +64,29 @@ describe('loadSettings', () => {
     assert.equal(settings.limits.maxMimeDepth, 32);
   });
 });
+
+describe('loadSettings engines', () => {
+  it('defaults to the embedded engines and the retry policy', () => {
+    const settings = loadSettings({});
+    assert.deepEqual(settings.engines, { antivirus: ['embedded'], antispam: ['embedded'], failure: 'retry' });
+    assert.equal(settings.clamd.port, 3310);
+    assert.equal(settings.clamd.scan, 'parts');
+  });
+
+  it('requires MAILSWEEP_CLAMD_HOST when clamd is chosen', () => {
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_ENGINES_ANTIVIRUS: 'clamd' }),
+      (error: unknown) => error instanceof ScannerError && error.message.includes('MAILSWEEP_CLAMD_HOST'),
+    );
+  });
+
+  for (const value of ['virustotal', 'embedded,embedded', ',']) {
+    it(`rejects antivirus engine list ${value}`, () => {
+      assert.throws(() => loadSettings({ MAILSWEEP_ENGINES_ANTIVIRUS: value }), ScannerError);
+    });
+  }
+
+  it('rejects a port out of range', () => {
+    assert.throws(() => loadSettings({ MAILSWEEP_CLAMD_PORT: '70000' }), ScannerError);
+  });
+});
