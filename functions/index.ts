@@ -1,2 +1,7 @@
 // The Functions host loads this file (package.json "main"); each import registers its triggers.
+import './graph-lifecycle.js';
+import './graph-notifications.js';
 import './health.js';
+import './mailboxes.js';
+import './status.js';
+import './subscription-sync.js';

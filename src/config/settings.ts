@@ -82,6 +82,33 @@ const settingsSchema = z.strictObject({
 
   MAILSWEEP_STATE_CONNECTION_STRING: z.string().min(1).optional(),
   MAILSWEEP_STATE_TABLE_URI: z.url({ protocol: /^https?$/ }).optional(),
+
+  MAILSWEEP_AUTH_MODE: z.enum(['app-service', 'local-token']).default('app-service'),
+  MAILSWEEP_LOCAL_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+
+  // The same keys the Functions host reads for the Service Bus trigger's `MAILSWEEP_SERVICEBUS`
+  // connection: a connection string, or a namespace for identity-based access.
+  MAILSWEEP_SERVICEBUS: z.string().min(1).optional(),
+  MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name such as contoso.servicebus.windows.net')
+    .optional(),
+  MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: positiveInt(10),
+
+  MAILSWEEP_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_SUBSCRIPTION_MINUTES: positiveInt(4200).pipe(
+    z.number().max(4230, 'must be at most 4230, the limit Graph sets for Outlook messages'),
+  ),
+  MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES: positiveInt(1440),
+  MAILSWEEP_SILENT_MAILBOX_HOURS: positiveInt(24),
+}).superRefine((raw, context) => {
+  if (raw.MAILSWEEP_AUTH_MODE === 'local-token' && raw.MAILSWEEP_LOCAL_ADMIN_TOKEN === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_LOCAL_ADMIN_TOKEN'],
+      message: 'must be set when MAILSWEEP_AUTH_MODE is local-token',
+    });
+  }
 });
 
 type RawSettings = z.infer<typeof settingsSchema>;
@@ -133,6 +160,26 @@ export interface Settings {
    * quarantine's connection string is used (one storage account holds both).
    */
   state: { connectionString?: string; tableServiceUri?: string };
+  /** How HTTP callers are authenticated; `local-token` is for local runs only. */
+  auth: { mode: 'app-service' | 'local-token'; localAdminToken?: string };
+  /** The scan queue: Service Bus when either field is set, the in-process queue otherwise. */
+  queue: {
+    serviceBusConnectionString?: string;
+    serviceBusNamespace?: string;
+    /** Deliveries before the in-process queue dead-letters a job (Service Bus: a queue property). */
+    maxDeliveryCount: number;
+  };
+  /** Graph change-notification subscriptions. */
+  subscriptions: {
+    /** Base URL Graph posts to, e.g. `https://contoso-mailsweep.azurewebsites.net`. */
+    publicBaseUrl?: string;
+    /** Lifetime requested for a new or renewed subscription, in minutes (Graph allows 4230). */
+    lifetimeMinutes: number;
+    /** A subscription with less than this left is renewed, in minutes. */
+    renewBeforeMinutes: number;
+    /** A monitored mailbox without a notification for this long is reported, in hours. */
+    silentMailboxHours: number;
+  };
 }
 
 /**
@@ -213,6 +260,18 @@ function toSettings(raw: RawSettings): Settings {
       connectionString:
         raw.MAILSWEEP_STATE_CONNECTION_STRING ?? raw.MAILSWEEP_QUARANTINE_CONNECTION_STRING,
       tableServiceUri: raw.MAILSWEEP_STATE_TABLE_URI,
+    },
+    auth: { mode: raw.MAILSWEEP_AUTH_MODE, localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN },
+    queue: {
+      serviceBusConnectionString: raw.MAILSWEEP_SERVICEBUS,
+      serviceBusNamespace: raw.MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace,
+      maxDeliveryCount: raw.MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT,
+    },
+    subscriptions: {
+      publicBaseUrl: raw.MAILSWEEP_PUBLIC_BASE_URL,
+      lifetimeMinutes: raw.MAILSWEEP_SUBSCRIPTION_MINUTES,
+      renewBeforeMinutes: raw.MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES,
+      silentMailboxHours: raw.MAILSWEEP_SILENT_MAILBOX_HOURS,
     },
   };
 }
