@@ -15,7 +15,10 @@ registerHttp({
   handler: async (_request, context) => {
     cachedReport ??= describeHealth(process.env);
     const report = await cachedReport;
-    context.log('info', 'health checked', { status: report.status, invocationId: context.invocationId });
+    context.log('info', 'health checked', {
+      status: report.status,
+      invocationId: context.invocationId,
+    });
     return { status: report.status === 'ok' ? 200 : 503, json: report };
   },
 });

@@ -10,5 +10,6 @@ registerHttp({
   route: 'status',
   authLevel: 'anonymous',
   maxBodyBytes: 0,
-  handler: (request, context) => handleStatus(request, context, () => realtimeServices(process.env)),
+  handler: (request, context) =>
+    handleStatus(request, context, () => realtimeServices(process.env)),
 });

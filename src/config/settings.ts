@@ -166,7 +166,7 @@ export interface Settings {
   queue: {
     serviceBusConnectionString?: string;
     serviceBusNamespace?: string;
-    /** Deliveries before the in-process queue dead-letters a job (Service Bus: a queue property). */
+    /** Deliveries before the in-process queue dead-letters a job. Service Bus sets its own. */
     maxDeliveryCount: number;
   };
   /** Graph change-notification subscriptions. */

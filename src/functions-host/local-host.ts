@@ -61,21 +61,25 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   const port = (server.address() as AddressInfo).port;
 
-  const timers = (options.runTimers ?? true)
-    ? functions.timers.map(
-        (job) =>
-          new Cron(job.schedule, { protect: true, name: job.name }, async () => {
-            await runLogged(`timer ${job.name}`, logger, (context) => job.handler(context));
-          }),
-      )
-    : [];
+  const timers =
+    (options.runTimers ?? true)
+      ? functions.timers.map(
+          (job) =>
+            new Cron(job.schedule, { protect: true, name: job.name }, async () => {
+              await runLogged(`timer ${job.name}`, logger, (context) => job.handler(context));
+            }),
+        )
+      : [];
   const queueFor = options.queueFor ?? ((name: string) => getLocalQueue(name));
   const detachers = functions.queues.map((consumer) =>
     queueFor(consumer.queueName).consume((message, delivery) =>
       consumer.handler(message, delivery, createContext(logger)),
     ),
   );
-  logger.info('Local host started', { url: `http://${LOOPBACK_HOST}:${port}`, routes: routes.length });
+  logger.info('Local host started', {
+    url: `http://${LOOPBACK_HOST}:${port}`,
+    routes: routes.length,
+  });
 
   return {
     url: `http://${LOOPBACK_HOST}:${port}`,
@@ -108,14 +112,22 @@ async function serveRequest(
     const answer: ApiResponse =
       found.length === 0
         ? { status: 404, json: { error: 'Not found' } }
-        : { status: 405, headers: { allow: allowed.join(', ') }, json: { error: 'Method not allowed' } };
+        : {
+            status: 405,
+            headers: { allow: allowed.join(', ') },
+            json: { error: 'Method not allowed' },
+          };
     send(response, answer);
     return;
   }
 
   const body = await readBody(request, chosen.compiled.route.maxBodyBytes);
   if (body === undefined) {
-    send(response, { status: 413, headers: { connection: 'close' }, json: { error: 'request body too large' } });
+    send(response, {
+      status: 413,
+      headers: { connection: 'close' },
+      json: { error: 'request body too large' },
+    });
     return;
   }
   const apiRequest: ApiRequest = {

@@ -23,7 +23,10 @@ async function main(): Promise<void> {
   const settings = loadSettings(process.env);
   const logger = createJsonLogger(settings.logLevel);
   let azurite: LocalAzurite | undefined;
-  if (settings.state.connectionString === undefined && settings.state.tableServiceUri === undefined) {
+  if (
+    settings.state.connectionString === undefined &&
+    settings.state.tableServiceUri === undefined
+  ) {
     azurite = await startLocalAzurite({
       location: resolve('.mailsweep', 'azurite'),
       logger,

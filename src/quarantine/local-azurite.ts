@@ -111,7 +111,10 @@ export async function startLocalAzurite(options: LocalAzuriteOptions): Promise<L
       script,
       ...['--blobHost', LOOPBACK_HOST, '--blobPort', '0'],
       ...(withTables
-        ? ['--queueHost', LOOPBACK_HOST, '--queuePort', '0', '--tableHost', LOOPBACK_HOST, '--tablePort', '0']
+        ? [
+            ...['--queueHost', LOOPBACK_HOST, '--queuePort', '0'],
+            ...['--tableHost', LOOPBACK_HOST, '--tablePort', '0'],
+          ]
         : []),
       ...['--location', location],
       '--silent',
@@ -131,7 +134,9 @@ export async function startLocalAzurite(options: LocalAzuriteOptions): Promise<L
   let tableEndpoint: string | undefined;
   try {
     lock.update({ azuritePid: child.pid ?? null });
-    const patterns = withTables ? [LISTENING_PATTERN, TABLE_LISTENING_PATTERN] : [LISTENING_PATTERN];
+    const patterns = withTables
+      ? [LISTENING_PATTERN, TABLE_LISTENING_PATTERN]
+      : [LISTENING_PATTERN];
     const [blobPort, tablePort] = await waitForPort(child, timeoutMs, patterns);
     port = blobPort ?? 0;
     if (tablePort !== undefined) {

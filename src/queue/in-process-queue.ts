@@ -14,7 +14,7 @@ export interface InProcessQueueOptions {
   maxDeliveryCount?: number;
   /** Delay before the first redelivery, in milliseconds; doubled per delivery. Default: 1,000. */
   retryDelayMs?: number;
-  /** Longest delay before a redelivery, in milliseconds. Default: 60,000. */
+  /** Maximum delay before a redelivery, in milliseconds. Default: 60,000. */
   maxRetryDelayMs?: number;
   logger?: Logger;
 }
@@ -40,7 +40,7 @@ interface StoredMessage {
 
 /**
  * A queue in this process that behaves like a Service Bus queue in peek-lock mode, for local runs
- * and tests: a registered consumer receives messages with bounded concurrency, a failed delivery
+ * and tests. A registered consumer receives messages with bounded concurrency. A failed delivery
  * comes back after an exponential backoff, and the last allowed failure dead-letters the message
  * with the error's message as the reason. Messages are lost when the process ends.
  */
@@ -74,7 +74,12 @@ export class InProcessQueue implements JobQueue, QueueMonitor {
     const now = Date.now();
     for (const job of jobs) {
       const messageId = randomUUID();
-      this.pending.push({ messageId, body: JSON.stringify(job), deliveryCount: 0, availableAt: now });
+      this.pending.push({
+        messageId,
+        body: JSON.stringify(job),
+        deliveryCount: 0,
+        availableAt: now,
+      });
     }
     this.pump();
   }

@@ -91,7 +91,10 @@ export function toServiceBusMessage(job: Job): ServiceBusMessage {
 
 // NOTE: a failure after the first batch leaves the earlier batches sent; the caller's retry then
 // sends them again, which the idempotent consumer tolerates.
-async function sendInBatches(sender: ServiceBusSender, messages: ServiceBusMessage[]): Promise<void> {
+async function sendInBatches(
+  sender: ServiceBusSender,
+  messages: ServiceBusMessage[],
+): Promise<void> {
   let batch = await sender.createMessageBatch();
   for (const message of messages) {
     if (batch.tryAddMessage(message)) {

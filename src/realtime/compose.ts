@@ -4,7 +4,10 @@ import type { Settings } from '../config/settings.js';
 import { SCAN_QUEUE_NAME, type JobQueue } from '../queue/jobs.js';
 import { getLocalQueue } from '../queue/local-queues.js';
 import type { QueueMonitor } from '../queue/queue-monitor.js';
-import { createServiceBusJobQueue, createServiceBusQueueMonitor } from '../queue/service-bus-queue.js';
+import {
+  createServiceBusJobQueue,
+  createServiceBusQueueMonitor,
+} from '../queue/service-bus-queue.js';
 import type { Logger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import { MailboxStore } from './mailbox-store.js';
@@ -54,7 +57,7 @@ export async function createRealtimeServices(
   };
 }
 
-/** The scan queue: Service Bus when configured, this process's in-process queue otherwise. */
+/** Opens the scan queue: Service Bus when configured, this process's in-process queue otherwise. */
 export function openScanQueue(
   settings: Settings,
   logger?: Logger,
@@ -66,7 +69,10 @@ export function openScanQueue(
       fullyQualifiedNamespace: serviceBusNamespace,
       queueName: SCAN_QUEUE_NAME,
     };
-    return { queue: createServiceBusJobQueue(target), monitor: createServiceBusQueueMonitor(target) };
+    return {
+      queue: createServiceBusJobQueue(target),
+      monitor: createServiceBusQueueMonitor(target),
+    };
   }
   const local = getLocalQueue(SCAN_QUEUE_NAME, { maxDeliveryCount, logger });
   return { queue: local, monitor: local };

@@ -25,11 +25,11 @@ interface LifecycleEvent {
 const KNOWN_EVENTS = new Set(['reauthorizationRequired', 'subscriptionRemoved', 'missed']);
 
 /**
- * Handles `POST /api/graph/lifecycle`. `missed` enqueues a catch-up job for the mailbox (one send
- * for the whole request; a failure answers 503 so that Graph retries). `reauthorizationRequired`
- * reauthorizes the subscription, or renews it when that fails. `subscriptionRemoved` creates a
- * new subscription if the manager lease is free; otherwise the running sync or the next one
- * recreates it. Items are checked like change notifications.
+ * Handles `POST /api/graph/lifecycle`. `missed` enqueues a catch-up job for the mailbox, in one
+ * send for the whole request, and a failed send returns 503 so that Graph retries.
+ * `reauthorizationRequired` reauthorizes the subscription, or renews it when that fails.
+ * `subscriptionRemoved` creates a new subscription if the manager lease is free, and otherwise
+ * leaves it to the sync timer. Items are checked like change notifications.
  */
 export async function handleGraphLifecycle(
   request: ApiRequest,
@@ -64,7 +64,11 @@ export async function handleGraphLifecycle(
         jobs: catchUps.length,
         error: toError(thrown).message,
       });
-      return { status: 503, headers: { 'retry-after': '10' }, json: { error: 'Queue unavailable' } };
+      return {
+        status: 503,
+        headers: { 'retry-after': '10' },
+        json: { error: 'Queue unavailable' },
+      };
     }
   }
   await clock.record(new Set(events.map((e) => e.record.mailbox)), services, context);
@@ -120,9 +124,16 @@ function checkLifecycleItem(item: NotificationItem, record: SubscriptionRecord |
 }
 
 function catchUpJobs(events: readonly LifecycleEvent[], now: Date): CatchUpJob[] {
-  const mailboxes = new Set(events.filter((e) => e.event === 'missed').map((e) => e.record.mailbox));
+  const mailboxes = new Set(
+    events.filter((e) => e.event === 'missed').map((e) => e.record.mailbox),
+  );
   const enqueuedAt = now.toISOString();
-  return [...mailboxes].map((mailbox) => ({ kind: 'catch-up', mailbox, reason: 'missed', enqueuedAt }));
+  return [...mailboxes].map((mailbox) => ({
+    kind: 'catch-up',
+    mailbox,
+    reason: 'missed',
+    enqueuedAt,
+  }));
 }
 
 async function actOnSubscriptionEvents(

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
 import type { MailboxRecord } from './mailbox-store.js';
 
-/** What is wrong with a monitored mailbox. */
+/** Problem of a monitored mailbox. */
 export type MailboxProblem = 'no-live-subscription' | 'silent';
 
 /** Returns a short hash of an address, for logs, which must not contain addresses. */

@@ -24,10 +24,10 @@ export interface MailboxRecord {
   subscriptionId?: string;
   /** ISO 8601 expiry of the subscription. */
   subscriptionExpiresAt?: string;
-  /** Error code of the last failed subscription attempt. */
+  /** Error code of the last failed subscription attempt; empty after a success. */
   lastError?: string;
   addedAt: string;
-  /** When the mailbox was last found on premises; it is checked again a day later. */
+  /** Time the mailbox was last found on premises; it is checked again a day later. */
   onPremisesCheckedAt?: string;
   /** Time of the last change or lifecycle notification. */
   lastNotificationAt?: string;

@@ -20,10 +20,7 @@ const address = z
   .transform((value) => value.toLowerCase());
 const groupId = z.uuid().transform((value) => value.toLowerCase());
 
-const addRequestSchema = z.union([
-  z.strictObject({ address }),
-  z.strictObject({ groupId }),
-]);
+const addRequestSchema = z.union([z.strictObject({ address }), z.strictObject({ groupId })]);
 
 /** Routes `/api/mailboxes` (GET, POST) and `/api/mailboxes/{mailbox}` (DELETE) for admins. */
 export async function handleMailboxes(
@@ -68,7 +65,9 @@ async function addMailbox(
   if (!parsed.success) {
     return {
       status: 400,
-      json: { error: 'Expected {"address": "user@example.com"} or {"groupId": "<Entra group id>"}' },
+      json: {
+        error: 'Expected {"address": "user@example.com"} or {"groupId": "<Entra group id>"}',
+      },
     };
   }
   if ('groupId' in parsed.data) {
@@ -94,12 +93,12 @@ async function addGroup(
     context.log('info', 'Group added', { groupId: id, members });
     return { status: 201, json: { groupId: id, members } };
   } catch (error) {
-    context.log('error', 'Listing the group\'s mailboxes failed', {
+    context.log('error', "Listing the group's mailboxes failed", {
       groupId: id,
       error: toError(error).message,
     });
     const status = error instanceof ScannerError && !error.transient ? 400 : 502;
-    return { status, json: { error: 'The group\'s members could not be listed; the sync retries' } };
+    return { status, json: { error: "The group's members could not be listed; the sync retries" } };
   }
 }
 
@@ -169,7 +168,7 @@ async function deleteMailbox(
   return { status: 204 };
 }
 
-/** A mailbox row as the API shows it. */
+/** Converts a mailbox row to the form the API returns, without its ETag. */
 export function toView(record: MailboxRecord): Omit<MailboxRecord, 'etag'> {
   const { etag: _etag, ...view } = record;
   return view;

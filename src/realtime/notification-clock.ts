@@ -4,8 +4,8 @@ import type { RealtimeServices } from './services.js';
 
 /**
  * Records the time of the last notification per mailbox on its row. A busy mailbox would cost
- * one table write per request, so each mailbox is written at most once per interval by this
- * instance; /api/status only needs minutes of precision.
+ * one table write per request, so this instance writes each mailbox at most once per interval.
+ * The map of last writes is cleared when it outgrows its bound, which allows one extra write.
  */
 export class NotificationClock {
   private readonly lastWritten = new Map<string, number>();

@@ -14,11 +14,11 @@ import type { NotificationClock } from './notification-clock.js';
 import { answerValidationRequest } from './validation-token.js';
 
 /**
- * Handles `POST /api/graph/notifications`: answers Graph's validation request, then turns each
- * authentic `created` notification into one scan-message job. All jobs of a request go to the
- * queue in one send, and the answer is 202. Nothing is fetched or scanned here, because Graph
- * treats answers slower than about 3 seconds as a failing endpoint. Items that fail a check are
- * dropped and counted in one log line; a queue failure answers 503, so that Graph retries.
+ * Handles `POST /api/graph/notifications`. After the validation request, it turns each authentic
+ * `created` notification into one scan-message job and sends all jobs of a request in one send,
+ * then returns 202. Nothing is fetched or scanned here, because Graph treats responses slower than
+ * about 3 seconds as a failing endpoint. Items that fail a check are dropped and counted in one
+ * log line per reason. A failed send returns 503, so that Graph retries.
  */
 export async function handleGraphNotifications(
   request: ApiRequest,
@@ -49,7 +49,11 @@ export async function handleGraphNotifications(
         jobs: jobs.length,
         error: toError(thrown).message,
       });
-      return { status: 503, headers: { 'retry-after': '10' }, json: { error: 'Queue unavailable' } };
+      return {
+        status: 503,
+        headers: { 'retry-after': '10' },
+        json: { error: 'Queue unavailable' },
+      };
     }
     await clock.record(new Set(jobs.map((job) => job.mailbox)), services, context);
   }

@@ -5,7 +5,7 @@ import { clientStateMatches, type SubscriptionRecord } from './subscription-stor
 /** Largest notification or lifecycle request body accepted, in bytes. */
 export const MAX_NOTIFICATION_BODY_BYTES = 1024 * 1024;
 
-/** Most items in one request; Graph batches far fewer. */
+/** Maximum items in one request, a bound on the work one request can cause. */
 const MAX_ITEMS = 1000;
 
 const collectionSchema = z.object({ value: z.array(z.unknown()).min(1).max(MAX_ITEMS) });
@@ -22,7 +22,7 @@ export const notificationItemSchema = z.object({
 
 export type NotificationItem = z.infer<typeof notificationItemSchema>;
 
-/** Why an item was dropped; logged with counts, never with the item's content. */
+/** Reason an item was dropped, logged with counts and never with the item's content. */
 export type DropReason =
   | 'malformed'
   | 'unknown-subscription'
@@ -134,7 +134,7 @@ export class DropTally {
     return total;
   }
 
-  /** One entry per reason: its count and up to five subscription ids. */
+  /** Lists each reason with its count and up to five subscription ids. */
   entries(): { reason: DropReason; count: number; subscriptionIds: string }[] {
     return [...this.counts].map(([reason, entry]) => ({
       reason,

@@ -7,7 +7,9 @@ let services: Promise<RealtimeServices> | undefined;
 let override: RealtimeServices | undefined;
 
 /** Wires in the Graph clients; call it before the first request (functions/index.ts does). */
-export function provideGraphClients(factory: (settings: Settings) => GraphSubscriptionClients): void {
+export function provideGraphClients(
+  factory: (settings: Settings) => GraphSubscriptionClients,
+): void {
   graphFactory = factory;
   services = undefined;
 }
@@ -21,7 +23,9 @@ export function overrideRealtimeServices(replacement: RealtimeServices | undefin
  * Returns the services of this host instance, built once from the environment. A failed build
  * is not kept, so the next request tries again.
  */
-export function realtimeServices(env: Record<string, string | undefined>): Promise<RealtimeServices> {
+export function realtimeServices(
+  env: Record<string, string | undefined>,
+): Promise<RealtimeServices> {
   if (override !== undefined) {
     return Promise.resolve(override);
   }

@@ -32,7 +32,7 @@ export interface RealtimeServices {
   managerLease: TableLease;
   queue: JobQueue;
   queueMonitor: QueueMonitor;
-  /** Undefined until a Graph client is wired in; the endpoints that need it answer 503. */
+  /** Graph clients; undefined until wired in, and then the endpoints that need them fail. */
   graph?: GraphSubscriptionClients;
   /** Retry delays of subscription creation and renewal, in milliseconds. */
   retryDelaysMs: readonly number[];

@@ -6,9 +6,9 @@ import { toView } from './mailboxes-api.js';
 import { toLogger, type RealtimeServices } from './services.js';
 
 /**
- * Handles `GET /api/status` for administrators: per mailbox, its subscription state and expiry,
- * the last notification and the last catch-up, with any problem; and the scan queue's backlog
- * and dead-letter count. Each mailbox with a problem is also logged as an error.
+ * Handles `GET /api/status` for administrators. It returns each mailbox's subscription state and
+ * expiry, last notification, last catch-up and problems, and the scan queue's backlog and
+ * dead-letter count. Each mailbox with a problem is also logged as an error.
  */
 export async function handleStatus(
   request: ApiRequest,

@@ -17,7 +17,7 @@ export function toMessagesResource(mailbox: string): string {
 /** A mailbox found on premises is tried again after this long, because mailboxes migrate. */
 const ON_PREMISES_RECHECK_MS = 24 * 60 * 60 * 1000;
 
-/** What {@link SubscriptionManager.ensure} did for one mailbox. */
+/** Outcome of {@link SubscriptionManager.ensure} for one mailbox. */
 export type EnsureOutcome =
   | 'unchanged'
   | 'created'
@@ -29,8 +29,8 @@ export type EnsureOutcome =
 /**
  * Creates, renews, reauthorizes and deletes the Graph subscription of each monitored mailbox,
  * and keeps the mailbox and subscription rows in step. Callers hold the manager lease, so two
- * instances never work on subscriptions at once; the ETag-checked mailbox writes are the second
- * line of defence, and a subscription that loses such a write is deleted again.
+ * instances do not work on subscriptions at once. ETag-checked mailbox writes back this up: a
+ * subscription whose write loses is deleted again.
  */
 export class SubscriptionManager {
   constructor(
@@ -43,7 +43,10 @@ export class SubscriptionManager {
    * expired or that Graph no longer lists, and renews one that expires within the renewal window.
    * @param listedIds ids Graph lists, or undefined when the listing failed.
    */
-  async ensure(record: MailboxRecord, listedIds: ReadonlySet<string> | undefined): Promise<EnsureOutcome> {
+  async ensure(
+    record: MailboxRecord,
+    listedIds: ReadonlySet<string> | undefined,
+  ): Promise<EnsureOutcome> {
     const now = this.services.now();
     if (record.state === 'on-premises' && !this.isRecheckDue(record, now)) {
       return 'unchanged';
@@ -115,7 +118,9 @@ export class SubscriptionManager {
       await this.storeExpiry(record, renewed);
       return 'renewed';
     } catch (error) {
-      const expired = !(Date.parse(record.subscriptionExpiresAt ?? '') > this.services.now().getTime());
+      const expired = !(
+        Date.parse(record.subscriptionExpiresAt ?? '') > this.services.now().getTime()
+      );
       if (isCode(error, 'mailbox-not-found') || expired) {
         return this.create(record);
       }
@@ -123,7 +128,7 @@ export class SubscriptionManager {
     }
   }
 
-  /** Answers a `reauthorizationRequired` lifecycle event: reauthorize, or renew if that fails. */
+  /** Handles a `reauthorizationRequired` event: reauthorizes, or renews if that fails. */
   async reauthorize(record: MailboxRecord, id: string): Promise<EnsureOutcome> {
     const graph = requireGraph(this.services);
     try {
@@ -183,7 +188,7 @@ export class SubscriptionManager {
   /**
    * Writes the new subscription onto the mailbox row if the row still has the subscription it had
    * when read. A conflict from an unrelated column (a notification time) is retried with the
-   * fresh row; a row that is gone or has another new subscription makes this one surplus.
+   * fresh row. A row that is gone, or that has another new subscription, makes this one surplus.
    */
   private async attach(record: MailboxRecord, created: GraphSubscription): Promise<boolean> {
     let current: MailboxRecord = record;
@@ -239,7 +244,11 @@ export class SubscriptionManager {
     while (current !== undefined && !(await this.services.mailboxes.update(current, changes))) {
       current = await this.services.mailboxes.get(record.mailbox);
     }
-    const fields = { mailboxHash: hashMailbox(record.mailbox), code, error: toError(error).message };
+    const fields = {
+      mailboxHash: hashMailbox(record.mailbox),
+      code,
+      error: toError(error).message,
+    };
     if (onPremises) {
       this.logger.info('Mailbox is on premises; skipped', fields);
     } else {

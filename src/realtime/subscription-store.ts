@@ -15,7 +15,7 @@ export interface SubscriptionRecord {
   subscriptionId: string;
   /** Lower-cased address of the watched mailbox. */
   mailbox: string;
-  /** Entra object id of the mailbox's user, once known. Graph names users by it in notifications. */
+  /** Entra object id of the mailbox's user, once known; notifications name the user by it. */
   userId?: string;
   /** Hex SHA-256 of the clientState. */
   clientStateHash: string;
@@ -104,7 +104,7 @@ export interface SubscriptionCacheOptions {
   ttlMs?: number;
   /** How long an unknown id is remembered as unknown, in milliseconds. Default: 5,000. */
   unknownTtlMs?: number;
-  /** Most ids kept; the oldest entry is evicted first. Default: 10,000. */
+  /** Maximum ids kept; the oldest entry is evicted first. Default: 10,000. */
   maxEntries?: number;
 }
 

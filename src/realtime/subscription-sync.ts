@@ -7,7 +7,7 @@ import { requireGraph, type RealtimeServices } from './services.js';
 import { SubscriptionManager, type EnsureOutcome } from './subscription-manager.js';
 import type { Lease } from './table-lease.js';
 
-/** What one sync run did. */
+/** Summary of one sync run. */
 export interface SyncReport {
   /** False when another instance held the lease, so this run did nothing. */
   ran: boolean;
@@ -18,11 +18,11 @@ export interface SyncReport {
 }
 
 /**
- * The subscription timer's run: brings group memberships up to date, gives every monitored
- * mailbox a live subscription (create, renew or recreate), deletes subscriptions that no mailbox
- * row refers to, enqueues a catch-up job for every mailbox Graph serves, and logs mailboxes that
- * notifications do not cover. Only the holder of the manager lease runs; a second instance
- * started at the same time returns at once with `ran: false`.
+ * Runs the subscription timer's work. It brings group memberships up to date and gives every
+ * monitored mailbox a live subscription (create, renew or recreate). It deletes subscriptions that
+ * no mailbox row refers to, enqueues a catch-up job for every mailbox Graph serves, and logs
+ * mailboxes that notifications do not cover. Only the holder of the manager lease runs, so a
+ * second instance started at the same time returns at once with `ran: false`.
  */
 export async function runSubscriptionSync(
   services: RealtimeServices,
@@ -74,7 +74,7 @@ export async function syncAllGroups(services: RealtimeServices, logger: Logger):
     try {
       await syncGroup(services, group.groupId, logger);
     } catch (error) {
-      logger.error('Listing a group\'s mailboxes failed; its members stay as they were', {
+      logger.error("Listing a group's mailboxes failed; its members stay as they were", {
         groupId: group.groupId,
         error: toError(error).message,
       });
@@ -89,7 +89,9 @@ export async function syncGroup(
   logger: Logger,
 ): Promise<number> {
   const members = new Set(
-    (await requireGraph(services).directory.listGroupMailboxes(groupId)).map((m) => m.toLowerCase()),
+    (await requireGraph(services).directory.listGroupMailboxes(groupId)).map((m) =>
+      m.toLowerCase(),
+    ),
   );
   const now = services.now();
   for (const mailbox of members) {
@@ -145,7 +147,7 @@ async function listSubscriptionIds(
       ours: listed.filter((s) => s.notificationUrl === notificationUrl).map((s) => s.id),
     };
   } catch (error) {
-    // Without the listing, only expiry tells which subscriptions are gone.
+    // Without the listing, only the stored expiry shows which subscriptions are gone.
     logger.warn('Listing subscriptions failed; relying on stored expiry', {
       error: toError(error).message,
     });
@@ -230,7 +232,10 @@ async function enqueueCatchUps(
     await services.queue.send(jobs);
     return jobs.length;
   } catch (error) {
-    logger.error('Enqueueing catch-up jobs failed', { jobs: jobs.length, error: toError(error).message });
+    logger.error('Enqueueing catch-up jobs failed', {
+      jobs: jobs.length,
+      error: toError(error).message,
+    });
     return 0;
   }
 }

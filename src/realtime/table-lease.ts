@@ -7,7 +7,7 @@ import { isConcurrencyConflict, statusOf, toRowKey } from './table-errors.js';
 
 const LEASE_PARTITION = 'lease';
 
-const leaseRowSchema = z.object({ holder: z.string(), expiresAt: z.string(), etag: z.string() });
+const leaseRowSchema = z.object({ holder: z.string(), expiresAt: z.string() });
 
 /** A held lease. */
 export interface Lease {
@@ -108,11 +108,18 @@ export class TableLease {
     };
   }
 
-  private async read(rowKey: string): Promise<z.infer<typeof leaseRowSchema> | undefined> {
+  private async read(
+    rowKey: string,
+  ): Promise<{ holder: string; expiresAt: string; etag: string } | undefined> {
     try {
-      const parsed = leaseRowSchema.safeParse(await this.table.getEntity(LEASE_PARTITION, rowKey));
-      // A row that does not parse is treated as expired, so that it cannot block every run.
-      return parsed.success ? parsed.data : { holder: '', expiresAt: '1970-01-01T00:00:00Z', etag: '*' };
+      const entity = await this.table.getEntity(LEASE_PARTITION, rowKey);
+      const parsed = leaseRowSchema.safeParse(entity);
+      // A row that does not parse counts as expired, so that it cannot block every run; its real
+      // ETag keeps the takeover conditional.
+      const lease = parsed.success
+        ? parsed.data
+        : { holder: '', expiresAt: '1970-01-01T00:00:00Z' };
+      return { ...lease, etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) {
         return undefined;

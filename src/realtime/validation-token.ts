@@ -1,6 +1,6 @@
 import type { ApiRequest, ApiResponse } from '../functions-host/registry.js';
 
-/** Longest validationToken echoed, in characters; Graph's tokens are far shorter. */
+/** Maximum validationToken length echoed, in characters: a bound, not a documented limit. */
 export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
 
 /**
@@ -8,11 +8,12 @@ export const MAX_VALIDATION_TOKEN_LENGTH = 1024;
  * and invisible or bidirectional format characters. A token with any of them is rejected, so the
  * endpoint can never be used to reflect markup or forged log lines.
  */
-const FORBIDDEN_TOKEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f<>"'&`\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
+const FORBIDDEN_TOKEN_CHARACTERS =
+  /[\u0000-\u001f\u007f-\u009f<>"'&`\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 /**
- * Answers Graph's subscription validation request, which carries `?validationToken=`, by echoing
- * the decoded token as text/plain with 200. Graph waits 10 seconds at most, so this runs before
+ * Builds the response to Graph's subscription validation request, which carries
+ * `?validationToken=`: the decoded token as text/plain with 200. Graph waits 10 seconds at most, so this runs before
  * any storage or network call. Returns undefined when the request is not a validation request.
  * @see https://learn.microsoft.com/graph/change-notifications-delivery-webhooks
  */
@@ -21,7 +22,10 @@ export function answerValidationRequest(request: ApiRequest): ApiResponse | unde
   if (token === null) {
     return undefined;
   }
-  const headers = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' };
+  const headers = {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+  };
   if (
     token.length === 0 ||
     token.length > MAX_VALIDATION_TOKEN_LENGTH ||

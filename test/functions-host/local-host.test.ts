@@ -120,11 +120,18 @@ describe('startLocalHost', () => {
     const response = await fetch(`${host.url}/api/fail`);
     assert.equal(response.status, 500);
     assert.doesNotMatch(await response.text(), /handler broke/);
-    assert.ok(logger.lines.some((line) => line.level === 'error' && line.fields?.function === 'fail'));
+    assert.ok(
+      logger.lines.some((line) => line.level === 'error' && line.fields?.function === 'fail'),
+    );
   });
 
   it('delivers queued jobs to the consumer', async () => {
-    const job = { kind: 'catch-up', mailbox: 'a@contoso.com', reason: 'timer', enqueuedAt: new Date(0).toISOString() } as const;
+    const job = {
+      kind: 'catch-up',
+      mailbox: 'a@contoso.com',
+      reason: 'timer',
+      enqueuedAt: new Date(0).toISOString(),
+    } as const;
     await queue.send([job]);
     await queue.whenIdle();
     assert.deepEqual(consumed, [{ message: job, deliveryCount: 1 }]);

@@ -120,7 +120,9 @@ export class InMemoryGraph implements SubscriptionClient, DirectoryClient, UserI
 
   /** The live subscriptions of one mailbox. */
   subscriptionsOf(mailbox: string): StoredSubscription[] {
-    return [...this.subscriptions.values()].filter((subscription) => subscription.mailbox === mailbox);
+    return [...this.subscriptions.values()].filter(
+      (subscription) => subscription.mailbox === mailbox,
+    );
   }
 
   /** A change notification for a new message, as Graph builds it. */
@@ -166,7 +168,10 @@ export class InMemoryGraph implements SubscriptionClient, DirectoryClient, UserI
 
   private requireLive(id: string): StoredSubscription {
     const subscription = this.subscriptions.get(id);
-    if (subscription === undefined || Date.parse(subscription.expirationDateTime) <= this.now().getTime()) {
+    if (
+      subscription === undefined ||
+      Date.parse(subscription.expirationDateTime) <= this.now().getTime()
+    ) {
       throw new ScannerError('mailbox-not-found', 'Subscription not found');
     }
     return subscription;

@@ -11,7 +11,10 @@ import type { Job, JobQueue } from '../../src/queue/jobs.js';
 import { createRealtimeServices } from '../../src/realtime/compose.js';
 import { overrideRealtimeServices } from '../../src/realtime/provider.js';
 import type { RealtimeServices } from '../../src/realtime/services.js';
-import { createRecordingLogger, requireAzuriteConnectionString } from '../quarantine/azurite-test-support.js';
+import {
+  createRecordingLogger,
+  requireAzuriteConnectionString,
+} from '../quarantine/azurite-test-support.js';
 import { InMemoryGraph } from './in-memory-graph.js';
 
 /** Bearer token of the local administrator in these tests. */
@@ -88,7 +91,11 @@ export async function createTestServices(options: TestServicesOptions = {}) {
  */
 export async function startTestHost(
   build: (baseUrl: string) => Promise<RealtimeServices>,
-): Promise<{ host: LocalHost; services: RealtimeServices; logger: ReturnType<typeof createRecordingLogger> }> {
+): Promise<{
+  host: LocalHost;
+  services: RealtimeServices;
+  logger: ReturnType<typeof createRecordingLogger>;
+}> {
   const logger = createRecordingLogger();
   const host = await startLocalHost({
     port: 0,

@@ -19,7 +19,10 @@ const scanJob = (messageId: string): Job => ({
 describe('toServiceBusMessage', () => {
   it('gives duplicate scan jobs one message id', () => {
     const first = toServiceBusMessage(scanJob('AAMk1'));
-    const second = toServiceBusMessage({ ...scanJob('AAMk1'), enqueuedAt: new Date(1).toISOString() });
+    const second = toServiceBusMessage({
+      ...scanJob('AAMk1'),
+      enqueuedAt: new Date(1).toISOString(),
+    });
     assert.equal(first.messageId, second.messageId);
     assert.notEqual(first.messageId, toServiceBusMessage(scanJob('AAMk2')).messageId);
     assert.equal(first.contentType, 'application/json');

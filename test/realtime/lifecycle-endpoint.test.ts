@@ -43,7 +43,9 @@ describe('POST /api/graph/lifecycle', () => {
   };
 
   it('enqueues a catch-up job on missed', async () => {
-    const status = await graph.deliver(lifecycleUrl, [graph.lifecycleNotification(current(), 'missed')]);
+    const status = await graph.deliver(lifecycleUrl, [
+      graph.lifecycleNotification(current(), 'missed'),
+    ]);
     assert.equal(status, 202);
     assert.deepEqual(
       queue.jobs.map((job) => [job.kind, job.kind === 'catch-up' ? job.reason : '', job.mailbox]),
@@ -55,7 +57,9 @@ describe('POST /api/graph/lifecycle', () => {
   it('answers 503 when the catch-up cannot be enqueued', async () => {
     queue.failing = true;
     try {
-      const status = await graph.deliver(lifecycleUrl, [graph.lifecycleNotification(current(), 'missed')]);
+      const status = await graph.deliver(lifecycleUrl, [
+        graph.lifecycleNotification(current(), 'missed'),
+      ]);
       assert.equal(status, 503);
     } finally {
       queue.failing = false;
@@ -83,7 +87,9 @@ describe('POST /api/graph/lifecycle', () => {
   it('recreates on subscriptionRemoved', async () => {
     const old = current();
     graph.subscriptions.delete(old.id);
-    const status = await graph.deliver(lifecycleUrl, [graph.lifecycleNotification(old, 'subscriptionRemoved')]);
+    const status = await graph.deliver(lifecycleUrl, [
+      graph.lifecycleNotification(old, 'subscriptionRemoved'),
+    ]);
     assert.equal(status, 202);
     const replacement = current();
     assert.notEqual(replacement.id, old.id);
@@ -92,7 +98,10 @@ describe('POST /api/graph/lifecycle', () => {
 
   it('drops a lifecycle event with a wrong clientState', async () => {
     const calls = graph.calls.length;
-    const forged = { ...graph.lifecycleNotification(current(), 'subscriptionRemoved'), clientState: 'forged' };
+    const forged = {
+      ...graph.lifecycleNotification(current(), 'subscriptionRemoved'),
+      clientState: 'forged',
+    };
     const status = await graph.deliver(lifecycleUrl, [forged]);
     assert.equal(status, 202);
     assert.equal(graph.calls.length, calls);

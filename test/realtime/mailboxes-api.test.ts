@@ -102,7 +102,10 @@ describe('/api/mailboxes', () => {
   });
 
   it('answers 404 for a mailbox not monitored', async () => {
-    const response = await fetch(`${url}/nobody%40contoso.com`, { method: 'DELETE', headers: admin });
+    const response = await fetch(`${url}/nobody%40contoso.com`, {
+      method: 'DELETE',
+      headers: admin,
+    });
     assert.equal(response.status, 404);
   });
 
@@ -119,7 +122,8 @@ describe('/api/mailboxes with App Service authentication', () => {
   before(async () => {
     const started = await startTestHost(
       async (baseUrl) =>
-        (await createTestServices({ baseUrl, env: { MAILSWEEP_AUTH_MODE: 'app-service' } })).services,
+        (await createTestServices({ baseUrl, env: { MAILSWEEP_AUTH_MODE: 'app-service' } }))
+          .services,
     );
     host = started.host;
   });

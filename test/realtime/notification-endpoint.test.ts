@@ -6,8 +6,16 @@ import type { ApiRequest } from '../../src/functions-host/registry.js';
 import { NotificationClock } from '../../src/realtime/notification-clock.js';
 import { handleGraphNotifications } from '../../src/realtime/notification-endpoint.js';
 import type { RealtimeServices } from '../../src/realtime/services.js';
-import { hashClientState, SubscriptionCache, SubscriptionStore } from '../../src/realtime/subscription-store.js';
-import { createTestContext, createTestServices, RecordingQueue } from '../helpers/realtime-fixture.js';
+import {
+  hashClientState,
+  SubscriptionCache,
+  SubscriptionStore,
+} from '../../src/realtime/subscription-store.js';
+import {
+  createTestContext,
+  createTestServices,
+  RecordingQueue,
+} from '../helpers/realtime-fixture.js';
 
 const MAILBOX = 'alice@contoso.com';
 const OTHER_USER_ID = '11111111-2222-3333-4444-555555555555';
@@ -122,9 +130,21 @@ describe('handleGraphNotifications', () => {
   }
 
   const dropped: [string, (s: Setup) => Record<string, unknown>, string][] = [
-    ['a wrong clientState', (s) => notification(s, 'AAMkX=', { clientState: 'guess' }), 'client-state-mismatch'],
-    ['a missing clientState', (s) => notification(s, 'AAMkX=', { clientState: undefined }), 'client-state-missing'],
-    ['an unknown subscription', (s) => notification(s, 'AAMkX=', { subscriptionId: randomUUID() }), 'unknown-subscription'],
+    [
+      'a wrong clientState',
+      (s) => notification(s, 'AAMkX=', { clientState: 'guess' }),
+      'client-state-mismatch',
+    ],
+    [
+      'a missing clientState',
+      (s) => notification(s, 'AAMkX=', { clientState: undefined }),
+      'client-state-missing',
+    ],
+    [
+      'an unknown subscription',
+      (s) => notification(s, 'AAMkX=', { subscriptionId: randomUUID() }),
+      'unknown-subscription',
+    ],
     [
       'another user in the resource',
       (s) => notification(s, 'AAMkX=', { resource: `Users/${OTHER_USER_ID}/Messages/AAMkX=` }),
@@ -145,7 +165,11 @@ describe('handleGraphNotifications', () => {
       (s) => notification(s, 'AAMkX=', { resourceData: { id: 'AAMkY=' } }),
       'resource-mismatch',
     ],
-    ['an updated change', (s) => notification(s, 'AAMkX=', { changeType: 'updated' }), 'unexpected-change-type'],
+    [
+      'an updated change',
+      (s) => notification(s, 'AAMkX=', { changeType: 'updated' }),
+      'unexpected-change-type',
+    ],
     ['a malformed item', () => ({ subscriptionId: 42 }), 'malformed'],
   ];
   for (const [name, build, reason] of dropped) {
@@ -164,7 +188,10 @@ describe('handleGraphNotifications', () => {
   it('keeps valid items of a mixed request', async () => {
     const before = setup.queue.jobs.length;
     const { response } = await call(setup, {
-      value: [notification(setup, 'AAMkGood='), notification(setup, 'AAMkBad=', { clientState: 'x' })],
+      value: [
+        notification(setup, 'AAMkGood='),
+        notification(setup, 'AAMkBad=', { clientState: 'x' }),
+      ],
     });
     assert.equal(response.status, 202);
     assert.equal(setup.queue.jobs.length - before, 1);
@@ -233,7 +260,9 @@ describe('handleGraphNotifications without a stored user id', () => {
     assert.equal((await setup.services.subscriptions.get(setup.subscriptionId))?.userId, first);
 
     const other = await call(setup, {
-      value: [notification(setup, 'AAMk2=', { resource: `Users/${OTHER_USER_ID}/Messages/AAMk2=` })],
+      value: [
+        notification(setup, 'AAMk2=', { resource: `Users/${OTHER_USER_ID}/Messages/AAMk2=` }),
+      ],
     });
     assert.equal(other.response.status, 202);
     assert.equal(setup.queue.jobs.length, 1);

@@ -53,7 +53,7 @@ describe('POST /api/graph/notifications over HTTP', () => {
     queue.jobs.length = 0;
   });
 
-  it('drops a notification carrying another subscription\'s clientState', async () => {
+  it("drops a notification carrying another subscription's clientState", async () => {
     const [a] = graph.subscriptionsOf('a@contoso.com');
     const [b] = graph.subscriptionsOf('b@contoso.com');
     assert.ok(a && b);
@@ -62,7 +62,7 @@ describe('POST /api/graph/notifications over HTTP', () => {
     assert.equal(queue.jobs.length, 0);
   });
 
-  it('drops a notification naming the other mailbox\'s user', async () => {
+  it("drops a notification naming the other mailbox's user", async () => {
     const [a] = graph.subscriptionsOf('a@contoso.com');
     assert.ok(a);
     const item = graph.changeNotification(a, 'AAMkA3=');
@@ -90,7 +90,11 @@ describe('POST /api/graph/notifications over HTTP', () => {
         controller.close();
       },
     });
-    const response = await fetch(url, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit);
+    const response = await fetch(url, {
+      method: 'POST',
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
     assert.equal(response.status, 413);
   });
 

@@ -11,7 +11,12 @@ import { runSubscriptionSync } from '../../src/realtime/subscription-sync.js';
 import type { LogLine } from '../quarantine/azurite-test-support.js';
 import { createRecordingLogger } from '../quarantine/azurite-test-support.js';
 import { InMemoryGraph } from '../helpers/in-memory-graph.js';
-import { ADMIN_TOKEN, createTestServices, createTestTables, startTestHost } from '../helpers/realtime-fixture.js';
+import {
+  ADMIN_TOKEN,
+  createTestServices,
+  createTestTables,
+  startTestHost,
+} from '../helpers/realtime-fixture.js';
 
 interface StatusBody {
   unhealthyMailboxes: number;
@@ -49,14 +54,23 @@ describe('GET /api/status', () => {
     // The catch-up consumer writes lastCatchUpAt on the mailbox row.
     await services.mailboxes.recordNotification('live@contoso.com', new Date());
     await tables.mailboxes.updateEntity(
-      { partitionKey: 'mailbox', rowKey: 'live%40contoso.com', lastCatchUpAt: '2026-01-01T00:00:00.000Z' },
+      {
+        partitionKey: 'mailbox',
+        rowKey: 'live%40contoso.com',
+        lastCatchUpAt: '2026-01-01T00:00:00.000Z',
+      },
       'Merge',
     );
     // One job dead-lettered by a consumer that always fails.
     queue.consume(async () => {
       throw new Error('scan failed');
     });
-    const job: Job = { kind: 'catch-up', mailbox: 'live@contoso.com', reason: 'timer', enqueuedAt: new Date().toISOString() };
+    const job: Job = {
+      kind: 'catch-up',
+      mailbox: 'live@contoso.com',
+      reason: 'timer',
+      enqueuedAt: new Date().toISOString(),
+    };
     await queue.send([job]);
     await queue.whenIdle();
   });
@@ -86,7 +100,9 @@ describe('GET /api/status', () => {
   it('logs a mailbox without a live subscription as an error', async () => {
     await fetch(`${host.url}/api/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const alerts = logLines.filter(
-      (line) => line.level === 'error' && line.message === 'Monitored mailbox is not covered by notifications',
+      (line) =>
+        line.level === 'error' &&
+        line.message === 'Monitored mailbox is not covered by notifications',
     );
     assert.ok(alerts.length >= 1);
     assert.equal(alerts[0]?.fields?.problems, 'no-live-subscription,silent');

@@ -18,7 +18,9 @@ describe('runSubscriptionSync', () => {
   let baseUrl: string;
 
   before(async () => {
-    const started = await startTestHost(async (url) => (await createTestServices({ baseUrl: url })).services);
+    const started = await startTestHost(
+      async (url) => (await createTestServices({ baseUrl: url })).services,
+    );
     host = started.host;
     baseUrl = host.url;
   });
@@ -139,23 +141,35 @@ describe('runSubscriptionSync', () => {
   });
 
   it('marks an on-premises mailbox and carries on', async () => {
-    const { services, graph, queue, logger } = await fresh(['onprem@contoso.com', 'cloud@contoso.com']);
+    const { services, graph, queue, logger } = await fresh([
+      'onprem@contoso.com',
+      'cloud@contoso.com',
+    ]);
     graph.onPremises.add('onprem@contoso.com');
     const report = await runSubscriptionSync(services, logger);
     assert.equal(report.outcomes['on-premises'], 1);
     assert.equal(report.outcomes.created, 1);
     assert.equal((await services.mailboxes.get('onprem@contoso.com'))?.state, 'on-premises');
     assert.equal((await services.mailboxes.get('cloud@contoso.com'))?.state, 'active');
-    assert.deepEqual(queue.jobs.map((job) => job.mailbox), ['cloud@contoso.com']);
+    assert.deepEqual(
+      queue.jobs.map((job) => job.mailbox),
+      ['cloud@contoso.com'],
+    );
 
     const creates = graph.calls.filter((call) => call === 'create onprem@contoso.com').length;
     await runSubscriptionSync(services, logger);
-    assert.equal(graph.calls.filter((call) => call === 'create onprem@contoso.com').length, creates);
+    assert.equal(
+      graph.calls.filter((call) => call === 'create onprem@contoso.com').length,
+      creates,
+    );
   });
 
   it('retries creation after validation failures', async () => {
     const { services, graph, logger } = await fresh(['a@contoso.com']);
-    const timeout = new ScannerError('mailbox-request-failed', 'Subscription validation request timed out');
+    const timeout = new ScannerError(
+      'mailbox-request-failed',
+      'Subscription validation request timed out',
+    );
     graph.createFailures.push(timeout, timeout);
     const report = await runSubscriptionSync(services, logger);
     assert.equal(report.outcomes.created, 1);
@@ -173,7 +187,9 @@ describe('runSubscriptionSync', () => {
     assert.equal(record?.state, 'failed');
     assert.equal(record?.lastError, 'mailbox-unavailable');
     assert.equal(report.unhealthyMailboxes, 1);
-    const alert = logger.lines.find((line) => line.message === 'Monitored mailbox is not covered by notifications');
+    const alert = logger.lines.find(
+      (line) => line.message === 'Monitored mailbox is not covered by notifications',
+    );
     assert.equal(alert?.level, 'error');
     assert.doesNotMatch(JSON.stringify(logger.lines), /a@contoso\.com/);
   });

@@ -16,8 +16,11 @@ function requestWithQuery(query: string): ApiRequest {
 
 describe('answerValidationRequest', () => {
   it('echoes the decoded token as plain text', () => {
-    const token = 'Validation: Testing client application reachability for subscription Request-Id: 3b3f';
-    const answer = answerValidationRequest(requestWithQuery(`?validationToken=${encodeURIComponent(token)}`));
+    const token =
+      'Validation: Testing client application reachability for subscription Request-Id: 3b3f';
+    const answer = answerValidationRequest(
+      requestWithQuery(`?validationToken=${encodeURIComponent(token)}`),
+    );
     assert.equal(answer?.status, 200);
     assert.equal(answer?.body, token);
     assert.equal(answer?.headers?.['content-type'], 'text/plain; charset=utf-8');
@@ -41,7 +44,9 @@ describe('answerValidationRequest', () => {
   ];
   for (const [name, token] of rejected) {
     it(`rejects ${name}`, () => {
-      const answer = answerValidationRequest(requestWithQuery(`?validationToken=${encodeURIComponent(token)}`));
+      const answer = answerValidationRequest(
+        requestWithQuery(`?validationToken=${encodeURIComponent(token)}`),
+      );
       assert.equal(answer?.status, 400);
       assert.notEqual(answer?.body, token);
       assert.equal(answer?.headers?.['content-type'], 'text/plain; charset=utf-8');
