@@ -105,7 +105,10 @@ async function toScanJobs(
       continue;
     }
     if (match.learnedUserId !== undefined) {
-      await pinUserId(services, { ...record, userId: match.learnedUserId });
+      const pinned = { ...record, userId: match.learnedUserId };
+      await pinUserId(services, pinned);
+      // Later items of this request are checked against the pinned id.
+      records.set(record.subscriptionId, pinned);
     }
     // Graph may repeat a notification within one request; one job is enough.
     const key = `${record.mailbox}\n${resource.messageId}`;

@@ -294,11 +294,15 @@ export class SubscriptionManager {
 
 /**
  * Creation and renewal are retried after every failure except a mailbox that is on premises or
- * gone. Graph reports a validation POST that timed out (a cold start) as a permanent 400, yet
+ * gone, and a configuration error. Graph reports a validation POST that timed out (a cold start) as a permanent 400, yet
  * the next attempt usually succeeds.
  */
 function isRetryable(error: unknown): boolean {
-  return !isCode(error, 'mailbox-on-premises') && !isCode(error, 'mailbox-not-found');
+  return (
+    !isCode(error, 'mailbox-on-premises') &&
+    !isCode(error, 'mailbox-not-found') &&
+    !isCode(error, 'config-invalid')
+  );
 }
 
 function isCode(error: unknown, code: ScannerError['code']): boolean {

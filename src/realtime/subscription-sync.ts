@@ -23,6 +23,7 @@ export interface SyncReport {
  * no mailbox row refers to, enqueues a catch-up job for every mailbox Graph serves, and logs
  * mailboxes that notifications do not cover. Only the holder of the manager lease runs, so a
  * second instance started at the same time returns at once with `ran: false`.
+ * @throws ScannerError `config-invalid` when no Graph client or public base URL is configured.
  */
 export async function runSubscriptionSync(
   services: RealtimeServices,
@@ -35,6 +36,12 @@ export async function runSubscriptionSync(
     catchUpJobs: 0,
     unhealthyMailboxes: 0,
   };
+  // Fails the run before any mailbox is touched when Graph or the public URL is not configured,
+  // so that a configuration error is not retried and recorded once per mailbox.
+  const manager = new SubscriptionManager(services, logger);
+  requireGraph(services);
+  manager.endpointUrl('graph/notifications');
+
   const lease = await services.managerLease.tryAcquire();
   if (lease === undefined) {
     logger.info('Subscription sync skipped: another instance holds the lease');
@@ -43,7 +50,6 @@ export async function runSubscriptionSync(
   report.ran = true;
   try {
     await syncAllGroups(services, logger);
-    const manager = new SubscriptionManager(services, logger);
     const listed = await listSubscriptionIds(services, manager, logger);
     const created = await ensureAll(services, manager, listed?.ids, lease, report, logger);
     if (listed !== undefined) {

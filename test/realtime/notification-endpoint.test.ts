@@ -268,3 +268,24 @@ describe('handleGraphNotifications without a stored user id', () => {
     assert.equal(setup.queue.jobs.length, 1);
   });
 });
+
+describe('handleGraphNotifications pinning within one request', () => {
+  it('rejects a second object id in the same batch', async () => {
+    const setup = await setUp();
+    const stored = await setup.services.subscriptions.get(setup.subscriptionId);
+    assert.ok(stored);
+    await setup.services.subscriptions.put({ ...stored, userId: undefined });
+    const first = randomUUID();
+    const { response } = await call(setup, {
+      value: [
+        notification(setup, 'AAMk1=', { resource: `Users/${first}/Messages/AAMk1=` }),
+        notification(setup, 'AAMk2=', { resource: `Users/${OTHER_USER_ID}/Messages/AAMk2=` }),
+      ],
+    });
+    assert.equal(response.status, 202);
+    assert.deepEqual(
+      setup.queue.jobs.map((job) => (job.kind === 'scan-message' ? job.messageId : '')),
+      ['AAMk1='],
+    );
+  });
+});

@@ -263,4 +263,19 @@ describe('runSubscriptionSync', () => {
     assert.equal(graph.subscriptionsOf('a@contoso.com').length, 1);
     assert.equal((await services.mailboxes.get('a@contoso.com'))?.subscriptionId, live?.id);
   });
+
+  it('fails at once without a public base URL', async () => {
+    const graph = new InMemoryGraph();
+    const { services } = await createTestServices({
+      graph,
+      env: { MAILSWEEP_PUBLIC_BASE_URL: '' },
+    });
+    await services.mailboxes.add('a@contoso.com', {}, new Date());
+    await assert.rejects(
+      runSubscriptionSync(services, createRecordingLogger()),
+      (error: unknown) => error instanceof ScannerError && error.code === 'config-invalid',
+    );
+    assert.equal(graph.calls.length, 0);
+    assert.equal((await services.mailboxes.get('a@contoso.com'))?.state, 'pending');
+  });
 });
