@@ -141,7 +141,9 @@ async function actOnSubscriptionEvents(
   services: RealtimeServices,
   context: HandlerContext,
 ): Promise<void> {
-  const manager = new SubscriptionManager(services, toLogger(context));
+  // One attempt each, without the backoff delays: Graph expects a prompt response, and the sync
+  // timer retries whatever fails here.
+  const manager = new SubscriptionManager({ ...services, retryDelaysMs: [] }, toLogger(context));
   for (const { event, record } of events) {
     if (event === 'missed') continue;
     try {

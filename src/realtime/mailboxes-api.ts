@@ -119,7 +119,9 @@ async function subscribeNow(
     return record;
   }
   try {
-    await new SubscriptionManager(services, toLogger(context)).ensure(record, undefined);
+    // One attempt, so that the request returns promptly; the sync timer retries a failure.
+    const manager = new SubscriptionManager({ ...services, retryDelaysMs: [] }, toLogger(context));
+    await manager.ensure(record, undefined);
   } catch (error) {
     context.log('error', 'Creating the subscription failed; the sync retries', {
       mailboxHash: hashMailbox(record.mailbox),

@@ -108,6 +108,9 @@ export interface SubscriptionCacheOptions {
   maxEntries?: number;
 }
 
+/** Maximum table reads the cache runs at once. */
+const MAX_PARALLEL_READS = 16;
+
 interface CacheEntry {
   record: SubscriptionRecord | undefined;
   expiresAt: number;
@@ -147,12 +150,17 @@ export class SubscriptionCache {
         missing.push(id);
       }
     }
-    const loaded = await Promise.all(missing.map((id) => this.store.get(id)));
-    missing.forEach((id, index) => {
-      const record = loaded[index];
-      result.set(id, record);
-      this.remember(id, record, now);
-    });
+    // Reads run in groups, so that a request full of made-up ids cannot open hundreds of table
+    // requests at once.
+    for (let start = 0; start < missing.length; start += MAX_PARALLEL_READS) {
+      const group = missing.slice(start, start + MAX_PARALLEL_READS);
+      const loaded = await Promise.all(group.map((id) => this.store.get(id)));
+      group.forEach((id, index) => {
+        const record = loaded[index];
+        result.set(id, record);
+        this.remember(id, record, now);
+      });
+    }
     return result;
   }
 

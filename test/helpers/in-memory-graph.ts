@@ -22,10 +22,10 @@ interface StoredSubscription extends GraphSubscription {
 
 /**
  * An in-memory stand-in for Graph's /subscriptions and group member listing, for tests. Like
- * Graph it assigns ids, rejects expiries past 4,230 minutes, and POSTs a validation request to
- * the notification and lifecycle URLs on create (and to the notification URL on renew), failing
- * unless the endpoint echoes the token as text/plain with 200. It can deliver change and
- * lifecycle notifications to the subscription's URLs the way Graph does.
+ * Graph, it assigns ids and rejects expiries past 4,230 minutes. On create it POSTs a validation
+ * request to the notification and lifecycle URLs, and on renew to the notification URL. Each
+ * fails unless the endpoint echoes the token as text/plain with 200. It can also deliver change
+ * and lifecycle notifications to the subscription's URLs the way Graph does.
  */
 export class InMemoryGraph implements SubscriptionClient, DirectoryClient, UserIdResolver {
   readonly subscriptions = new Map<string, StoredSubscription>();
@@ -118,14 +118,14 @@ export class InMemoryGraph implements SubscriptionClient, DirectoryClient, UserI
     return id;
   }
 
-  /** The live subscriptions of one mailbox. */
+  /** Returns the stored subscriptions of one mailbox. */
   subscriptionsOf(mailbox: string): StoredSubscription[] {
     return [...this.subscriptions.values()].filter(
       (subscription) => subscription.mailbox === mailbox,
     );
   }
 
-  /** A change notification for a new message, as Graph builds it. */
+  /** Builds a change notification for a new message, as Graph does. */
   changeNotification(subscription: StoredSubscription, messageId: string): Record<string, unknown> {
     const userId = this.userIdOf(subscription.mailbox);
     return {
@@ -143,7 +143,7 @@ export class InMemoryGraph implements SubscriptionClient, DirectoryClient, UserI
     };
   }
 
-  /** A lifecycle notification, as Graph builds it. */
+  /** Builds a lifecycle notification, as Graph does. */
   lifecycleNotification(subscription: StoredSubscription, event: string): Record<string, unknown> {
     return {
       subscriptionId: subscription.id,

@@ -20,7 +20,7 @@ import { InMemoryGraph } from './in-memory-graph.js';
 /** Bearer token of the local administrator in these tests. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
 
-/** A queue that records what was sent and can be told to fail. */
+/** A queue that records the jobs sent and fails every send while `failing` is set. */
 export class RecordingQueue implements JobQueue {
   readonly jobs: Job[] = [];
   sends = 0;

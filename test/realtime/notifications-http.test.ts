@@ -37,7 +37,8 @@ describe('POST /api/graph/notifications over HTTP', () => {
   it('turns Graph notifications into scan jobs', async () => {
     const [a] = graph.subscriptionsOf('a@contoso.com');
     const [b] = graph.subscriptionsOf('b@contoso.com');
-    assert.ok(a && b);
+    assert.ok(a);
+    assert.ok(b);
     const status = await graph.deliver(url, [
       graph.changeNotification(a, 'AAMkA1='),
       graph.changeNotification(b, 'AAMkB1='),
@@ -56,7 +57,8 @@ describe('POST /api/graph/notifications over HTTP', () => {
   it("drops a notification carrying another subscription's clientState", async () => {
     const [a] = graph.subscriptionsOf('a@contoso.com');
     const [b] = graph.subscriptionsOf('b@contoso.com');
-    assert.ok(a && b);
+    assert.ok(a);
+    assert.ok(b);
     const crossed = { ...graph.changeNotification(a, 'AAMkA2='), clientState: b.clientState };
     assert.equal(await graph.deliver(url, [crossed]), 202);
     assert.equal(queue.jobs.length, 0);
