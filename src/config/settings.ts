@@ -93,6 +93,10 @@ const settingsSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name such as contoso.servicebus.windows.net')
     .optional(),
+  // Read by the Functions host for an identity-based connection; mailsweep's sender uses the
+  // client id to pick a user-assigned managed identity.
+  MAILSWEEP_SERVICEBUS__credential: z.literal('managedidentity').optional(),
+  MAILSWEEP_SERVICEBUS__clientId: z.uuid().optional(),
   MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: positiveInt(10),
 
   MAILSWEEP_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -166,6 +170,8 @@ export interface Settings {
   queue: {
     serviceBusConnectionString?: string;
     serviceBusNamespace?: string;
+    /** Client id of a user-assigned managed identity for Service Bus; default: the system one. */
+    serviceBusClientId?: string;
     /** Deliveries before the in-process queue dead-letters a job. Service Bus sets its own. */
     maxDeliveryCount: number;
   };
@@ -265,6 +271,7 @@ function toSettings(raw: RawSettings): Settings {
     queue: {
       serviceBusConnectionString: raw.MAILSWEEP_SERVICEBUS,
       serviceBusNamespace: raw.MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace,
+      serviceBusClientId: raw.MAILSWEEP_SERVICEBUS__clientId,
       maxDeliveryCount: raw.MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT,
     },
     subscriptions: {

@@ -89,11 +89,15 @@ export function toServiceBusMessage(job: Job): ServiceBusMessage {
   };
 }
 
-// NOTE: a failure after the first batch leaves the earlier batches sent; the caller's retry then
+/**
+ * Sends messages in as few batches as the namespace's message size allows.
+ * @throws Error when one message alone is larger than a batch may be.
+ */
+// NOTE: a failure after the first batch leaves the earlier batches sent. The caller's retry then
 // sends them again, which the idempotent consumer tolerates.
-async function sendInBatches(
-  sender: ServiceBusSender,
-  messages: ServiceBusMessage[],
+export async function sendInBatches(
+  sender: Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages'>,
+  messages: readonly ServiceBusMessage[],
 ): Promise<void> {
   let batch = await sender.createMessageBatch();
   for (const message of messages) {

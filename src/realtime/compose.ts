@@ -1,4 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
+import { DefaultAzureCredential } from '@azure/identity';
 
 import type { Settings } from '../config/settings.js';
 import { SCAN_QUEUE_NAME, type JobQueue } from '../queue/jobs.js';
@@ -62,12 +63,17 @@ export function openScanQueue(
   settings: Settings,
   logger?: Logger,
 ): { queue: JobQueue; monitor: QueueMonitor } {
-  const { serviceBusConnectionString, serviceBusNamespace, maxDeliveryCount } = settings.queue;
+  const { serviceBusConnectionString, serviceBusNamespace, serviceBusClientId, maxDeliveryCount } =
+    settings.queue;
   if (serviceBusConnectionString !== undefined || serviceBusNamespace !== undefined) {
     const target = {
       connectionString: serviceBusConnectionString,
       fullyQualifiedNamespace: serviceBusNamespace,
       queueName: SCAN_QUEUE_NAME,
+      credential:
+        serviceBusClientId === undefined
+          ? undefined
+          : new DefaultAzureCredential({ managedIdentityClientId: serviceBusClientId }),
     };
     return {
       queue: createServiceBusJobQueue(target),

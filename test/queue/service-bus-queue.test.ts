@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import type { ServiceBusMessage } from '@azure/service-bus';
+
 import type { Job } from '../../src/queue/jobs.js';
 import {
   createServiceBusJobQueue,
+  sendInBatches,
   toServiceBusMessage,
 } from '../../src/queue/service-bus-queue.js';
 import { ScannerError } from '../../src/shared/errors.js';
@@ -46,5 +49,52 @@ describe('createServiceBusJobQueue', () => {
       () => createServiceBusJobQueue({ queueName: 'mailsweep-scan' }),
       (error: unknown) => error instanceof ScannerError && error.code === 'config-invalid',
     );
+  });
+});
+
+/** A sender whose batches hold at most `capacity` messages, recording each batch sent. */
+function createFakeSender(capacity: number) {
+  const sent: ServiceBusMessage[][] = [];
+  const sender = {
+    async createMessageBatch() {
+      const messages: ServiceBusMessage[] = [];
+      return {
+        get count() {
+          return messages.length;
+        },
+        tryAddMessage(message: ServiceBusMessage) {
+          if (messages.length >= capacity) return false;
+          messages.push(message);
+          return true;
+        },
+        messages,
+      };
+    },
+    async sendMessages(batch: { messages: ServiceBusMessage[] }) {
+      sent.push([...batch.messages]);
+    },
+  };
+  return { sender: sender as unknown as Parameters<typeof sendInBatches>[0], sent };
+}
+
+describe('sendInBatches', () => {
+  it('splits messages into full batches', async () => {
+    const { sender, sent } = createFakeSender(3);
+    const messages = Array.from({ length: 7 }, (_, i) => toServiceBusMessage(scanJob(`AAMk${i}`)));
+    await sendInBatches(sender, messages);
+    assert.deepEqual(
+      sent.map((batch) => batch.length),
+      [3, 3, 1],
+    );
+    assert.deepEqual(sent.flat(), messages);
+  });
+
+  it('rejects a message too large for any batch', async () => {
+    const { sender, sent } = createFakeSender(0);
+    await assert.rejects(
+      sendInBatches(sender, [toServiceBusMessage(scanJob('AAMk1'))]),
+      /larger than the largest Service Bus message/,
+    );
+    assert.equal(sent.length, 0);
   });
 });
