@@ -1,5 +1,4 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-
+import { registerHttp } from '../src/functions-host/registry.js';
 import { createHealthEngines, type HealthReport, probeEngines } from '../src/health/health.js';
 import type { ScanEngine } from '../src/scanning/types.js';
 import { toError } from '../src/shared/errors.js';
@@ -10,21 +9,21 @@ import { toError } from '../src/shared/errors.js';
 let cachedEngines: Promise<ScanEngine[]> | undefined;
 
 /** GET /api/health: settings validity and each engine's status, version and signature date. */
-export async function health(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  cachedEngines ??= createHealthEngines(process.env);
-  let report: HealthReport;
-  try {
-    report = await probeEngines(await cachedEngines);
-  } catch (thrown: unknown) {
-    report = { status: 'failed', engines: [], error: toError(thrown).message };
-  }
-  context.info('health checked', { status: report.status, invocationId: context.invocationId });
-  return { status: report.status === 'ok' ? 200 : 503, jsonBody: report };
-}
-
-app.http('get-health', {
+registerHttp({
+  name: 'get-health',
   methods: ['GET'],
-  authLevel: 'function',
   route: 'health',
-  handler: health,
+  authLevel: 'function',
+  maxBodyBytes: 0,
+  handler: async (_request, context) => {
+    cachedEngines ??= createHealthEngines(process.env);
+    let report: HealthReport;
+    try {
+      report = await probeEngines(await cachedEngines);
+    } catch (thrown: unknown) {
+      report = { status: 'failed', engines: [], error: toError(thrown).message };
+    }
+    context.log('info', 'health checked', { status: report.status, invocationId: context.invocationId });
+    return { status: report.status === 'ok' ? 200 : 503, json: report };
+  },
 });

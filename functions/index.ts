@@ -1,2 +1,9 @@
 // The Functions host loads this file (package.json "main"); each import registers its triggers.
+import './get-verdicts.js';
+import './graph-lifecycle.js';
+import './graph-notifications.js';
 import './health.js';
+import './mailboxes.js';
+import './scan-queue.js';
+import './status.js';
+import './subscription-sync.js';

@@ -68,7 +68,7 @@ async function handleFailure(
   // Errors that are not ScannerErrors are bugs or unmapped SDK failures: retry them like
   // transient ones, so that one bad run does not lose the message.
   const transient = error === undefined || error.transient;
-  const lastTry = delivery.deliveryCount >= deps.settings.arrival.maxDeliveryCount;
+  const lastTry = delivery.deliveryCount >= deps.settings.queue.maxDeliveryCount;
   const fields = logFields(state, delivery, { code, error: toError(thrown).message });
 
   if (transient && !lastTry) {

@@ -141,7 +141,6 @@ const settingsSchema = z.strictObject({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
-  MAILSWEEP_MAX_DELIVERY_COUNT: positiveInt(10),
   MAILSWEEP_CATCH_UP_FOLDERS: z
     .string()
     .default('')
@@ -161,6 +160,28 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default('https://graph.microsoft.com/v1.0'),
   MAILSWEEP_GRAPH_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).optional(),
   MAILSWEEP_GRAPH_MAX_TRIES: positiveInt(6),
+  MAILSWEEP_AUTH_MODE: z.enum(['app-service', 'local-token']).default('app-service'),
+  MAILSWEEP_LOCAL_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+
+  // The same keys the Functions host reads for the Service Bus trigger's `MAILSWEEP_SERVICEBUS`
+  // connection: a connection string, or a namespace for identity-based access.
+  MAILSWEEP_SERVICEBUS: z.string().min(1).optional(),
+  MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name such as contoso.servicebus.windows.net')
+    .optional(),
+  // Read by the Functions host for an identity-based connection; mailsweep's sender uses the
+  // client id to pick a user-assigned managed identity.
+  MAILSWEEP_SERVICEBUS__credential: z.literal('managedidentity').optional(),
+  MAILSWEEP_SERVICEBUS__clientId: z.uuid().optional(),
+  MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: positiveInt(10),
+
+  MAILSWEEP_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_SUBSCRIPTION_MINUTES: positiveInt(4200).pipe(
+    z.number().max(4230, 'must be at most 4230, the limit Graph sets for Outlook messages'),
+  ),
+  MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES: positiveInt(1440),
+  MAILSWEEP_SILENT_MAILBOX_HOURS: positiveInt(24),
 }).superRefine((raw, context) => {
   // A daemon engine without an address would fail every scan, so it is a start-up error instead.
   if (raw.MAILSWEEP_ENGINES_ANTIVIRUS.includes('clamd') && !raw.MAILSWEEP_CLAMD_HOST) {
@@ -175,6 +196,13 @@ const settingsSchema = z.strictObject({
       code: 'custom',
       path: ['MAILSWEEP_RSPAMD_URL'],
       message: 'is required when MAILSWEEP_ENGINES_ANTISPAM includes rspamd',
+    });
+  }
+  if (raw.MAILSWEEP_AUTH_MODE === 'local-token' && raw.MAILSWEEP_LOCAL_ADMIN_TOKEN === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_LOCAL_ADMIN_TOKEN'],
+      message: 'must be set when MAILSWEEP_AUTH_MODE is local-token',
     });
   }
 });
@@ -280,6 +308,28 @@ export interface Settings {
   arrival: ArrivalSettings;
   /** Microsoft Graph access; unset ids mean Graph is not configured. */
   graph: GraphSettings;
+  /** How HTTP callers are authenticated; `local-token` is for local runs only. */
+  auth: { mode: 'app-service' | 'local-token'; localAdminToken?: string };
+  /** The scan queue: Service Bus when either field is set, the in-process queue otherwise. */
+  queue: {
+    serviceBusConnectionString?: string;
+    serviceBusNamespace?: string;
+    /** Client id of a user-assigned managed identity for Service Bus; default: the system one. */
+    serviceBusClientId?: string;
+    /** Deliveries before the in-process queue dead-letters a job. Service Bus sets its own. */
+    maxDeliveryCount: number;
+  };
+  /** Graph change-notification subscriptions. */
+  subscriptions: {
+    /** Base URL Graph posts to, e.g. `https://contoso-mailsweep.azurewebsites.net`. */
+    publicBaseUrl?: string;
+    /** Lifetime requested for a new or renewed subscription, in minutes (Graph allows 4230). */
+    lifetimeMinutes: number;
+    /** A subscription with less than this left is renewed, in minutes. */
+    renewBeforeMinutes: number;
+    /** A monitored mailbox without a notification for this long is reported, in hours. */
+    silentMailboxHours: number;
+  };
 }
 
 /** Settings of the scan-on-arrival and catch-up queue consumers. */
@@ -294,8 +344,6 @@ export interface ArrivalSettings {
   tagCategory: string;
   /** The `tag` action also flags the message for follow-up. */
   tagFlag: boolean;
-  /** Deliveries of one queue message before the queue dead-letters it; the queue's own value. */
-  maxDeliveryCount: number;
   /** Well-known folders the catch-up syncs besides the Inbox. */
   catchUpFolders: readonly ('junkemail' | 'deleteditems' | 'sentitems')[];
   /** On a sync without a stored state, only messages received within this many hours are queued. */
@@ -427,7 +475,6 @@ function toSettings(raw: RawSettings): Settings {
       deleteMode: raw.MAILSWEEP_DELETE_MODE,
       tagCategory: raw.MAILSWEEP_TAG_CATEGORY,
       tagFlag: raw.MAILSWEEP_TAG_FLAG,
-      maxDeliveryCount: raw.MAILSWEEP_MAX_DELIVERY_COUNT,
       catchUpFolders: raw.MAILSWEEP_CATCH_UP_FOLDERS,
       fullSyncHours: raw.MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS,
     },
@@ -440,6 +487,19 @@ function toSettings(raw: RawSettings): Settings {
       baseUrl: raw.MAILSWEEP_GRAPH_BASE_URL,
       authorityHost: raw.MAILSWEEP_GRAPH_AUTHORITY_HOST,
       maxTries: raw.MAILSWEEP_GRAPH_MAX_TRIES,
+    },
+    auth: { mode: raw.MAILSWEEP_AUTH_MODE, localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN },
+    queue: {
+      serviceBusConnectionString: raw.MAILSWEEP_SERVICEBUS,
+      serviceBusNamespace: raw.MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace,
+      serviceBusClientId: raw.MAILSWEEP_SERVICEBUS__clientId,
+      maxDeliveryCount: raw.MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT,
+    },
+    subscriptions: {
+      publicBaseUrl: raw.MAILSWEEP_PUBLIC_BASE_URL,
+      lifetimeMinutes: raw.MAILSWEEP_SUBSCRIPTION_MINUTES,
+      renewBeforeMinutes: raw.MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES,
+      silentMailboxHours: raw.MAILSWEEP_SILENT_MAILBOX_HOURS,
     },
   };
 }

@@ -29,6 +29,9 @@ const LOOPBACK_HOST = '127.0.0.1';
 /** Azurite prints this once the blob service accepts connections, with the port the OS chose. */
 const LISTENING_PATTERN = /Blob service .*(?:listens on|listening at) http:\/\/127\.0\.0\.1:(\d+)/;
 
+/** The same for the table service, which only the full `azurite` command starts. */
+const TABLE_LISTENING_PATTERN = /Table service .*(?:listens on|listening at) http:\/\/127\.0\.0\.1:(\d+)/;
+
 /** Signals that end the command by default. The child is stopped before they take effect. */
 const TERMINATING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -57,6 +60,8 @@ export interface LocalAzuriteOptions {
   logger: Logger;
   /** Time allowed for Azurite to start and respond, in milliseconds. Default: 30,000. */
   startTimeoutMs?: number;
+  /** Also start the table (and queue) services, for the state tables. Default: false. */
+  withTables?: boolean;
 }
 
 /** A running Azurite blob service started by this process. */
@@ -65,6 +70,8 @@ export interface LocalAzurite {
   connectionString: string;
   /** Blob service URL including the account, e.g. `http://127.0.0.1:41234/devstoreaccount1`. */
   blobEndpoint: string;
+  /** Table service URL including the account, when started `withTables`. */
+  tableEndpoint?: string;
   /** Process id of the Azurite child. */
   pid: number;
   /**
@@ -90,7 +97,8 @@ export interface LocalAzurite {
 export async function startLocalAzurite(options: LocalAzuriteOptions): Promise<LocalAzurite> {
   const startedAt = Date.now();
   const timeoutMs = options.startTimeoutMs ?? 30_000;
-  const script = await resolveAzuriteScript('azurite-blob');
+  const withTables = options.withTables === true;
+  const script = await resolveAzuriteScript(withTables ? 'azurite' : 'azurite-blob');
   await mkdir(options.location, { recursive: true });
   // The real path, so that the lock and the orphan check agree however the folder was named.
   const location = await realpath(options.location);
@@ -102,6 +110,12 @@ export async function startLocalAzurite(options: LocalAzuriteOptions): Promise<L
       ...['--import', PARENT_WATCHDOG_MODULE],
       script,
       ...['--blobHost', LOOPBACK_HOST, '--blobPort', '0'],
+      ...(withTables
+        ? [
+            ...['--queueHost', LOOPBACK_HOST, '--queuePort', '0'],
+            ...['--tableHost', LOOPBACK_HOST, '--tablePort', '0'],
+          ]
+        : []),
       ...['--location', location],
       '--silent',
       '--skipApiVersionCheck',
@@ -117,9 +131,17 @@ export async function startLocalAzurite(options: LocalAzuriteOptions): Promise<L
 
   let port: number;
   let blobEndpoint: string;
+  let tableEndpoint: string | undefined;
   try {
     lock.update({ azuritePid: child.pid ?? null });
-    port = await waitForPort(child, timeoutMs);
+    const patterns = withTables
+      ? [LISTENING_PATTERN, TABLE_LISTENING_PATTERN]
+      : [LISTENING_PATTERN];
+    const [blobPort, tablePort] = await waitForPort(child, timeoutMs, patterns);
+    port = blobPort ?? 0;
+    if (tablePort !== undefined) {
+      tableEndpoint = `http://${LOOPBACK_HOST}:${tablePort}/${DEV_ACCOUNT_NAME}`;
+    }
     await waitUntilAnswering(port, startedAt + timeoutMs);
     blobEndpoint = `http://${LOOPBACK_HOST}:${port}/${DEV_ACCOUNT_NAME}`;
     lock.update({ blobEndpoint });
@@ -138,8 +160,10 @@ export async function startLocalAzurite(options: LocalAzuriteOptions): Promise<L
   return {
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT_NAME};` +
-      `AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`,
+      `AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};` +
+      (tableEndpoint === undefined ? '' : `TableEndpoint=${tableEndpoint};`),
     blobEndpoint,
+    tableEndpoint,
     pid: child.pid ?? 0,
     async stop() {
       guard.dispose();
@@ -219,8 +243,15 @@ async function resolveAzuriteScript(binName: string): Promise<string> {
   }
 }
 
-/** Reads Azurite's output until it names its port; fails if it exits or takes too long. */
-function waitForPort(child: ChildProcess, timeoutMs: number): Promise<number> {
+/**
+ * Reads Azurite's output until every pattern has matched, and returns their ports in order;
+ * fails if Azurite exits or takes too long.
+ */
+function waitForPort(
+  child: ChildProcess,
+  timeoutMs: number,
+  patterns: readonly RegExp[],
+): Promise<(number | undefined)[]> {
   return new Promise((resolvePort, reject) => {
     let output = '';
     const fail = (reason: string): void => {
@@ -233,10 +264,10 @@ function waitForPort(child: ChildProcess, timeoutMs: number): Promise<number> {
     };
     const onData = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
-      const match = LISTENING_PATTERN.exec(output);
-      if (match?.[1] !== undefined) {
+      const ports = patterns.map((pattern) => pattern.exec(output)?.[1]);
+      if (ports.every((port) => port !== undefined)) {
         cleanup();
-        resolvePort(Number(match[1]));
+        resolvePort(ports.map(Number));
       }
     };
     const onExit = (code: number | null, signal: string | null): void => {

@@ -14,7 +14,8 @@ export type ScannerErrorCode =
   | 'mailbox-on-premises'
   | 'mailbox-throttled'
   | 'mailbox-unavailable'
-  | 'mailbox-request-failed';
+  | 'mailbox-request-failed'
+  | 'queue-unavailable';
 
 const TRANSIENT_CODES: ReadonlySet<ScannerErrorCode> = new Set([
   'blob-unavailable',
@@ -22,6 +23,7 @@ const TRANSIENT_CODES: ReadonlySet<ScannerErrorCode> = new Set([
   'scan-timeout',
   'mailbox-throttled',
   'mailbox-unavailable',
+  'queue-unavailable',
 ]);
 
 /** The project's single error type. Messages never contain mail content or secrets. */

@@ -304,7 +304,7 @@ describe('handleScanMessage failures', () => {
   });
 
   it('records the failure on the last try before dead-lettering', async () => {
-    const { deps, client, verdictTable } = await createArrivalFixture({ MAILSWEEP_MAX_DELIVERY_COUNT: '3' });
+    const { deps, client, verdictTable } = await createArrivalFixture({ MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: '3' });
     const mailbox = uniqueMailbox();
     const id = client.deliver(mailbox, eicar.raw, { internetMessageId: EICAR_ID });
     client.failNext({ method: 'getMessage', error: new ScannerError('mailbox-throttled', 'Too many requests') });
@@ -320,7 +320,7 @@ describe('handleScanMessage failures', () => {
   });
 
   it('retries a truncated MIME download and never scans it', async () => {
-    const { deps, client, verdictTable } = await createArrivalFixture({ MAILSWEEP_MAX_DELIVERY_COUNT: '2' });
+    const { deps, client, verdictTable } = await createArrivalFixture({ MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: '2' });
     const mailbox = uniqueMailbox();
     const id = client.deliver(mailbox, cleanSample.raw, { internetMessageId: '<clean@fabrikam.example>' });
     client.failNext({ method: 'getMime', truncateTo: 100 });
@@ -345,7 +345,7 @@ describe('handleScanMessage failures', () => {
       close: () => Promise.resolve(),
     };
     const { deps, client, verdictTable } = await createArrivalFixture(
-      { MAILSWEEP_MAX_DELIVERY_COUNT: '2' },
+      { MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: '2' },
       { scanner: failing },
     );
     const mailbox = uniqueMailbox();

@@ -90,3 +90,45 @@ describe('loadSettings engines', () => {
     assert.throws(() => loadSettings({ MAILSWEEP_CLAMD_PORT: '70000' }), ScannerError);
   });
 });
+
+describe('loadSettings for the real-time functions', () => {
+  it('applies the real-time defaults', () => {
+    const settings = loadSettings({});
+    assert.equal(settings.auth.mode, 'app-service');
+    assert.equal(settings.queue.maxDeliveryCount, 10);
+    assert.equal(settings.queue.serviceBusNamespace, undefined);
+    assert.equal(settings.subscriptions.lifetimeMinutes, 4200);
+    assert.equal(settings.subscriptions.renewBeforeMinutes, 1440);
+    assert.equal(settings.subscriptions.silentMailboxHours, 24);
+  });
+
+  it('reads the Service Bus connection keys', () => {
+    const settings = loadSettings({
+      MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace: 'contoso.servicebus.windows.net',
+    });
+    assert.equal(settings.queue.serviceBusNamespace, 'contoso.servicebus.windows.net');
+  });
+
+  it('rejects local-token mode without a token', () => {
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_AUTH_MODE: 'local-token' }),
+      (error: unknown) =>
+        error instanceof ScannerError && error.message.includes('MAILSWEEP_LOCAL_ADMIN_TOKEN'),
+    );
+  });
+
+  it('rejects a short local admin token', () => {
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_AUTH_MODE: 'local-token', MAILSWEEP_LOCAL_ADMIN_TOKEN: 'short' }),
+      (error: unknown) => error instanceof ScannerError && !error.message.includes('short'),
+    );
+  });
+
+  it('rejects a lifetime past Graph limit', () => {
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_SUBSCRIPTION_MINUTES: '4231' }),
+      (error: unknown) =>
+        error instanceof ScannerError && error.message.includes('MAILSWEEP_SUBSCRIPTION_MINUTES'),
+    );
+  });
+});

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+
+import { Command, InvalidArgumentError } from 'commander';
+
+import { loadSettings } from '../config/settings.js';
+import { startLocalAzurite, type LocalAzurite } from '../quarantine/local-azurite.js';
+import { toError } from '../shared/errors.js';
+import { createJsonLogger } from '../shared/logger.js';
+import { startLocalHost } from './local-host.js';
+
+/**
+ * `npm start`: serves every registered function on 127.0.0.1 (port 7071, or --port, or PORT).
+ * Without a storage connection string it starts Azurite with blob and table services, its data
+ * in `.mailsweep/azurite`, and points the quarantine and the state tables at it.
+ */
+async function main(): Promise<void> {
+  const program = new Command('mailsweep-local-host')
+    .description('Serve the Azure Functions of mailsweep on 127.0.0.1 for local runs')
+    .option('--port <port>', 'TCP port to listen on (default: PORT or 7071)', parsePort);
+  program.parse();
+  const port = program.opts<{ port?: number }>().port ?? parsePort(process.env.PORT ?? '7071');
+
+  const settings = loadSettings(process.env);
+  const logger = createJsonLogger(settings.logLevel);
+  let azurite: LocalAzurite | undefined;
+  if (
+    settings.state.connectionString === undefined &&
+    settings.state.tableServiceUri === undefined
+  ) {
+    azurite = await startLocalAzurite({
+      location: resolve('.mailsweep', 'azurite'),
+      logger,
+      withTables: true,
+    });
+    // The functions read their settings from the environment, as they do in Azure.
+    process.env.MAILSWEEP_QUARANTINE_CONNECTION_STRING = azurite.connectionString;
+  }
+
+  await import('../../functions/index.js');
+  const host = await startLocalHost({ port, logger });
+  process.stdout.write(`mailsweep functions on ${host.url}/api\n`);
+
+  const stop = async (): Promise<void> => {
+    await host.close();
+    await azurite?.stop();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stop());
+  }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^[0-9]+$/.test(value) || port > 65_535) {
+    throw new InvalidArgumentError('must be a TCP port number between 0 and 65535');
+  }
+  return port;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`mailsweep local host failed: ${toError(error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+
+import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
+import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
+import { ScannerError, toError } from '../shared/errors.js';
+import { hashMailbox } from './mailbox-health.js';
+import type { MailboxRecord } from './mailbox-store.js';
+import { toLogger, type RealtimeServices } from './services.js';
+import { SubscriptionManager } from './subscription-manager.js';
+import { dropGroupFromMailbox, syncGroup } from './subscription-sync.js';
+
+/** Largest request body of the mailboxes API, in bytes. */
+export const MAX_MAILBOX_REQUEST_BYTES = 16 * 1024;
+
+// An SMTP address: no spaces, controls or angle brackets, one @, at most 320 characters.
+const address = z
+  .string()
+  .max(320)
+  .regex(/^[^\s@<>()\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9.-]{1,255}$/, 'must be an email address')
+  .transform((value) => value.toLowerCase());
+const groupId = z.uuid().transform((value) => value.toLowerCase());
+
+const addRequestSchema = z.union([z.strictObject({ address }), z.strictObject({ groupId })]);
+
+/** Routes `/api/mailboxes` (GET, POST) and `/api/mailboxes/{mailbox}` (DELETE) for admins. */
+export async function handleMailboxes(
+  request: ApiRequest,
+  context: HandlerContext,
+  loadServices: () => Promise<RealtimeServices>,
+): Promise<ApiResponse> {
+  const services = await loadServices();
+  const auth = requireAdmin(request, toAuthMode(services.settings.auth));
+  if ('response' in auth) {
+    return auth.response;
+  }
+  if (request.method === 'GET') {
+    return listMailboxes(services);
+  }
+  if (request.method === 'POST') {
+    return addMailbox(request, services, context);
+  }
+  return deleteMailbox(request.params.mailbox ?? '', services, context);
+}
+
+async function listMailboxes(services: RealtimeServices): Promise<ApiResponse> {
+  const [mailboxes, groups] = await Promise.all([
+    services.mailboxes.list(),
+    services.mailboxes.listGroups(),
+  ]);
+  return { status: 200, json: { mailboxes: mailboxes.map(toView), groups } };
+}
+
+async function addMailbox(
+  request: ApiRequest,
+  services: RealtimeServices,
+  context: HandlerContext,
+): Promise<ApiResponse> {
+  let body: unknown;
+  try {
+    body = JSON.parse(request.body.toString('utf8'));
+  } catch {
+    return { status: 400, json: { error: 'The body is not JSON' } };
+  }
+  const parsed = addRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    return {
+      status: 400,
+      json: {
+        error: 'Expected {"address": "user@example.com"} or {"groupId": "<Entra group id>"}',
+      },
+    };
+  }
+  if ('groupId' in parsed.data) {
+    return addGroup(parsed.data.groupId, services, context);
+  }
+  const record = await services.mailboxes.add(parsed.data.address, {}, services.now());
+  context.log('info', 'Mailbox added', { mailboxHash: hashMailbox(record.mailbox) });
+  const current = await subscribeNow(record, services, context);
+  return { status: 201, json: { mailbox: toView(current ?? record) } };
+}
+
+async function addGroup(
+  id: string,
+  services: RealtimeServices,
+  context: HandlerContext,
+): Promise<ApiResponse> {
+  if (services.graph === undefined) {
+    return { status: 503, json: { error: 'No Graph client is configured' } };
+  }
+  await services.mailboxes.putGroup({ groupId: id, addedAt: services.now().toISOString() });
+  try {
+    const members = await syncGroup(services, id, toLogger(context));
+    context.log('info', 'Group added', { groupId: id, members });
+    return { status: 201, json: { groupId: id, members } };
+  } catch (error) {
+    context.log('error', "Listing the group's mailboxes failed", {
+      groupId: id,
+      error: toError(error).message,
+    });
+    const status = error instanceof ScannerError && !error.transient ? 400 : 502;
+    return { status, json: { error: "The group's members could not be listed; the sync retries" } };
+  }
+}
+
+/**
+ * Creates the new mailbox's subscription now if the manager lease is free, so that mail is
+ * covered within seconds instead of at the next sync. Returns the row as it is afterwards.
+ */
+async function subscribeNow(
+  record: MailboxRecord,
+  services: RealtimeServices,
+  context: HandlerContext,
+): Promise<MailboxRecord | undefined> {
+  if (services.graph === undefined || record.state === 'active') {
+    return record;
+  }
+  const lease = await services.managerLease.tryAcquire();
+  if (lease === undefined) {
+    return record;
+  }
+  try {
+    // One attempt, so that the request returns promptly; the sync timer retries a failure.
+    const manager = new SubscriptionManager({ ...services, retryDelaysMs: [] }, toLogger(context));
+    await manager.ensure(record, undefined);
+  } catch (error) {
+    context.log('error', 'Creating the subscription failed; the sync retries', {
+      mailboxHash: hashMailbox(record.mailbox),
+      error: toError(error).message,
+    });
+  } finally {
+    await lease.release();
+  }
+  return services.mailboxes.get(record.mailbox);
+}
+
+async function deleteMailbox(
+  target: string,
+  services: RealtimeServices,
+  context: HandlerContext,
+): Promise<ApiResponse> {
+  const manager = new SubscriptionManager(services, toLogger(context));
+  const group = groupId.safeParse(target);
+  if (group.success) {
+    if (!(await services.mailboxes.deleteGroup(group.data))) {
+      return { status: 404, json: { error: 'Group not monitored' } };
+    }
+    for (const record of await services.mailboxes.list()) {
+      if (record.groupIds.includes(group.data)) {
+        await dropGroupFromMailbox(services, manager, record, group.data);
+      }
+    }
+    context.log('info', 'Group removed', { groupId: group.data });
+    return { status: 204 };
+  }
+  let record = await services.mailboxes.get(target);
+  if (record === undefined) {
+    return { status: 404, json: { error: 'Mailbox not monitored' } };
+  }
+  while (record !== undefined && record.groupIds.length > 0) {
+    // Still a group member: only the direct addition goes; the group sync owns the row.
+    if (await services.mailboxes.update(record, { directlyAdded: false })) {
+      return { status: 200, json: { mailbox: toView({ ...record, directlyAdded: false }) } };
+    }
+    record = await services.mailboxes.get(target);
+  }
+  if (record !== undefined) {
+    await manager.remove(record);
+  }
+  context.log('info', 'Mailbox removed', { mailboxHash: hashMailbox(target) });
+  return { status: 204 };
+}
+
+/** Converts a mailbox row to the form the API returns, without its ETag. */
+export function toView(record: MailboxRecord): Omit<MailboxRecord, 'etag'> {
+  const { etag: _etag, ...view } = record;
+  return view;
+}
