@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { loadSettings } from '../config/settings.js';
 import { toError } from '../shared/errors.js';
 import { silentLogger } from '../shared/logger.js';
-import { createEmbeddedEngines } from './engines.js';
+import { createEngines } from './engines.js';
 import { createInProcessScanner } from './message-scanner.js';
 import { createPipeline } from './pipeline.js';
 import { WORKER_SETTINGS_VARIABLE, type WorkerReply, type WorkerRequest } from './scan-worker-protocol.js';
@@ -23,7 +23,7 @@ async function serve(): Promise<void> {
     const pipeline = createPipeline({
       limits: settings.limits,
       actions: settings.actions,
-      engines: await createEmbeddedEngines(settings),
+      engines: await createEngines(settings),
       logger: silentLogger,
     });
     const scanner = createInProcessScanner(pipeline);

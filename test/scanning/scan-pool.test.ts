@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 
 import { loadSettings, pickSettingsEnvironment } from '../../src/config/settings.js';
 import { createScanPool } from '../../src/scanning/scan-pool.js';
+import { buildSamples } from '../../src/samples/samples.js';
+import { shouldRetry } from '../../src/scanning/engines.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { EICAR_SIGNATURE, readTestDaemons } from '../helpers/daemons.js';
 import { BASE_HEADERS, crlf, partCountBomb, toBytes } from '../fixtures/hostile-mail.js';
 
 async function createPool(env: Record<string, string>, graceMs?: number) {
@@ -12,6 +15,41 @@ async function createPool(env: Record<string, string>, graceMs?: number) {
 }
 
 describe('createScanPool', () => {
+  it('runs the engines the settings choose, clamd included', async () => {
+    const daemons = readTestDaemons();
+    const pool = await createPool({
+      MAILSWEEP_ENGINES_ANTIVIRUS: 'clamd',
+      MAILSWEEP_CLAMD_HOST: daemons.clamdHost,
+      MAILSWEEP_CLAMD_PORT: String(daemons.clamdPort),
+    });
+    try {
+      const samples = await buildSamples();
+      const sample = samples.find((candidate) => candidate.expected.category === 'malware');
+      assert.ok(sample);
+      const result = await pool.scan(sample.raw);
+      assert.equal(result.verdict.category, 'malware');
+      assert.ok(result.verdict.findings.some((finding) => finding.signature === EICAR_SIGNATURE));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('marks a scan for retry when the chosen clamd is down', async () => {
+    const pool = await createPool({
+      MAILSWEEP_ENGINES_ANTIVIRUS: 'embedded,clamd',
+      MAILSWEEP_CLAMD_HOST: '127.0.0.1',
+      // Port 1 on loopback refuses connections: nothing listens there.
+      MAILSWEEP_CLAMD_PORT: '1',
+    });
+    try {
+      const result = await pool.scan(toBytes(crlf([...BASE_HEADERS, 'Subject: hello', '', 'hello'])));
+      assert.equal(result.verdict.category, 'unscannable');
+      assert.equal(shouldRetry(result.verdict), true);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('scans a message in a worker', async () => {
     const pool = await createPool({});
     try {
