@@ -12,6 +12,7 @@ import type {
 import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from '../graph/retry-policy.js';
 import { ScannerError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
+import { listFolders, syncFolderItems } from './ews-folders.js';
 import type { EwsAuth } from './ews-http.js';
 import { decodeBase64Stream, decodedBase64Length } from './ews-mime.js';
 import {
@@ -26,7 +27,6 @@ import {
   type Comparison,
 } from './ews-shapes.js';
 import { EwsTransport, type EwsCall } from './ews-transport.js';
-import { listFolders, syncFolderItems } from './ews-folders.js';
 import { attribute, child, children, text, texts, type XmlNode } from './ews-xml.js';
 
 /** EWS returns at most this many items per page of a FindItem with a restriction. */
@@ -104,7 +104,7 @@ export class EwsClient implements MailboxClient {
 
   /**
    * Lists messages newest first, in one folder or in every mail folder of the mailbox. Pages are
-   * read by time rather than by offset: each page asks for items received at or before the last
+   * read by time rather than by offset: each page requests items received at or before the last
    * one seen, and skips those already returned, so items that arrive or go during the listing
    * never shift an unread item past a page boundary.
    */
@@ -135,7 +135,10 @@ export class EwsClient implements MailboxClient {
       try {
         return await syncFolderItems(this.transport, mailbox, folder, state);
       } catch (error) {
-        if (!(error instanceof ScannerError) || error.fields.ewsCode !== 'ErrorInvalidSyncStateData') {
+        if (
+          !(error instanceof ScannerError) ||
+          error.fields.ewsCode !== 'ErrorInvalidSyncStateData'
+        ) {
           throw error;
         }
         this.logger.info('EWS sync state is no longer valid; running a full sync', {
@@ -196,7 +199,8 @@ export class EwsClient implements MailboxClient {
     }
     const mimeBytes = decodedBase64Length(base64);
     const sizeText = text(item, 'Size');
-    const itemSize = sizeText !== undefined && /^\d{1,15}$/.test(sizeText) ? Number(sizeText) : undefined;
+    const itemSize =
+      sizeText !== undefined && /^\d{1,15}$/.test(sizeText) ? Number(sizeText) : undefined;
     // NOTE: Size is the store's size of the item, which is not the MIME length (properties add to
     // it, base64 attachments add to the MIME). The ratio and slack are estimates that catch a MIME
     // cut to a fraction of the message; a smaller loss is left to the MIME parser's check for the
@@ -231,7 +235,11 @@ export class EwsClient implements MailboxClient {
    */
   async deleteMessage(mailbox: MailboxName, id: string, mode: DeleteMode): Promise<void> {
     const deleteType =
-      mode === 'deleted-items' ? 'MoveToDeletedItems' : mode === 'soft' ? 'SoftDelete' : 'HardDelete';
+      mode === 'deleted-items'
+        ? 'MoveToDeletedItems'
+        : mode === 'soft'
+          ? 'SoftDelete'
+          : 'HardDelete';
     await this.callOne({
       operation: 'delete-message',
       mailbox,
@@ -305,7 +313,10 @@ export class EwsClient implements MailboxClient {
             't:Message': {
               't:MimeContent': { '@_CharacterSet': 'UTF-8', '#text': mime.toString('base64') },
               't:ExtendedProperty': {
-                't:ExtendedFieldURI': { '@_PropertyTag': MESSAGE_FLAGS_TAG, '@_PropertyType': 'Integer' },
+                't:ExtendedFieldURI': {
+                  '@_PropertyTag': MESSAGE_FLAGS_TAG,
+                  '@_PropertyType': 'Integer',
+                },
                 't:Value': '1',
               },
             },
@@ -336,7 +347,10 @@ export class EwsClient implements MailboxClient {
             't:Folder': {
               't:DisplayName': displayName,
               't:ExtendedProperty': {
-                't:ExtendedFieldURI': { '@_PropertyTag': ATTR_HIDDEN_TAG, '@_PropertyType': 'Boolean' },
+                't:ExtendedFieldURI': {
+                  '@_PropertyTag': ATTR_HIDDEN_TAG,
+                  '@_PropertyType': 'Boolean',
+                },
                 't:Value': 'true',
               },
             },
@@ -405,7 +419,14 @@ export class EwsClient implements MailboxClient {
       const comparisons =
         boundary === undefined
           ? base
-          : [...base, { operator: 'IsLessThanOrEqualTo' as const, fieldUri: 'item:DateTimeReceived', value: boundary }];
+          : [
+              ...base,
+              {
+                operator: 'IsLessThanOrEqualTo' as const,
+                fieldUri: 'item:DateTimeReceived',
+                value: boundary,
+              },
+            ];
       const page = await this.findItemPage(mailbox, folder, comparisons, pageSize, tieOffset);
       for (const item of page.items) {
         if (item.receivedAt === boundary && seenAtBoundary.has(item.id)) {
@@ -431,9 +452,13 @@ export class EwsClient implements MailboxClient {
         page.items.filter((item) => item.receivedAt === oldest).map((item) => item.id),
       );
     }
-    throw new ScannerError('mailbox-request-failed', `EWS listing exceeded ${MAX_EWS_PAGES} pages`, {
-      fields: { operation: 'list-messages' },
-    });
+    throw new ScannerError(
+      'mailbox-request-failed',
+      `EWS listing exceeded ${MAX_EWS_PAGES} pages`,
+      {
+        fields: { operation: 'list-messages' },
+      },
+    );
   }
 
   private async findItemPage(
@@ -469,7 +494,9 @@ export class EwsClient implements MailboxClient {
       body: { 'm:FindItem': findItem },
     });
     const root = child(message, 'RootFolder');
-    const items = itemNodes(child(root, 'Items')).map((node) => toMessageRef(node, 'list-messages'));
+    const items = itemNodes(child(root, 'Items')).map((node) =>
+      toMessageRef(node, 'list-messages'),
+    );
     return { items, last: attribute(root, 'IncludesLastItemInRange') !== 'false' };
   }
 
@@ -531,23 +558,28 @@ export class EwsClient implements MailboxClient {
             't:BaseShape': 'IdOnly',
             't:AdditionalProperties': {
               't:FieldURI': { '@_FieldURI': 'folder:DisplayName' },
-              't:ExtendedFieldURI': { '@_PropertyTag': ATTR_HIDDEN_TAG, '@_PropertyType': 'Boolean' },
+              't:ExtendedFieldURI': {
+                '@_PropertyTag': ATTR_HIDDEN_TAG,
+                '@_PropertyType': 'Boolean',
+              },
             },
           },
           'm:ParentFolderIds': folderElement({ distinguished: 'msgfolderroot' }),
         },
       },
     });
-    const wanted = displayName.toLowerCase();
+    const expected = displayName.toLowerCase();
     for (const folder of children(child(child(message, 'RootFolder'), 'Folders'), 'Folder')) {
-      if ((text(folder, 'DisplayName') ?? '').toLowerCase() !== wanted) {
+      if ((text(folder, 'DisplayName') ?? '').toLowerCase() !== expected) {
         continue;
       }
       const hidden = children(folder, 'ExtendedProperty').some(
         (property) => text(property, 'Value') === 'true',
       );
       if (!hidden) {
-        this.logger.warn('Quarantine folder exists but is not hidden', { operation: 'find-folder' });
+        this.logger.warn('Quarantine folder exists but is not hidden', {
+          operation: 'find-folder',
+        });
       }
       const id = attribute(child(folder, 'FolderId'), 'Id');
       if (id !== undefined) {

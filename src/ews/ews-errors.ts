@@ -1,7 +1,11 @@
 import { ScannerError } from '../shared/errors.js';
 
 /** EWS response codes that mean the item or folder is gone. */
-const NOT_FOUND_CODES = new Set(['ErrorItemNotFound', 'ErrorFolderNotFound', 'ErrorInvalidIdMalformed']);
+const NOT_FOUND_CODES = new Set([
+  'ErrorItemNotFound',
+  'ErrorFolderNotFound',
+  'ErrorInvalidIdMalformed',
+]);
 
 /** EWS response codes that mean the service account may not act on the mailbox. */
 const ACCESS_CODES = new Map([

@@ -18,7 +18,10 @@ const MAX_SYNC_ROUNDS = 10_000;
  * Folders whose class is not IPF.Note (calendars, contacts, tasks) and search folders are left
  * out; a folder without a class counts as a mail folder.
  */
-export async function listFolders(transport: EwsTransport, mailbox: MailboxName): Promise<string[]> {
+export async function listFolders(
+  transport: EwsTransport,
+  mailbox: MailboxName,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let offset = 0, pages = 0; pages < MAX_SYNC_ROUNDS; pages += 1) {
     const result = await transport.call({
@@ -91,9 +94,13 @@ export async function syncFolderItems(
     const message = expectSuccess(result.messages, 'sync-folder');
     const next = text(message, 'SyncState');
     if (next === undefined || next.length === 0) {
-      throw new ScannerError('mailbox-request-failed', 'EWS SyncFolderItems returned no SyncState', {
-        fields: { operation: 'sync-folder' },
-      });
+      throw new ScannerError(
+        'mailbox-request-failed',
+        'EWS SyncFolderItems returned no SyncState',
+        {
+          fields: { operation: 'sync-folder' },
+        },
+      );
     }
     current = next;
     const changes = child(message, 'Changes');

@@ -123,9 +123,13 @@ export class EwsHttp {
         parseFailure = error;
       });
       if (type2 === null || parseFailure !== undefined) {
-        throw new ScannerError('mailbox-request-failed', 'EWS server sent an invalid NTLM challenge', {
-          cause: parseFailure,
-        });
+        throw new ScannerError(
+          'mailbox-request-failed',
+          'EWS server sent an invalid NTLM challenge',
+          {
+            cause: parseFailure,
+          },
+        );
       }
       const authenticate = createType3Message(type2, { ...account });
       return await this.send(agent, { ...headers, authorization: authenticate }, body);

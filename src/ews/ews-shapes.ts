@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 import type { FolderRef, MailboxMessageRef } from '../mailbox/mailbox-client.js';
 import { ScannerError } from '../shared/errors.js';
-import type { ResponseMessage } from './ews-soap.js';
 import { toScannerError } from './ews-errors.js';
+import type { ResponseMessage } from './ews-soap.js';
 import { attribute, child, children, text, type XmlNode, type XmlValue } from './ews-xml.js';
 
 /** Item element names EWS uses for the kinds of items a mail folder holds. */
@@ -151,7 +151,7 @@ export function expectSuccess(messages: ResponseMessage[], operation: string): X
   return first.node;
 }
 
-/** Reads the id of the first item in a response message's Items, as MoveItem and CreateItem return. */
+/** Reads the id of the first item in a response message's Items (MoveItem, CreateItem). */
 export function firstItemId(message: XmlNode, operation: string): string {
   const item = itemNodes(child(message, 'Items'))[0];
   const id = attribute(child(item, 'ItemId'), 'Id');
@@ -166,7 +166,11 @@ export function firstItemId(message: XmlNode, operation: string): string {
 /** A permanent failure for a response whose content does not match the schema. */
 export function unexpectedShape(error: z.ZodError, operation: string): ScannerError {
   const paths = error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
-  return new ScannerError('mailbox-request-failed', `EWS response has an unexpected shape at ${paths}`, {
-    fields: { operation },
-  });
+  return new ScannerError(
+    'mailbox-request-failed',
+    `EWS response has an unexpected shape at ${paths}`,
+    {
+      fields: { operation },
+    },
+  );
 }

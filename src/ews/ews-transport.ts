@@ -4,8 +4,8 @@ import { computeRetryDelay, type RetryOptions } from '../graph/retry-policy.js';
 import { ScannerError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { isTransientResponseCode, toScannerError } from './ews-errors.js';
-import { splitMimeContent } from './ews-mime.js';
 import { EwsHttp, EwsNetworkError, type EwsAuth } from './ews-http.js';
+import { splitMimeContent } from './ews-mime.js';
 import { buildEnvelope, readSoapResponse, type ResponseMessage } from './ews-soap.js';
 import type { XmlNode } from './ews-xml.js';
 
@@ -162,10 +162,14 @@ export class EwsTransport {
     } catch (error) {
       return {
         kind: 'failed',
-        error: new ScannerError('mailbox-unavailable', 'EWS returned a truncated or invalid SOAP body', {
-          cause: error,
-          fields: { ...fields, status },
-        }),
+        error: new ScannerError(
+          'mailbox-unavailable',
+          'EWS returned a truncated or invalid SOAP body',
+          {
+            cause: error,
+            fields: { ...fields, status },
+          },
+        ),
       };
     }
     if (soap.kind === 'fault') {

@@ -50,7 +50,7 @@ const parser = new XMLParser({
   htmlEntities: false,
   isArray: (name, jpath) => {
     const local = name.includes(':') ? name.slice(name.indexOf(':') + 1) : name;
-    // `Items` under RootFolder holds the repeated item elements; ItemId under an item is single.
+    // `Items` under RootFolder contains the repeated item elements; ItemId under an item is single.
     if (local === 'ItemId') {
       return /(ResponseMessage|Delete)\.ItemId$/.test(String(jpath));
     }
@@ -121,7 +121,7 @@ export function children(node: XmlValue, name: string): XmlNode[] {
     return [];
   }
   const value = node[name];
-  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  const list = toList(value);
   return list.filter(
     (item): item is XmlNode => item !== null && typeof item === 'object' && !Array.isArray(item),
   );
@@ -147,7 +147,7 @@ export function texts(node: XmlValue, name: string): string[] {
     return [];
   }
   const value = node[name];
-  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  const list = toList(value);
   return list.map((item) => text(item) ?? '');
 }
 
@@ -171,4 +171,11 @@ function validateXml(document: string): true | string {
     return true;
   }
   return `${result.err.code} at line ${result.err.line}`;
+}
+
+function toList(value: XmlValue): XmlValue[] {
+  if (Array.isArray(value)) {
+    return value;
+  }
+  return value === undefined ? [] : [value];
 }

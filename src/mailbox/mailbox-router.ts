@@ -14,7 +14,7 @@ import {
   type SubjectPrefixing,
 } from './mailbox-client.js';
 
-/** Where a mailbox's requests go. */
+/** Destination of a mailbox's requests. */
 export type MailboxRoute = 'graph' | 'ews';
 
 /** Options for MailboxRouter. */
@@ -37,9 +37,9 @@ export interface MailboxRouterOptions {
 
 /**
  * A MailboxClient that sends each call to Graph or to EWS. Mailboxes named on premises in
- * settings (by address or domain) go to EWS. Any other mailbox goes to Graph first; when Graph
+ * settings (by address or domain) go to EWS. Any other mailbox goes to Graph first. When Graph
  * reports it as `mailbox-on-premises`, the call is repeated on EWS and the mailbox is remembered
- * for `cacheTtlMs`, after which Graph is tried again so that a migrated mailbox is noticed.
+ * for `cacheTtlMs`. After that Graph is tried again, so that a migrated mailbox is noticed.
  */
 export class MailboxRouter implements MailboxClient, SubjectPrefixing {
   private readonly graph: MailboxClient;
@@ -55,7 +55,9 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing {
   constructor(options: MailboxRouterOptions) {
     this.graph = options.graph;
     this.ews = options.ews;
-    this.onPremMailboxes = new Set((options.onPremMailboxes ?? []).map((item) => item.toLowerCase()));
+    this.onPremMailboxes = new Set(
+      (options.onPremMailboxes ?? []).map((item) => item.toLowerCase()),
+    );
     this.onPremDomains = new Set((options.onPremDomains ?? []).map((item) => item.toLowerCase()));
     this.cacheTtlMs = options.cacheTtlMs ?? 24 * 60 * 60 * 1000;
     this.now = options.now ?? Date.now;
@@ -120,7 +122,9 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing {
   }
 
   moveMessage(mailbox: MailboxName, id: string, destination: FolderRef): Promise<string> {
-    return this.run(mailbox, 'move-message', (client) => client.moveMessage(mailbox, id, destination));
+    return this.run(mailbox, 'move-message', (client) =>
+      client.moveMessage(mailbox, id, destination),
+    );
   }
 
   deleteMessage(mailbox: MailboxName, id: string, mode: DeleteMode): Promise<void> {
@@ -175,7 +179,11 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing {
   }
 
   private isOnPremises(error: unknown): boolean {
-    return error instanceof ScannerError && error.code === 'mailbox-on-premises' && this.ews !== undefined;
+    return (
+      error instanceof ScannerError &&
+      error.code === 'mailbox-on-premises' &&
+      this.ews !== undefined
+    );
   }
 
   private remember(mailbox: MailboxName, operation: string): void {
@@ -188,7 +196,12 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing {
       throw new ScannerError(
         'mailbox-on-premises',
         'Mailbox is on premises but EWS is not configured; set MAILSWEEP_EWS_URL',
-        { fields: { route: 'ews', mailboxListed: this.onPremMailboxes.has(mailbox.toLowerCase()) ? 1 : 0 } },
+        {
+          fields: {
+            route: 'ews',
+            mailboxListed: this.onPremMailboxes.has(mailbox.toLowerCase()) ? 1 : 0,
+          },
+        },
       );
     }
     return this.ews;

@@ -53,7 +53,8 @@ describe('loadSettings EWS and hybrid keys', () => {
           MAILSWEEP_EWS_USERNAME: 'svc',
           MAILSWEEP_EWS_PASSWORD: 'secret-value',
         }),
-      (error: unknown) => error instanceof ScannerError && error.message.includes('MAILSWEEP_EWS_URL'),
+      (error: unknown) =>
+        error instanceof ScannerError && error.message.includes('MAILSWEEP_EWS_URL'),
     );
   });
 

@@ -18,7 +18,7 @@ export const RESTRICTED_PAGE_LIMIT = 250;
 /** SyncFolderItems returns at most 512 changes per call. */
 const MAX_SYNC_CHANGES = 512;
 
-/** A response-message failure: the operation answers ResponseClass Error with this code. */
+/** A response-message failure: the operation returns ResponseClass Error with this code. */
 export class OperationError extends Error {
   constructor(readonly responseCode: string) {
     super(responseCode);
@@ -40,8 +40,15 @@ function asNode(value: unknown): Node | undefined {
   return single !== null && typeof single === 'object' ? (single as Node) : undefined;
 }
 
+function toList(value: unknown): unknown[] {
+  if (Array.isArray(value)) {
+    return value;
+  }
+  return value === undefined ? [] : [value];
+}
+
 function asNodes(value: unknown): Node[] {
-  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  const list = toList(value);
   return list.filter((item): item is Node => item !== null && typeof item === 'object');
 }
 
@@ -79,7 +86,9 @@ function resolveFolder(mailbox: SimMailbox, container: unknown): SimFolder {
 function requireItem(mailbox: SimMailbox, id: string | undefined): SimItem {
   const item = id === undefined ? undefined : mailbox.items.get(id);
   if (item === undefined) {
-    throw new OperationError(id === undefined || id.length < 8 ? 'ErrorInvalidIdMalformed' : 'ErrorItemNotFound');
+    throw new OperationError(
+      id === undefined || id.length < 8 ? 'ErrorInvalidIdMalformed' : 'ErrorItemNotFound',
+    );
   }
   return item;
 }
@@ -97,7 +106,9 @@ export function itemXml(item: SimItem, mime?: Buffer): string {
   }
   parts.push(`<t:ItemClass>IPM.Note</t:ItemClass>`);
   parts.push(`<t:Subject>${esc(item.subject)}</t:Subject>`);
-  parts.push(`<t:DateTimeReceived>${item.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}</t:DateTimeReceived>`);
+  parts.push(
+    `<t:DateTimeReceived>${item.receivedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}</t:DateTimeReceived>`,
+  );
   parts.push(`<t:Size>${item.size ?? item.mime.length}</t:Size>`);
   if (item.categories.length > 0) {
     parts.push(
@@ -106,7 +117,9 @@ export function itemXml(item: SimItem, mime?: Buffer): string {
   }
   parts.push(`<t:IsDraft>${item.isDraft}</t:IsDraft>`);
   parts.push(`<t:LastModifiedTime>${item.modifiedAt.toISOString()}</t:LastModifiedTime>`);
-  parts.push(`<t:Flag><t:FlagStatus>${item.flagged ? 'Flagged' : 'NotFlagged'}</t:FlagStatus></t:Flag>`);
+  parts.push(
+    `<t:Flag><t:FlagStatus>${item.flagged ? 'Flagged' : 'NotFlagged'}</t:FlagStatus></t:Flag>`,
+  );
   if (item.internetMessageId !== undefined) {
     parts.push(`<t:InternetMessageId>${esc(item.internetMessageId)}</t:InternetMessageId>`);
   }
@@ -128,12 +141,12 @@ export function responseXml(name: string, messages: string[]): string {
   return `<m:${name}Response><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:${name}Response>`;
 }
 
-/** A successful response message with its content. */
+/** Builds a successful response message with its content. */
 export function success(name: string, content: string): string {
   return `<m:${name}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>${content}</m:${name}ResponseMessage>`;
 }
 
-/** A failed response message. */
+/** Builds a failed response message. */
 export function failure(name: string, code: string): string {
   return `<m:${name}ResponseMessage ResponseClass="Error"><m:MessageText>${esc(code)}</m:MessageText><m:ResponseCode>${esc(code)}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey></m:${name}ResponseMessage>`;
 }
@@ -182,7 +195,9 @@ function readRestriction(restriction: Node | undefined): Array<(item: SimItem) =
   for (const [operator, compare] of Object.entries(operators)) {
     for (const node of asNodes(holder[operator])) {
       const field = attr(asNode(node.FieldURI), 'FieldURI');
-      const value = Date.parse(attr(asNode(asNode(node.FieldURIOrConstant)?.Constant), 'Value') ?? '');
+      const value = Date.parse(
+        attr(asNode(asNode(node.FieldURIOrConstant)?.Constant), 'Value') ?? '',
+      );
       if (Number.isNaN(value)) {
         throw new OperationError('ErrorInvalidValueForProperty');
       }
@@ -234,7 +249,9 @@ export function getItems(mailbox: SimMailbox, request: Node): string[] {
     try {
       const item = requireItem(mailbox, id);
       const mime =
-        withMime && item.mimeCutBytes !== undefined ? item.mime.subarray(0, item.mimeCutBytes) : item.mime;
+        withMime && item.mimeCutBytes !== undefined
+          ? item.mime.subarray(0, item.mimeCutBytes)
+          : item.mime;
       return success('GetItem', `<m:Items>${itemXml(item, withMime ? mime : undefined)}</m:Items>`);
     } catch (error) {
       return failure('GetItem', (error as OperationError).responseCode);
@@ -289,8 +306,7 @@ export function updateItems(mailbox: SimMailbox, request: Node): string[] {
         const message = asNode(set.Message) ?? {};
         if (field === 'item:Categories') {
           const strings = asNode(message.Categories)?.String;
-          const list = Array.isArray(strings) ? strings : strings === undefined ? [] : [strings];
-          item.categories = list.map((value) => textOf(value) ?? '');
+          item.categories = toList(strings).map((value) => textOf(value) ?? '');
         } else if (field === 'item:Flag') {
           item.flagged = textOf(asNode(message.Flag)?.FlagStatus) === 'Flagged';
         } else if (field === 'item:Subject') {
@@ -301,7 +317,10 @@ export function updateItems(mailbox: SimMailbox, request: Node): string[] {
       }
       item.modifiedAt = new Date();
       recordChange(mailbox, item.folderId, 'update', item.id);
-      return success('UpdateItem', `<m:Items>${itemXml(item)}</m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>`);
+      return success(
+        'UpdateItem',
+        `<m:Items>${itemXml(item)}</m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>`,
+      );
     } catch (error) {
       return failure('UpdateItem', (error as OperationError).responseCode);
     }
@@ -322,7 +341,10 @@ export function createItems(mailbox: SimMailbox, request: Node): string[] {
     let flags: number | undefined;
     for (const property of asNodes(message.ExtendedProperty)) {
       const uri = asNode(property.ExtendedFieldURI);
-      if (attr(uri, 'PropertyTag')?.toLowerCase() === '0x0e07' && attr(uri, 'PropertyType') === 'Integer') {
+      if (
+        attr(uri, 'PropertyTag')?.toLowerCase() === '0x0e07' &&
+        attr(uri, 'PropertyType') === 'Integer'
+      ) {
         flags = Number(textOf(property.Value));
       }
     }
@@ -352,7 +374,9 @@ export function createFolders(mailbox: SimMailbox, request: Node): string[] {
   return asNodes(asNode(request.Folders)?.Folder).map((node) => {
     const displayName = textOf(node.DisplayName) ?? '';
     const exists = [...mailbox.folders.values()].some(
-      (folder) => folder.parentId === parent.id && folder.displayName.toLowerCase() === displayName.toLowerCase(),
+      (folder) =>
+        folder.parentId === parent.id &&
+        folder.displayName.toLowerCase() === displayName.toLowerCase(),
     );
     if (exists) {
       return failure('CreateFolder', 'ErrorFolderExists');
@@ -360,11 +384,20 @@ export function createFolders(mailbox: SimMailbox, request: Node): string[] {
     let hidden = false;
     for (const property of asNodes(node.ExtendedProperty)) {
       const uri = asNode(property.ExtendedFieldURI);
-      if (attr(uri, 'PropertyTag')?.toLowerCase() === '0x10f4' && attr(uri, 'PropertyType') === 'Boolean') {
+      if (
+        attr(uri, 'PropertyTag')?.toLowerCase() === '0x10f4' &&
+        attr(uri, 'PropertyType') === 'Boolean'
+      ) {
         hidden = textOf(property.Value) === 'true';
       }
     }
-    const folder: SimFolder = { id: newEwsId(), displayName, parentId: parent.id, folderClass: 'IPF.Note', hidden };
+    const folder: SimFolder = {
+      id: newEwsId(),
+      displayName,
+      parentId: parent.id,
+      folderClass: 'IPF.Note',
+      hidden,
+    };
     mailbox.folders.set(folder.id, folder);
     return success('CreateFolder', `<m:Folders>${folderXml(folder)}</m:Folders>`);
   });
@@ -387,7 +420,11 @@ function encodeState(state: SyncState): string {
 function decodeState(mailbox: SimMailbox, folderId: string, text: string): SyncState {
   try {
     const state = JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as SyncState;
-    if (state.mailbox === mailbox.address && state.folderId === folderId && state.epoch === mailbox.syncEpoch) {
+    if (
+      state.mailbox === mailbox.address &&
+      state.folderId === folderId &&
+      state.epoch === mailbox.syncEpoch
+    ) {
       return state;
     }
   } catch {
@@ -406,7 +443,13 @@ export function syncFolderItems(mailbox: SimMailbox, request: Node): string {
   const max = Math.min(Number(textOf(request.MaxChangesReturned) ?? '512'), MAX_SYNC_CHANGES);
   const state: SyncState =
     stateText === undefined || stateText === ''
-      ? { mailbox: mailbox.address, folderId: folder.id, epoch: mailbox.syncEpoch, seq: mailbox.seq, after: '' }
+      ? {
+          mailbox: mailbox.address,
+          folderId: folder.id,
+          epoch: mailbox.syncEpoch,
+          seq: mailbox.seq,
+          after: '',
+        }
       : decodeState(mailbox, folder.id, stateText);
   const changes: string[] = [];
   let next: SyncState;
@@ -421,14 +464,20 @@ export function syncFolderItems(mailbox: SimMailbox, request: Node): string {
     }
     const done = page.length === remaining.length;
     next = done ? { ...state, after: undefined } : { ...state, after: page[page.length - 1]?.id };
-    last = done && !mailbox.changes.some((change) => change.seq > state.seq && change.folderId === folder.id);
+    last =
+      done &&
+      !mailbox.changes.some((change) => change.seq > state.seq && change.folderId === folder.id);
   } else {
-    const pending = mailbox.changes.filter((change) => change.seq > state.seq && change.folderId === folder.id);
+    const pending = mailbox.changes.filter(
+      (change) => change.seq > state.seq && change.folderId === folder.id,
+    );
     const batch = pending.slice(0, max);
     for (const change of batch) {
       const item = mailbox.items.get(change.itemId);
       if (change.kind === 'delete') {
-        changes.push(`<t:Delete><t:ItemId Id="${esc(change.itemId)}" ChangeKey="AQAAAA=="/></t:Delete>`);
+        changes.push(
+          `<t:Delete><t:ItemId Id="${esc(change.itemId)}" ChangeKey="AQAAAA=="/></t:Delete>`,
+        );
       } else if (item !== undefined && item.folderId === folder.id) {
         const tag = change.kind === 'create' ? 'Create' : 'Update';
         changes.push(`<t:${tag}>${itemXml(item)}</t:${tag}>`);

@@ -22,7 +22,14 @@ import {
   failure,
   type Node,
 } from './ews-operations.js';
-import { createMailbox, findFolder, newEwsId, recordChange, type SimItem, type SimMailbox } from './ews-store.js';
+import {
+  createMailbox,
+  findFolder,
+  newEwsId,
+  recordChange,
+  type SimItem,
+  type SimMailbox,
+} from './ews-store.js';
 import { createChallenge, ntlmMessageType, verifyAuthenticate } from './ntlm-server.js';
 
 export type { SimFolder, SimItem, SimMailbox } from './ews-store.js';
@@ -32,13 +39,13 @@ export type EwsFault = 'busy' | 'busy-no-backoff' | 'html' | 'truncated' | 'http
 
 /** Faults applied to authenticated SOAP requests. */
 export interface EwsFaults {
-  /** Milliseconds added before every SOAP answer; default 0. */
+  /** Milliseconds of delay before every SOAP response; default 0. */
   latencyMs: number;
-  /** Share of requests answered ErrorServerBusy, 0 to 1; default 0. */
+  /** Share of requests that get ErrorServerBusy, 0 to 1; default 0. */
   serverBusyRate: number;
   /** BackOffMilliseconds sent with ErrorServerBusy; undefined sends none. Default 50. */
   backOffMs: number | undefined;
-  /** Share of requests answered with an HTML page; default 0. */
+  /** Share of requests that get an HTML page; default 0. */
   htmlRate: number;
   /** Share of requests whose SOAP body is cut in half; default 0. */
   truncatedRate: number;
@@ -222,7 +229,8 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     deliverMessage(address, input) {
       const mailbox = simulator.mailbox(address);
       const target = input.folder ?? 'inbox';
-      const folder = findFolder(mailbox, { distinguished: target }) ?? findFolder(mailbox, { id: target });
+      const folder =
+        findFolder(mailbox, { distinguished: target }) ?? findFolder(mailbox, { id: target });
       if (folder === undefined) {
         throw new Error(`no folder ${target}`);
       }
@@ -291,13 +299,26 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
       const verified =
         challenge === undefined
           ? undefined
-          : verifyAuthenticate(ntlm.message, challenge, (user) => accounts.get(user.toLowerCase())?.password);
+          : verifyAuthenticate(
+              ntlm.message,
+              challenge,
+              (user) => accounts.get(user.toLowerCase())?.password,
+            );
       if (verified !== undefined) {
-        return { user: accounts.get(verified.user.toLowerCase())?.user ?? verified.user, scheme: 'ntlm' };
+        return {
+          user: accounts.get(verified.user.toLowerCase())?.user ?? verified.user,
+          scheme: 'ntlm',
+        };
       }
     }
-    const offers = schemes.map((scheme) => (scheme === 'basic' ? 'Basic realm="127.0.0.1"' : 'NTLM'));
-    response.writeHead(401, { 'www-authenticate': offers, 'content-type': 'text/html', connection: 'close' });
+    const offers = schemes.map((scheme) =>
+      scheme === 'basic' ? 'Basic realm="127.0.0.1"' : 'NTLM',
+    );
+    response.writeHead(401, {
+      'www-authenticate': offers,
+      'content-type': 'text/html',
+      connection: 'close',
+    });
     response.end('<html><body>401 Unauthorized</body></html>');
     return undefined;
   }
@@ -334,7 +355,12 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     }
     inFlight += 1;
     simulator.peakConcurrency = Math.max(simulator.peakConcurrency, inFlight);
-    const entry: EwsRequestLogEntry = { operation: 'unknown', user: auth.user, auth: auth.scheme, status: 200 };
+    const entry: EwsRequestLogEntry = {
+      operation: 'unknown',
+      user: auth.user,
+      auth: auth.scheme,
+      status: 200,
+    };
     const anchor = request.headers['x-anchormailbox'];
     if (typeof anchor === 'string') {
       entry.anchorMailbox = anchor;
@@ -344,7 +370,11 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
       if (faults.latencyMs > 0) {
         await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
       }
-      const { status, body, contentType } = answer(Buffer.concat(chunks).toString('utf8'), auth.user, entry);
+      const { status, body, contentType } = answer(
+        Buffer.concat(chunks).toString('utf8'),
+        auth.user,
+        entry,
+      );
       entry.status = status;
       response.writeHead(status, { 'content-type': contentType });
       response.end(body);
@@ -363,13 +393,19 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     try {
       envelope = (requestParser.parse(document) as Node).Envelope as Node;
     } catch {
-      return { status: 500, body: faultXml('ErrorSchemaValidation', 'The request failed schema validation.'), contentType: xml };
+      return {
+        status: 500,
+        body: faultXml('ErrorSchemaValidation', 'The request failed schema validation.'),
+        contentType: xml,
+      };
     }
     const header = (envelope?.Header ?? {}) as Node;
     const body = (envelope?.Body ?? {}) as Node;
     const operation = Object.keys(body).find((key) => !key.startsWith('@_')) ?? 'unknown';
     entry.operation = operation;
-    entry.serverVersion = String((header.RequestServerVersion as Node | undefined)?.['@_Version'] ?? '');
+    entry.serverVersion = String(
+      (header.RequestServerVersion as Node | undefined)?.['@_Version'] ?? '',
+    );
     const sid = ((header.ExchangeImpersonation as Node | undefined)?.ConnectingSID ?? {}) as Node;
     const impersonated = [sid.SmtpAddress, sid.PrimarySmtpAddress, sid.PrincipalName].find(
       (value) => typeof value === 'string',
@@ -380,7 +416,15 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
 
     if (inFlight > faults.maxConcurrency) {
       entry.fault = 'concurrency';
-      return { status: 500, body: faultXml('ErrorServerBusy', 'The server cannot service this request right now. Try again later.', faults.backOffMs ?? 100), contentType: xml };
+      return {
+        status: 500,
+        body: faultXml(
+          'ErrorServerBusy',
+          'The server cannot service this request right now. Try again later.',
+          faults.backOffMs ?? 100,
+        ),
+        contentType: xml,
+      };
     }
     const fault = pickFault();
     if (fault !== undefined) {
@@ -388,7 +432,15 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     }
     if (fault === 'busy' || fault === 'busy-no-backoff') {
       const backOff = fault === 'busy' ? (faults.backOffMs ?? 50) : undefined;
-      return { status: 500, body: faultXml('ErrorServerBusy', 'The server cannot service this request right now. Try again later.', backOff), contentType: xml };
+      return {
+        status: 500,
+        body: faultXml(
+          'ErrorServerBusy',
+          'The server cannot service this request right now. Try again later.',
+          backOff,
+        ),
+        contentType: xml,
+      };
     }
     if (fault === 'html') {
       return { status: 200, body: HTML_PAGE, contentType: 'text/html; charset=utf-8' };
@@ -397,22 +449,47 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
       return { status: 500, body: '', contentType: xml };
     }
     if (impersonated === undefined) {
-      return { status: 500, body: faultXml('ErrorMissingEmailAddress', 'No mailbox was named.'), contentType: xml };
+      return {
+        status: 500,
+        body: faultXml('ErrorMissingEmailAddress', 'No mailbox was named.'),
+        contentType: xml,
+      };
     }
     const mailbox = mailboxes.get(impersonated.toLowerCase());
     if (mailbox === undefined) {
-      return { status: 500, body: faultXml('ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.'), contentType: xml };
+      return {
+        status: 500,
+        body: faultXml(
+          'ErrorNonExistentMailbox',
+          'The SMTP address has no mailbox associated with it.',
+        ),
+        contentType: xml,
+      };
     }
     const account = accounts.get(user.toLowerCase());
     const allowed =
       account?.impersonate === 'all' ||
       (account?.impersonate ?? []).some((address) => address.toLowerCase() === mailbox.address);
     if (!allowed) {
-      return { status: 500, body: faultXml('ErrorImpersonateUserDenied', 'The account does not have permission to impersonate the requested user.'), contentType: xml };
+      return {
+        status: 500,
+        body: faultXml(
+          'ErrorImpersonateUserDenied',
+          'The account does not have permission to impersonate the requested user.',
+        ),
+        contentType: xml,
+      };
     }
-    const result = ENVELOPE_OPEN + runOperation(operation, (body[operation] ?? {}) as Node, mailbox) + ENVELOPE_CLOSE;
+    const result =
+      ENVELOPE_OPEN +
+      runOperation(operation, (body[operation] ?? {}) as Node, mailbox) +
+      ENVELOPE_CLOSE;
     if (fault === 'truncated') {
-      return { status: 200, body: result.slice(0, Math.floor(result.length / 2)), contentType: xml };
+      return {
+        status: 200,
+        body: result.slice(0, Math.floor(result.length / 2)),
+        contentType: xml,
+      };
     }
     return { status: 200, body: result, contentType: xml };
   }

@@ -5,12 +5,22 @@ import { create_NT_hashed_password } from 'httpntlm/ntlm.js';
 /**
  * Negotiate flags of the challenge: Unicode, request target, NTLM, always sign, extended session
  * security, target info, 128-bit and 56-bit. With extended security and target info, clients
- * answer with an NTLMv2 response, which the simulator verifies.
+ * send an NTLMv2 response, which the simulator verifies.
  */
-const CHALLENGE_FLAGS = 0x00000001 | 0x00000004 | 0x00000200 | 0x00008000 | 0x00080000 | 0x00800000 | 0x20000000 | 0x80000000;
+const CHALLENGE_FLAGS =
+  0x00000001 |
+  0x00000004 |
+  0x00000200 |
+  0x00008000 |
+  0x00080000 |
+  0x00800000 |
+  0x20000000 |
+  0x80000000;
 
 /** Returns the type of an NTLM message in an Authorization header, or undefined. */
-export function ntlmMessageType(header: string | undefined): { type: number; message: Buffer } | undefined {
+export function ntlmMessageType(
+  header: string | undefined,
+): { type: number; message: Buffer } | undefined {
   const match = /^NTLM ([A-Za-z0-9+/=]+)$/.exec(header?.trim() ?? '');
   if (match === null) {
     return undefined;
@@ -75,7 +85,9 @@ export function verifyAuthenticate(
       .digest();
     const proof = ntResponse.subarray(0, 16);
     const blob = ntResponse.subarray(16);
-    const expected = createHmac('md5', ntowf).update(Buffer.concat([challenge, blob])).digest();
+    const expected = createHmac('md5', ntowf)
+      .update(Buffer.concat([challenge, blob]))
+      .digest();
     return timingSafeEqual(proof, expected) ? { user, domain } : undefined;
   } catch {
     return undefined;

@@ -106,8 +106,14 @@ describe('EwsClient operations', () => {
       mime: sampleMime('inside'),
       receivedAt: new Date('2026-05-02T00:00:00Z'),
     });
-    simulator.deliverMessage(address, { mime: sampleMime('before'), receivedAt: new Date('2026-04-01T00:00:00Z') });
-    simulator.deliverMessage(address, { mime: sampleMime('after'), receivedAt: new Date('2026-06-01T00:00:00Z') });
+    simulator.deliverMessage(address, {
+      mime: sampleMime('before'),
+      receivedAt: new Date('2026-04-01T00:00:00Z'),
+    });
+    simulator.deliverMessage(address, {
+      mime: sampleMime('after'),
+      receivedAt: new Date('2026-06-01T00:00:00Z'),
+    });
     const client = clientFor(simulator);
     const listed = await collect(
       client.listMessages(address, {
@@ -134,14 +140,14 @@ describe('EwsClient operations', () => {
     assert.equal(full.resynced, undefined);
 
     const added = simulator.deliverMessage(address, { mime: sampleMime('new') });
-    const gone = full.changed[0]?.id ?? '';
-    await client.deleteMessage(address, gone, 'hard');
+    const deletedId = full.changed[0]?.id ?? '';
+    await client.deleteMessage(address, deletedId, 'hard');
     const next = await client.syncFolder(address, { wellKnown: 'inbox' }, full.state);
     assert.deepEqual(
       next.changed.map((item) => item.id),
       [added.id],
     );
-    assert.deepEqual(next.removedIds, [gone]);
+    assert.deepEqual(next.removedIds, [deletedId]);
 
     const idle = await client.syncFolder(address, { wellKnown: 'inbox' }, next.state);
     assert.equal(idle.changed.length, 0);
@@ -254,7 +260,10 @@ describe('EwsClient operations', () => {
     await client.prefixSubject(MAILBOX, item.id, '[SPAM] ');
     await client.prefixSubject(MAILBOX, item.id, '[SPAM] ');
     client.close();
-    assert.equal(simulator.mailbox(MAILBOX).items.get(item.id)?.subject, '[SPAM] Invoice </t:Subject>');
+    assert.equal(
+      simulator.mailbox(MAILBOX).items.get(item.id)?.subject,
+      '[SPAM] Invoice </t:Subject>',
+    );
   });
 
   it('creates a message from MIME as a non-draft', async () => {

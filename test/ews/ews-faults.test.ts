@@ -50,7 +50,10 @@ describe('EwsClient faults', () => {
     simulator.faults.backOffMs = 120;
     simulator.faults.scripted.push('busy');
     const retries: LogFields[] = [];
-    const logger = { ...silentLogger, debug: (_message: string, fields?: LogFields) => retries.push(fields ?? {}) };
+    const logger = {
+      ...silentLogger,
+      debug: (_message: string, fields?: LogFields) => retries.push(fields ?? {}),
+    };
     const client = clientFor(simulator, {
       logger,
       retry: { maxTries: 3, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 5_000 },
@@ -101,8 +104,9 @@ describe('EwsClient faults', () => {
   it('never exceeds the concurrency limit', async () => {
     const address = 'busy@contoso.com';
     simulator.addMailbox(address);
-    const ids = Array.from({ length: 60 }, (_, index) =>
-      simulator.deliverMessage(address, { mime: sampleMime(`p${index}`) }).id,
+    const ids = Array.from(
+      { length: 60 },
+      (_, index) => simulator.deliverMessage(address, { mime: sampleMime(`p${index}`) }).id,
     );
     simulator.peakConcurrency = 0;
     simulator.faults.latencyMs = 15;
@@ -124,7 +128,10 @@ describe('EwsClient faults', () => {
     const client = clientFor(simulator);
     assert.equal((await client.getMessage(MAILBOX, itemId)).id, itemId);
     simulator.faults.scripted.push('html', 'html', 'html', 'html');
-    await assert.rejects(client.getMessage(MAILBOX, itemId), assertScannerError('mailbox-unavailable'));
+    await assert.rejects(
+      client.getMessage(MAILBOX, itemId),
+      assertScannerError('mailbox-unavailable'),
+    );
     client.close();
   });
 
@@ -133,7 +140,10 @@ describe('EwsClient faults', () => {
     const client = clientFor(simulator);
     assert.equal((await client.getMessage(MAILBOX, itemId)).id, itemId);
     simulator.faults.scripted.push('truncated', 'truncated', 'truncated', 'truncated');
-    await assert.rejects(client.getMime(MAILBOX, itemId), assertScannerError('mailbox-unavailable'));
+    await assert.rejects(
+      client.getMime(MAILBOX, itemId),
+      assertScannerError('mailbox-unavailable'),
+    );
     client.close();
   });
 
@@ -190,7 +200,10 @@ describe('EwsClient faults', () => {
       ca: simulator.ca,
       auth: { kind: 'ntlm', username: SERVICE_USER, password: 'wrong-password', domain: 'CONTOSO' },
     });
-    await assert.rejects(client.getMessage(MAILBOX, itemId), assertScannerError('mailbox-request-failed'));
+    await assert.rejects(
+      client.getMessage(MAILBOX, itemId),
+      assertScannerError('mailbox-request-failed'),
+    );
     client.close();
   });
 
@@ -201,7 +214,10 @@ describe('EwsClient faults', () => {
       ca: simulator.ca,
       auth: { kind: 'basic', username: SERVICE_USER, password: 'wrong-password' },
     });
-    await assert.rejects(client.getMessage(MAILBOX, itemId), assertScannerError('mailbox-request-failed'));
+    await assert.rejects(
+      client.getMessage(MAILBOX, itemId),
+      assertScannerError('mailbox-request-failed'),
+    );
     client.close();
   });
 
@@ -221,14 +237,21 @@ describe('EwsClient faults', () => {
       },
     });
     // The simulator offers Basic and NTLM only, so a bearer token is refused with 401.
-    await assert.rejects(client.getMessage(MAILBOX, itemId), assertScannerError('mailbox-request-failed'));
+    await assert.rejects(
+      client.getMessage(MAILBOX, itemId),
+      assertScannerError('mailbox-request-failed'),
+    );
     client.close();
     assert.deepEqual(scopes, [`${new URL(simulator.url).origin}/.default`]);
   });
 
   it('refuses an http EWS URL', () => {
     assert.throws(
-      () => new EwsClient({ url: 'http://127.0.0.1:1/EWS/Exchange.asmx', auth: { kind: 'basic', username: 'a', password: 'b' } }),
+      () =>
+        new EwsClient({
+          url: 'http://127.0.0.1:1/EWS/Exchange.asmx',
+          auth: { kind: 'basic', username: 'a', password: 'b' },
+        }),
       assertScannerError('config-invalid'),
     );
   });
@@ -246,8 +269,12 @@ describe('EwsClient faults', () => {
     simulator.faults.backOffMs = 2;
     simulator.faults.htmlRate = 0.05;
     simulator.faults.truncatedRate = 0.05;
-    const client = clientFor(simulator, { retry: { maxTries: 12, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 1000 } });
-    const listed = await collect(client.listMessages(address, { receivedAfter: new Date('2026-06-30T00:00:00Z') }));
+    const client = clientFor(simulator, {
+      retry: { maxTries: 12, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 1000 },
+    });
+    const listed = await collect(
+      client.listMessages(address, { receivedAfter: new Date('2026-06-30T00:00:00Z') }),
+    );
     client.close();
     simulator.faults.serverBusyRate = 0;
     simulator.faults.htmlRate = 0;

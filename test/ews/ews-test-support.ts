@@ -1,6 +1,10 @@
 import { EwsClient, type EwsClientOptions } from '../../src/ews/ews-client.js';
 import type { EwsAuth } from '../../src/ews/ews-http.js';
-import { startEwsSimulator, type EwsSimulator, type EwsSimulatorOptions } from '../ews-simulator/ews-simulator.js';
+import {
+  startEwsSimulator,
+  type EwsSimulator,
+  type EwsSimulatorOptions,
+} from '../ews-simulator/ews-simulator.js';
 
 /** The service account every test signs in as. */
 export const SERVICE_USER = 'svc-mailsweep';
@@ -17,7 +21,7 @@ export async function startSimulator(options: EwsSimulatorOptions = {}): Promise
   });
 }
 
-/** Creates a client for the simulator, with Basic auth unless told otherwise. */
+/** Creates a client for the simulator, with Basic auth unless `authKind` is `ntlm`. */
 export function clientFor(
   simulator: EwsSimulator,
   options: Partial<EwsClientOptions> & { authKind?: 'basic' | 'ntlm' } = {},
@@ -26,7 +30,13 @@ export function clientFor(
     options.authKind === 'ntlm'
       ? { kind: 'ntlm', username: SERVICE_USER, password: SERVICE_PASSWORD, domain: 'CONTOSO' }
       : { kind: 'basic', username: SERVICE_USER, password: SERVICE_PASSWORD };
-  return new EwsClient({ url: simulator.url, ca: simulator.ca, auth, retry: FAST_RETRY, ...options });
+  return new EwsClient({
+    url: simulator.url,
+    ca: simulator.ca,
+    auth,
+    retry: FAST_RETRY,
+    ...options,
+  });
 }
 
 /** Returns a small RFC 5322 message. */

@@ -51,7 +51,9 @@ describe('MailboxRouter with both simulators', () => {
     assert.equal(router.routeOf('listed@contoso.com'), 'ews');
     assert.equal(router.routeOf('anyone@onprem.contoso.com'), 'ews');
     assert.equal((await router.getMessage('listed@contoso.com', item.id)).id, item.id);
-    const graphCalls = graph.sim.requestLog.filter((entry) => entry.path.includes('listed@contoso.com'));
+    const graphCalls = graph.sim.requestLog.filter((entry) =>
+      entry.path.includes('listed@contoso.com'),
+    );
     assert.equal(graphCalls.length, 0);
   });
 
@@ -63,8 +65,15 @@ describe('MailboxRouter with both simulators', () => {
       ewsSimulator.deliverMessage(address, { mime: sampleMime('onprem 1') });
       ewsSimulator.deliverMessage(address, { mime: sampleMime('onprem 2') });
       let now = 1_000_000;
-      const router = new MailboxRouter({ graph: graph.client, ews, cacheTtlMs: 60_000, now: () => now });
-      const listed = await collect(router.listMessages(address, { folder: { wellKnown: 'inbox' } }));
+      const router = new MailboxRouter({
+        graph: graph.client,
+        ews,
+        cacheTtlMs: 60_000,
+        now: () => now,
+      });
+      const listed = await collect(
+        router.listMessages(address, { folder: { wellKnown: 'inbox' } }),
+      );
       assert.equal(listed.length, 2);
       assert.equal(router.routeOf(address), 'ews');
 
@@ -89,16 +98,30 @@ describe('MailboxRouter with both simulators', () => {
 
   it('prefixes subjects on EWS only', async () => {
     graph.sim.addMailbox('subject-cloud@contoso.com');
-    const cloudItem = graph.sim.deliverMessage('subject-cloud@contoso.com', { mime: sampleMime('c').toString() });
-    ewsSimulator.addMailbox('subject-onprem@contoso.com');
-    const onPremItem = ewsSimulator.deliverMessage('subject-onprem@contoso.com', { mime: sampleMime('Hello') });
-    const router = new MailboxRouter({ graph: graph.client, ews, onPremMailboxes: ['subject-onprem@contoso.com'] });
-    await router.prefixSubject('subject-onprem@contoso.com', onPremItem.id, '[SPAM] ');
-    assert.equal(ewsSimulator.mailbox('subject-onprem@contoso.com').items.get(onPremItem.id)?.subject, '[SPAM] Hello');
-    await assert.rejects(router.prefixSubject('subject-cloud@contoso.com', cloudItem.id, '[SPAM] '), (error: unknown) => {
-      assert.ok(error instanceof ScannerError);
-      assert.equal(error.code, 'mailbox-request-failed');
-      return true;
+    const cloudItem = graph.sim.deliverMessage('subject-cloud@contoso.com', {
+      mime: sampleMime('c').toString(),
     });
+    ewsSimulator.addMailbox('subject-onprem@contoso.com');
+    const onPremItem = ewsSimulator.deliverMessage('subject-onprem@contoso.com', {
+      mime: sampleMime('Hello'),
+    });
+    const router = new MailboxRouter({
+      graph: graph.client,
+      ews,
+      onPremMailboxes: ['subject-onprem@contoso.com'],
+    });
+    await router.prefixSubject('subject-onprem@contoso.com', onPremItem.id, '[SPAM] ');
+    assert.equal(
+      ewsSimulator.mailbox('subject-onprem@contoso.com').items.get(onPremItem.id)?.subject,
+      '[SPAM] Hello',
+    );
+    await assert.rejects(
+      router.prefixSubject('subject-cloud@contoso.com', cloudItem.id, '[SPAM] '),
+      (error: unknown) => {
+        assert.ok(error instanceof ScannerError);
+        assert.equal(error.code, 'mailbox-request-failed');
+        return true;
+      },
+    );
   });
 });
