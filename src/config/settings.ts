@@ -160,6 +160,26 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default('https://graph.microsoft.com/v1.0'),
   MAILSWEEP_GRAPH_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).optional(),
   MAILSWEEP_GRAPH_MAX_TRIES: positiveInt(6),
+  MAILSWEEP_EWS_URL: z.url({ protocol: /^https$/ }).optional(),
+  MAILSWEEP_EWS_AUTH: z.enum(['basic', 'ntlm', 'oauth']).default('ntlm'),
+  MAILSWEEP_EWS_USERNAME: z.string().trim().min(1).max(256).optional(),
+  MAILSWEEP_EWS_PASSWORD: z.string().min(1).optional(),
+  MAILSWEEP_EWS_DOMAIN: z.string().trim().min(1).max(256).optional(),
+  MAILSWEEP_EWS_OAUTH_SCOPE: z.string().trim().min(1).max(500).optional(),
+  MAILSWEEP_EWS_MAX_CONCURRENCY: positiveInt(10),
+  MAILSWEEP_EWS_MAX_TRIES: positiveInt(6),
+  MAILSWEEP_ONPREM_MAILBOXES: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim().toLowerCase())
+        .filter((item) => item.length > 0),
+    )
+    .pipe(z.array(z.email({ message: 'must be a mail address like adele@contoso.com' }))),
+  MAILSWEEP_ONPREM_DOMAINS: domainList,
+  MAILSWEEP_ONPREM_CACHE_MINUTES: positiveInt(1440),
   MAILSWEEP_AUTH_MODE: z.enum(['app-service', 'local-token']).default('app-service'),
   MAILSWEEP_LOCAL_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
 
@@ -197,6 +217,17 @@ const settingsSchema = z.strictObject({
       path: ['MAILSWEEP_RSPAMD_URL'],
       message: 'is required when MAILSWEEP_ENGINES_ANTISPAM includes rspamd',
     });
+  }
+  if (raw.MAILSWEEP_EWS_URL !== undefined && raw.MAILSWEEP_EWS_AUTH !== 'oauth') {
+    for (const key of ['MAILSWEEP_EWS_USERNAME', 'MAILSWEEP_EWS_PASSWORD'] as const) {
+      if (raw[key] === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'is required when MAILSWEEP_EWS_URL is set and MAILSWEEP_EWS_AUTH is basic or ntlm',
+        });
+      }
+    }
   }
   if (raw.MAILSWEEP_AUTH_MODE === 'local-token' && raw.MAILSWEEP_LOCAL_ADMIN_TOKEN === undefined) {
     context.addIssue({
@@ -308,6 +339,10 @@ export interface Settings {
   arrival: ArrivalSettings;
   /** Microsoft Graph access; unset ids mean Graph is not configured. */
   graph: GraphSettings;
+  /** Exchange Server over EWS, for on-premises mailboxes; no URL means EWS is not configured. */
+  ews: EwsSettings;
+  /** Which mailboxes go to EWS instead of Graph. */
+  hybrid: HybridSettings;
   /** How HTTP callers are authenticated; `local-token` is for local runs only. */
   auth: { mode: 'app-service' | 'local-token'; localAdminToken?: string };
   /** The scan queue: Service Bus when either field is set, the in-process queue otherwise. */
@@ -369,6 +404,35 @@ export interface GraphSettings {
   authorityHost?: string;
   /** Tries per Graph request before a throttled or failed request is given up. */
   maxTries: number;
+}
+
+/** The on-premises Exchange server and how mailsweep signs in to it. */
+export interface EwsSettings {
+  /** EWS endpoint, e.g. `https://mail.contoso.com/EWS/Exchange.asmx`. */
+  url?: string;
+  /** `ntlm` (default), `basic`, or `oauth` with the Graph app's credential. */
+  auth: 'basic' | 'ntlm' | 'oauth';
+  /** Service account with the ApplicationImpersonation role; for basic and ntlm. */
+  username?: string;
+  password?: string;
+  /** NTLM domain of the service account. */
+  domain?: string;
+  /** OAuth token scope; default `<EWS origin>/.default`. */
+  oauthScope?: string;
+  /** EWS requests in flight at once to the server; default 10. */
+  maxConcurrency: number;
+  /** Tries per EWS request, the first included; default 6. */
+  maxTries: number;
+}
+
+/** Routing of mailboxes between Graph and EWS. */
+export interface HybridSettings {
+  /** Lower-cased addresses of mailboxes hosted on premises. */
+  onPremMailboxes: readonly string[];
+  /** Lower-cased domains whose mailboxes are all hosted on premises. */
+  onPremDomains: readonly string[];
+  /** How long a mailbox that Graph reported as on premises stays routed to EWS, in minutes. */
+  cacheMinutes: number;
 }
 
 /**
@@ -487,6 +551,21 @@ function toSettings(raw: RawSettings): Settings {
       baseUrl: raw.MAILSWEEP_GRAPH_BASE_URL,
       authorityHost: raw.MAILSWEEP_GRAPH_AUTHORITY_HOST,
       maxTries: raw.MAILSWEEP_GRAPH_MAX_TRIES,
+    },
+    ews: {
+      url: raw.MAILSWEEP_EWS_URL,
+      auth: raw.MAILSWEEP_EWS_AUTH,
+      username: raw.MAILSWEEP_EWS_USERNAME,
+      password: raw.MAILSWEEP_EWS_PASSWORD,
+      domain: raw.MAILSWEEP_EWS_DOMAIN,
+      oauthScope: raw.MAILSWEEP_EWS_OAUTH_SCOPE,
+      maxConcurrency: raw.MAILSWEEP_EWS_MAX_CONCURRENCY,
+      maxTries: raw.MAILSWEEP_EWS_MAX_TRIES,
+    },
+    hybrid: {
+      onPremMailboxes: raw.MAILSWEEP_ONPREM_MAILBOXES,
+      onPremDomains: raw.MAILSWEEP_ONPREM_DOMAINS,
+      cacheMinutes: raw.MAILSWEEP_ONPREM_CACHE_MINUTES,
     },
     auth: { mode: raw.MAILSWEEP_AUTH_MODE, localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN },
     queue: {

@@ -44,6 +44,11 @@ export interface ListMessagesOptions {
   receivedAfter?: Date;
   /** Only items received before this time. */
   receivedBefore?: Date;
+  /**
+   * Only items last modified at or after this time. EWS applies it (LastModifiedTime); the Graph
+   * client ignores it and returns a superset.
+   */
+  modifiedAfter?: Date;
   /** Items per page requested from the service. */
   pageSize?: number;
 }
@@ -97,4 +102,18 @@ export interface MailboxClient {
   tagMessage(mailbox: MailboxName, id: string, tag: MessageTag): Promise<void>;
   /** Returns the id of a hidden folder under the mailbox root, creating it when missing. */
   ensureHiddenFolder(mailbox: MailboxName, displayName: string): Promise<string>;
+}
+
+/**
+ * A store that can change the subject of a received message (EWS can; Graph cannot, so there a
+ * tag is a category only).
+ */
+export interface SubjectPrefixing {
+  /** Puts `prefix` before the message's subject, unless the subject already starts with it. */
+  prefixSubject(mailbox: MailboxName, id: string, prefix: string): Promise<void>;
+}
+
+/** True when the client can change a received message's subject. */
+export function canPrefixSubject(client: object): client is SubjectPrefixing {
+  return typeof (client as Partial<SubjectPrefixing>).prefixSubject === 'function';
 }
