@@ -5,7 +5,7 @@ import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/
 import { ScannerError, toError } from '../shared/errors.js';
 import { hashMailbox } from './mailbox-health.js';
 import type { MailboxRecord } from './mailbox-store.js';
-import { toLogger, type RealtimeServices } from './services.js';
+import { GRAPH_NOT_CONFIGURED, toLogger, type RealtimeServices } from './services.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import { dropGroupFromMailbox, syncGroup } from './subscription-sync.js';
 
@@ -37,6 +37,10 @@ export async function handleMailboxes(
     return listMailboxes(services);
   }
   if (request.method === 'POST') {
+    if (services.graph === undefined) {
+      // Nothing is stored: a mailbox that cannot be subscribed would only look monitored.
+      return { status: 503, json: { error: GRAPH_NOT_CONFIGURED } };
+    }
     return addMailbox(request, services, context);
   }
   return deleteMailbox(request.params.mailbox ?? '', services, context);
@@ -84,9 +88,6 @@ async function addGroup(
   services: RealtimeServices,
   context: HandlerContext,
 ): Promise<ApiResponse> {
-  if (services.graph === undefined) {
-    return { status: 503, json: { error: 'No Graph client is configured' } };
-  }
   await services.mailboxes.putGroup({ groupId: id, addedAt: services.now().toISOString() });
   try {
     const members = await syncGroup(services, id, toLogger(context));
