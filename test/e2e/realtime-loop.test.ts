@@ -53,6 +53,13 @@ describe('real-time loop against the Graph simulator', () => {
     const row = await loop.addMailbox(address);
     assert.equal(row.state, 'active');
     assert.equal(loop.sim.subscriptions().length >= 1, true);
+    const userLookups = loop.sim.requestLog.filter(
+      (entry) => entry.method === 'GET' && entry.path === `/users/${address}`,
+    );
+    assert.deepEqual(
+      userLookups.map((entry) => entry.status),
+      [200],
+    );
 
     const cases = ['malware', 'phishing', 'spam', 'clean'].map((category) => ({
       category,
@@ -79,5 +86,166 @@ describe('real-time loop against the Graph simulator', () => {
     assert.equal(hidden?.isHidden, true);
     assert.equal(scannedOnce(records, malware!).action, 'quarantine');
     assert.ok(scannedOnce(records, malware!).quarantineId);
+  });
+
+  it('scans a duplicated notification once', async () => {
+    const address = uniqueAddress('duplicate');
+    const simMailbox = loop.sim.addMailbox(address);
+    await loop.addMailbox(address);
+    const id = `<dup-${randomBytes(4).toString('hex')}@fabrikam.example>`;
+
+    loop.sim.notificationHooks.duplicateRate = 1;
+    try {
+      loop.sim.deliverMessage(address, { mime: sampleByCategory(samples, 'malware').raw, internetMessageId: id });
+      await loop.settle();
+    } finally {
+      loop.sim.notificationHooks.duplicateRate = 0;
+    }
+
+    const changes = loop.sim.deliveries.filter(
+      (delivery) => delivery.kind === 'change' && JSON.stringify(delivery.body).includes(simMailbox.id),
+    );
+    assert.ok(changes.length >= 2, `change notifications: ${changes.length}`);
+    const records = await loop.verdicts(address);
+    assert.equal(scannedOnce(records, id).action, 'quarantine');
+    assert.deepEqual(folderOf(simMailbox, id), [QUARANTINE_FOLDER]);
+  });
+
+  it('finds a dropped notification in the timer catch-up', async () => {
+    const address = uniqueAddress('dropped');
+    const simMailbox = loop.sim.addMailbox(address);
+    await loop.addMailbox(address);
+    await loop.settle();
+    const id = `<dropped-${randomBytes(4).toString('hex')}@fabrikam.example>`;
+
+    loop.sim.notificationHooks.dropRate = 1;
+    try {
+      loop.sim.deliverMessage(address, { mime: sampleByCategory(samples, 'phishing').raw, internetMessageId: id });
+      await loop.settle();
+    } finally {
+      loop.sim.notificationHooks.dropRate = 0;
+    }
+    assert.equal((await loop.verdicts(address)).filter((r) => r.internetMessageId === id).length, 0);
+    assert.deepEqual(folderOf(simMailbox, id), ['Inbox']);
+
+    const report = await loop.runSync();
+    assert.equal(report.ran, true);
+    assert.ok(report.catchUpJobs >= 1);
+    await loop.settle();
+
+    const records = await loop.verdicts(address);
+    assert.equal(scannedOnce(records, id).category, 'phishing');
+    assert.equal(scannedOnce(records, id).trigger, 'catch-up');
+    assert.deepEqual(folderOf(simMailbox, id), [QUARANTINE_FOLDER]);
+  });
+
+  it('catches up after a bulk move sends only missed', async () => {
+    const address = uniqueAddress('bulk');
+    const simMailbox = loop.sim.addMailbox(address);
+    await loop.addMailbox(address);
+    await loop.settle();
+    const ids = Array.from({ length: 30 }, (_, index) => `<bulk-${index}-${randomBytes(4).toString('hex')}@fabrikam.example>`);
+
+    // The messages sit unseen in Archive, which the catch-up does not sweep, until a rule moves
+    // them all to the Inbox at once.
+    loop.sim.notificationHooks.dropRate = 1;
+    const delivered = ids.map((id, index) =>
+      loop.sim.deliverMessage(address, {
+        mime: sampleByCategory(samples, index === 0 ? 'malware' : 'clean').raw,
+        internetMessageId: id,
+        folder: 'archive',
+      }),
+    );
+    await loop.sim.flushNotifications();
+    loop.sim.notificationHooks.dropRate = 0;
+    const before = loop.sim.deliveries.length;
+    loop.sim.moveInBulk(address, delivered.map((message) => message.id), 'inbox');
+    await loop.settle();
+
+    const sent = loop.sim.deliveries.slice(before);
+    const lifecycle = sent.filter((delivery) => delivery.kind === 'lifecycle');
+    assert.equal(lifecycle.length, 1);
+    assert.equal(lifecycle[0]!.status, 202);
+    const records = await loop.verdicts(address);
+    for (const id of ids) {
+      scannedOnce(records, id);
+    }
+    assert.deepEqual(folderOf(simMailbox, ids[0]!), [QUARANTINE_FOLDER]);
+    assert.deepEqual(folderOf(simMailbox, ids[1]!), ['Inbox']);
+  });
+
+  it('scans every message under 429s', async () => {
+    const address = uniqueAddress('throttled');
+    const simMailbox = loop.sim.addMailbox(address);
+    await loop.addMailbox(address);
+    await loop.settle();
+    const ids = Array.from({ length: 12 }, (_, index) => `<throttled-${index}-${randomBytes(4).toString('hex')}@fabrikam.example>`);
+
+    loop.sim.faults.throttleRate = 0.3;
+    try {
+      for (const [index, id] of ids.entries()) {
+        loop.sim.deliverMessage(address, {
+          mime: sampleByCategory(samples, index % 3 === 0 ? 'spam' : 'clean').raw,
+          internetMessageId: id,
+        });
+      }
+      await loop.settle();
+    } finally {
+      loop.sim.faults.throttleRate = 0;
+    }
+
+    assert.ok(loop.sim.stats(address).throttled > 0);
+    const records = await loop.verdicts(address);
+    for (const [index, id] of ids.entries()) {
+      assert.equal(scannedOnce(records, id).category, index % 3 === 0 ? 'spam' : 'clean');
+      assert.deepEqual(folderOf(simMailbox, id), [index % 3 === 0 ? 'Junk Email' : 'Inbox']);
+    }
+    assert.ok(loop.sim.stats(address).peakConcurrency <= 4);
+    assert.equal(loop.queue.deadLetters().length, 0);
+  });
+
+  it('records a message deleted before the scan as gone', async () => {
+    const address = uniqueAddress('deleted');
+    const simMailbox = loop.sim.addMailbox(address);
+    await loop.addMailbox(address);
+    await loop.settle();
+    const id = `<deleted-${randomBytes(4).toString('hex')}@fabrikam.example>`;
+
+    loop.sim.notificationHooks.delayMs = 100;
+    try {
+      const message = loop.sim.deliverMessage(address, { mime: sampleByCategory(samples, 'malware').raw, internetMessageId: id });
+      simMailbox.messages.delete(message.id);
+      await loop.settle();
+      const gone = (await loop.verdicts(address)).filter((record) => record.messageId === message.id);
+      assert.equal(gone.length, 1);
+      assert.equal(gone[0]!.outcome, 'gone');
+      const notFound = loop.sim.requestLog.filter(
+        (entry) => entry.path.includes(encodeURIComponent(message.id)) || entry.path.includes(message.id),
+      );
+      assert.ok(notFound.length >= 1);
+      assert.ok(notFound.every((entry) => entry.status === 404));
+      assert.equal(notFound.length, 1, 'the 404 was retried');
+    } finally {
+      loop.sim.notificationHooks.delayMs = 0;
+    }
+    assert.equal(loop.queue.deadLetters().length, 0);
+  });
+
+  it('marks an on-premises mailbox and skips it', async () => {
+    const address = uniqueAddress('onprem');
+    loop.sim.addMailbox(address, 'on-premises');
+    const row = await loop.addMailbox(address);
+    assert.equal(row.state, 'on-premises');
+    assert.equal(loop.sim.subscriptions().filter((s) => s.resource.includes(address)).length, 0);
+
+    const report = await loop.runSync();
+    assert.equal(report.ran, true);
+    await loop.settle();
+    const status = (await (await loop.api('status')).json()) as {
+      mailboxes: Array<{ mailbox: string; state: string }>;
+    };
+    assert.equal(status.mailboxes.find((m) => m.mailbox === address)?.state, 'on-premises');
+    assert.equal((await loop.verdicts(address)).length, 0);
+    assert.equal(loop.queue.deadLetters().length, 0);
   });
 });

@@ -96,6 +96,8 @@ export interface GraphSimulator {
   requestLog: RequestLogEntry[];
   /** Every POST made to subscribers (validation, change, lifecycle). */
   deliveries: DeliveryRecord[];
+  /** Change notifications that the dropRate hook never sent. */
+  droppedNotifications: Array<{ subscriptionId: string; messageId: string }>;
   /** Mails sent through sendMail. */
   sentMail: SentMail[];
   /** Ids removed by DELETE (soft delete) and by permanentDelete. */
@@ -604,6 +606,7 @@ export async function startGraphSimulator(
     notificationHooks: hooks,
     requestLog,
     deliveries: hub.deliveries,
+    droppedNotifications: hub.dropped,
     sentMail: routeContext.sentMail,
     softDeleted: routeContext.softDeleted,
     permanentlyDeleted: routeContext.permanentlyDeleted,
