@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
+import type { CatchUpJob } from '../queue/jobs.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import { hashMailbox } from './mailbox-health.js';
 import type { MailboxRecord } from './mailbox-store.js';
@@ -122,7 +123,9 @@ async function subscribeNow(
   try {
     // One attempt, so that the request returns promptly; the sync timer retries a failure.
     const manager = new SubscriptionManager({ ...services, retryDelaysMs: [] }, toLogger(context));
-    await manager.ensure(record, undefined);
+    if ((await manager.ensure(record, undefined)) === 'created') {
+      await enqueueFirstCatchUp(record.mailbox, services, context);
+    }
   } catch (error) {
     context.log('error', 'Creating the subscription failed; the sync retries', {
       mailboxHash: hashMailbox(record.mailbox),
@@ -132,6 +135,31 @@ async function subscribeNow(
     await lease.release();
   }
   return services.mailboxes.get(record.mailbox);
+}
+
+/**
+ * Sweeps the new mailbox at once, so that mail from before its subscription is scanned now
+ * instead of at the next sync. A failed send is logged; the sync's catch-up covers it.
+ */
+async function enqueueFirstCatchUp(
+  mailbox: string,
+  services: RealtimeServices,
+  context: HandlerContext,
+): Promise<void> {
+  const job: CatchUpJob = {
+    kind: 'catch-up',
+    mailbox,
+    reason: 'subscription-created',
+    enqueuedAt: services.now().toISOString(),
+  };
+  try {
+    await services.queue.send([job]);
+  } catch (error) {
+    context.log('warn', 'Enqueueing the first catch-up failed; the sync enqueues one', {
+      mailboxHash: hashMailbox(mailbox),
+      error: toError(error).message,
+    });
+  }
 }
 
 async function deleteMailbox(

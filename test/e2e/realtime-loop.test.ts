@@ -88,6 +88,23 @@ describe('real-time loop against the Graph simulator', () => {
     assert.ok(scannedOnce(records, malware!).quarantineId);
   });
 
+  it('sweeps mail from before the subscription', async () => {
+    const address = uniqueAddress('existing');
+    const simMailbox = loop.sim.addMailbox(address);
+    const id = `<existing-${randomBytes(4).toString('hex')}@fabrikam.example>`;
+    loop.sim.deliverMessage(address, {
+      mime: sampleByCategory(samples, 'malware').raw,
+      internetMessageId: id,
+    });
+
+    await loop.addMailbox(address);
+    await loop.settle();
+
+    const records = await loop.verdicts(address);
+    assert.equal(scannedOnce(records, id).trigger, 'catch-up');
+    assert.deepEqual(folderOf(simMailbox, id), [QUARANTINE_FOLDER]);
+  });
+
   it('scans a duplicated notification once', async () => {
     const address = uniqueAddress('duplicate');
     const simMailbox = loop.sim.addMailbox(address);
