@@ -1,7 +1,7 @@
 // npm run bench:realtime: the whole real-time loop against the Graph simulator, in one process.
-// 1,000 messages arrive across 100 mailboxes while 5% of mailbox requests get 429 (no
-// Retry-After, so the client backs off by itself), 10% of change notifications come twice and 5%
-// never come (each with a `missed` lifecycle notification, as Graph sends). It prints how many
+// 1,000 messages arrive across 100 mailboxes while 5% of mailbox requests get 429 without
+// Retry-After, so the client backs off by itself. 10% of change notifications come twice, and 5%
+// never come but each causes a `missed` lifecycle notification, as Graph sends. It prints how many
 // messages were scanned exactly once and acted on, lost, scanned twice or quarantined twice, read
 // from the simulator's mailboxes and the verdict log. Needs Azurite: the script runs under
 // scripts/with-azurite.mjs. Not a test: figures go to docs/benchmarks.md by hand, with the machine.
@@ -16,7 +16,7 @@ const MAILBOXES = 100;
 const MESSAGES = 1000;
 const QUARANTINE_FOLDER = 'mailsweep quarantine';
 
-/** Where each category must end up in the mailbox, with the default actions. */
+/** Expected folder of each category after the default actions. */
 const EXPECTED_FOLDER: Record<string, string> = {
   malware: QUARANTINE_FOLDER,
   phishing: QUARANTINE_FOLDER,

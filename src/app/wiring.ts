@@ -37,8 +37,8 @@ let wired: Wired | undefined;
  * Connects the real-time endpoints and the scan-queue consumer to the same services: one Graph
  * client (when settings name the Entra app) for subscriptions, user ids and mailbox access, and
  * one scan queue that the endpoints send to and the consumer reads. Everything is built on first
- * use, from the settings of that moment. Without Graph settings the endpoints that need Graph
- * answer 503 and scan jobs fail with `config-invalid`; the host keeps running.
+ * use, from the settings of that moment. Without Graph settings, the endpoints that need Graph
+ * return 503 and scan jobs fail with `config-invalid`, but the host keeps running.
  */
 export function wireServices(options: WiringOptions = {}): void {
   unwireServices();
@@ -58,7 +58,10 @@ export function wireServices(options: WiringOptions = {}): void {
   };
   provideGraphClients(() => {
     const { graph } = build();
-    return graph === undefined ? undefined : { subscriptions: graph, directory: graph, users: graph };
+    if (graph === undefined) {
+      return undefined;
+    }
+    return { subscriptions: graph, directory: graph, users: graph };
   });
   provideScanQueue(() => build().scanQueue);
   provideArrivalServices(async () => {

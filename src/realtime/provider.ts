@@ -17,7 +17,8 @@ let override: RealtimeServices | undefined;
 
 /**
  * Wires in the Graph clients; call it before the first request (src/app/wiring.ts does). A
- * factory that returns undefined leaves Graph unconfigured: the endpoints that need it answer 503.
+ * factory that returns undefined leaves Graph unconfigured, and the endpoints that need it
+ * return 503.
  */
 export function provideGraphClients(factory: GraphClientsFactory): void {
   graphFactory = factory;
@@ -26,7 +27,7 @@ export function provideGraphClients(factory: GraphClientsFactory): void {
 
 /**
  * Makes the endpoints send to the given scan queue, so that the sender and the consumer share
- * one instance; without it they open the queue the settings name.
+ * one instance. Without it, the endpoints open the queue that the settings name.
  */
 export function provideScanQueue(factory: ScanQueueFactory): void {
   queueFactory = factory;

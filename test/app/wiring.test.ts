@@ -20,7 +20,8 @@ describe('wiring without Graph settings', () => {
 
   before(async () => {
     requireAzuriteConnectionString();
-    for (const key of Object.keys(process.env).filter((name) => name.startsWith('MAILSWEEP_GRAPH_'))) {
+    const graphKeys = Object.keys(process.env).filter((key) => key.startsWith('MAILSWEEP_GRAPH_'));
+    for (const key of graphKeys) {
       delete process.env[key];
     }
     Object.assign(process.env, {

@@ -65,7 +65,9 @@ const FAST_GRAPH_RETRY: Partial<RetryOptions> = { baseDelayMs: 20, maxDelayMs: 2
  */
 export async function startLoopHarness(options: LoopHarnessOptions = {}): Promise<LoopHarness> {
   if (process.env.MAILSWEEP_QUARANTINE_CONNECTION_STRING === undefined) {
-    throw new Error('MAILSWEEP_QUARANTINE_CONNECTION_STRING is not set: run under with-azurite.mjs');
+    throw new Error(
+      'MAILSWEEP_QUARANTINE_CONNECTION_STRING is not set: run under scripts/with-azurite.mjs',
+    );
   }
   const logger = options.logger ?? silentLogger;
   const sim = await startGraphSimulator(options.simulator);
@@ -122,7 +124,8 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
         body: JSON.stringify({ address }),
       });
       if (response.status !== 201) {
-        throw new Error(`POST /api/mailboxes returned ${response.status}: ${await response.text()}`);
+        const text = await response.text();
+        throw new Error(`POST /api/mailboxes returned ${response.status}: ${text}`);
       }
       return ((await response.json()) as { mailbox: { state: string; subscriptionId?: string } })
         .mailbox;
@@ -137,7 +140,8 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
         }
         const response = await api(`verdicts?${query}`);
         if (response.status !== 200) {
-          throw new Error(`GET /api/verdicts returned ${response.status}: ${await response.text()}`);
+          const text = await response.text();
+          throw new Error(`GET /api/verdicts returned ${response.status}: ${text}`);
         }
         const page = (await response.json()) as {
           verdicts: VerdictRecord[];

@@ -15,6 +15,11 @@ interface ChangeNotification {
   resourceData: { id: string };
 }
 
+interface LifecycleEvent {
+  subscriptionId: string;
+  lifecycleEvent: string;
+}
+
 function changesOf(webhook: WebhookTestServer): ChangeNotification[] {
   return webhook.notifications.flatMap((body) => (body as { value: ChangeNotification[] }).value);
 }
@@ -250,7 +255,7 @@ describe('GraphClient subscriptions', () => {
       [{ subscriptionId: subscription.id, messageId: message.id }],
     );
     const missed = webhook.lifecycle
-      .flatMap((body) => (body as { value: Array<{ subscriptionId: string; lifecycleEvent: string }> }).value)
+      .flatMap((body) => (body as { value: LifecycleEvent[] }).value)
       .filter((event) => event.subscriptionId === subscription.id);
     assert.deepEqual(
       missed.map((event) => event.lifecycleEvent),
@@ -266,7 +271,9 @@ describe('GraphClient subscriptions', () => {
     assert.equal(await client.resolveUserId('Resolve@contoso.com'), cloud.id);
     // The directory knows a hybrid user even though its mailbox is not reachable over REST.
     assert.equal(await client.resolveUserId(onPremises.mail), onPremises.id);
-    const unknown = await client.resolveUserId('nobody@contoso.com').catch((error: unknown) => error);
+    const unknown = await client
+      .resolveUserId('nobody@contoso.com')
+      .catch((error: unknown) => error);
     assert.ok(unknown instanceof ScannerError);
     assert.equal(unknown.code, 'mailbox-request-failed');
     assert.equal(unknown.transient, false);
