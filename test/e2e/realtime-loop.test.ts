@@ -261,6 +261,60 @@ describe('real-time loop against the Graph simulator', () => {
     assert.equal(loop.queue.deadLetters().length, 0);
   });
 
+  it('scans a message moved before its scan once', async () => {
+    const address = uniqueAddress('moved');
+    const simMailbox = loop.sim.addMailbox(address);
+    await loop.addMailbox(address);
+    await loop.settle();
+    const id = newMessageId('moved');
+
+    loop.sim.notificationHooks.delayMs = 100;
+    try {
+      const message = deliver(address, 'malware', id);
+      // The user files it away before mailsweep gets to it: the item gets a new id.
+      loop.sim.moveInBulk(address, [message.id], 'archive');
+      await loop.settle();
+    } finally {
+      loop.sim.notificationHooks.delayMs = 0;
+    }
+
+    const records = await loop.verdicts(address);
+    assert.equal(scannedOnce(records, id).action, 'quarantine');
+    assert.deepEqual(folderOf(simMailbox, id), [QUARANTINE_FOLDER]);
+    assert.equal(loop.queue.deadLetters().length, 0);
+  });
+
+  it('recreates a removed subscription and keeps scanning', async () => {
+    const address = uniqueAddress('removed');
+    const simMailbox = loop.sim.addMailbox(address);
+    const row = await loop.addMailbox(address);
+    await loop.settle();
+    assert.ok(row.subscriptionId);
+
+    loop.sim.sendLifecycleEvent(row.subscriptionId, 'reauthorizationRequired');
+    await loop.settle();
+    const reauthorized = loop.sim.requestLog.filter(
+      (entry) => entry.path === `/subscriptions/${row.subscriptionId}/reauthorize`,
+    );
+    assert.deepEqual(
+      reauthorized.map((entry) => entry.status),
+      [204],
+    );
+
+    loop.sim.sendLifecycleEvent(row.subscriptionId, 'subscriptionRemoved');
+    await loop.settle();
+    const live = loop.sim.subscriptions().filter((entry) => entry.mailboxId === simMailbox.id);
+    assert.equal(live.length, 1);
+    assert.notEqual(live[0]!.id, row.subscriptionId);
+
+    const id = newMessageId('after-removal');
+    deliver(address, 'spam', id);
+    await loop.settle();
+    const records = await loop.verdicts(address);
+    assert.equal(scannedOnce(records, id).trigger, 'arrival');
+    assert.deepEqual(folderOf(simMailbox, id), ['Junk Email']);
+  });
+
   it('marks an on-premises mailbox and skips it', async () => {
     const address = uniqueAddress('onprem');
     loop.sim.addMailbox(address, 'on-premises');
