@@ -7,3 +7,8 @@ import './mailboxes.js';
 import './scan-queue.js';
 import './status.js';
 import './subscription-sync.js';
+
+import { wireServices } from '../src/app/wiring.js';
+
+// One Graph client and one scan queue for the endpoints, the timer and the consumer.
+wireServices();

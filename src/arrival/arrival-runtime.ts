@@ -40,6 +40,23 @@ export function provideArrivalServices(factory: () => Promise<ArrivalServices>):
 }
 
 /**
+ * Stops the runtime's scan workers and forgets it, so that the next job builds it again; for
+ * tests and local runs that end. Jobs in flight resolve as unscannable, which the queue retries.
+ */
+export async function closeArrivalRuntime(): Promise<void> {
+  const current = runtime;
+  runtime = undefined;
+  if (current === undefined) {
+    return;
+  }
+  try {
+    await (await current).scan.scanner.close();
+  } catch {
+    // A build that failed has no workers to stop.
+  }
+}
+
+/**
  * Returns the settings, services and storage clients, built once per host instance. A failed
  * build is not kept, so that the next invocation tries again.
  * @throws ScannerError `config-invalid` when no services were provided or settings are invalid.

@@ -20,6 +20,7 @@ import {
   graphMessageSchema,
   graphPageSchema,
   graphSubscriptionSchema,
+  graphUserIdSchema,
   graphUserSchema,
   MESSAGE_SELECT,
 } from './graph-schemas.js';
@@ -367,6 +368,22 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
     return items.map((item) =>
       toSubscription(parse(graphSubscriptionSchema, item, 'list-subscriptions')),
     );
+  }
+
+  /**
+   * Returns the Entra object id of the user behind a mailbox address, as Graph names the user in
+   * a notification's resource.
+   * @throws ScannerError `mailbox-request-failed` when no such user exists, or as other calls do.
+   */
+  async resolveUserId(mailbox: MailboxName): Promise<string> {
+    const body = await this.transport.json({
+      method: 'GET',
+      path: userPath(mailbox),
+      query: { $select: 'id' },
+      scope: 'tenant',
+      operation: 'resolve-user-id',
+    });
+    return parse(graphUserIdSchema, body, 'resolve-user-id').id;
   }
 
   /** Lists the mail addresses of the group's user members, nested groups included. */

@@ -49,6 +49,9 @@ export const graphSubscriptionSchema = z.object({
   expirationDateTime: z.string().max(64),
 });
 
+/** A user read with `$select=id`. */
+export const graphUserIdSchema = z.object({ id: z.string().min(1).max(200) });
+
 /** A user from `transitiveMembers/microsoft.graph.user`; mail is null for users without one. */
 export const graphUserSchema = z.object({
   id: z.string().min(1).max(200),

@@ -2,10 +2,11 @@ import { z } from 'zod';
 
 import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
+import type { CatchUpJob } from '../queue/jobs.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import { hashMailbox } from './mailbox-health.js';
 import type { MailboxRecord } from './mailbox-store.js';
-import { toLogger, type RealtimeServices } from './services.js';
+import { GRAPH_NOT_CONFIGURED, toLogger, type RealtimeServices } from './services.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import { dropGroupFromMailbox, syncGroup } from './subscription-sync.js';
 
@@ -37,6 +38,10 @@ export async function handleMailboxes(
     return listMailboxes(services);
   }
   if (request.method === 'POST') {
+    if (services.graph === undefined) {
+      // Nothing is stored: a mailbox that cannot be subscribed would only look monitored.
+      return { status: 503, json: { error: GRAPH_NOT_CONFIGURED } };
+    }
     return addMailbox(request, services, context);
   }
   return deleteMailbox(request.params.mailbox ?? '', services, context);
@@ -84,9 +89,6 @@ async function addGroup(
   services: RealtimeServices,
   context: HandlerContext,
 ): Promise<ApiResponse> {
-  if (services.graph === undefined) {
-    return { status: 503, json: { error: 'No Graph client is configured' } };
-  }
   await services.mailboxes.putGroup({ groupId: id, addedAt: services.now().toISOString() });
   try {
     const members = await syncGroup(services, id, toLogger(context));
@@ -121,7 +123,9 @@ async function subscribeNow(
   try {
     // One attempt, so that the request returns promptly; the sync timer retries a failure.
     const manager = new SubscriptionManager({ ...services, retryDelaysMs: [] }, toLogger(context));
-    await manager.ensure(record, undefined);
+    if ((await manager.ensure(record, undefined)) === 'created') {
+      await enqueueFirstCatchUp(record.mailbox, services, context);
+    }
   } catch (error) {
     context.log('error', 'Creating the subscription failed; the sync retries', {
       mailboxHash: hashMailbox(record.mailbox),
@@ -131,6 +135,31 @@ async function subscribeNow(
     await lease.release();
   }
   return services.mailboxes.get(record.mailbox);
+}
+
+/**
+ * Sweeps the new mailbox at once, so that mail from before its subscription is scanned now
+ * instead of at the next sync. A failed send is logged; the sync's catch-up covers it.
+ */
+async function enqueueFirstCatchUp(
+  mailbox: string,
+  services: RealtimeServices,
+  context: HandlerContext,
+): Promise<void> {
+  const job: CatchUpJob = {
+    kind: 'catch-up',
+    mailbox,
+    reason: 'subscription-created',
+    enqueuedAt: services.now().toISOString(),
+  };
+  try {
+    await services.queue.send([job]);
+  } catch (error) {
+    context.log('warn', 'Enqueueing the first catch-up failed; the sync enqueues one', {
+      mailboxHash: hashMailbox(mailbox),
+      error: toError(error).message,
+    });
+  }
 }
 
 async function deleteMailbox(

@@ -40,13 +40,17 @@ export interface RealtimeServices {
   now(): Date;
 }
 
+/** Message of the error and the 503 answer when no Graph client is wired in. */
+export const GRAPH_NOT_CONFIGURED =
+  'Graph is not configured: set MAILSWEEP_GRAPH_TENANT_ID and MAILSWEEP_GRAPH_CLIENT_ID';
+
 /**
  * Returns the Graph clients.
  * @throws ScannerError `config-invalid` when none are wired in.
  */
 export function requireGraph(services: RealtimeServices): GraphSubscriptionClients {
   if (services.graph === undefined) {
-    throw new ScannerError('config-invalid', 'No Graph subscription client is configured');
+    throw new ScannerError('config-invalid', GRAPH_NOT_CONFIGURED);
   }
   return services.graph;
 }

@@ -54,6 +54,8 @@ export interface NotificationHooks {
   duplicateRate: number;
   /** Share of notifications never sent (0 to 1); default 0. */
   dropRate: number;
+  /** Send a `missed` lifecycle notification for each dropped one, as Graph does; default false. */
+  missedOnDrop: boolean;
   /** Milliseconds each delivery waits before it is sent; default 0. */
   delayMs: number;
   /** Extra tries after a delivery fails (non-2xx or no answer within 3 s); default 2. */
@@ -64,7 +66,14 @@ export interface NotificationHooks {
 
 /** Defaults: every notification sent once, at once. */
 export function defaultNotificationHooks(): NotificationHooks {
-  return { duplicateRate: 0, dropRate: 0, delayMs: 0, retries: 2, retryDelayMs: 200 };
+  return {
+    duplicateRate: 0,
+    dropRate: 0,
+    missedOnDrop: false,
+    delayMs: 0,
+    retries: 2,
+    retryDelayMs: 200,
+  };
 }
 
 /** A small seeded generator (mulberry32), so that fault sequences repeat from run to run. */

@@ -96,6 +96,8 @@ export interface GraphSimulator {
   requestLog: RequestLogEntry[];
   /** Every POST made to subscribers (validation, change, lifecycle). */
   deliveries: DeliveryRecord[];
+  /** Change notifications that the dropRate hook never sent. */
+  droppedNotifications: Array<{ subscriptionId: string; messageId: string }>;
   /** Mails sent through sendMail. */
   sentMail: SentMail[];
   /** Ids removed by DELETE (soft delete) and by permanentDelete. */
@@ -435,6 +437,24 @@ export async function startGraphSimulator(
     await handleMailboxRequest(routeContext, mailbox, segments.slice(2), url, request, response);
   };
 
+  /**
+   * `GET /users/{id or address}`: the user's id and mail. The directory answers for every user,
+   * an on-premises mailbox's included; unknown users get 404 Request_ResourceNotFound.
+   */
+  const handleUser = (idOrMail: string, response: ServerResponse, log: RequestLogEntry): void => {
+    const mailbox = store.findMailbox(idOrMail);
+    if (mailbox === undefined) {
+      return sendGraphError(
+        response,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${idOrMail}' does not exist.`,
+      );
+    }
+    log.mailboxId = mailbox.id;
+    sendJson(response, 200, { id: mailbox.id, mail: mailbox.mail });
+  };
+
   const handleSubscriptions = async (
     segments: string[],
     request: IncomingMessage,
@@ -547,6 +567,9 @@ export async function startGraphSimulator(
         .filter((segment) => segment.length > 0)
         .map((segment) => decodeURIComponent(segment));
       const head = segments[0]?.toLowerCase();
+      if (head === 'users' && segments.length === 2 && request.method === 'GET') {
+        return handleUser(segments[1]!, response, log);
+      }
       if (head === 'users' && segments.length >= 3) {
         return handleUsers(segments, url, request, response, log);
       }
@@ -583,6 +606,7 @@ export async function startGraphSimulator(
     notificationHooks: hooks,
     requestLog,
     deliveries: hub.deliveries,
+    droppedNotifications: hub.dropped,
     sentMail: routeContext.sentMail,
     softDeleted: routeContext.softDeleted,
     permanentlyDeleted: routeContext.permanentlyDeleted,

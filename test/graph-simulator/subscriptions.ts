@@ -55,6 +55,8 @@ const RESOURCE_PATTERN = /^\/?users\/([^/]+)\/(?:messages|mailfolders\('([^']+)'
 export class SubscriptionHub {
   readonly subscriptions = new Map<string, SimSubscription>();
   readonly deliveries: DeliveryRecord[] = [];
+  /** Change notifications the dropRate hook never sent. */
+  readonly dropped: Array<{ subscriptionId: string; messageId: string }> = [];
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
@@ -139,7 +141,14 @@ export class SubscriptionHub {
         subscription.mailboxId === mailbox.id &&
         subscription.changeTypes.includes(changeType) &&
         (subscription.folderId === undefined || subscription.folderId === folderId);
-      if (!watches || this.random() < this.hooks.dropRate) {
+      if (!watches) {
+        continue;
+      }
+      if (this.random() < this.hooks.dropRate) {
+        this.dropped.push({ subscriptionId: subscription.id, messageId });
+        if (this.hooks.missedOnDrop) {
+          this.sendLifecycleEvent(subscription.id, 'missed');
+        }
         continue;
       }
       const resource = `Users/${mailbox.id}/Messages/${messageId}`;

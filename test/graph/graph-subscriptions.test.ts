@@ -15,6 +15,11 @@ interface ChangeNotification {
   resourceData: { id: string };
 }
 
+interface LifecycleEvent {
+  subscriptionId: string;
+  lifecycleEvent: string;
+}
+
 function changesOf(webhook: WebhookTestServer): ChangeNotification[] {
   return webhook.notifications.flatMap((body) => (body as { value: ChangeNotification[] }).value);
 }
@@ -34,7 +39,12 @@ describe('GraphClient subscriptions', () => {
   beforeEach(() => {
     webhook.behaviour = 'echo';
     fixture.sim.setValidation({});
-    Object.assign(fixture.sim.notificationHooks, { duplicateRate: 0, dropRate: 0, delayMs: 0 });
+    Object.assign(fixture.sim.notificationHooks, {
+      duplicateRate: 0,
+      dropRate: 0,
+      missedOnDrop: false,
+      delayMs: 0,
+    });
   });
 
   const create = (mailbox: string, clientState = 'state-secret') =>
@@ -229,5 +239,43 @@ describe('GraphClient subscriptions', () => {
         code: 'mailbox-not-found',
       },
     );
+  });
+
+  it('sends missed for each dropped notification when asked', async () => {
+    const { sim } = fixture;
+    const mailbox = sim.addMailbox('dropped@contoso.com');
+    const subscription = await create(mailbox.mail, 'drop-secret');
+    Object.assign(sim.notificationHooks, { dropRate: 1, missedOnDrop: true });
+    const message = sim.deliverMessage(mailbox.mail, { mime: sampleMime(2) });
+    await sim.flushNotifications();
+
+    assert.equal(changesOf(webhook).filter((n) => n.subscriptionId === subscription.id).length, 0);
+    assert.deepEqual(
+      sim.droppedNotifications.filter((entry) => entry.subscriptionId === subscription.id),
+      [{ subscriptionId: subscription.id, messageId: message.id }],
+    );
+    const missed = webhook.lifecycle
+      .flatMap((body) => (body as { value: LifecycleEvent[] }).value)
+      .filter((event) => event.subscriptionId === subscription.id);
+    assert.deepEqual(
+      missed.map((event) => event.lifecycleEvent),
+      ['missed'],
+    );
+  });
+
+  it('resolves a user id by address', async () => {
+    const { sim, client } = fixture;
+    const cloud = sim.addMailbox('resolve@contoso.com');
+    const onPremises = sim.addMailbox('resolve-onprem@contoso.com', 'on-premises');
+
+    assert.equal(await client.resolveUserId('Resolve@contoso.com'), cloud.id);
+    // The directory knows a hybrid user even though its mailbox is not reachable over REST.
+    assert.equal(await client.resolveUserId(onPremises.mail), onPremises.id);
+    const unknown = await client
+      .resolveUserId('nobody@contoso.com')
+      .catch((error: unknown) => error);
+    assert.ok(unknown instanceof ScannerError);
+    assert.equal(unknown.code, 'mailbox-request-failed');
+    assert.equal(unknown.transient, false);
   });
 });

@@ -1,0 +1,80 @@
+import { provideArrivalServices } from '../arrival/arrival-runtime.js';
+import { toAuthMode } from '../auth/require-admin.js';
+import { loadSettings, type Settings } from '../config/settings.js';
+import {
+  createGraphClient,
+  isGraphConfigured,
+  type CreateGraphClientOptions,
+} from '../graph/create-graph-client.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import type { JobQueue } from '../queue/jobs.js';
+import type { QueueMonitor } from '../queue/queue-monitor.js';
+import { openScanQueue } from '../realtime/compose.js';
+import { provideGraphClients, provideScanQueue } from '../realtime/provider.js';
+import { GRAPH_NOT_CONFIGURED } from '../realtime/services.js';
+import { ScannerError } from '../shared/errors.js';
+import { createJsonLogger, type Logger } from '../shared/logger.js';
+
+/** Options of {@link wireServices}; production passes none. */
+export interface WiringOptions {
+  /** Options for the Graph client, e.g. the simulator's CA for local runs and tests. */
+  graph?: CreateGraphClientOptions;
+  /** Logger of the Graph client; default a JSON logger at the settings' level. */
+  logger?: Logger;
+  /** Settings source; default process.env, read when the first function needs a service. */
+  env?: Record<string, string | undefined>;
+}
+
+interface Wired {
+  settings: Settings;
+  graph: GraphClient | undefined;
+  scanQueue: { queue: JobQueue; monitor: QueueMonitor };
+}
+
+let wired: Wired | undefined;
+
+/**
+ * Connects the real-time endpoints and the scan-queue consumer to the same services: one Graph
+ * client (when settings name the Entra app) for subscriptions, user ids and mailbox access, and
+ * one scan queue that the endpoints send to and the consumer reads. Everything is built on first
+ * use, from the settings of that moment. Without Graph settings, the endpoints that need Graph
+ * return 503 and scan jobs fail with `config-invalid`, but the host keeps running.
+ */
+export function wireServices(options: WiringOptions = {}): void {
+  unwireServices();
+  const build = (): Wired => {
+    if (wired === undefined) {
+      const settings = loadSettings(options.env ?? process.env);
+      const logger = options.logger ?? createJsonLogger(settings.logLevel);
+      wired = {
+        settings,
+        graph: isGraphConfigured(settings)
+          ? createGraphClient(settings, logger, options.graph)
+          : undefined,
+        scanQueue: openScanQueue(settings, logger),
+      };
+    }
+    return wired;
+  };
+  provideGraphClients(() => {
+    const { graph } = build();
+    if (graph === undefined) {
+      return undefined;
+    }
+    return { subscriptions: graph, directory: graph, users: graph };
+  });
+  provideScanQueue(() => build().scanQueue);
+  provideArrivalServices(async () => {
+    const { settings, graph, scanQueue } = build();
+    if (graph === undefined) {
+      throw new ScannerError('config-invalid', GRAPH_NOT_CONFIGURED);
+    }
+    return { client: graph, queue: scanQueue.queue, auth: toAuthMode(settings.auth) };
+  });
+}
+
+/** Closes the Graph client's connections and forgets the built services. */
+export function unwireServices(): void {
+  wired?.graph?.close();
+  wired = undefined;
+}
