@@ -1,12 +1,15 @@
 import { provideArrivalServices } from '../arrival/arrival-runtime.js';
 import { toAuthMode } from '../auth/require-admin.js';
 import { loadSettings, type Settings } from '../config/settings.js';
+import { createEwsClient } from '../ews/create-ews-client.js';
 import {
   createGraphClient,
   isGraphConfigured,
   type CreateGraphClientOptions,
 } from '../graph/create-graph-client.js';
 import type { GraphClient } from '../graph/graph-client.js';
+import type { MailboxClient } from '../mailbox/mailbox-client.js';
+import { MailboxRouter } from '../mailbox/mailbox-router.js';
 import type { JobQueue } from '../queue/jobs.js';
 import type { QueueMonitor } from '../queue/queue-monitor.js';
 import { openScanQueue } from '../realtime/compose.js';
@@ -27,7 +30,10 @@ export interface WiringOptions {
 
 interface Wired {
   settings: Settings;
+  logger: Logger;
   graph: GraphClient | undefined;
+  /** Built on the first scan job, so that EWS settings are read only when a scan needs them. */
+  router?: MailboxRouter;
   scanQueue: { queue: JobQueue; monitor: QueueMonitor };
 }
 
@@ -48,6 +54,7 @@ export function wireServices(options: WiringOptions = {}): void {
       const logger = options.logger ?? createJsonLogger(settings.logLevel);
       wired = {
         settings,
+        logger,
         graph: isGraphConfigured(settings)
           ? createGraphClient(settings, logger, options.graph)
           : undefined,
@@ -64,12 +71,29 @@ export function wireServices(options: WiringOptions = {}): void {
     return { subscriptions: graph, directory: graph, users: graph };
   });
   provideScanQueue(() => build().scanQueue);
+  // Scans reach mailboxes through the router: on-premises mailboxes (named in settings, or
+  // reported so by Graph) go to EWS when an EWS URL is set.
+  const mailboxClient = (): MailboxClient => {
+    const current = build();
+    if (current.graph === undefined) {
+      throw new ScannerError('config-invalid', GRAPH_NOT_CONFIGURED);
+    }
+    current.router ??= new MailboxRouter({
+      graph: current.graph,
+      ews: createEwsClient(current.settings, current.logger),
+      onPremMailboxes: current.settings.hybrid.onPremMailboxes,
+      onPremDomains: current.settings.hybrid.onPremDomains,
+      cacheTtlMs: current.settings.hybrid.cacheMinutes * 60_000,
+      logger: current.logger,
+    });
+    return current.router;
+  };
   provideArrivalServices(async () => {
     const { settings, graph, scanQueue } = build();
     if (graph === undefined) {
       throw new ScannerError('config-invalid', GRAPH_NOT_CONFIGURED);
     }
-    return { client: graph, queue: scanQueue.queue, auth: toAuthMode(settings.auth) };
+    return { client: mailboxClient(), queue: scanQueue.queue, auth: toAuthMode(settings.auth) };
   });
 }
 

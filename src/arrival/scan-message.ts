@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { MailboxMessageRef } from '../mailbox/mailbox-client.js';
 import { scanMessageJobSchema, type ScanMessageJob } from '../queue/jobs.js';
 import type { QueueDelivery } from '../functions-host/registry.js';
+import { shouldRetry } from '../scanning/engines.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.js';
 import { finishDecided, resolveGone } from './finish-message.js';
@@ -159,6 +160,13 @@ async function scanAndAct(
 
   const result = await scan(raw, ref, job, deps);
   const { verdict, summary } = result;
+  if (shouldRetry(verdict)) {
+    // A daemon engine (clamd, rspamd) was down or answered nonsense: the message goes back to
+    // the queue rather than being quarantined as unscannable for a fault that will pass.
+    throw new ScannerError('engine-failed', 'A scan engine was unavailable; the job is retried', {
+      fields: { engines: [...new Set(verdict.findings.filter((finding) => finding.transient).map((finding) => finding.engine))].join(',') },
+    });
+  }
   let quarantineId: string | undefined;
   if (verdict.action === 'quarantine' || verdict.action === 'delete') {
     // The copy is stored and read back before anything changes in the mailbox.

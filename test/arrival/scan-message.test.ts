@@ -4,8 +4,12 @@ import assert from 'node:assert/strict';
 
 import { handleScanMessage } from '../../src/arrival/scan-message.js';
 import { buildSamples, GTUBE } from '../../src/samples/samples.js';
-import type { MessageScanner } from '../../src/scanning/message-scanner.js';
+import { createEngines } from '../../src/scanning/engines.js';
+import { createInProcessScanner, type MessageScanner } from '../../src/scanning/message-scanner.js';
+import { createPipeline } from '../../src/scanning/pipeline.js';
 import { ScannerError } from '../../src/shared/errors.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { testSettings } from '../helpers/pipeline.js';
 import { createArrivalFixture, jobFor, uniqueMailbox, verdictsOf } from './arrival-test-support.js';
 
 const samples = await buildSamples();
@@ -361,6 +365,42 @@ describe('handleScanMessage failures', () => {
     assert.equal(records[0]?.outcome, 'failed');
     assert.equal(records[0]?.errorCode, 'engine-failed');
     assert.equal(records.some((record) => record.category === 'clean'), false);
+  });
+
+  it('returns the job to the queue while a chosen clamd is down', async () => {
+    const env = {
+      MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: '2',
+      MAILSWEEP_ENGINES_ANTIVIRUS: 'embedded,clamd',
+      MAILSWEEP_CLAMD_HOST: '127.0.0.1',
+      // Nothing listens on port 1 of the loopback address, so every connection is refused.
+      MAILSWEEP_CLAMD_PORT: '1',
+    };
+    const settings = testSettings(env);
+    const pipeline = createPipeline({
+      limits: settings.limits,
+      actions: settings.actions,
+      engines: await createEngines(settings),
+      logger: silentLogger,
+    });
+    const { deps, client, store, verdictTable } = await createArrivalFixture(env, {
+      scanner: createInProcessScanner(pipeline),
+    });
+    const mailbox = uniqueMailbox();
+    // A clean message: with malware found by the embedded engine, the verdict would stand.
+    const id = client.deliver(mailbox, cleanSample.raw, { internetMessageId: '<clean@fabrikam.example>' });
+
+    await assert.rejects(handleScanMessage(jobFor(mailbox, id), first, deps), { code: 'engine-failed' });
+    assert.equal(store.puts, 0);
+    assert.deepEqual(await verdictsOf(verdictTable, mailbox), []);
+    assert.ok(client.find(mailbox, id), 'the message stays where it was');
+
+    await assert.rejects(handleScanMessage(jobFor(mailbox, id), { deliveryCount: 2 }, deps), {
+      code: 'engine-failed',
+    });
+    const records = await verdictsOf(verdictTable, mailbox);
+    assert.equal(records.length, 1);
+    assert.equal(records[0]?.outcome, 'failed');
+    assert.equal(records[0]?.errorCode, 'engine-failed');
   });
 
   it('records an oversized message as unscannable without acting', async () => {
