@@ -159,6 +159,17 @@ function readAuthenticationResults(values: string[] | undefined): Map<string, st
   return results;
 }
 
+/** ipaddr.js range names of addresses that never identify a host on the internet. */
+const NON_PUBLIC_RANGES: ReadonlySet<string> = new Set([
+  'unspecified',
+  'loopback',
+  'private',
+  'linkLocal',
+  'uniqueLocal',
+  'carrierGradeNat',
+  'broadcast',
+]);
+
 const BRACKETED_IP = /\[(?:ipv6:)?([0-9a-f.:]{3,45})\]/g;
 
 /**
@@ -174,7 +185,7 @@ function findSenderIp(received: string[]): string[] {
         continue;
       }
       const address = ipaddr.process(candidate);
-      if (address.range() === 'unicast') {
+      if (!NON_PUBLIC_RANGES.has(address.range())) {
         return [address.toString()];
       }
     }
