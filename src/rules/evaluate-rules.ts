@@ -152,7 +152,7 @@ function runPoint(state: Evaluation, point: RulePoint, inputs: ConditionInputs, 
 
 function matches(state: Evaluation, rule: CompiledRule, inputs: ConditionInputs): boolean {
   if (rule.scope && !isInScope(state.view, rule)) {
-    state.trace?.({ rule: rule.name, point: rule.point, mimePath: inputs.part?.path, matched: false, held: [], failed: 'scope' });
+    state.trace?.(traceEntry(rule, inputs, { matched: false, held: [], failed: 'scope' }));
     return false;
   }
   if (!state.trace) {
@@ -166,13 +166,25 @@ function matches(state: Evaluation, rule: CompiledRule, inputs: ConditionInputs)
   const held: string[] = [];
   for (const condition of rule.conditions) {
     if (!condition.test(inputs)) {
-      state.trace({ rule: rule.name, point: rule.point, mimePath: inputs.part?.path, matched: false, held, failed: condition.description });
+      state.trace(traceEntry(rule, inputs, { matched: false, held, failed: condition.description }));
       return false;
     }
     held.push(condition.description);
   }
-  state.trace({ rule: rule.name, point: rule.point, mimePath: inputs.part?.path, matched: true, held });
+  state.trace(traceEntry(rule, inputs, { matched: true, held }));
   return true;
+}
+
+function traceEntry(
+  rule: CompiledRule,
+  inputs: ConditionInputs,
+  result: Pick<RuleTraceEntry, 'matched' | 'held' | 'failed'>,
+): RuleTraceEntry {
+  const entry: RuleTraceEntry = { rule: rule.name, point: rule.point, ...result };
+  if (inputs.part) {
+    entry.mimePath = inputs.part.path;
+  }
+  return entry;
 }
 
 /** A scope field that is set excludes a message whose context lacks that value. */
