@@ -28,16 +28,29 @@ interface RulesPhaseResult {
 function buildRuleSet(): unknown {
   const rules: unknown[] = [];
   const add = (point: string, conditions: unknown[]) =>
-    rules.push({ name: `rule ${rules.length}`, point, conditions, actions: [{ type: 'quarantine' }] });
+    rules.push({
+      name: `rule ${rules.length}`,
+      point,
+      conditions,
+      actions: [{ type: 'quarantine' }],
+    });
   const domains = Array.from({ length: 1000 }, (_, index) => `blocked-${index}.example`);
   for (let index = 0; index < 250; index++) {
-    add('message', [{ field: 'sender.domain', operator: 'is', value: [`sender-${index}.example`, `alt-${index}.example`] }]);
+    add('message', [
+      {
+        field: 'sender.domain',
+        operator: 'is',
+        value: [`sender-${index}.example`, `alt-${index}.example`],
+      },
+    ]);
   }
   for (let index = 0; index < 150; index++) {
     add('message', [{ field: 'subject', operator: 'contains', value: `campaign ${index}` }]);
   }
   for (let index = 0; index < 100; index++) {
-    add('message', [{ field: 'subject', operator: 'matches', value: `\\b(offer|deal)-${index}\\b` }]);
+    add('message', [
+      { field: 'subject', operator: 'matches', value: `\\b(offer|deal)-${index}\\b` },
+    ]);
   }
   for (let index = 0; index < 100; index++) {
     add('message', [
@@ -46,7 +59,9 @@ function buildRuleSet(): unknown {
     ]);
   }
   for (let index = 0; index < 100; index++) {
-    add('message', [{ field: 'header', header: 'x-mailer', operator: 'contains', value: `mailer ${index}` }]);
+    add('message', [
+      { field: 'header', header: 'x-mailer', operator: 'contains', value: `mailer ${index}` },
+    ]);
   }
   for (let index = 0; index < 100; index++) {
     add('message', [
@@ -55,7 +70,9 @@ function buildRuleSet(): unknown {
     ]);
   }
   for (let index = 0; index < 100; index++) {
-    add('attachment', [{ field: 'attachment.extension', operator: 'is', value: [`x${index}`, `y${index}`] }]);
+    add('attachment', [
+      { field: 'attachment.extension', operator: 'is', value: [`x${index}`, `y${index}`] },
+    ]);
   }
   for (let index = 0; index < 100; index++) {
     add('results', [
@@ -66,7 +83,7 @@ function buildRuleSet(): unknown {
   return { lists: { blocked: { values: domains } }, rules };
 }
 
-/** A typical business message: plain and HTML body, two attachments, authentication results. */
+/** Builds a typical business message: a text body, two attachments and authentication results. */
 function buildMessage(): Buffer {
   const lines = [
     'From: "Alice Example" <alice@partner.example>',
@@ -116,7 +133,11 @@ async function rulesEvaluation(): Promise<RulesPhaseResult> {
   const settings = loadSettings({});
   const ruleSet = await compileRuleSet(buildRuleSet(), { maxRules: 1000 });
   const raw = buildMessage();
-  const { view } = await extractMessage(raw, settings.limits, createDeadline(settings.limits.scanTimeoutMs));
+  const { view } = await extractMessage(
+    raw,
+    settings.limits,
+    createDeadline(settings.limits.scanTimeoutMs),
+  );
   const facts = await buildMessageFacts(view, ruleSet.needs);
   const deadline = createDeadline(60_000);
   const results: { findings: Finding[]; spam: { score: number; threshold: number } } = {
@@ -160,7 +181,13 @@ async function rulesEvaluation(): Promise<RulesPhaseResult> {
   const phase =
     `rules: ${ruleSet.ruleCount} rules (${evaluations} evaluations) on one message, median ` +
     `${median(times).toFixed(3)} ms (target < 1 ms); building its facts, median ${median(factTimes).toFixed(3)} ms`;
-  return { phase, messages: 1, bytes: raw.length, seconds: 0, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+  return {
+    phase,
+    messages: 1,
+    bytes: raw.length,
+    seconds: 0,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 /** Phases this file adds to `npm run bench`. */

@@ -8,7 +8,7 @@ import { loadRuleSetFile } from '../rules/rule-file.js';
 import { type RuleTestReport, testRuleSet } from '../rules/rules-api.js';
 import { ScannerError } from '../shared/errors.js';
 
-/** What the `rules` subcommands need from the command line. */
+/** Streams, settings and exit status of the `rules` subcommands. */
 export interface RulesCommandOptions {
   stdout: NodeJS.WritableStream;
   readSettings(): Settings;
@@ -31,7 +31,9 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
       try {
         const compiled = await loadRuleSetFile(file, settings.rules.maxRules);
         const enabled = Object.values(compiled.byPoint).reduce((sum, list) => sum + list.length, 0);
-        options.stdout.write(`valid: ${compiled.ruleCount} rules, ${enabled} enabled, mode ${compiled.mode}\n`);
+        options.stdout.write(
+          `valid: ${compiled.ruleCount} rules, ${enabled} enabled, mode ${compiled.mode}\n`,
+        );
         options.setExitCode(0);
       } catch (error) {
         if (!(error instanceof RuleSetError)) {
@@ -46,7 +48,9 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
     });
   rules
     .command('test')
-    .description('scan a message with the embedded engines and a rule set, and show which rules matched')
+    .description(
+      'scan a message with the embedded engines and a rule set, and show which rules matched',
+    )
     .argument('<message>', '.eml file')
     .option('--rules <file>', 'rule set JSON file (default: MAILSWEEP_RULES_PATH)')
     .option('--json', 'print the report as JSON')
@@ -54,14 +58,19 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
       const settings = options.readSettings();
       const file = flags.rules ?? settings.rules.path;
       if (file === undefined) {
-        throw new ScannerError('config-invalid', 'No rule set: pass --rules FILE or set MAILSWEEP_RULES_PATH');
+        throw new ScannerError(
+          'config-invalid',
+          'No rule set: pass --rules FILE or set MAILSWEEP_RULES_PATH',
+        );
       }
       const ruleSet = await loadRuleSetFile(file, settings.rules.maxRules);
       const raw = await readFile(message).catch((error: unknown) => {
         throw new ScannerError('input-unreadable', `Cannot read ${message}`, { cause: error });
       });
       const report = await testRuleSet(ruleSet, raw, settings);
-      options.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+      options.stdout.write(
+        flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
+      );
       options.setExitCode(0);
     });
 }
@@ -78,8 +87,10 @@ function formatReport(report: RuleTestReport): string {
     }
     for (const entry of entries) {
       const where = entry.mimePath ? ` [part ${entry.mimePath}]` : '';
-      const why = entry.matched ? `matched: ${entry.held.join(' and ')}` : `no match: ${entry.failed === 'scope' ? 'outside its scope' : `${entry.failed ?? ''} does not hold`}`;
-      lines.push(`  "${entry.rule}"${where} ${why}`);
+      const explanation = entry.matched
+        ? `matched: ${entry.held.join(' and ')}`
+        : `no match: ${entry.failed === 'scope' ? 'outside its scope' : `${entry.failed ?? ''} does not hold`}`;
+      lines.push(`  "${entry.rule}"${where} ${explanation}`);
     }
   }
   for (const action of report.ruleActions) {

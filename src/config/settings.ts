@@ -342,15 +342,15 @@ export interface Settings {
   rules: RulesSettings;
 }
 
-/** Where the admin rule set comes from and how large it may be. */
+/** Source and size limit of the admin rule set. */
 export interface RulesSettings {
   /** JSON rule set file; when set, it is used instead of the rule store. Default: unset. */
   path?: string;
   /** Blob container of the rule store, in the quarantine's storage account; default `rules`. */
   container: string;
-  /** Most rules in one set; a larger set is rejected. Default 2000. */
+  /** Maximum rules in one set; a larger set is rejected. Default 2000. */
   maxRules: number;
-  /** How often a running scanner looks for a new version in the rule store, in seconds; default 60. */
+  /** Interval between a running scanner's reads of the rule store, in seconds; default 60. */
   refreshSeconds: number;
 }
 

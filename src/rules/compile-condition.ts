@@ -24,7 +24,7 @@ import {
 } from './rule-schema.js';
 import { compileSafePattern } from './safe-pattern.js';
 
-/** What a condition reads: the message's facts and, at the attachment point, one attachment. */
+/** Inputs of a condition: the message's facts and, at the attachment point, one attachment. */
 export interface ConditionInputs {
   facts: MessageFacts;
   part?: PartFacts;
@@ -123,8 +123,8 @@ function compileTextMatcher(
   switch (operator) {
     case 'is':
     case 'isNot': {
-      const wanted = new Set(items);
-      return { test: (text) => wanted.has(text) };
+      const expected = new Set(items);
+      return { test: (text) => expected.has(text) };
     }
     case 'contains':
     case 'notContains':
@@ -135,7 +135,9 @@ function compileTextMatcher(
     case 'inList':
     case 'notInList': {
       const list = lists.get(String(value));
-      return list ? { test: (text) => isInList(list, text) } : { error: `names the list "${String(value)}", which the rule set does not define` };
+      return list
+        ? { test: (text) => isInList(list, text) }
+        : { error: `names the list "${String(value)}", which the rule set does not define` };
     }
     case 'inRange':
     case 'notInRange': {
@@ -152,7 +154,10 @@ function compileTextMatcher(
 const EMPTY: readonly string[] = [];
 
 /** Returns the function that reads a text field's values. Attachment fields read the part. */
-function textReader(field: TextField, header: string | undefined): (inputs: ConditionInputs) => readonly string[] {
+function textReader(
+  field: TextField,
+  header: string | undefined,
+): (inputs: ConditionInputs) => readonly string[] {
   const partReader = (pick: (part: PartFacts) => readonly string[]) => (inputs: ConditionInputs) =>
     pick(inputs.part ?? inputs.facts.anyAttachment);
   switch (field) {
@@ -177,7 +182,10 @@ function textReader(field: TextField, header: string | undefined): (inputs: Cond
   }
 }
 
-function compileNumberCondition(condition: ConditionInput, field: NumberField): CompiledCondition | ConditionIssue[] {
+function compileNumberCondition(
+  condition: ConditionInput,
+  field: NumberField,
+): CompiledCondition | ConditionIssue[] {
   const operator = condition.operator as NumberOperator;
   if (!(NUMBER_OPERATORS as readonly string[]).includes(operator)) {
     return [operatorIssue(condition, NUMBER_OPERATORS, 'number')];
@@ -205,7 +213,10 @@ function compileNumberCondition(condition: ConditionInput, field: NumberField): 
   };
 }
 
-function numberComparison(operator: NumberOperator, value: number | [number, number]): (actual: number) => boolean {
+function numberComparison(
+  operator: NumberOperator,
+  value: number | [number, number],
+): (actual: number) => boolean {
   if (Array.isArray(value)) {
     const [low, high] = value;
     return (actual) => actual >= low && actual <= high;
@@ -237,20 +248,22 @@ function numberReader(field: NumberField): (inputs: ConditionInputs) => readonly
 
 function compileBooleanCondition(condition: ConditionInput): CompiledCondition | ConditionIssue[] {
   if (condition.operator !== 'is') {
-    return [{ path: 'operator', message: `must be "is" for the yes-or-no field ${condition.field}` }];
+    return [
+      { path: 'operator', message: `must be "is" for the yes-or-no field ${condition.field}` },
+    ];
   }
   if (typeof condition.value !== 'boolean') {
     return [{ path: 'value', message: 'must be true or false' }];
   }
-  const wanted = condition.value;
+  const expected = condition.value;
   const read =
     condition.field === 'archive.encrypted'
       ? (inputs: ConditionInputs) => (inputs.part ?? inputs.facts.anyAttachment).encrypted
       : (inputs: ConditionInputs) => inputs.facts.fromMismatch;
   return {
     field: condition.field,
-    description: `${condition.field} is ${String(wanted)}`,
-    test: (inputs) => read(inputs) === wanted,
+    description: `${condition.field} is ${String(expected)}`,
+    test: (inputs) => read(inputs) === expected,
   };
 }
 
@@ -271,7 +284,12 @@ function compileTimeCondition(condition: ConditionInput): CompiledCondition | Co
     }
     return timeWindowCondition(parsed.data);
   }
-  return [{ path: 'operator', message: 'must be "within" (a time frame) or "between" (dates) for the field received' }];
+  return [
+    {
+      path: 'operator',
+      message: 'must be "within" (a time frame) or "between" (dates) for the field received',
+    },
+  ];
 }
 
 function dateRangeCondition(range: DateRange): CompiledCondition {
@@ -287,7 +305,7 @@ function dateRangeCondition(range: DateRange): CompiledCondition {
   };
 }
 
-/** A weekly time frame in a time zone; a frame whose end is before its start runs past midnight. */
+/** Compiles a weekly time frame in a time zone. A frame whose end is before its start runs past midnight. */
 function timeWindowCondition(window: TimeWindow): CompiledCondition | ConditionIssue[] {
   let format: Intl.DateTimeFormat;
   try {
@@ -312,7 +330,9 @@ function timeWindowCondition(window: TimeWindow): CompiledCondition | ConditionI
       if (days && !days.has(local.day)) {
         return false;
       }
-      return start <= end ? local.minutes >= start && local.minutes < end : local.minutes >= start || local.minutes < end;
+      return start <= end
+        ? local.minutes >= start && local.minutes < end
+        : local.minutes >= start || local.minutes < end;
     },
   };
 }
@@ -334,7 +354,11 @@ function localTime(format: Intl.DateTimeFormat, date: Date): { day: string; minu
   return { day: WEEKDAYS.find((name) => name === day) ?? day, minutes: hours * 60 + minutes };
 }
 
-function operatorIssue(condition: ConditionInput, allowed: readonly string[], kind: string): ConditionIssue {
+function operatorIssue(
+  condition: ConditionInput,
+  allowed: readonly string[],
+  kind: string,
+): ConditionIssue {
   return {
     path: 'operator',
     message: `"${condition.operator}" is not an operator of the ${kind} field ${condition.field}; use one of ${allowed.join(', ')}`,

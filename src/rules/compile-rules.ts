@@ -1,7 +1,12 @@
 import { type CompiledCondition, compileCondition } from './compile-condition.js';
 import type { FactNeeds } from './message-facts.js';
 import { formatPath, type RuleIssue, RuleSetError } from './rule-errors.js';
-import { type CompiledList, compileInlineList, type ListFileReader, parseListFile } from './rule-lists.js';
+import {
+  type CompiledList,
+  compileInlineList,
+  type ListFileReader,
+  parseListFile,
+} from './rule-lists.js';
 import {
   RESULT_FIELDS,
   type RuleAction,
@@ -43,7 +48,7 @@ export interface CompiledRuleSet {
 
 /** Options of {@link compileRuleSet}. */
 export interface CompileRuleSetOptions {
-  /** Most rules in one set; larger sets are rejected. */
+  /** Maximum rules in one set; larger sets are rejected. */
   maxRules: number;
   /** Reads list files; without it a list with a `file` is an error. */
   readListFile?: ListFileReader;
@@ -55,7 +60,10 @@ export interface CompileRuleSetOptions {
  * regular expression (RE2), every list and its file, and the set's size.
  * @throws RuleSetError (`rules-invalid`) listing every problem with the path of the bad field.
  */
-export async function compileRuleSet(input: unknown, options: CompileRuleSetOptions): Promise<CompiledRuleSet> {
+export async function compileRuleSet(
+  input: unknown,
+  options: CompileRuleSetOptions,
+): Promise<CompiledRuleSet> {
   const parsed = ruleSetSchema.safeParse(input);
   if (!parsed.success) {
     throw new RuleSetError(
@@ -70,18 +78,28 @@ export async function compileRuleSet(input: unknown, options: CompileRuleSetOpti
   const issues: RuleIssue[] = [];
   if (ruleSet.rules.length > options.maxRules) {
     throw new RuleSetError([
-      { path: 'rules', message: `has ${ruleSet.rules.length} rules, more than the limit of ${options.maxRules}` },
+      {
+        path: 'rules',
+        message: `has ${ruleSet.rules.length} rules, more than the limit of ${options.maxRules}`,
+      },
     ]);
   }
   checkNames(ruleSet.rules, issues);
   const { lists, failures } = await loadLists(ruleSet, options.readListFile, issues);
-  const rules = ruleSet.rules.map((rule, index) => compileRule(rule, index, { lists, failures }, issues));
+  const rules = ruleSet.rules.map((rule, index) =>
+    compileRule(rule, index, { lists, failures }, issues),
+  );
   if (issues.length > 0) {
     throw new RuleSetError(issues);
   }
 
-  const enabled = rules.filter((rule): rule is CompiledRule => rule !== undefined && ruleSet.rules[rule.index]?.enabled === true);
-  const usedFields = new Set(enabled.flatMap((rule) => rule.conditions.map((condition) => condition.field)));
+  const enabled = rules.filter(
+    (rule): rule is CompiledRule =>
+      rule !== undefined && ruleSet.rules[rule.index]?.enabled === true,
+  );
+  const usedFields = new Set(
+    enabled.flatMap((rule) => rule.conditions.map((condition) => condition.field)),
+  );
   return {
     version: options.version,
     mode: ruleSet.mode,
@@ -104,7 +122,11 @@ function checkNames(rules: readonly RuleInput[], issues: RuleIssue[]): void {
   for (const [index, rule] of rules.entries()) {
     const key = rule.name.toLowerCase();
     if (seen.has(key)) {
-      issues.push({ path: `rules[${index}].name`, rule: rule.name, message: 'repeats the name of an earlier rule' });
+      issues.push({
+        path: `rules[${index}].name`,
+        rule: rule.name,
+        message: 'repeats the name of an earlier rule',
+      });
     }
     seen.add(key);
   }
@@ -122,17 +144,33 @@ function compileRule(
   for (const [position, condition] of rule.conditions.entries()) {
     const path = `${base}.conditions[${position}]`;
     if (RESULT_FIELDS.has(condition.field) && rule.point !== 'results') {
-      issues.push({ path: `${path}.field`, rule: rule.name, message: `${condition.field} is an engine result, so the rule's point must be "results"` });
+      issues.push({
+        path: `${path}.field`,
+        rule: rule.name,
+        message: `${condition.field} is an engine result, so the rule's point must be "results"`,
+      });
       continue;
     }
-    const failure = isListOperator(condition.operator) ? failures.get(String(condition.value)) : undefined;
+    const failure = isListOperator(condition.operator)
+      ? failures.get(String(condition.value))
+      : undefined;
     if (failure !== undefined) {
-      issues.push({ path: `${path}.value`, rule: rule.name, message: `list "${String(condition.value)}": ${failure}` });
+      issues.push({
+        path: `${path}.value`,
+        rule: rule.name,
+        message: `list "${String(condition.value)}": ${failure}`,
+      });
       continue;
     }
     const compiled = compileCondition(condition, lists);
     if (Array.isArray(compiled)) {
-      issues.push(...compiled.map((issue) => ({ path: `${path}.${issue.path}`, rule: rule.name, message: issue.message })));
+      issues.push(
+        ...compiled.map((issue) => ({
+          path: `${path}.${issue.path}`,
+          rule: rule.name,
+          message: issue.message,
+        })),
+      );
     } else {
       conditions.push(compiled);
     }
@@ -158,14 +196,26 @@ function checkActions(rule: RuleInput, base: string, issues: RuleIssue[]): void 
   for (const [position, action] of rule.actions.entries()) {
     const path = `${base}.actions[${position}]`;
     if (action.type === 'removeAttachment' && rule.point !== 'attachment') {
-      issues.push({ path: `${path}.type`, rule: rule.name, message: 'removeAttachment needs the rule point "attachment"' });
+      issues.push({
+        path: `${path}.type`,
+        rule: rule.name,
+        message: 'removeAttachment needs the rule point "attachment"',
+      });
     }
     if (action.type === 'skip' && rule.point !== 'message') {
-      issues.push({ path: `${path}.type`, rule: rule.name, message: 'skip runs before the engines, so it needs the rule point "message"' });
+      issues.push({
+        path: `${path}.type`,
+        rule: rule.name,
+        message: 'skip runs before the engines, so it needs the rule point "message"',
+      });
     }
   }
   if (types.includes('continue') && types.includes('stop')) {
-    issues.push({ path: `${base}.actions`, rule: rule.name, message: 'must not contain both continue and stop' });
+    issues.push({
+      path: `${base}.actions`,
+      rule: rule.name,
+      message: 'must not contain both continue and stop',
+    });
   }
 }
 
@@ -206,7 +256,10 @@ async function loadLists(
   return { lists, failures };
 }
 
-async function loadListFile(file: string, readListFile: ListFileReader | undefined): Promise<CompiledList | { error: string }> {
+async function loadListFile(
+  file: string,
+  readListFile: ListFileReader | undefined,
+): Promise<CompiledList | { error: string }> {
   if (!readListFile) {
     return { error: 'cannot be read here: list files need a rules file or the rule store' };
   }
@@ -215,14 +268,20 @@ async function loadListFile(file: string, readListFile: ListFileReader | undefin
     text = await readListFile(file);
   } catch (thrown: unknown) {
     const code = (thrown as { code?: unknown }).code;
-    return { error: code === 'ENOENT' || code === 'BlobNotFound' ? 'was not found' : 'could not be read' };
+    return {
+      error: code === 'ENOENT' || code === 'BlobNotFound' ? 'was not found' : 'could not be read',
+    };
   }
   return parseListFile(text);
 }
 
 function listUsers(ruleSet: RuleSetInput, name: string): string[] {
   return ruleSet.rules
-    .filter((rule) => rule.conditions.some((condition) => isListOperator(condition.operator) && condition.value === name))
+    .filter((rule) =>
+      rule.conditions.some(
+        (condition) => isListOperator(condition.operator) && condition.value === name,
+      ),
+    )
     .map((rule) => rule.name);
 }
 
@@ -232,6 +291,8 @@ function ruleNameAt(input: unknown, path: readonly PropertyKey[]): string | unde
     return undefined;
   }
   const rules = (input as { rules?: unknown }).rules;
-  const rule = Array.isArray(rules) ? (rules[path[1]] as { name?: unknown } | undefined) : undefined;
+  const rule = Array.isArray(rules)
+    ? (rules[path[1]] as { name?: unknown } | undefined)
+    : undefined;
   return typeof rule?.name === 'string' ? rule.name : undefined;
 }

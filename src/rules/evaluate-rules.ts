@@ -17,7 +17,7 @@ import type { ConditionInputs } from './compile-condition.js';
 import { buildMessageFacts, type MessageFacts, type PartFacts } from './message-facts.js';
 import type { RuleAction, RulePoint } from './rule-schema.js';
 
-/** Why a rule did or did not match, for `POST /api/rules/test` and `mailsweep rules test`. */
+/** Trace of one rule evaluation, for `POST /api/rules/test` and `mailsweep rules test`. */
 export interface RuleTraceEntry {
   rule: string;
   point: RulePoint;
@@ -88,7 +88,13 @@ export function beginEvaluation(
     facts,
     stopped: false,
     skipped: new Set(),
-    outcome: { findings: [], action: 'none', ruleActions: [], ruleMatches: [], ruleSetVersion: ruleSet.version },
+    outcome: {
+      findings: [],
+      action: 'none',
+      ruleActions: [],
+      ruleMatches: [],
+      ruleSetVersion: ruleSet.version,
+    },
     trace,
   };
   runPoint(state, 'message', { facts }, deadline);
@@ -102,7 +108,7 @@ export function beginEvaluation(
     skippedStages: state.skipped,
     complete(results) {
       facts.results = {
-        avCategory: mostSevere(results.findings, 'antivirus'),
+        avCategory: maxCategoryOfStage(results.findings, 'antivirus'),
         spamScore: results.spam?.score,
         phishingFindings: results.findings
           .filter((finding) => finding.stage === 'antiphishing')
@@ -115,11 +121,16 @@ export function beginEvaluation(
 }
 
 /**
- * Evaluates the rules of one point in order. The first rule that matches is executed, and
- * evaluation at this point ends unless its actions contain `continue`; `stop` also ends it for
- * every later point.
+ * Evaluates the rules of one point in order. The first rule that matches is executed. Evaluation
+ * at this point then ends unless its actions contain `continue`, and `stop` ends it for every
+ * later point too.
  */
-function runPoint(state: Evaluation, point: RulePoint, inputs: ConditionInputs, deadline: Deadline): void {
+function runPoint(
+  state: Evaluation,
+  point: RulePoint,
+  inputs: ConditionInputs,
+  deadline: Deadline,
+): void {
   for (const rule of state.ruleSet.byPoint[point]) {
     if (state.stopped) {
       return;
@@ -166,7 +177,9 @@ function matches(state: Evaluation, rule: CompiledRule, inputs: ConditionInputs)
   const held: string[] = [];
   for (const condition of rule.conditions) {
     if (!condition.test(inputs)) {
-      state.trace(traceEntry(rule, inputs, { matched: false, held, failed: condition.description }));
+      state.trace(
+        traceEntry(rule, inputs, { matched: false, held, failed: condition.description }),
+      );
       return false;
     }
     held.push(condition.description);
@@ -187,19 +200,28 @@ function traceEntry(
   return entry;
 }
 
-/** A scope field that is set excludes a message whose context lacks that value. */
+/** Tests the rule's scope. A scope field that is set excludes a message whose context lacks that value. */
 function isInScope(view: MessageView, rule: CompiledRule): boolean {
   const scope = rule.scope ?? {};
   const context = view.context;
   const mailbox = context.mailbox?.toLowerCase();
-  if (scope.mailboxes && (mailbox === undefined || !scope.mailboxes.some((entry) => entry.toLowerCase() === mailbox))) {
+  if (
+    scope.mailboxes &&
+    (mailbox === undefined || !scope.mailboxes.some((entry) => entry.toLowerCase() === mailbox))
+  ) {
     return false;
   }
   const folder = context.folder?.toLowerCase();
-  if (scope.folders && (folder === undefined || !scope.folders.some((entry) => entry.toLowerCase() === folder))) {
+  if (
+    scope.folders &&
+    (folder === undefined || !scope.folders.some((entry) => entry.toLowerCase() === folder))
+  ) {
     return false;
   }
-  if (scope.triggers && (context.trigger === undefined || !scope.triggers.includes(context.trigger))) {
+  if (
+    scope.triggers &&
+    (context.trigger === undefined || !scope.triggers.includes(context.trigger))
+  ) {
     return false;
   }
   const groups = new Set((context.groups ?? []).map((group) => group.toLowerCase()));
@@ -210,7 +232,11 @@ function isInScope(view: MessageView, rule: CompiledRule): boolean {
 }
 
 function execute(state: Evaluation, rule: CompiledRule, part: PartFacts | undefined): void {
-  const logOnly = state.ruleSet.mode === 'log-only' || rule.actions.every((action) => action.type === 'log' || action.type === 'continue' || action.type === 'stop');
+  const logOnly =
+    state.ruleSet.mode === 'log-only' ||
+    rule.actions.every(
+      (action) => action.type === 'log' || action.type === 'continue' || action.type === 'stop',
+    );
   const outcome = state.outcome;
   const match: RuleMatch = {
     rule: rule.name,
@@ -232,13 +258,20 @@ function execute(state: Evaluation, rule: CompiledRule, part: PartFacts | undefi
   }
 }
 
-const FINDING_OF: Partial<Record<RuleAction['type'], { category: Exclude<Category, 'clean'>; action: Action }>> = {
+const FINDING_OF: Partial<
+  Record<RuleAction['type'], { category: Exclude<Category, 'clean'>; action: Action }>
+> = {
   quarantine: { category: 'policy', action: 'quarantine' },
   delete: { category: 'policy', action: 'delete' },
   junk: { category: 'spam', action: 'junk' },
 };
 
-function applyAction(state: Evaluation, rule: CompiledRule, action: RuleAction, part: PartFacts | undefined): void {
+function applyAction(
+  state: Evaluation,
+  rule: CompiledRule,
+  action: RuleAction,
+  part: PartFacts | undefined,
+): void {
   const outcome = state.outcome;
   const effect = FINDING_OF[action.type];
   if (effect) {
@@ -272,9 +305,16 @@ function toRequest(
       return { type: 'tag', rule: rule.name, ...fields };
     }
     case 'removeAttachment':
-      return part ? { type: 'removeAttachment', rule: rule.name, mimePath: part.attachmentPath } : undefined;
+      return part
+        ? { type: 'removeAttachment', rule: rule.name, mimePath: part.attachmentPath }
+        : undefined;
     case 'notify':
-      return { type: 'notify', rule: rule.name, to: action.to, text: renderTemplate(action.template, state, rule, part) };
+      return {
+        type: 'notify',
+        rule: rule.name,
+        to: action.to,
+        text: renderTemplate(action.template, state, rule, part),
+      };
     default:
       return undefined;
   }
@@ -307,7 +347,12 @@ function ruleFinding(
  * Fills a notification template. Values come from the rule and the scan context only, so the text
  * carries no message content beyond the mailbox it is sent about.
  */
-function renderTemplate(template: string, state: Evaluation, rule: CompiledRule, part: PartFacts | undefined): string {
+function renderTemplate(
+  template: string,
+  state: Evaluation,
+  rule: CompiledRule,
+  part: PartFacts | undefined,
+): string {
   const values: Record<string, string> = {
     rule: rule.name,
     reason: rule.conditions.map((condition) => condition.description).join(' and '),
@@ -318,10 +363,13 @@ function renderTemplate(template: string, state: Evaluation, rule: CompiledRule,
   return template.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_whole, name: string) => values[name] ?? '');
 }
 
-function mostSevere(findings: readonly Finding[], stage: Stage): Category {
+function maxCategoryOfStage(findings: readonly Finding[], stage: Stage): Category {
   let category: Category = 'clean';
   for (const finding of findings) {
-    if (finding.stage === stage && CATEGORY_SEVERITY[finding.category] > CATEGORY_SEVERITY[category]) {
+    if (
+      finding.stage === stage &&
+      CATEGORY_SEVERITY[finding.category] > CATEGORY_SEVERITY[category]
+    ) {
       category = finding.category;
     }
   }

@@ -7,15 +7,15 @@ import { parseAuthenticationResults } from '../scanning/antispam/authentication-
 import type { ContentPart, HeaderField, MessageView } from '../scanning/types.js';
 import type { ConditionField } from './rule-schema.js';
 
-/** Most characters of one body that text conditions read. */
-// NOTE: text past this point in a body is not matched, so a rule on the body can be evaded by
-// padding; it bounds the cost of many body rules on a message of many megabytes.
+// NOTE: body conditions do not read text past this limit, so padding a body can hide text from
+// them. The limit bounds the cost of many body rules on a message of many megabytes.
+/** Maximum characters of one body that text conditions read. */
 export const MAX_BODY_CHARS = 1024 * 1024;
 
-/** Most characters of one header value that address parsing reads. */
+/** Maximum characters of one header value that address parsing reads. */
 const MAX_ADDRESS_HEADER_CHARS = 16 * 1024;
 
-/** Most addresses read from one message's recipient fields. */
+/** Maximum addresses read from one message's address fields. */
 const MAX_ADDRESSES = 500;
 
 /** Bytes handed to file-type; magic numbers sit in the first few kilobytes. */
@@ -59,7 +59,7 @@ export interface MessageFacts {
   results?: ResultFacts;
 }
 
-/** Which costly facts to compute; the compiled rule set knows which fields it reads. */
+/** Costly facts to compute, chosen from the fields the compiled rule set reads. */
 export interface FactNeeds {
   bodies: boolean;
   trueTypes: boolean;
@@ -67,9 +67,12 @@ export interface FactNeeds {
 
 /**
  * Builds the facts that rule conditions read. Bodies and true types cost the most, so they are
- * read only when `needs` asks for them.
+ * read only when `needs` requests them.
  */
-export async function buildMessageFacts(view: MessageView, needs: FactNeeds): Promise<MessageFacts> {
+export async function buildMessageFacts(
+  view: MessageView,
+  needs: FactNeeds,
+): Promise<MessageFacts> {
   const headers = indexHeaders(view.headers);
   const from = parseAddresses(headers.get('from'));
   const envelope = parseAddresses(headers.get('return-path'));
@@ -84,7 +87,9 @@ export async function buildMessageFacts(view: MessageView, needs: FactNeeds): Pr
     recipient: recipients.slice(0, MAX_ADDRESSES).map((entry) => entry.address),
     'from.displayName': from.map((entry) => entry.name).filter((name) => name.length > 0),
     subject: [view.subject.toLowerCase()],
-    body: needs.bodies ? view.bodies.map((body) => body.text.slice(0, MAX_BODY_CHARS).toLowerCase()) : [],
+    body: needs.bodies
+      ? view.bodies.map((body) => body.text.slice(0, MAX_BODY_CHARS).toLowerCase())
+      : [],
     'auth.spf': auth.get('spf') ?? [],
     'auth.dkim': auth.get('dkim') ?? [],
     'auth.dmarc': auth.get('dmarc') ?? [],
@@ -97,7 +102,10 @@ export async function buildMessageFacts(view: MessageView, needs: FactNeeds): Pr
     headers,
     messageSize: view.raw.byteLength,
     attachmentCount: attachments.filter((part) => part.path === part.attachmentPath).length,
-    fromMismatch: isFromMismatch(text['sender.domain'] ?? [], envelope.map((entry) => domainOf(entry.address))),
+    fromMismatch: isFromMismatch(
+      text['sender.domain'] ?? [],
+      envelope.map((entry) => domainOf(entry.address)),
+    ),
     received: receivedTime(view, headers),
     attachments,
     anyAttachment: mergeAttachments(attachments),
@@ -117,7 +125,9 @@ function indexHeaders(fields: readonly HeaderField[]): Map<string, string[]> {
 function parseAddresses(values: string[] | undefined): { name: string; address: string }[] {
   const parsed: { name: string; address: string }[] = [];
   for (const value of values ?? []) {
-    for (const entry of addressParser(value.slice(0, MAX_ADDRESS_HEADER_CHARS), { flatten: true })) {
+    for (const entry of addressParser(value.slice(0, MAX_ADDRESS_HEADER_CHARS), {
+      flatten: true,
+    })) {
       const address = (entry.address ?? '').trim().replace(/^<|>$/g, '');
       parsed.push({ name: (entry.name ?? '').trim(), address });
       if (parsed.length >= MAX_ADDRESSES) {
@@ -134,8 +144,8 @@ function domainOf(address: string): string {
 }
 
 /**
- * The envelope sender (Return-Path) and the header From are on different registrable domains.
- * False when either is missing, because there is nothing to compare.
+ * Tests whether the envelope sender (Return-Path) and the header From are on different registrable
+ * domains. Returns false when either is missing, because there is nothing to compare.
  */
 function isFromMismatch(fromDomains: string[], envelopeDomains: string[]): boolean {
   if (fromDomains.length === 0 || envelopeDomains.length === 0) {
@@ -173,7 +183,7 @@ const NON_PUBLIC_RANGES: ReadonlySet<string> = new Set([
 const BRACKETED_IP = /\[(?:ipv6:)?([0-9a-f.:]{3,45})\]/g;
 
 /**
- * The first public IP address in the Received chain, read from the top. Hops inside the
+ * Finds the first public IP address in the Received chain, read from the top. Hops inside the
  * organization usually carry private addresses, so the first public one is the host that handed
  * the message to it. Received fields can be forged below the organization's own servers.
  */
@@ -202,12 +212,15 @@ function receivedTime(view: MessageView, headers: Map<string, string[]>): Date {
   return Number.isNaN(dated) ? new Date() : new Date(dated);
 }
 
-/** A part is an attachment when it has a file name, says so, or came out of a container. */
+/** Tests whether a part is an attachment: it has a file name or that disposition, or came out of a container. */
 function isAttachment(part: ContentPart): boolean {
   return part.filename !== undefined || part.disposition === 'attachment' || part.origin !== 'mime';
 }
 
-async function collectAttachments(parts: readonly ContentPart[], sniff: boolean): Promise<PartFacts[]> {
+async function collectAttachments(
+  parts: readonly ContentPart[],
+  sniff: boolean,
+): Promise<PartFacts[]> {
   const attachments: PartFacts[] = [];
   for (const part of parts) {
     if (!isAttachment(part)) {
@@ -249,7 +262,7 @@ function linkArchiveMembers(attachments: PartFacts[]): void {
   }
 }
 
-/** The text after the last dot, with the trailing dots and spaces Windows ignores removed. */
+/** Returns the text after the last dot, without the trailing dots and spaces that Windows ignores. */
 function extensionOf(name: string): string {
   const trimmed = name.replace(/[. ]+$/, '');
   const dot = trimmed.lastIndexOf('.');
@@ -286,7 +299,9 @@ function mergeAttachments(attachments: PartFacts[]): PartFacts {
     merged.trueTypes.push(...part.trueTypes);
   }
   // Archive members are attachments too, so their names are already in `names`.
-  merged.memberNames = attachments.filter((part) => part.path.includes('!')).flatMap((part) => part.names);
+  merged.memberNames = attachments
+    .filter((part) => part.path.includes('!'))
+    .flatMap((part) => part.names);
   merged.memberTypes = attachments
     .filter((part) => part.path.includes('!'))
     .flatMap((part) => [...part.trueTypes, ...part.extensions]);

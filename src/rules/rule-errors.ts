@@ -23,7 +23,7 @@ export class RuleSetError extends ScannerError {
   }
 }
 
-/** Formats an issue as one line: `rules[2] "Block executables" conditions[0].value: message`. */
+/** Formats an issue as one line: `rules[2].conditions[0].value (rule "Block executables"): message`. */
 export function formatRuleIssue(issue: RuleIssue): string {
   const where = issue.path === '' ? 'rule set' : issue.path;
   const rule = issue.rule === undefined ? '' : ` (rule "${issue.rule}")`;

@@ -1,9 +1,9 @@
 import ipaddr from 'ipaddr.js';
 
-/** Largest list file read, in bytes. */
+/** Maximum size of a list file, in bytes. */
 export const MAX_LIST_FILE_BYTES = 10 * 1024 * 1024;
 
-/** Most entries in one list. */
+/** Maximum entries in one list. */
 export const MAX_LIST_ENTRIES = 100_000;
 
 /** Reads a list file named in a rule set; rejects when it is missing or unreadable. */
@@ -45,7 +45,12 @@ export function parseListFile(text: string): CompiledList | { error: string } {
     if (entry === '' || entry.startsWith('#')) {
       continue;
     }
-    if (!ADDRESS.test(entry) && !DOMAIN.test(entry) && !ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry)) {
+    if (
+      !ADDRESS.test(entry) &&
+      !DOMAIN.test(entry) &&
+      !ipaddr.isValid(entry) &&
+      !ipaddr.isValidCIDR(entry)
+    ) {
       return { error: `line ${index + 1} is not an address, domain, IP address or CIDR range` };
     }
     entries.push(entry);
@@ -83,5 +88,7 @@ export function isInRanges(ranges: CompiledList['ranges'], value: string): boole
     return false;
   }
   const address = ipaddr.process(value);
-  return ranges.some(([network, bits]) => address.kind() === network.kind() && address.match(network, bits));
+  return ranges.some(
+    ([network, bits]) => address.kind() === network.kind() && address.match(network, bits),
+  );
 }

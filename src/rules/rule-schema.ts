@@ -71,7 +71,7 @@ export const TIME_OPERATORS = ['within', 'between'] as const;
 export type TextOperator = (typeof TEXT_OPERATORS)[number];
 export type NumberOperator = (typeof NUMBER_OPERATORS)[number];
 
-/** Most characters in one regular expression; RE2 programs grow with the pattern. */
+/** Maximum characters in one regular expression; RE2 programs grow with the pattern. */
 export const MAX_PATTERN_CHARS = 1000;
 
 /** One or more strings; a list matches when any item does. */
@@ -80,9 +80,13 @@ const textValues = z.union([
   z.array(z.string().min(1).max(4096)).min(1).max(1000),
 ]);
 
-const listName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a list name of letters, digits, _ . -');
+const listName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a list name of letters, digits, _ . -');
 
-const clock = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a 24-hour time like 08:30');
+const clock = z
+  .string()
+  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a 24-hour time like 08:30');
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
@@ -121,22 +125,31 @@ export const timeWindowSchema = z.strictObject({
 });
 
 export const dateRangeSchema = z
-  .strictObject({ after: z.iso.datetime({ offset: true }).optional(), before: z.iso.datetime({ offset: true }).optional() })
-  .refine((range) => range.after !== undefined || range.before !== undefined, 'must set after, before or both');
+  .strictObject({
+    after: z.iso.datetime({ offset: true }).optional(),
+    before: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine(
+    (range) => range.after !== undefined || range.before !== undefined,
+    'must set after, before or both',
+  );
 
 export type TimeWindow = z.infer<typeof timeWindowSchema>;
 export type DateRange = z.infer<typeof dateRangeSchema>;
 
 /**
- * A condition as written. The operator and value are checked against the field's kind in
- * {@link ruleSetSchema}'s refinement, so that an error names the operator or value that is wrong.
+ * A condition as written. compileCondition checks the operator and value against the field's kind,
+ * so that an error names the operator or the value that is wrong.
  */
 const conditionSchema = z.strictObject({
   field: z.enum([...TEXT_FIELDS, ...NUMBER_FIELDS, ...BOOLEAN_FIELDS, ...TIME_FIELDS]),
   operator: z.string().min(1),
   value: z.unknown(),
   /** Header field name, for the `header` field only. */
-  header: z.string().regex(/^[!-9;-~]{1,100}$/, 'must be a header field name').optional(),
+  header: z
+    .string()
+    .regex(/^[!-9;-~]{1,100}$/, 'must be a header field name')
+    .optional(),
 });
 
 export type ConditionInput = z.infer<typeof conditionSchema>;
@@ -189,7 +202,10 @@ const scopeSchema = z.strictObject({
   mailboxes: z.array(z.string().min(3).max(320)).min(1).optional(),
   groups: z.array(z.string().min(1).max(256)).min(1).optional(),
   folders: z.array(z.string().min(1).max(256)).min(1).optional(),
-  triggers: z.array(z.enum(['arrival', 'catch-up', 'scheduled', 'on-demand'])).min(1).optional(),
+  triggers: z
+    .array(z.enum(['arrival', 'catch-up', 'scheduled', 'on-demand']))
+    .min(1)
+    .optional(),
 });
 
 export type RuleScope = z.infer<typeof scopeSchema>;

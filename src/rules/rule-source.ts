@@ -30,8 +30,9 @@ export interface StoreRuleSourceOptions {
 }
 
 /**
- * Follows the rule store. `current()` never waits: when the last read is older than `refreshMs`,
- * it starts a read in the background and returns the set in force until the read finishes.
+ * Creates a source that follows the rule store. `current()` does not wait for storage. When the
+ * last read is older than `refreshMs`, it starts a read in the background and returns the set in
+ * force until that read finishes.
  */
 export function createStoreRuleSource(options: StoreRuleSourceOptions): RuleSource {
   const now = options.now ?? Date.now;
@@ -43,7 +44,11 @@ export function createStoreRuleSource(options: StoreRuleSourceOptions): RuleSour
   const load = async (): Promise<void> => {
     checkedAt = now();
     const stored = await options.store.read();
-    if (stored === undefined || stored.version === inForce?.version || stored.version === rejectedVersion) {
+    if (
+      stored === undefined ||
+      stored.version === inForce?.version ||
+      stored.version === rejectedVersion
+    ) {
       return;
     }
     try {
@@ -87,10 +92,13 @@ export function createStoreRuleSource(options: StoreRuleSourceOptions): RuleSour
 /**
  * Builds the pipeline's rule hook from settings: the file MAILSWEEP_RULES_PATH when set, else the
  * rule store when storage is configured, else undefined (no rules). The store is read once before
- * this resolves, so the first message already sees the stored set.
+ * this resolves, so the first message is evaluated with the stored set.
  * @throws RuleSetError when MAILSWEEP_RULES_PATH names an invalid rule set.
  */
-export async function createRulesFromSettings(settings: Settings, logger: Logger): Promise<RuleHook | undefined> {
+export async function createRulesFromSettings(
+  settings: Settings,
+  logger: Logger,
+): Promise<RuleHook | undefined> {
   if (settings.rules.path !== undefined) {
     const compiled = await loadRuleSetFile(settings.rules.path, settings.rules.maxRules);
     return createRuleHook({ current: () => compiled });

@@ -1,7 +1,12 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 
-import { isAlreadyExists, isNotFound, readBlobFailure, toBlobScannerError } from '../quarantine/blob-errors.js';
+import {
+  isAlreadyExists,
+  isNotFound,
+  readBlobFailure,
+  toBlobScannerError,
+} from '../quarantine/blob-errors.js';
 import { ScannerError } from '../shared/errors.js';
 import { type CompiledRuleSet, compileRuleSet } from './compile-rules.js';
 import { RuleSetError } from './rule-errors.js';
@@ -44,7 +49,10 @@ export interface RuleStore {
    * @throws RuleSetError when the set is invalid; nothing is written and the old set stays.
    * @throws ScannerError `blob-conflict` when another write came first.
    */
-  write(ruleSet: unknown, options: { updatedBy: string; expectedVersion?: number }): Promise<StoredRuleSet>;
+  write(
+    ruleSet: unknown,
+    options: { updatedBy: string; expectedVersion?: number },
+  ): Promise<StoredRuleSet>;
   /** Compiles a rule set, reading its list files from the store. */
   compile(ruleSet: unknown, version?: number): Promise<CompiledRuleSet>;
 }
@@ -76,7 +84,9 @@ export function createRuleStore(container: ContainerClient, maxRules: number): R
       const current = await readCurrent(container);
       const currentVersion = current?.stored.version ?? 0;
       if (options.expectedVersion !== undefined && options.expectedVersion !== currentVersion) {
-        throw conflict(`the rule set in force is version ${currentVersion}, not ${options.expectedVersion}`);
+        throw conflict(
+          `the rule set in force is version ${currentVersion}, not ${options.expectedVersion}`,
+        );
       }
       const stored: StoredRuleSet = {
         version: currentVersion + 1,
@@ -85,14 +95,20 @@ export function createRuleStore(container: ContainerClient, maxRules: number): R
         ruleSet,
       };
       const body = JSON.stringify(stored);
-      await uploadCreateOnly(container, `versions/${String(stored.version).padStart(8, '0')}.json`, body);
+      await uploadCreateOnly(
+        container,
+        `versions/${String(stored.version).padStart(8, '0')}.json`,
+        body,
+      );
       await uploadCurrent(container, body, current?.etag);
       return stored;
     },
   };
 }
 
-async function readCurrent(container: ContainerClient): Promise<{ stored: StoredRuleSet; etag: string } | undefined> {
+async function readCurrent(
+  container: ContainerClient,
+): Promise<{ stored: StoredRuleSet; etag: string } | undefined> {
   let content: Buffer;
   let etag: string | undefined;
   try {
@@ -108,12 +124,19 @@ async function readCurrent(container: ContainerClient): Promise<{ stored: Stored
   }
   const parsed = storedSchema.safeParse(parseJson(content.toString('utf8')));
   if (!parsed.success || etag === undefined) {
-    throw new ScannerError('rules-invalid', `The stored rule set blob ${CURRENT_BLOB} is not a valid stored rule set`);
+    throw new ScannerError(
+      'rules-invalid',
+      `The stored rule set blob ${CURRENT_BLOB} is not a valid stored rule set`,
+    );
   }
   return { stored: parsed.data, etag };
 }
 
-async function uploadCreateOnly(container: ContainerClient, name: string, body: string): Promise<void> {
+async function uploadCreateOnly(
+  container: ContainerClient,
+  name: string,
+  body: string,
+): Promise<void> {
   try {
     await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
       conditions: { ifNoneMatch: '*' },
@@ -127,7 +150,11 @@ async function uploadCreateOnly(container: ContainerClient, name: string, body: 
   }
 }
 
-async function uploadCurrent(container: ContainerClient, body: string, etag: string | undefined): Promise<void> {
+async function uploadCurrent(
+  container: ContainerClient,
+  body: string,
+  etag: string | undefined,
+): Promise<void> {
   try {
     await container.getBlockBlobClient(CURRENT_BLOB).upload(body, Buffer.byteLength(body), {
       conditions: etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag },
@@ -143,7 +170,10 @@ async function uploadCurrent(container: ContainerClient, body: string, etag: str
 }
 
 function conflict(message: string): ScannerError {
-  return new ScannerError('blob-conflict', `Rule set not stored: ${message}; read it again and retry`);
+  return new ScannerError(
+    'blob-conflict',
+    `Rule set not stored: ${message}; read it again and retry`,
+  );
 }
 
 /**

@@ -13,7 +13,7 @@ import { parseRuleSetJson, type RuleStore } from './rule-store.js';
 /** Largest .eml accepted by `POST /api/rules/test`, in bytes. */
 export const MAX_RULE_TEST_MESSAGE_BYTES = 25 * 1024 * 1024;
 
-/** What the rules endpoints need. */
+/** Settings and rule store of the rules endpoints. */
 export interface RulesApiServices {
   settings: Settings;
   store: RuleStore;
@@ -22,7 +22,7 @@ export interface RulesApiServices {
 /**
  * Handles `GET /api/rules` (the rule set in force with its version) and `PUT /api/rules` (store a
  * new version) for administrators. PUT takes an optional `If-Match` header with the version the
- * caller read, and answers 409 when another version was stored since.
+ * caller read, and returns 409 when another version was stored since.
  */
 export async function handleRules(
   request: ApiRequest,
@@ -37,15 +37,26 @@ export async function handleRules(
   try {
     if (request.method === 'GET') {
       const stored = await services.store.read();
-      return stored ? { status: 200, json: stored } : { status: 404, json: { error: 'No rule set has been stored' } };
+      return stored
+        ? { status: 200, json: stored }
+        : { status: 404, json: { error: 'No rule set has been stored' } };
     }
     const expectedVersion = parseIfMatch(request.headers.get('if-match'));
     if (expectedVersion === 'invalid') {
-      return { status: 400, json: { error: 'If-Match must be the version number of the rule set, such as "3"' } };
+      return {
+        status: 400,
+        json: { error: 'If-Match must be the version number of the rule set, such as "3"' },
+      };
     }
     const ruleSet = parseRuleSetJson(request.body.toString('utf8'));
-    const stored = await services.store.write(ruleSet, { updatedBy: auth.principal.id, expectedVersion });
-    context.log('info', 'Rule set stored', { version: stored.version, principal: auth.principal.id });
+    const stored = await services.store.write(ruleSet, {
+      updatedBy: auth.principal.id,
+      expectedVersion,
+    });
+    context.log('info', 'Rule set stored', {
+      version: stored.version,
+      principal: auth.principal.id,
+    });
     return { status: 200, json: { version: stored.version, updatedAt: stored.updatedAt } };
   } catch (error) {
     return toErrorResponse(error, context);
@@ -68,7 +79,10 @@ export async function handleRulesTest(
     return auth.response;
   }
   if (request.body.length === 0) {
-    return { status: 400, json: { error: 'The request body must be a message in RFC 5322 (.eml) form' } };
+    return {
+      status: 400,
+      json: { error: 'The request body must be a message in RFC 5322 (.eml) form' },
+    };
   }
   try {
     const stored = await services.store.read();
@@ -94,14 +108,21 @@ export interface RuleTestReport {
 }
 
 /** Scans one message with the embedded engines and a rule set, tracing every rule evaluated. */
-export async function testRuleSet(ruleSet: CompiledRuleSet, raw: Uint8Array, settings: Settings): Promise<RuleTestReport> {
+export async function testRuleSet(
+  ruleSet: CompiledRuleSet,
+  raw: Uint8Array,
+  settings: Settings,
+): Promise<RuleTestReport> {
   const points: RuleTestReport['points'] = { message: [], attachment: [], results: [] };
   const pipeline = createPipeline({
     limits: settings.limits,
     actions: settings.actions,
     engines: await createEmbeddedEngines(settings),
     logger: silentLogger,
-    rules: createRuleHook({ current: () => ruleSet, trace: (entry) => points[entry.point].push(entry) }),
+    rules: createRuleHook({
+      current: () => ruleSet,
+      trace: (entry) => points[entry.point].push(entry),
+    }),
   });
   const { verdict } = await pipeline.scan(raw);
   return {

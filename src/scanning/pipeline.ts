@@ -69,7 +69,9 @@ async function scanMessage(
   const { view, budget, defects } = await extractMessage(raw, options.limits, deadline, context);
   const findings: Finding[] = [...budget.findings];
   let spam: Verdict['spam'];
-  const rulePass = options.rules ? await beginRules(options.rules, view, deadline, findings, options) : undefined;
+  const rulePass = options.rules
+    ? await beginRules(options.rules, view, deadline, findings, options)
+    : undefined;
 
   for (const engine of engines) {
     if (rulePass?.skippedStages.has(engine.stage)) {
@@ -148,12 +150,18 @@ function rulesFailedFinding(thrown: unknown, options: PipelineOptions): Finding 
   };
 }
 
-/** A finding that records a rule's quarantine, delete or junk action (not a rule failure). */
+/** Tests whether a finding records a rule's quarantine, delete or junk action, not a failure. */
 function isRuleDecision(finding: Finding): boolean {
   return finding.stage === 'rules' && finding.signature.startsWith('rule.');
 }
 
-const ACTION_RANK: Readonly<Record<Action, number>> = { none: 0, tag: 1, junk: 2, quarantine: 3, delete: 4 };
+const ACTION_RANK: Readonly<Record<Action, number>> = {
+  none: 0,
+  tag: 1,
+  junk: 2,
+  quarantine: 3,
+  delete: 4,
+};
 
 /**
  * Merges what the rules decided into the verdict. The category is the most severe of all findings,
@@ -164,11 +172,19 @@ const ACTION_RANK: Readonly<Record<Action, number>> = { none: 0, tag: 1, junk: 2
 function applyRuleOutcome(verdict: Verdict, outcome: RuleOutcome, options: PipelineOptions): void {
   verdict.findings.push(...outcome.findings);
   verdict.category = decideCategory(verdict.findings);
-  const engineCategory = decideCategory(verdict.findings.filter((finding) => !isRuleDecision(finding)));
+  const engineCategory = decideCategory(
+    verdict.findings.filter((finding) => !isRuleDecision(finding)),
+  );
   const engineAction = options.actions[engineCategory];
-  const ruleDecides = outcome.action !== 'none' && ACTION_RANK[outcome.action] >= ACTION_RANK[engineAction];
+  const ruleDecides =
+    outcome.action !== 'none' && ACTION_RANK[outcome.action] >= ACTION_RANK[engineAction];
   verdict.action = ruleDecides ? outcome.action : engineAction;
-  const decidingRule = ruleDecides ? outcome.actionRule : engineCategory === 'clean' ? outcome.firstRule : undefined;
+  let decidingRule: string | undefined;
+  if (ruleDecides) {
+    decidingRule = outcome.actionRule;
+  } else if (engineCategory === 'clean') {
+    decidingRule = outcome.firstRule;
+  }
   if (decidingRule !== undefined) {
     verdict.decidingRule = decidingRule;
   }

@@ -73,7 +73,7 @@ export interface Verdict {
   ruleSetVersion?: number;
 }
 
-/** A step a rule asks the consumer of a verdict to take, because the pipeline cannot. */
+/** A step a rule requests from the consumer of a verdict, because the pipeline cannot take it. */
 export type RuleActionRequest =
   | { type: 'tag'; rule: string; category?: string; flag?: boolean; subjectPrefix?: string }
   | { type: 'removeAttachment'; rule: string; mimePath: string }
@@ -92,7 +92,7 @@ export interface RuleMatch {
   logOnly: boolean;
 }
 
-/** What the rules decided, for the pipeline to merge into the verdict. */
+/** Decisions of the rules, for the pipeline to merge into the verdict. */
 export interface RuleOutcome {
   /** Findings of stage `rules` for quarantine, delete and junk actions. */
   findings: Finding[];
@@ -109,10 +109,13 @@ export interface RuleOutcome {
 
 /** Rules in progress on one message: evaluated before the engines, completed after them. */
 export interface RulePass {
-  /** Stages whose engines do not run, because a rule said to skip them. */
+  /** Stages whose engines do not run, because a rule skips them. */
   readonly skippedStages: ReadonlySet<Stage>;
   /** Evaluates the rules on the engine results and returns the outcome of every point. */
-  complete(results: { findings: readonly Finding[]; spam?: { score: number; threshold: number } }): RuleOutcome;
+  complete(results: {
+    findings: readonly Finding[];
+    spam?: { score: number; threshold: number };
+  }): RuleOutcome;
 }
 
 /** Admin rules as the pipeline runs them; see src/rules. */
@@ -133,7 +136,7 @@ export interface ScanContext {
   receivedAt?: Date;
   /** Local file, with `#N` for the Nth message of an mbox. */
   source?: string;
-  /** What started the scan: a new message, a catch-up sync, a scheduled or an on-demand scan. */
+  /** Cause of the scan: a new message, a catch-up sync, a scheduled or an on-demand scan. */
   trigger?: 'arrival' | 'catch-up' | 'scheduled' | 'on-demand';
   /** Entra groups (object ids or names) the mailbox belongs to, when the caller knows them. */
   groups?: readonly string[];

@@ -45,7 +45,9 @@ const partnerRules = {
 
 describe('mailsweep rules validate', () => {
   it('accepts a valid set with a list file beside it', async () => {
-    const file = await writeRuleSet(partnerRules, { 'partners.txt': '# partners\npartner.example\n' });
+    const file = await writeRuleSet(partnerRules, {
+      'partners.txt': '# partners\npartner.example\n',
+    });
     const { code, output } = await run(['rules', 'validate', file]);
     assert.equal(code, 0);
     assert.match(output, /^valid: 2 rules, 2 enabled, mode enforce/);
@@ -55,7 +57,10 @@ describe('mailsweep rules validate', () => {
     const file = await writeRuleSet(partnerRules);
     const { code, output } = await run(['rules', 'validate', file]);
     assert.equal(code, 1);
-    assert.match(output, /rules\[0\]\.conditions\[0\]\.value \(rule "Tag partners"\): list "partners": file "partners.txt" was not found/);
+    assert.match(
+      output,
+      /rules\[0\]\.conditions\[0\]\.value \(rule "Tag partners"\): list "partners": file "partners.txt" was not found/,
+    );
   });
 
   it('reports a file that is not JSON', async () => {
@@ -70,12 +75,24 @@ describe('mailsweep rules test', () => {
   it('shows which rule matched at each point', async () => {
     const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\n' });
     const message = path.join(path.dirname(file), 'message.eml');
-    await writeFile(message, buildMessage({ attachments: [{ name: 'report.pdf', content: peImage() }] }));
+    await writeFile(
+      message,
+      buildMessage({ attachments: [{ name: 'report.pdf', content: peImage() }] }),
+    );
     const { code, output } = await run(['rules', 'test', message, '--rules', file, '--json']);
     assert.equal(code, 0);
-    const report = JSON.parse(output) as { category: string; points: Record<string, { rule: string; matched: boolean; mimePath?: string }[]> };
-    assert.deepEqual(report.points.message?.map((entry) => [entry.rule, entry.matched]), [['Tag partners', true]]);
-    assert.deepEqual(report.points.attachment?.map((entry) => [entry.rule, entry.matched, entry.mimePath]), [['Strip executables', true, '2']]);
+    const report = JSON.parse(output) as {
+      category: string;
+      points: Record<string, { rule: string; matched: boolean; mimePath?: string }[]>;
+    };
+    assert.deepEqual(
+      report.points.message?.map((entry) => [entry.rule, entry.matched]),
+      [['Tag partners', true]],
+    );
+    assert.deepEqual(
+      report.points.attachment?.map((entry) => [entry.rule, entry.matched, entry.mimePath]),
+      [['Strip executables', true, '2']],
+    );
     assert.equal(report.category, 'malware');
   });
 

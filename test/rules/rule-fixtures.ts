@@ -41,7 +41,10 @@ export function buildMessage(message: TestMessage = {}): Uint8Array {
     message.body ?? 'Please find the figures for this quarter below.',
   ];
   for (const attachment of message.attachments ?? []) {
-    const bytes = typeof attachment.content === 'string' ? Buffer.from(attachment.content) : Buffer.from(attachment.content);
+    const bytes =
+      typeof attachment.content === 'string'
+        ? Buffer.from(attachment.content)
+        : Buffer.from(attachment.content);
     lines.push(
       `--${boundary}`,
       `Content-Type: ${attachment.type ?? 'application/octet-stream'}; name="${attachment.name}"`,
@@ -55,7 +58,7 @@ export function buildMessage(message: TestMessage = {}): Uint8Array {
   return Buffer.from(lines.join('\r\n'));
 }
 
-/** A minimal PE image: `MZ`, e_lfanew at 0x3c pointing to `PE\0\0`. */
+/** Builds a minimal PE image: `MZ`, and e_lfanew at 0x3c pointing to `PE\0\0`. */
 export function peImage(): Uint8Array {
   const bytes = Buffer.alloc(512);
   bytes.write('MZ', 0, 'latin1');
@@ -69,8 +72,11 @@ export function compileTestRules(ruleSet: unknown, version?: number): Promise<Co
   return compileRuleSet(ruleSet, { maxRules: 5000, version });
 }
 
-/** The embedded pipeline with a fixed rule set. */
-export async function createRulesPipeline(ruleSet: unknown, overrides: Record<string, string> = {}): Promise<Pipeline> {
+/** Builds the embedded pipeline with a fixed rule set. */
+export async function createRulesPipeline(
+  ruleSet: unknown,
+  overrides: Record<string, string> = {},
+): Promise<Pipeline> {
   const compiled = await compileTestRules(ruleSet);
   const settings = loadSettings({ MAILSWEEP_ORG_DOMAINS: 'contoso.com', ...overrides });
   return createPipeline({

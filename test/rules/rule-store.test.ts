@@ -6,11 +6,20 @@ import { RuleSetError } from '../../src/rules/rule-errors.js';
 import { createStoreRuleSource } from '../../src/rules/rule-source.js';
 import { createRuleStore } from '../../src/rules/rule-store.js';
 import { ScannerError } from '../../src/shared/errors.js';
-import { createRecordingLogger, testQuarantineSettings } from '../quarantine/azurite-test-support.js';
+import {
+  createRecordingLogger,
+  testQuarantineSettings,
+} from '../quarantine/azurite-test-support.js';
 
 const ruleSet = (name: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
-  rules: [{ name, conditions: [{ field: 'subject', operator: 'contains', value: 'x' }], actions: [{ type: 'log' }] }],
+  rules: [
+    {
+      name,
+      conditions: [{ field: 'subject', operator: 'contains', value: 'x' }],
+      actions: [{ type: 'log' }],
+    },
+  ],
 });
 
 function openStore() {
@@ -72,11 +81,20 @@ describe('rule store', () => {
     await container.getBlockBlobClient('lists/partners.txt').upload('partner.example\n', 16);
     const withList = {
       lists: { partners: { file: 'partners.txt' } },
-      rules: [{ name: 'p', conditions: [{ field: 'sender.domain', operator: 'inList', value: 'partners' }], actions: [{ type: 'log' }] }],
+      rules: [
+        {
+          name: 'p',
+          conditions: [{ field: 'sender.domain', operator: 'inList', value: 'partners' }],
+          actions: [{ type: 'log' }],
+        },
+      ],
     };
     assert.equal((await store.write(withList, { updatedBy: 'admin' })).version, 1);
     const missing = { ...withList, lists: { partners: { file: 'absent.txt' } } };
-    await assert.rejects(store.write(missing, { updatedBy: 'admin' }), /file "absent.txt" was not found/);
+    await assert.rejects(
+      store.write(missing, { updatedBy: 'admin' }),
+      /file "absent.txt" was not found/,
+    );
     const traversal = { ...withList, lists: { partners: { file: '../current.json' } } };
     await assert.rejects(store.write(traversal, { updatedBy: 'admin' }), /could not be read/);
   });
@@ -94,7 +112,13 @@ describe('store rule source', () => {
     await container.getBlockBlobClient('lists/vip.txt').upload('ceo@contoso.com\n', 16);
     const withList = {
       lists: { vip: { file: 'vip.txt' } },
-      rules: [{ name: 'vip', conditions: [{ field: 'sender.address', operator: 'inList', value: 'vip' }], actions: [{ type: 'log' }] }],
+      rules: [
+        {
+          name: 'vip',
+          conditions: [{ field: 'sender.address', operator: 'inList', value: 'vip' }],
+          actions: [{ type: 'log' }],
+        },
+      ],
     };
     await store.write(withList, { updatedBy: 'admin' });
     await source.refresh();
