@@ -18,6 +18,7 @@ import { silentLogger } from '../src/shared/logger.js';
 import { CORPUS_GROUPS, type CorpusGroup, loadCorpus } from './corpus.js';
 import { ENGINE_COMPARISON_PHASES } from './engine-comparison.js';
 import { buildLargeMessage } from './large-message.js';
+import { RULES_PHASES } from './rules.js';
 
 const MIB = 1024 * 1024;
 
@@ -41,6 +42,7 @@ const phases: Record<string, () => Promise<PhaseResult>> = {
   ratio: interleavedRatio,
   engines: engineCosts,
   ...ENGINE_COMPARISON_PHASES,
+  ...RULES_PHASES,
 };
 
 /**

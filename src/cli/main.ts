@@ -12,6 +12,7 @@ import { parseQuarantineId } from '../quarantine/index.js';
 import { createJsonLogger, type LogLevel } from '../shared/logger.js';
 import { openQuarantineStore } from './open-store.js';
 import { createProgress, printQuarantineTable, printSummary } from './output.js';
+import { addRulesCommands } from './rules-command.js';
 import { scanPaths } from './scan-run.js';
 
 /** Exit statuses: 0 nothing found, 1 something found or a message failed, 2 the run failed. */
@@ -104,6 +105,14 @@ export async function main(
       await saveSpamModel(model, flags.out);
       process.stderr.write(`Wrote spam model to ${flags.out}\n`);
     });
+
+  addRulesCommands(program, {
+    stdout,
+    readSettings,
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -202,6 +202,14 @@ const settingsSchema = z.strictObject({
   ),
   MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES: positiveInt(1440),
   MAILSWEEP_SILENT_MAILBOX_HOURS: positiveInt(24),
+
+  MAILSWEEP_RULES_PATH: optionalPath,
+  MAILSWEEP_RULES_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid blob container name')
+    .default('rules'),
+  MAILSWEEP_RULES_MAX_COUNT: positiveInt(2000),
+  MAILSWEEP_RULES_REFRESH_SECONDS: positiveInt(60),
 }).superRefine((raw, context) => {
   // A daemon engine without an address would fail every scan, so it is a start-up error instead.
   if (raw.MAILSWEEP_ENGINES_ANTIVIRUS.includes('clamd') && !raw.MAILSWEEP_CLAMD_HOST) {
@@ -365,6 +373,20 @@ export interface Settings {
     /** A monitored mailbox without a notification for this long is reported, in hours. */
     silentMailboxHours: number;
   };
+  /** Admin rules: a local file, or the rule store in Blob storage. */
+  rules: RulesSettings;
+}
+
+/** Source and size limit of the admin rule set. */
+export interface RulesSettings {
+  /** JSON rule set file; when set, it is used instead of the rule store. Default: unset. */
+  path?: string;
+  /** Blob container of the rule store, in the quarantine's storage account; default `rules`. */
+  container: string;
+  /** Maximum rules in one set; a larger set is rejected. Default 2000. */
+  maxRules: number;
+  /** Interval between a running scanner's reads of the rule store, in seconds; default 60. */
+  refreshSeconds: number;
 }
 
 /** Settings of the scan-on-arrival and catch-up queue consumers. */
@@ -579,6 +601,12 @@ function toSettings(raw: RawSettings): Settings {
       lifetimeMinutes: raw.MAILSWEEP_SUBSCRIPTION_MINUTES,
       renewBeforeMinutes: raw.MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES,
       silentMailboxHours: raw.MAILSWEEP_SILENT_MAILBOX_HOURS,
+    },
+    rules: {
+      path: raw.MAILSWEEP_RULES_PATH,
+      container: raw.MAILSWEEP_RULES_CONTAINER,
+      maxRules: raw.MAILSWEEP_RULES_MAX_COUNT,
+      refreshSeconds: raw.MAILSWEEP_RULES_REFRESH_SECONDS,
     },
   };
 }

@@ -11,6 +11,9 @@ import {
   type EngineResult,
   type Finding,
   type MessageView,
+  type RuleHook,
+  type RuleOutcome,
+  type RulePass,
   type ScanContext,
   STAGE_ORDER,
   type ScanEngine,
@@ -24,6 +27,8 @@ export interface PipelineOptions {
   /** Engines in any order; they run grouped by stage in {@link STAGE_ORDER}. */
   engines: readonly ScanEngine[];
   logger: Logger;
+  /** Admin rules, evaluated before, during and after the engines. Default: none. */
+  rules?: RuleHook;
 }
 
 /** A verdict plus what extraction saw, for quarantine metadata and reports. */
@@ -64,8 +69,14 @@ async function scanMessage(
   const { view, budget, defects } = await extractMessage(raw, options.limits, deadline, context);
   const findings: Finding[] = [...budget.findings];
   let spam: Verdict['spam'];
+  const rulePass = options.rules
+    ? await beginRules(options.rules, view, deadline, findings, options)
+    : undefined;
 
   for (const engine of engines) {
+    if (rulePass?.skippedStages.has(engine.stage)) {
+      continue;
+    }
     if (deadline.expired()) {
       findings.push(timeoutFinding(engine, options.limits.scanTimeoutMs));
       break;
@@ -75,17 +86,115 @@ async function scanMessage(
     spam = result.spam ?? spam;
   }
 
+  const ruleOutcome = rulePass ? completeRules(rulePass, findings, spam, options) : undefined;
   const category = decideCategory(findings);
   const verdict: Verdict = {
     category,
     action: options.actions[category],
     findings,
-    durationMs: Math.round((performance.now() - started) * 100) / 100,
+    durationMs: 0,
   };
   if (spam) {
     verdict.spam = spam;
   }
+  if (ruleOutcome) {
+    applyRuleOutcome(verdict, ruleOutcome, options);
+  }
+  verdict.durationMs = Math.round((performance.now() - started) * 100) / 100;
   return { verdict, view, defects };
+}
+
+/**
+ * Runs the rules of the message and attachment points. A rule hook that fails makes the message
+ * `unscannable`, never clean, and the engines still run.
+ */
+async function beginRules(
+  rules: RuleHook,
+  view: MessageView,
+  deadline: Deadline,
+  findings: Finding[],
+  options: PipelineOptions,
+): Promise<RulePass | undefined> {
+  try {
+    return await rules.begin(view, deadline);
+  } catch (thrown: unknown) {
+    findings.push(rulesFailedFinding(thrown, options));
+    return undefined;
+  }
+}
+
+function completeRules(
+  pass: RulePass,
+  findings: Finding[],
+  spam: Verdict['spam'],
+  options: PipelineOptions,
+): RuleOutcome | undefined {
+  try {
+    return pass.complete({ findings, spam });
+  } catch (thrown: unknown) {
+    findings.push(rulesFailedFinding(thrown, options));
+    return undefined;
+  }
+}
+
+function rulesFailedFinding(thrown: unknown, options: PipelineOptions): Finding {
+  const error = toError(thrown);
+  options.logger.warn('rule evaluation failed', { error: error.message });
+  return {
+    stage: 'rules',
+    engine: 'rules',
+    category: 'unscannable',
+    signature: 'rules.failed',
+    reason: `rule evaluation failed: ${error.name}`,
+    mimePath: '',
+  };
+}
+
+/** Tests whether a finding records a rule's quarantine, delete or junk action, not a failure. */
+function isRuleDecision(finding: Finding): boolean {
+  return finding.stage === 'rules' && finding.signature.startsWith('rule.');
+}
+
+const ACTION_RANK: Readonly<Record<Action, number>> = {
+  none: 0,
+  tag: 1,
+  junk: 2,
+  quarantine: 3,
+  delete: 4,
+};
+
+/**
+ * Merges what the rules decided into the verdict. The category is the most severe of all findings,
+ * rule findings included. The action is the stronger of the rules' action and the one the settings
+ * give the engines' category, so a rule can raise the action but never lower it below what a
+ * malware or phishing finding calls for.
+ */
+function applyRuleOutcome(verdict: Verdict, outcome: RuleOutcome, options: PipelineOptions): void {
+  verdict.findings.push(...outcome.findings);
+  verdict.category = decideCategory(verdict.findings);
+  const engineCategory = decideCategory(
+    verdict.findings.filter((finding) => !isRuleDecision(finding)),
+  );
+  const engineAction = options.actions[engineCategory];
+  const ruleDecides =
+    outcome.action !== 'none' && ACTION_RANK[outcome.action] >= ACTION_RANK[engineAction];
+  verdict.action = ruleDecides ? outcome.action : engineAction;
+  let decidingRule: string | undefined;
+  if (ruleDecides) {
+    decidingRule = outcome.actionRule;
+  } else if (engineCategory === 'clean') {
+    decidingRule = outcome.firstRule;
+  }
+  if (decidingRule !== undefined) {
+    verdict.decidingRule = decidingRule;
+  }
+  if (outcome.ruleActions.length > 0) {
+    verdict.ruleActions = outcome.ruleActions;
+  }
+  verdict.ruleMatches = outcome.ruleMatches;
+  if (outcome.ruleSetVersion !== undefined) {
+    verdict.ruleSetVersion = outcome.ruleSetVersion;
+  }
 }
 
 /**

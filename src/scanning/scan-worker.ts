@@ -2,6 +2,8 @@
 import { readFile, rm } from 'node:fs/promises';
 
 import { loadSettings } from '../config/settings.js';
+import { createRuleHook } from '../rules/evaluate-rules.js';
+import { loadRuleSetFile } from '../rules/rule-file.js';
 import { toError } from '../shared/errors.js';
 import { silentLogger } from '../shared/logger.js';
 import { createEngines } from './engines.js';
@@ -20,11 +22,16 @@ async function serve(): Promise<void> {
   try {
     const env = JSON.parse(process.env[WORKER_SETTINGS_VARIABLE] ?? '{}') as Record<string, string>;
     const settings = loadSettings(env);
+    // The command line reads rules only from MAILSWEEP_RULES_PATH, never from the rule store.
+    const ruleSet = settings.rules.path
+      ? await loadRuleSetFile(settings.rules.path, settings.rules.maxRules)
+      : undefined;
     const pipeline = createPipeline({
       limits: settings.limits,
       actions: settings.actions,
       engines: await createEngines(settings),
       logger: silentLogger,
+      rules: ruleSet ? createRuleHook({ current: () => ruleSet }) : undefined,
     });
     const scanner = createInProcessScanner(pipeline);
     process.on('message', (request: WorkerRequest) => {

@@ -60,6 +60,71 @@ export interface Verdict {
   spam?: { score: number; threshold: number };
   /** Wall time of the whole pipeline for this message, in milliseconds. */
   durationMs: number;
+  /**
+   * Name of the admin rule that decided the verdict: the rule whose action the verdict carries or,
+   * when the engines found nothing, the first rule that matched. Absent when the engines decided.
+   */
+  decidingRule?: string;
+  /** Steps rules ask the verdict's consumer to take in the mailbox (tag, remove a part, notify). */
+  ruleActions?: RuleActionRequest[];
+  /** Every rule that matched, enforced or only logged. Present when a rule set is in force. */
+  ruleMatches?: RuleMatch[];
+  /** Version of the rule set that was evaluated, when it came from the rule store. */
+  ruleSetVersion?: number;
+}
+
+/** A step a rule requests from the consumer of a verdict, because the pipeline cannot take it. */
+export type RuleActionRequest =
+  | { type: 'tag'; rule: string; category?: string; flag?: boolean; subjectPrefix?: string }
+  | { type: 'removeAttachment'; rule: string; mimePath: string }
+  | { type: 'notify'; rule: string; to: 'admin' | 'recipient'; text: string };
+
+/** One rule that matched, and where. Conditions are described from the rule, never the message. */
+export interface RuleMatch {
+  rule: string;
+  point: 'message' | 'attachment' | 'results';
+  /** The attachment the rule matched, at the attachment point. */
+  mimePath?: string;
+  /** Action types of the rule, e.g. `quarantine`, `tag`, `continue`. */
+  actions: string[];
+  conditions: string[];
+  /** The match was only recorded: the rule set is in log-only mode or the rule's action is `log`. */
+  logOnly: boolean;
+}
+
+/** Decisions of the rules, for the pipeline to merge into the verdict. */
+export interface RuleOutcome {
+  /** Findings of stage `rules` for quarantine, delete and junk actions. */
+  findings: Finding[];
+  /** Strongest action the enforced rules asked for; `none` if none did. */
+  action: Action;
+  /** Rule that asked for `action`. */
+  actionRule?: string;
+  /** First enforced rule that matched. */
+  firstRule?: string;
+  ruleActions: RuleActionRequest[];
+  ruleMatches: RuleMatch[];
+  ruleSetVersion?: number;
+}
+
+/** Rules in progress on one message: evaluated before the engines, completed after them. */
+export interface RulePass {
+  /** Stages whose engines do not run, because a rule skips them. */
+  readonly skippedStages: ReadonlySet<Stage>;
+  /** Evaluates the rules on the engine results and returns the outcome of every point. */
+  complete(results: {
+    findings: readonly Finding[];
+    spam?: { score: number; threshold: number };
+  }): RuleOutcome;
+}
+
+/** Admin rules as the pipeline runs them; see src/rules. */
+export interface RuleHook {
+  /**
+   * Evaluates the rules before the engines (message and attachment points).
+   * Returns undefined when no rule set is in force.
+   */
+  begin(view: MessageView, deadline: Deadline): Promise<RulePass | undefined>;
 }
 
 /** Origin of a message. Every field is optional because local files have no mailbox. */
@@ -71,6 +136,10 @@ export interface ScanContext {
   receivedAt?: Date;
   /** Local file, with `#N` for the Nth message of an mbox. */
   source?: string;
+  /** Cause of the scan: a new message, a catch-up sync, a scheduled or an on-demand scan. */
+  trigger?: 'arrival' | 'catch-up' | 'scheduled' | 'on-demand';
+  /** Entra groups (object ids or names) the mailbox belongs to, when the caller knows them. */
+  groups?: readonly string[];
 }
 
 /** Kind of container a content part was found in. */

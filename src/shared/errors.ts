@@ -15,7 +15,8 @@ export type ScannerErrorCode =
   | 'mailbox-throttled'
   | 'mailbox-unavailable'
   | 'mailbox-request-failed'
-  | 'queue-unavailable';
+  | 'queue-unavailable'
+  | 'rules-invalid';
 
 const TRANSIENT_CODES: ReadonlySet<ScannerErrorCode> = new Set([
   'blob-unavailable',

@@ -1,0 +1,37 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import { type CompiledRuleSet, compileRuleSet } from './compile-rules.js';
+import { RuleSetError } from './rule-errors.js';
+import { MAX_RULE_SET_BYTES, parseRuleSetJson } from './rule-store.js';
+import { MAX_LIST_FILE_BYTES } from './rule-lists.js';
+
+/**
+ * Reads and compiles a rule set file. List files are resolved relative to the rule set's folder.
+ * @throws RuleSetError when the file is missing, too large, not JSON or invalid.
+ */
+export async function loadRuleSetFile(file: string, maxRules: number): Promise<CompiledRuleSet> {
+  const text = await readBounded(file, MAX_RULE_SET_BYTES).catch((error: unknown) => {
+    throw new RuleSetError([{ path: '', message: `file ${file} ${describeReadError(error)}` }]);
+  });
+  const folder = path.dirname(path.resolve(file));
+  return compileRuleSet(parseRuleSetJson(text), {
+    maxRules,
+    readListFile: (listFile) => readBounded(path.resolve(folder, listFile), MAX_LIST_FILE_BYTES),
+  });
+}
+
+async function readBounded(file: string, maxBytes: number): Promise<string> {
+  const info = await stat(file);
+  if (info.size > maxBytes) {
+    throw Object.assign(new Error(`larger than ${maxBytes} bytes`), { code: 'TooLarge' });
+  }
+  return readFile(file, 'utf8');
+}
+
+function describeReadError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT') return 'was not found';
+  if (code === 'TooLarge') return `is larger than ${MAX_RULE_SET_BYTES} bytes`;
+  return 'could not be read';
+}

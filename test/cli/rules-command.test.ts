@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+
+import { main } from '../../src/cli/main.js';
+import { buildMessage, peImage } from '../rules/rule-fixtures.js';
+
+async function run(argv: string[]): Promise<{ code: number; output: string }> {
+  const stdout = new PassThrough();
+  const chunks: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await main(argv, { stdout });
+  return { code, output: Buffer.concat(chunks).toString('utf8') };
+}
+
+async function writeRuleSet(ruleSet: unknown, files: Record<string, string> = {}): Promise<string> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-rules-'));
+  for (const [name, content] of Object.entries(files)) {
+    await writeFile(path.join(folder, name), content);
+  }
+  const file = path.join(folder, 'rules.json');
+  await writeFile(file, typeof ruleSet === 'string' ? ruleSet : JSON.stringify(ruleSet));
+  return file;
+}
+
+const partnerRules = {
+  lists: { partners: { file: 'partners.txt' } },
+  rules: [
+    {
+      name: 'Tag partners',
+      conditions: [{ field: 'sender.domain', operator: 'inList', value: 'partners' }],
+      actions: [{ type: 'tag', category: 'Partner' }],
+    },
+    {
+      name: 'Strip executables',
+      point: 'attachment',
+      conditions: [{ field: 'attachment.trueType', operator: 'is', value: 'exe' }],
+      actions: [{ type: 'removeAttachment' }],
+    },
+  ],
+};
+
+describe('mailsweep rules validate', () => {
+  it('accepts a valid set with a list file beside it', async () => {
+    const file = await writeRuleSet(partnerRules, {
+      'partners.txt': '# partners\npartner.example\n',
+    });
+    const { code, output } = await run(['rules', 'validate', file]);
+    assert.equal(code, 0);
+    assert.match(output, /^valid: 2 rules, 2 enabled, mode enforce/);
+  });
+
+  it('names the rule and field of each problem', async () => {
+    const file = await writeRuleSet(partnerRules);
+    const { code, output } = await run(['rules', 'validate', file]);
+    assert.equal(code, 1);
+    assert.match(
+      output,
+      /rules\[0\]\.conditions\[0\]\.value \(rule "Tag partners"\): list "partners": file "partners.txt" was not found/,
+    );
+  });
+
+  it('reports a file that is not JSON', async () => {
+    const file = await writeRuleSet('{ "rules": [');
+    const { code, output } = await run(['rules', 'validate', file]);
+    assert.equal(code, 1);
+    assert.match(output, /rule set: is not valid JSON/);
+  });
+});
+
+describe('mailsweep rules test', () => {
+  it('shows which rule matched at each point', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\n' });
+    const message = path.join(path.dirname(file), 'message.eml');
+    await writeFile(
+      message,
+      buildMessage({ attachments: [{ name: 'report.pdf', content: peImage() }] }),
+    );
+    const { code, output } = await run(['rules', 'test', message, '--rules', file, '--json']);
+    assert.equal(code, 0);
+    const report = JSON.parse(output) as {
+      category: string;
+      points: Record<string, { rule: string; matched: boolean; mimePath?: string }[]>;
+    };
+    assert.deepEqual(
+      report.points.message?.map((entry) => [entry.rule, entry.matched]),
+      [['Tag partners', true]],
+    );
+    assert.deepEqual(
+      report.points.attachment?.map((entry) => [entry.rule, entry.matched, entry.mimePath]),
+      [['Strip executables', true, '2']],
+    );
+    assert.equal(report.category, 'malware');
+  });
+
+  it('prints a readable report', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'fabrikam.com\n' });
+    const message = path.join(path.dirname(file), 'message.eml');
+    await writeFile(message, buildMessage());
+    const { code, output } = await run(['rules', 'test', message, '--rules', file]);
+    assert.equal(code, 0);
+    assert.match(output, /"Tag partners" no match: sender.domain inList "partners" does not hold/);
+    assert.match(output, /attachment:\n {2}no rule evaluated/);
+  });
+});
