@@ -152,7 +152,11 @@ describe('clamd engine size limits', () => {
     const settings = daemonSettings({ MAILSWEEP_CLAMD_STREAM_MAX_BYTES: String(400 * MIB) });
     const engine = createClamdEngine({ settings: settings.clamd, failurePolicy: 'retry' });
     const result = await engine.scan(view(new Uint8Array(200 * MIB)), createDeadline(30_000));
-    assert.equal(result.findings[0]?.signature, 'clamd.stream-max-length');
+    // The reply can be lost to the connection reset that follows it (see clamd-client.test.ts);
+    // then the finding is a transient failure, still never clean.
+    const signature = result.findings[0]?.signature;
+    assert.ok(signature === 'clamd.stream-max-length' || signature === 'engine.unavailable', signature);
+    assert.equal(result.findings[0]?.category, 'unscannable');
   });
 });
 
