@@ -3,9 +3,9 @@ import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/
 import type { HandlerContext, QueueDelivery } from '../functions-host/registry.js';
 import type { MailboxClient } from '../mailbox/mailbox-client.js';
 import { createBlobQuarantineStore } from '../quarantine/index.js';
-import type { JobQueue } from '../queue/jobs.js';
+import { jobSchema, type Job, type JobQueue } from '../queue/jobs.js';
 import { createScanPool } from '../scanning/scan-pool.js';
-import { ScannerError } from '../shared/errors.js';
+import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import type { ArrivalDependencies } from './arrival-context.js';
@@ -78,15 +78,63 @@ export async function handleScanQueueMessage(
   delivery: QueueDelivery,
   context: HandlerContext,
 ): Promise<void> {
-  const { scan, catchUp } = await getArrivalRuntime();
+  const { settings, services, scan, catchUp } = await getArrivalRuntime();
   const logger = toLogger(context);
-  const kind = typeof message === 'object' && message !== null ? (message as { kind?: unknown }).kind : undefined;
-  if (kind === 'catch-up') {
-    await handleCatchUp(message, delivery, { ...catchUp, logger });
-    return;
+  const parsed = jobSchema.safeParse(message);
+  // A job sent again after a transient failure is a new queue message; its attempt counts as
+  // the delivery, so that the last try is recognised and recorded before the dead-letter queue.
+  const attempt = parsed.success ? (parsed.data.attempt ?? 1) : 1;
+  const effective = { ...delivery, deliveryCount: Math.max(delivery.deliveryCount, attempt) };
+  try {
+    if (parsed.success && parsed.data.kind === 'catch-up') {
+      await handleCatchUp(message, effective, { ...catchUp, logger });
+    } else {
+      // Anything else, invalid jobs included, goes to the scan-message handler, which rejects them.
+      await handleScanMessage(message, effective, { ...scan, logger });
+    }
+  } catch (error) {
+    const transient = !(error instanceof ScannerError) || error.transient;
+    if (!parsed.success || !transient || effective.deliveryCount >= settings.queue.maxDeliveryCount) {
+      throw error;
+    }
+    await sendAgainLater(parsed.data, attempt, retryDelayMs(attempt, settings.queue), services.queue, logger, error);
   }
-  // Anything else, invalid jobs included, goes to the scan-message handler, which rejects them.
-  await handleScanMessage(message, delivery, { ...scan, logger });
+}
+
+/** Backoff before try `attempt + 1`: the first delay doubling per try up to the longest, with jitter. */
+export function retryDelayMs(attempt: number, queue: Settings['queue']): number {
+  const base = Math.min(queue.retryDelayMs * 2 ** (attempt - 1), queue.maxRetryDelayMs);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/**
+ * Sends a job that failed for a passing reason back to the queue with a delay, so that a throttled
+ * mailbox or a daemon that is down gets time to recover; Service Bus itself redelivers a failed
+ * message at once. When the re-send fails too, the original error is thrown and the queue
+ * redelivers the message without a delay.
+ */
+async function sendAgainLater(
+  job: Job,
+  attempt: number,
+  delayMs: number,
+  queue: JobQueue,
+  logger: Logger,
+  error: unknown,
+): Promise<void> {
+  try {
+    await queue.send([{ ...job, attempt: attempt + 1 }], { delayMs });
+  } catch (sendError) {
+    logger.warn('could not send the job again with a delay; the queue redelivers it', {
+      error: toError(sendError).message,
+    });
+    throw error;
+  }
+  logger.info('job sent again after a transient failure', {
+    kind: job.kind,
+    attempt: attempt + 1,
+    delayMs,
+    code: error instanceof ScannerError ? error.code : 'internal-error',
+  });
 }
 
 async function buildRuntime(): Promise<ArrivalRuntime> {

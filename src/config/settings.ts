@@ -195,6 +195,8 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_SERVICEBUS__credential: z.literal('managedidentity').optional(),
   MAILSWEEP_SERVICEBUS__clientId: z.uuid().optional(),
   MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: positiveInt(10),
+  MAILSWEEP_QUEUE_RETRY_DELAY_MS: positiveInt(30_000),
+  MAILSWEEP_QUEUE_MAX_RETRY_DELAY_MS: positiveInt(15 * 60_000),
 
   MAILSWEEP_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   MAILSWEEP_SUBSCRIPTION_MINUTES: positiveInt(4200).pipe(
@@ -361,6 +363,10 @@ export interface Settings {
     serviceBusClientId?: string;
     /** Deliveries before the in-process queue dead-letters a job. Service Bus sets its own. */
     maxDeliveryCount: number;
+    /** Delay before the second try of a job that failed for a passing reason; it doubles per try. */
+    retryDelayMs: number;
+    /** Longest delay between tries. */
+    maxRetryDelayMs: number;
   };
   /** Graph change-notification subscriptions. */
   subscriptions: {
@@ -595,6 +601,8 @@ function toSettings(raw: RawSettings): Settings {
       serviceBusNamespace: raw.MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace,
       serviceBusClientId: raw.MAILSWEEP_SERVICEBUS__clientId,
       maxDeliveryCount: raw.MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT,
+      retryDelayMs: raw.MAILSWEEP_QUEUE_RETRY_DELAY_MS,
+      maxRetryDelayMs: raw.MAILSWEEP_QUEUE_MAX_RETRY_DELAY_MS,
     },
     subscriptions: {
       publicBaseUrl: raw.MAILSWEEP_PUBLIC_BASE_URL,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { QueueDelivery } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import type { Job, JobQueue } from './jobs.js';
+import type { Job, JobQueue, SendOptions } from './jobs.js';
 import type { QueueMonitor, QueueStats } from './queue-monitor.js';
 
 /** Options of {@link InProcessQueue}. */
@@ -67,11 +67,11 @@ export class InProcessQueue implements JobQueue, QueueMonitor {
   }
 
   /** Adds jobs; rejects once the queue is closed. */
-  async send(jobs: readonly Job[]): Promise<void> {
+  async send(jobs: readonly Job[], options: SendOptions = {}): Promise<void> {
     if (this.closed) {
       throw new Error('The in-process queue is closed');
     }
-    const now = Date.now();
+    const now = Date.now() + Math.max(0, options.delayMs ?? 0);
     for (const job of jobs) {
       const messageId = randomUUID();
       this.pending.push({

@@ -19,6 +19,8 @@ export const scanMessageJobSchema = z.strictObject({
   subscriptionId: z.string().min(1).max(200).optional(),
   /** ISO 8601 time the job was first enqueued. */
   enqueuedAt: z.iso.datetime(),
+  /** Which try this is, when a transient failure sent the job again; absent on the first. */
+  attempt: z.number().int().min(2).max(1000).optional(),
 });
 
 /** Catch up one mailbox from its stored delta state (a `missed` event, a timer, a new subscription). */
@@ -27,6 +29,7 @@ export const catchUpJobSchema = z.strictObject({
   mailbox,
   reason: z.enum(['missed', 'timer', 'subscription-created', 'reconnect']),
   enqueuedAt: z.iso.datetime(),
+  attempt: z.number().int().min(2).max(1000).optional(),
 });
 
 export const jobSchema = z.discriminatedUnion('kind', [scanMessageJobSchema, catchUpJobSchema]);
@@ -35,10 +38,16 @@ export type ScanMessageJob = z.infer<typeof scanMessageJobSchema>;
 export type CatchUpJob = z.infer<typeof catchUpJobSchema>;
 export type Job = z.infer<typeof jobSchema>;
 
+/** How jobs are sent. */
+export interface SendOptions {
+  /** Deliver no earlier than this many milliseconds from now (a retry's backoff). */
+  delayMs?: number;
+}
+
 /** The sending side of a queue. Implementations: Service Bus, and an in-process queue. */
 export interface JobQueue {
   /** Sends jobs; resolves once the queue holds all of them, rejects when any was not accepted. */
-  send(jobs: readonly Job[]): Promise<void>;
+  send(jobs: readonly Job[], options?: SendOptions): Promise<void>;
 }
 
 /** Name of the scan queue, in Azure and locally. */

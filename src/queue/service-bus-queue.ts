@@ -37,9 +37,15 @@ export function createServiceBusJobQueue(target: ServiceBusTarget): ServiceBusJo
   const client = createClient(target);
   const sender = client.createSender(target.queueName);
   return {
-    async send(jobs) {
+    async send(jobs, options = {}) {
       try {
-        await sendInBatches(sender, jobs.map(toServiceBusMessage));
+        const messages = jobs.map(toServiceBusMessage);
+        if ((options.delayMs ?? 0) > 0) {
+          // Scheduled messages stay invisible until their time: the queue's own backoff.
+          await sender.scheduleMessages(messages, new Date(Date.now() + (options.delayMs ?? 0)));
+          return;
+        }
+        await sendInBatches(sender, messages);
       } catch (error) {
         throw new ScannerError('queue-unavailable', 'Sending jobs to Service Bus failed', {
           cause: error,
@@ -80,7 +86,9 @@ export function createServiceBusQueueMonitor(target: ServiceBusTarget): QueueMon
  * notifications; the consumer must stay idempotent anyway, because detection has a time window.
  */
 export function toServiceBusMessage(job: Job): ServiceBusMessage {
-  const key = job.kind === 'scan-message' ? `${job.mailbox}\n${job.messageId}` : undefined;
+  // A retry is a new message on purpose, so its attempt is part of the key.
+  const key =
+    job.kind === 'scan-message' ? `${job.mailbox}\n${job.messageId}\n${job.attempt ?? 1}` : undefined;
   return {
     body: job,
     contentType: 'application/json',

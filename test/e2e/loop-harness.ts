@@ -82,6 +82,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
     MAILSWEEP_LOCAL_ADMIN_TOKEN: adminToken,
     MAILSWEEP_ORG_DOMAINS: 'contoso.com',
     MAILSWEEP_SCAN_WORKERS: '1',
+    MAILSWEEP_QUEUE_RETRY_DELAY_MS: String(options.queueRetryDelayMs ?? 50),
     ...options.env,
   });
 
