@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipeline as streamPipeline } from 'node:stream/promises';
@@ -128,6 +128,10 @@ async function runScanCommand(
   stdout: NodeJS.WritableStream,
 ): Promise<number> {
   const settings = readSettings();
+  if (flags.report !== undefined && paths.some((input) => samePath(input, flags.report ?? ''))) {
+    // Opening the report would empty the message before it is read.
+    throw new ScannerError('config-invalid', `--report ${flags.report} names one of the files to scan`);
+  }
   const logger = createJsonLogger(commandLineLogLevel(settings));
   const scanner = await createScanPool({
     settings,
@@ -220,4 +224,16 @@ function reportFailure(thrown: unknown): number {
   const prefix = error instanceof ScannerError ? `mailsweep: ${error.code}: ` : 'mailsweep: ';
   process.stderr.write(`${prefix}${error.message}\n`);
   return EXIT_FAILED;
+}
+
+/** True when two paths name the same file, through symbolic links too when both exist. */
+function samePath(a: string, b: string): boolean {
+  const resolve = (file: string) => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return path.resolve(file);
+    }
+  };
+  return resolve(a) === resolve(b);
 }

@@ -1,15 +1,18 @@
 /**
- * A `From ` separator line of an mbox file (RFC 4155): `From sender date`. Requiring a weekday and
- * month after the sender keeps a body line that merely starts with "From " from splitting a message.
+ * A well-formed `From ` separator line of an mbox file (RFC 4155): `From sender date`, with a
+ * weekday and month after the sender.
  */
 const FROM_LINE = /^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) /;
 
-/** True when the bytes hold more than one mbox message, so they must be split. */
+/** Any line that starts with `From `, followed on the next line by a header field. */
+const LOOSE_FROM_LINE = /^From [^\n]*\n[!-9;-~]+:/;
+
+/**
+ * True when the bytes start with a separator line, so that they are read as mbox messages and
+ * the separator is never taken for part of a message.
+ */
 export function looksLikeMbox(bytes: Uint8Array): boolean {
-  if (!isFromLineAt(bytes, 0)) {
-    return false;
-  }
-  return findSeparators(bytes).length > 1;
+  return isFromLineAt(bytes, 0);
 }
 
 /**
@@ -44,9 +47,16 @@ function findSeparators(bytes: Uint8Array): number[] {
   return starts;
 }
 
+/**
+ * A separator is a well-formed From_ line, or any `From ` line that a header field follows. The
+ * second form catches separators that other tools wrote without a proper date: missing one would
+ * hide every later message inside the one before it, unscanned. A body line that starts with
+ * "From " and is followed by text rather than a header is not a separator.
+ */
 function isFromLineAt(bytes: Uint8Array, offset: number): boolean {
-  const head = Buffer.from(bytes.buffer, bytes.byteOffset + offset, Math.min(200, bytes.length - offset));
-  return FROM_LINE.test(head.toString('latin1'));
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset + offset, Math.min(1200, bytes.length - offset));
+  const text = head.toString('latin1');
+  return FROM_LINE.test(text) || LOOSE_FROM_LINE.test(text.replace(/\r\n/g, '\n'));
 }
 
 function unquoteFromLines(message: Uint8Array): Uint8Array {

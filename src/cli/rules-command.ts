@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 import type { Command } from 'commander';
 
@@ -64,6 +64,12 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
         );
       }
       const ruleSet = await loadRuleSetFile(file, settings.rules.maxRules);
+      const info = await stat(message).catch((error: unknown) => {
+        throw new ScannerError('input-unreadable', `Cannot read ${message}`, { cause: error });
+      });
+      if (!info.isFile()) {
+        throw new ScannerError('input-unreadable', `Cannot read ${message}: not a regular file`);
+      }
       const raw = await readFile(message).catch((error: unknown) => {
         throw new ScannerError('input-unreadable', `Cannot read ${message}`, { cause: error });
       });

@@ -7,12 +7,15 @@ import { startLocalAzurite, type LocalAzurite } from '../quarantine/local-azurit
 import { toError } from '../shared/errors.js';
 import { createJsonLogger } from '../shared/logger.js';
 import { startLocalHost } from './local-host.js';
+import { applyLocalSettingsFile } from './local-settings-file.js';
 
 /**
  * `npm start`: serves every registered function on 127.0.0.1 (port 7071, or --port, or PORT).
  * Without a storage connection string it starts Azurite with blob and table services, its data
  * in `.mailsweep/azurite`, and points the quarantine and the state tables at it.
  */
+let azurite: LocalAzurite | undefined;
+
 async function main(): Promise<void> {
   const program = new Command('mailsweep-local-host')
     .description('Serve the Azure Functions of mailsweep on 127.0.0.1 for local runs')
@@ -20,9 +23,9 @@ async function main(): Promise<void> {
   program.parse();
   const port = program.opts<{ port?: number }>().port ?? parsePort(process.env.PORT ?? '7071');
 
+  applyLocalSettingsFile(resolve('local.settings.json'), process.env);
   const settings = loadSettings(process.env);
   const logger = createJsonLogger(settings.logLevel);
-  let azurite: LocalAzurite | undefined;
   if (
     settings.state.connectionString === undefined &&
     settings.state.tableServiceUri === undefined
@@ -57,7 +60,9 @@ function parsePort(value: string): number {
   return port;
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   process.stderr.write(`mailsweep local host failed: ${toError(error).message}\n`);
-  process.exitCode = 1;
+  // A failed start (a port in use, bad settings) must not leave Azurite or timers running.
+  await azurite?.stop().catch(() => undefined);
+  process.exit(1);
 });

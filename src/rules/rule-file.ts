@@ -21,8 +21,12 @@ export async function loadRuleSetFile(file: string, maxRules: number): Promise<C
   });
 }
 
-async function readBounded(file: string, maxBytes: number): Promise<string> {
+/** Reads a regular file up to a size; a FIFO or device would block the read, so it is refused. */
+export async function readBounded(file: string, maxBytes: number): Promise<string> {
   const info = await stat(file);
+  if (!info.isFile()) {
+    throw Object.assign(new Error('not a regular file'), { code: 'NotAFile' });
+  }
   if (info.size > maxBytes) {
     throw Object.assign(new Error(`larger than ${maxBytes} bytes`), { code: 'TooLarge' });
   }
@@ -33,5 +37,6 @@ function describeReadError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   if (code === 'ENOENT') return 'was not found';
   if (code === 'TooLarge') return `is larger than ${MAX_RULE_SET_BYTES} bytes`;
+  if (code === 'NotAFile') return 'is not a regular file';
   return 'could not be read';
 }

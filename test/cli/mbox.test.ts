@@ -38,8 +38,21 @@ describe('mbox', () => {
     assert.ok(second.includes('From here on, an unquoted body line'));
   });
 
-  it('treats a single message with a From_ line as one message', () => {
-    assert.equal(looksLikeMbox(bytes('From a@b.c Thu Dec  3 09:15:00 2026\nSubject: x\n\nbody\n')), false);
+  it('strips the separator of a single message, so that only the message is kept', () => {
+    const single = bytes('From a@b.c Thu Dec  3 09:15:00 2026\nSubject: x\n\nbody\n');
+    assert.equal(looksLikeMbox(single), true);
+    assert.deepEqual(splitMbox(single).map(text), ['Subject: x\n\nbody\n']);
+    assert.equal(looksLikeMbox(bytes('Subject: x\n\nFrom a@b.c Thu Dec  3 09:15:00 2026\n')), false);
     assert.equal(looksLikeMbox(bytes(mbox)), true);
   });
+
+  for (const separator of ['From ', 'From bob@example.com 2026-12-04T10:01:00Z', 'From MAILER-DAEMON']) {
+    it(`splits at a separator without a proper date: ${JSON.stringify(separator)}`, () => {
+      // The second message would otherwise hide in the first one's epilogue, never scanned.
+      const data = [mbox, separator, 'Received: from x', 'Subject: three', '', 'third body', ''].join('\n');
+      const messages = splitMbox(bytes(data)).map(text);
+      assert.equal(messages.length, 3);
+      assert.ok(messages[2]?.startsWith('Received: from x\nSubject: three'));
+    });
+  }
 });

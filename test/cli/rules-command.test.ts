@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,15 @@ describe('mailsweep rules validate', () => {
       output,
       /rules\[0\]\.conditions\[0\]\.value \(rule "Tag partners"\): list "partners": file "partners.txt" was not found/,
     );
+  });
+
+  it('refuses a FIFO instead of waiting for a writer', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-rules-'));
+    const fifo = path.join(folder, 'rules.json');
+    execFileSync('mkfifo', [fifo]);
+    const { code, output } = await run(['rules', 'validate', fifo]);
+    assert.equal(code, 1);
+    assert.match(output, /is not a regular file/);
   });
 
   it('reports a file that is not JSON', async () => {

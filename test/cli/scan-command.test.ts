@@ -128,4 +128,27 @@ describe('mailsweep scan', () => {
     assert.equal(await main(['quarantine', 'show', 'ffffffffffffffffffffffffffffffff']), EXIT_FAILED);
     assert.equal(await main(['quarantine', 'show', '../../etc/passwd']), EXIT_FAILED);
   });
+
+  it('refuses a report path that names a file to scan, and keeps that file', async () => {
+    const eicar = samples.find((sample) => sample.expected.category === 'malware');
+    assert.ok(eicar);
+    const input = path.join(folder, 'self.eml');
+    await writeFile(input, eicar.raw);
+    assert.equal(await main(['scan', input, '--report', input, '--no-quarantine']), EXIT_FAILED);
+    assert.deepEqual(await readFile(input), eicar.raw);
+  });
+
+  it('finds a message behind an mbox separator without a proper date', async () => {
+    const eicar = samples.find((sample) => sample.file.startsWith('eicar'));
+    const clean = samples.find((sample) => sample.expected.category === 'clean');
+    assert.ok(eicar && clean);
+    const mbox = path.join(folder, 'loose.mbox');
+    const separator = Buffer.from('From a@fabrikam.example Thu Dec  3 09:15:00 2026\n');
+    await writeFile(mbox, Buffer.concat([separator, clean.raw, Buffer.from('\nFrom \n'), eicar.raw]));
+    const reportPath = path.join(folder, 'loose.jsonl');
+    const code = await main(['scan', mbox, '--report', reportPath, '--no-quarantine']);
+    assert.equal(code, EXIT_FOUND);
+    const lines = (await readFile(reportPath, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as ReportLine);
+    assert.deepEqual(lines.map((line) => line.category), ['clean', 'malware']);
+  });
 });

@@ -46,6 +46,23 @@ describe('npm start entry point', () => {
     }
   });
 
+  it('exits with status 1 when its port is taken', async () => {
+    const port = new URL(baseUrl).port;
+    const second = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', port], {
+      env: {
+        ...process.env,
+        MAILSWEEP_QUARANTINE_CONNECTION_STRING: requireAzuriteConnectionString(),
+        MAILSWEEP_LOG_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let errorOutput = '';
+    second.stderr?.on('data', (chunk) => (errorOutput += String(chunk)));
+    const [code] = (await once(second, 'exit')) as [number | null];
+    assert.equal(code, 1);
+    assert.match(errorOutput, /EADDRINUSE/);
+  });
+
   it('answers the Graph validation request', async () => {
     const response = await fetch(`${baseUrl}/api/graph/notifications?validationToken=hello`, {
       method: 'POST',
