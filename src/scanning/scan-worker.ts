@@ -19,6 +19,9 @@ async function serve(): Promise<void> {
   if (!process.send) {
     throw new Error('scan-worker must be started by the scan pool with an IPC channel');
   }
+  // The pool ends workers on close; a parent that dies without doing so ends them too, also while
+  // the worker is still starting (loading a model or a rule set).
+  process.on('disconnect', () => process.exit(0));
   try {
     const env = JSON.parse(process.env[WORKER_SETTINGS_VARIABLE] ?? '{}') as Record<string, string>;
     const settings = loadSettings(env);
@@ -45,8 +48,6 @@ async function serve(): Promise<void> {
         (thrown: unknown) => send({ type: 'failed', id: request.id, error: toError(thrown).message }),
       );
     });
-    // The pool ends workers on close; a parent that dies without doing so ends them too.
-    process.on('disconnect', () => process.exit(0));
     send({ type: 'ready' });
   } catch (thrown: unknown) {
     send({ type: 'startup-failed', error: toError(thrown).message });
