@@ -99,8 +99,16 @@ async function addGroup(
       groupId: id,
       error: toError(error).message,
     });
-    const status = error instanceof ScannerError && !error.transient ? 400 : 502;
-    return { status, json: { error: "The group's members could not be listed; the sync retries" } };
+    if (error instanceof ScannerError && !error.transient) {
+      // Graph refused the group itself (unknown, or not readable by the app): keep nothing.
+      await services.mailboxes.deleteGroup(id);
+      return { status: 400, json: { error: "The group's members could not be listed; it was not added" } };
+    }
+    // A passing failure: the group stays, and the subscription timer adds its members later.
+    return {
+      status: 202,
+      json: { groupId: id, error: "The group's members could not be listed yet; the sync retries" },
+    };
   }
 }
 

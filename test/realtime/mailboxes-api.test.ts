@@ -89,6 +89,18 @@ describe('/api/mailboxes', () => {
     assert.equal((await services.mailboxes.get('g1@contoso.com'))?.groupIds[0], groupId);
   });
 
+  it('keeps nothing of a group that Graph does not know', async () => {
+    const groupId = '00000000-0000-0000-0000-000000000000';
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ groupId }),
+    });
+    assert.equal(response.status, 400);
+    const groups = await services.mailboxes.listGroups();
+    assert.equal(groups.some((group) => group.groupId === groupId), false);
+  });
+
   it('removes a mailbox and its subscription', async () => {
     const [subscription] = graph.subscriptionsOf('new.user@contoso.com');
     const response = await fetch(`${url}/${encodeURIComponent('new.user@contoso.com')}`, {
