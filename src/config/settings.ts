@@ -22,29 +22,29 @@ const action = (fallback: Action) =>
 
 const optionalPath = z.string().trim().min(1).optional();
 
-/** Comma-separated list, blanks dropped, lower-cased. */
-const domainList = z
-  .string()
-  .default('')
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim().toLowerCase())
-      .filter((item) => item.length > 0),
-  )
-  .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'must be a domain name like contoso.com')));
+/** Splits a comma-separated value into lower-cased items, blanks dropped. */
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item.length > 0);
+}
+
+/** Comma-separated list, blanks dropped, lower-cased, each item checked by `item`. */
+const commaList = <Item extends z.ZodType<unknown, string>>(item: Item) =>
+  z.string().default('').transform(splitList).pipe(z.array(item));
+
+/** Comma-separated list of domains. */
+const domainList = commaList(
+  z.string().regex(/^[a-z0-9.-]+$/, 'must be a domain name like contoso.com'),
+);
 
 /** Comma-separated list of engine names from `names`, without repeats; blank means `fallback`. */
 const engineList = <const Name extends string>(names: readonly [Name, ...Name[]], fallback: Name) =>
   z
     .string()
     .default(fallback)
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim().toLowerCase())
-        .filter((item) => item.length > 0),
-    )
+    .transform(splitList)
     .pipe(
       z
         .array(z.enum(names))
@@ -141,16 +141,7 @@ const settingsSchema = z.strictObject({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
-  MAILSWEEP_CATCH_UP_FOLDERS: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim().toLowerCase())
-        .filter((item) => item.length > 0),
-    )
-    .pipe(z.array(z.enum(['junkemail', 'deleteditems', 'sentitems']))),
+  MAILSWEEP_CATCH_UP_FOLDERS: commaList(z.enum(['junkemail', 'deleteditems', 'sentitems'])),
   MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS: positiveInt(168),
   MAILSWEEP_GRAPH_TENANT_ID: z.string().trim().min(1).max(200).optional(),
   MAILSWEEP_GRAPH_CLIENT_ID: z.string().trim().min(1).max(200).optional(),
@@ -168,16 +159,7 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_EWS_OAUTH_SCOPE: z.string().trim().min(1).max(500).optional(),
   MAILSWEEP_EWS_MAX_CONCURRENCY: positiveInt(10),
   MAILSWEEP_EWS_MAX_TRIES: positiveInt(6),
-  MAILSWEEP_ONPREM_MAILBOXES: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim().toLowerCase())
-        .filter((item) => item.length > 0),
-    )
-    .pipe(z.array(z.email({ message: 'must be a mail address like adele@contoso.com' }))),
+  MAILSWEEP_ONPREM_MAILBOXES: commaList(z.email({ message: 'must be a mail address like adele@contoso.com' })),
   MAILSWEEP_ONPREM_DOMAINS: domainList,
   MAILSWEEP_ONPREM_CACHE_MINUTES: positiveInt(1440),
   MAILSWEEP_AUTH_MODE: z.enum(['app-service', 'local-token']).default('app-service'),
