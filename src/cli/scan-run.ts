@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { QuarantineStore } from '../quarantine/index.js';
 import type { MessageScanner, ScanResult } from '../scanning/message-scanner.js';
 import { describeParseFailure } from '../scanning/pipeline.js';
-import type { Category, Finding } from '../scanning/types.js';
+import type { Category, Finding, Verdict } from '../scanning/types.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { listMailFiles, readMessages, type SourceMessage } from './message-source.js';
@@ -18,6 +18,10 @@ export interface ReportLine {
   spamScore?: number;
   defects?: string[];
   quarantineId?: string;
+  /** Name of the administrator rule that decided the verdict, when one did. */
+  decidingRule?: string;
+  /** Mailbox actions the rules asked for (tag, notify, remove an attachment...). */
+  ruleActions?: Verdict['ruleActions'];
   /** Reason the message could not be read, scanned or quarantined. */
   error?: string;
 }
@@ -119,6 +123,12 @@ async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promi
   }
   if (outcome.defects.length > 0) {
     line.defects = outcome.defects;
+  }
+  if (verdict.decidingRule !== undefined) {
+    line.decidingRule = verdict.decidingRule;
+  }
+  if (verdict.ruleActions !== undefined && verdict.ruleActions.length > 0) {
+    line.ruleActions = verdict.ruleActions;
   }
   if (options.store && (verdict.action === 'quarantine' || verdict.action === 'delete')) {
     await quarantineOne(message.raw, message.source, outcome, options.store, options.logger, line);
