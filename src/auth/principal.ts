@@ -14,6 +14,9 @@ import type { ApiRequest } from '../functions-host/registry.js';
 /** App role (Entra app roles, `roles` claim) that makes a caller an administrator. */
 export const ADMIN_ROLE = 'Mailsweep.Admin';
 
+/** App role that may list, preview and download every quarantined item, but change nothing. */
+export const READER_ROLE = 'Mailsweep.Reader';
+
 /** A signed-in caller. */
 export interface Principal {
   /** Stable id of the account (Entra object id), or `local-admin`. */
@@ -21,6 +24,8 @@ export interface Principal {
   /** Lower-cased mail or user principal name: whose mail this caller may see. */
   mailbox?: string;
   isAdmin: boolean;
+  /** Holds the reader role: may read every quarantined item. Unset means false. */
+  isReader?: boolean;
 }
 
 /** How requests are authenticated. */
@@ -74,8 +79,9 @@ export function authenticate(request: ApiRequest, mode: AuthMode): Principal | u
     return undefined;
   }
   const mailbox = first(MAIL_CLAIMS)?.toLowerCase();
-  const isAdmin = claims.some((claim) => ROLE_CLAIMS.includes(claim.typ) && claim.val === ADMIN_ROLE);
-  return { id, mailbox, isAdmin };
+  const hasRole = (role: string) =>
+    claims.some((claim) => ROLE_CLAIMS.includes(claim.typ) && claim.val === role);
+  return { id, mailbox, isAdmin: hasRole(ADMIN_ROLE), isReader: hasRole(READER_ROLE) };
 }
 
 /** Compares two secrets in constant time (over their SHA-256 digests, so lengths may differ). */

@@ -1,0 +1,319 @@
+import type { AuthMode, Principal } from '../auth/principal.js';
+import { requireUser } from '../auth/require-user.js';
+import type { ScanLimits } from '../config/settings.js';
+import type {
+  ApiHandler,
+  ApiRequest,
+  ApiResponse,
+  HandlerContext,
+} from '../functions-host/registry.js';
+import { ScannerError, toError } from '../shared/errors.js';
+import {
+  encodeContinuation,
+  listQuerySchema,
+  mayDelete,
+  mayRead,
+  planListQuery,
+} from './quarantine-access.js';
+import type {
+  AuditAction,
+  AuditEntry,
+  AuditResult,
+  QuarantineAuditLog,
+} from './quarantine-audit.js';
+import { readAuditPage } from './quarantine-audit-api.js';
+import { quarantineIdSchema } from './quarantine-id.js';
+import type { QuarantineIndex } from './quarantine-index.js';
+import { buildPreview } from './quarantine-preview.js';
+import { removeQuarantineItem, toIndexedItem } from './quarantine-removal.js';
+import type { QuarantineMetadata, QuarantineStore } from './quarantine-types.js';
+
+/**
+ * Largest message previewed, in bytes. A preview extracts the whole message in the function's
+ * own process, so larger items return metadata only and can still be downloaded.
+ */
+export const MAX_PREVIEW_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** Headers on every response: nothing is cached, nothing is sniffed into another type. */
+const SAFE_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+/** Dependencies of {@link createQuarantineApi}. */
+export interface QuarantineApiOptions {
+  store: QuarantineStore;
+  index: QuarantineIndex;
+  audit: QuarantineAuditLog;
+  auth: AuthMode;
+  /** Limits for the preview's extraction; the scan limits from settings. */
+  limits: ScanLimits;
+  /** Clock for audit entries; default: the system clock. */
+  now?: () => Date;
+}
+
+/** The handlers of the quarantine routes. */
+export interface QuarantineApi {
+  /** `GET /api/quarantine/items` */
+  list: ApiHandler;
+  /** `GET` and `DELETE /api/quarantine/items/{id}` */
+  item: ApiHandler;
+  /** `GET /api/quarantine/items/{id}/message` */
+  message: ApiHandler;
+  /** `GET /api/quarantine/audit` (administrators) */
+  audit: ApiHandler;
+}
+
+interface Call {
+  principal: Principal;
+  request: ApiRequest;
+  context: HandlerContext;
+}
+
+/**
+ * Creates the quarantine API. Every request is authenticated, every query validated with zod
+ * (400 naming the field), and every action appended to the audit log. An item the caller may not
+ * see answers 404, exactly as an unknown id does, so that ids of other users' items do not leak.
+ */
+export function createQuarantineApi(options: QuarantineApiOptions): QuarantineApi {
+  const now = options.now ?? (() => new Date());
+
+  const authenticated =
+    (run: (call: Call) => Promise<ApiResponse>): ApiHandler =>
+    async (request, context) => {
+      const auth = requireUser(request, options.auth);
+      if ('response' in auth) {
+        return withSafeHeaders(auth.response);
+      }
+      try {
+        return withSafeHeaders(await run({ principal: auth.principal, request, context }));
+      } catch (error) {
+        return withSafeHeaders(toErrorResponse(error, context));
+      }
+    };
+
+  const record = async (
+    call: Call,
+    action: AuditAction,
+    result: AuditResult,
+    extra: { quarantineId?: string; detail?: string } = {},
+  ): Promise<void> => {
+    await options.audit.append(toAuditEntry(call, action, result, now(), extra));
+  };
+
+  /** Reads an item for the caller, or returns the 404 or 400 to send instead. */
+  const readItem = async (
+    call: Call,
+    action: AuditAction,
+  ): Promise<QuarantineMetadata | ApiResponse> => {
+    const parsedId = quarantineIdSchema.safeParse(call.request.params.id);
+    if (!parsedId.success) {
+      await record(call, action, 'invalid');
+      return { status: 400, json: { error: 'id: must be 32 lowercase hex characters' } };
+    }
+    const id = parsedId.data;
+    let metadata: QuarantineMetadata | undefined;
+    try {
+      metadata = await options.store.getMetadata(id);
+    } catch (error) {
+      if (!(error instanceof ScannerError && error.code === 'quarantine-not-found')) {
+        throw error;
+      }
+    }
+    if (metadata === undefined || !mayRead(call.principal, metadata)) {
+      await record(call, action, 'not-found', { quarantineId: id });
+      return notFound();
+    }
+    return metadata;
+  };
+
+  return {
+    list: authenticated(async (call) => {
+      const query = parseQuery(call.request.url.searchParams);
+      if ('error' in query) {
+        await record(call, 'list', 'invalid');
+        return { status: 400, json: { error: query.error } };
+      }
+      const plan = planListQuery(call.principal, query.value);
+      if (typeof plan === 'object' && 'invalid' in plan) {
+        await record(call, 'list', 'invalid');
+        return { status: 400, json: { error: `invalid query: ${plan.invalid}` } };
+      }
+      const page = plan === 'empty' ? { items: [] } : await options.index.query(plan);
+      const filters = Object.keys(query.value).filter((key) => key !== 'limit').sort().join(',');
+      await record(call, 'list', 'ok', { detail: `filters=${filters} count=${page.items.length}` });
+      call.context.log('info', 'Quarantine items listed', { count: page.items.length });
+      const after = 'after' in page ? page.after : undefined;
+      const continuation = after === undefined ? undefined : encodeContinuation(after);
+      return { status: 200, json: { items: page.items, continuation } };
+    }),
+
+    item: authenticated(async (call) => {
+      if (call.request.method === 'DELETE') {
+        return deleteItem(call);
+      }
+      const metadata = await readItem(call, 'preview');
+      if ('status' in metadata) {
+        return metadata;
+      }
+      let preview = null;
+      let previewUnavailable: string | undefined;
+      if (metadata.size > MAX_PREVIEW_MESSAGE_BYTES) {
+        previewUnavailable = 'message-too-large';
+      } else {
+        const raw = await options.store.getContent(metadata.id);
+        preview = await buildPreview(raw, metadata.verdict.findings, options.limits);
+      }
+      await record(call, 'preview', 'ok', { quarantineId: metadata.id });
+      return { status: 200, json: { item: metadata, preview, previewUnavailable } };
+    }),
+
+    message: authenticated(async (call) => {
+      const metadata = await readItem(call, 'download');
+      if ('status' in metadata) {
+        return metadata;
+      }
+      // getContent checks size and SHA-256 before any byte is sent, so a damaged copy is a 500
+      // rather than a download that looks complete.
+      const raw = await options.store.getContent(metadata.id);
+      await record(call, 'download', 'ok', { quarantineId: metadata.id });
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-disposition': `attachment; filename="${metadata.id}.eml"`,
+          'content-length': String(raw.byteLength),
+        },
+        body: raw,
+      };
+    }),
+
+    audit: authenticated(async (call) => {
+      if (!call.principal.isAdmin) {
+        return { status: 403, json: { error: 'Administrators only' } };
+      }
+      const page = await readAuditPage(options.audit, call.request.url.searchParams, now());
+      if ('error' in page) {
+        return { status: 400, json: { error: page.error } };
+      }
+      await record(call, 'audit-read', 'ok', { detail: `count=${page.entries.length}` });
+      return { status: 200, json: page };
+    }),
+  };
+
+  async function deleteItem(call: Call): Promise<ApiResponse> {
+    const metadata = await readItem(call, 'delete');
+    if ('status' in metadata) {
+      return metadata;
+    }
+    if (!mayDelete(call.principal, metadata)) {
+      await record(call, 'delete', 'forbidden', { quarantineId: metadata.id });
+      const error = 'Only administrators and the owner of the mailbox may delete this item';
+      return { status: 403, json: { error } };
+    }
+    const item = await toIndexedItem(options.index, metadata);
+    await removeQuarantineItem(options.store, options.index, item);
+    call.context.log('info', 'Quarantine item deleted', { quarantineId: metadata.id });
+    try {
+      await record(call, 'delete', 'ok', { quarantineId: metadata.id });
+    } catch (error) {
+      // The item is gone either way; a failed audit append must not report the delete as failed.
+      call.context.log('error', 'Quarantine audit append failed after a delete', {
+        quarantineId: metadata.id,
+        error: toError(error).message,
+      });
+    }
+    return { status: 204 };
+  }
+}
+
+/** Parses query parameters, rejecting a parameter given twice. */
+function parseQuery(
+  params: URLSearchParams,
+): { value: ReturnType<typeof listQuerySchema.parse> } | { error: string } {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of params) {
+    if (key in raw) {
+      return { error: `invalid query: ${key} is given twice` };
+    }
+    raw[key] = value;
+  }
+  const parsed = listQuerySchema.safeParse(raw);
+  if (!parsed.success) {
+    return { error: `invalid query: ${describeIssues(parsed.error.issues)}` };
+  }
+  return { value: parsed.data };
+}
+
+/** Lists zod issues as `field: message`, joined with semicolons. */
+export function describeIssues(
+  issues: readonly { path: PropertyKey[]; message: string }[],
+): string {
+  return issues
+    .map((issue) => {
+      if (issue.path.length > 0) {
+        return `${issue.path.map(String).join('.')}: ${issue.message}`;
+      }
+      // zod reports unknown keys of a strict object at the root, naming them in `keys`.
+      const keys = (issue as { keys?: string[] }).keys;
+      return keys === undefined ? issue.message : `${keys.join(', ')}: unknown parameter`;
+    })
+    .join('; ');
+}
+
+function toAuditEntry(
+  call: Call,
+  action: AuditAction,
+  result: AuditResult,
+  time: Date,
+  extra: { quarantineId?: string; detail?: string },
+): AuditEntry {
+  const { principal } = call;
+  let actorRole: AuditEntry['actorRole'] = 'user';
+  if (principal.isAdmin) {
+    actorRole = 'admin';
+  } else if (principal.isReader === true) {
+    actorRole = 'reader';
+  }
+  return {
+    time: time.toISOString(),
+    actorId: principal.id,
+    actorMailbox: principal.mailbox,
+    actorRole,
+    action,
+    result,
+    clientIp: clientIp(call.request),
+    ...extra,
+  };
+}
+
+/**
+ * Returns the first X-Forwarded-For entry, as App Service's front end sets it (an address and
+ * a port), when it looks like one; anything else is dropped rather than stored.
+ */
+function clientIp(request: ApiRequest): string | undefined {
+  const first = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+  return first !== undefined && /^[0-9A-Fa-f:.[\]]{2,64}$/.test(first) ? first : undefined;
+}
+
+function notFound(): ApiResponse {
+  return { status: 404, json: { error: 'Quarantine item not found' } };
+}
+
+function toErrorResponse(error: unknown, context: HandlerContext): ApiResponse {
+  const code = error instanceof ScannerError ? error.code : undefined;
+  const fields = error instanceof ScannerError ? error.fields : {};
+  const message = toError(error).message;
+  context.log('error', 'Quarantine request failed', { code, ...fields, error: message });
+  if (code === 'quarantine-not-found') {
+    return notFound();
+  }
+  if (code === 'blob-integrity') {
+    return { status: 500, json: { error: 'The stored copy of this item is damaged' } };
+  }
+  return { status: 503, json: { error: 'Quarantine storage is unavailable; try again later' } };
+}
+
+function withSafeHeaders(response: ApiResponse): ApiResponse {
+  return { ...response, headers: { ...SAFE_HEADERS, ...response.headers } };
+}
