@@ -31,8 +31,11 @@ export interface Principal {
 /** How requests are authenticated. */
 export type AuthMode =
   | { kind: 'app-service' }
-  /** Local runs only: a bearer token compared in constant time. */
-  | { kind: 'local-token'; adminToken: string };
+  /**
+   * Local runs only: bearer tokens compared in constant time. `adminToken` signs in the
+   * administrator, `user.token` a user without a role whose address is `user.mailbox`.
+   */
+  | { kind: 'local-token'; adminToken: string; user?: { token: string; mailbox: string } };
 
 const claimSchema = z.object({ typ: z.string().max(512), val: z.string().max(4096) });
 const clientPrincipalSchema = z.object({
@@ -54,9 +57,16 @@ export function authenticate(request: ApiRequest, mode: AuthMode): Principal | u
   if (mode.kind === 'local-token') {
     const header = request.headers.get('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    return token !== '' && secretsEqual(token, mode.adminToken)
-      ? { id: 'local-admin', isAdmin: true }
-      : undefined;
+    if (token === '') {
+      return undefined;
+    }
+    if (secretsEqual(token, mode.adminToken)) {
+      return { id: 'local-admin', isAdmin: true };
+    }
+    if (mode.user !== undefined && secretsEqual(token, mode.user.token)) {
+      return { id: 'local-user', mailbox: mode.user.mailbox, isAdmin: false };
+    }
+    return undefined;
   }
   const encoded = request.headers.get('x-ms-client-principal');
   if (!encoded || encoded.length > 64 * 1024) {

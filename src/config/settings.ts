@@ -162,6 +162,13 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_GRAPH_MAX_TRIES: positiveInt(6),
   MAILSWEEP_AUTH_MODE: z.enum(['app-service', 'local-token']).default('app-service'),
   MAILSWEEP_LOCAL_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  MAILSWEEP_LOCAL_USER_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  MAILSWEEP_LOCAL_USER_ADDRESS: z
+    .string()
+    .max(320)
+    .regex(/^[^\s@<>()\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9.-]{1,255}$/, 'must be an email address')
+    .transform((value) => value.toLowerCase())
+    .optional(),
 
   // The same keys the Functions host reads for the Service Bus trigger's `MAILSWEEP_SERVICEBUS`
   // connection: a connection string, or a namespace for identity-based access.
@@ -203,6 +210,21 @@ const settingsSchema = z.strictObject({
       code: 'custom',
       path: ['MAILSWEEP_LOCAL_ADMIN_TOKEN'],
       message: 'must be set when MAILSWEEP_AUTH_MODE is local-token',
+    });
+  }
+  const userToken = raw.MAILSWEEP_LOCAL_USER_TOKEN;
+  if ((userToken === undefined) !== (raw.MAILSWEEP_LOCAL_USER_ADDRESS === undefined)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_LOCAL_USER_ADDRESS'],
+      message: 'must be set together with MAILSWEEP_LOCAL_USER_TOKEN',
+    });
+  }
+  if (userToken !== undefined && userToken === raw.MAILSWEEP_LOCAL_ADMIN_TOKEN) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_LOCAL_USER_TOKEN'],
+      message: 'must differ from MAILSWEEP_LOCAL_ADMIN_TOKEN',
     });
   }
 });
@@ -309,7 +331,12 @@ export interface Settings {
   /** Microsoft Graph access; unset ids mean Graph is not configured. */
   graph: GraphSettings;
   /** How HTTP callers are authenticated; `local-token` is for local runs only. */
-  auth: { mode: 'app-service' | 'local-token'; localAdminToken?: string };
+  auth: {
+    mode: 'app-service' | 'local-token';
+    localAdminToken?: string;
+    /** In `local-token` mode, a second bearer token that signs in as a user without a role. */
+    localUser?: { token: string; mailbox: string };
+  };
   /** The scan queue: Service Bus when either field is set, the in-process queue otherwise. */
   queue: {
     serviceBusConnectionString?: string;
@@ -488,7 +515,11 @@ function toSettings(raw: RawSettings): Settings {
       authorityHost: raw.MAILSWEEP_GRAPH_AUTHORITY_HOST,
       maxTries: raw.MAILSWEEP_GRAPH_MAX_TRIES,
     },
-    auth: { mode: raw.MAILSWEEP_AUTH_MODE, localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN },
+    auth: {
+      mode: raw.MAILSWEEP_AUTH_MODE,
+      localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN,
+      localUser: toLocalUser(raw.MAILSWEEP_LOCAL_USER_TOKEN, raw.MAILSWEEP_LOCAL_USER_ADDRESS),
+    },
     queue: {
       serviceBusConnectionString: raw.MAILSWEEP_SERVICEBUS,
       serviceBusNamespace: raw.MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace,
@@ -502,6 +533,13 @@ function toSettings(raw: RawSettings): Settings {
       silentMailboxHours: raw.MAILSWEEP_SILENT_MAILBOX_HOURS,
     },
   };
+}
+
+function toLocalUser(
+  token: string | undefined,
+  mailbox: string | undefined,
+): Settings['auth']['localUser'] {
+  return token === undefined || mailbox === undefined ? undefined : { token, mailbox };
 }
 
 function deepFreeze<T>(value: T): T {
