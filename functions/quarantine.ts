@@ -42,6 +42,15 @@ registerHttp({
 });
 
 registerHttp({
+  name: 'release-quarantine-item',
+  methods: ['POST'],
+  route: 'quarantine/items/{id}/release',
+  authLevel: 'anonymous',
+  maxBodyBytes: MAX_QUARANTINE_BODY_BYTES,
+  handler: handlerOf('release'),
+});
+
+registerHttp({
   name: 'read-quarantine-audit',
   methods: ['GET'],
   route: 'quarantine/audit',

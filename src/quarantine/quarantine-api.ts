@@ -25,6 +25,7 @@ import { readAuditPage } from './quarantine-audit-api.js';
 import { quarantineIdSchema } from './quarantine-id.js';
 import type { QuarantineIndex } from './quarantine-index.js';
 import { buildPreview } from './quarantine-preview.js';
+import { releaseByMove, type ReleaseTarget } from './quarantine-release.js';
 import { removeQuarantineItem, toIndexedItem } from './quarantine-removal.js';
 import type { QuarantineMetadata, QuarantineStore } from './quarantine-types.js';
 
@@ -50,6 +51,8 @@ export interface QuarantineApiOptions {
   limits: ScanLimits;
   /** Clock for audit entries; default: the system clock. */
   now?: () => Date;
+  /** The mailbox side of a release; without it, release answers 501. */
+  releaseTarget?: () => Promise<ReleaseTarget>;
 }
 
 /** The handlers of the quarantine routes. */
@@ -60,6 +63,8 @@ export interface QuarantineApi {
   item: ApiHandler;
   /** `GET /api/quarantine/items/{id}/message` */
   message: ApiHandler;
+  /** `POST /api/quarantine/items/{id}/release` */
+  release: ApiHandler;
   /** `GET /api/quarantine/audit` (administrators) */
   audit: ApiHandler;
 }
@@ -164,8 +169,10 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
         const raw = await options.store.getContent(metadata.id);
         preview = await buildPreview(raw, metadata.verdict.findings, options.limits);
       }
+      const row = await options.index.findRow(metadata);
       await record(call, 'preview', 'ok', { quarantineId: metadata.id });
-      return { status: 200, json: { item: metadata, preview, previewUnavailable } };
+      const item = { ...metadata, releasedAt: row?.releasedAt };
+      return { status: 200, json: { item, preview, previewUnavailable } };
     }),
 
     message: authenticated(async (call) => {
@@ -188,6 +195,8 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
       };
     }),
 
+    release: authenticated(async (call) => releaseItem(call)),
+
     audit: authenticated(async (call) => {
       if (!call.principal.isAdmin) {
         return { status: 403, json: { error: 'Administrators only' } };
@@ -200,6 +209,56 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
       return { status: 200, json: page };
     }),
   };
+
+  async function releaseItem(call: Call): Promise<ApiResponse> {
+    const metadata = await readItem(call, 'release');
+    if ('status' in metadata) {
+      return metadata;
+    }
+    const refusal = releaseRefusal(call.principal, metadata);
+    if (refusal !== undefined) {
+      await record(call, 'release', 'forbidden', { quarantineId: metadata.id });
+      return { status: 403, json: { error: refusal } };
+    }
+    if (options.releaseTarget === undefined) {
+      return { status: 501, json: { error: 'Release is not configured on this host' } };
+    }
+    let row = await options.index.findRow(metadata);
+    if (row?.releasedAt !== undefined) {
+      await record(call, 'release', 'invalid', { quarantineId: metadata.id, detail: 'released' });
+      const error = 'The item was already released';
+      return { status: 409, json: { error, releasedAt: row.releasedAt } };
+    }
+    if (row === undefined) {
+      // An item stored before the index existed gets its rows now, so the release can be marked.
+      await options.index.add(metadata);
+      row = await options.index.findRow(metadata);
+    }
+
+    let outcome;
+    try {
+      outcome = await releaseByMove(metadata, await options.releaseTarget());
+    } catch (error) {
+      const code = error instanceof ScannerError ? error.code : 'unknown';
+      await record(call, 'release', 'failed', { quarantineId: metadata.id, detail: code });
+      throw error;
+    }
+    if (outcome.kind === 'not-in-quarantine-folder') {
+      await record(call, 'release', 'failed', { quarantineId: metadata.id, detail: outcome.kind });
+      const error =
+        'The message is no longer in the quarantine folder of its mailbox; releasing it from ' +
+        'the stored copy is not available yet, so the item stays quarantined';
+      return { status: 409, json: { error } };
+    }
+    const releasedAt = now();
+    await options.index.markReleased(await toIndexedItem(options.index, metadata), releasedAt);
+    await record(call, 'release', 'ok', { quarantineId: metadata.id });
+    call.context.log('info', 'Quarantine item released', { quarantineId: metadata.id });
+    return {
+      status: 200,
+      json: { id: metadata.id, releasedAt: releasedAt.toISOString(), messageId: outcome.messageId },
+    };
+  }
 
   async function deleteItem(call: Call): Promise<ApiResponse> {
     const metadata = await readItem(call, 'delete');
@@ -261,6 +320,24 @@ export function describeIssues(
     .join('; ');
 }
 
+/**
+ * Returns why the caller may not release the item, or undefined when they may. Administrators
+ * release anything. Any other caller, a reader included, releases spam of their own mailbox only,
+ * because a release puts the message back in front of its recipient.
+ */
+function releaseRefusal(principal: Principal, metadata: QuarantineMetadata): string | undefined {
+  if (principal.isAdmin) {
+    return undefined;
+  }
+  if (!mayDelete(principal, metadata)) {
+    return 'Only administrators and the owner of the mailbox may release this item';
+  }
+  if (metadata.verdict.category !== 'spam') {
+    return `Items in category ${metadata.verdict.category} can be released by administrators only`;
+  }
+  return undefined;
+}
+
 function toAuditEntry(
   call: Call,
   action: AuditAction,
@@ -310,6 +387,12 @@ function toErrorResponse(error: unknown, context: HandlerContext): ApiResponse {
   }
   if (code === 'blob-integrity') {
     return { status: 500, json: { error: 'The stored copy of this item is damaged' } };
+  }
+  if (code === 'mailbox-throttled' || code === 'mailbox-unavailable') {
+    return { status: 503, json: { error: 'The mailbox is unavailable; try again later', code } };
+  }
+  if (code !== undefined && code.startsWith('mailbox-')) {
+    return { status: 502, json: { error: 'The mailbox operation failed', code } };
   }
   return { status: 503, json: { error: 'Quarantine storage is unavailable; try again later' } };
 }

@@ -19,7 +19,14 @@ import { ScannerError } from '../shared/errors.js';
  */
 
 /** What was done. */
-export type AuditAction = 'list' | 'preview' | 'download' | 'delete' | 'purge' | 'audit-read';
+export type AuditAction =
+  | 'list'
+  | 'preview'
+  | 'download'
+  | 'release'
+  | 'delete'
+  | 'purge'
+  | 'audit-read';
 
 /** How it ended. `not-found` covers items the caller may not see, as the API reports them. */
 export type AuditResult = 'ok' | 'not-found' | 'forbidden' | 'invalid' | 'failed';
@@ -53,7 +60,7 @@ const entrySchema = z.object({
   actorId: z.string(),
   actorMailbox: z.string().optional(),
   actorRole: z.enum(['admin', 'reader', 'user', 'system']),
-  action: z.enum(['list', 'preview', 'download', 'delete', 'purge', 'audit-read']),
+  action: z.enum(['list', 'preview', 'download', 'release', 'delete', 'purge', 'audit-read']),
   quarantineId: z.string().optional(),
   result: z.enum(['ok', 'not-found', 'forbidden', 'invalid', 'failed']),
   clientIp: z.string().optional(),

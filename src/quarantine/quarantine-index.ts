@@ -47,6 +47,8 @@ export interface QuarantineSummary {
   quarantinedAt: string;
   expiresAt: string;
   size: number;
+  /** ISO 8601 time the item was released to its mailbox; unset while it is quarantined. */
+  releasedAt?: string;
 }
 
 const rowSchema = z.object({
@@ -63,6 +65,7 @@ const rowSchema = z.object({
   expiresAt: z.string(),
   size: z.number(),
   addressPartitions: z.string().default(''),
+  releasedAt: z.string().optional(),
 });
 
 type IndexRow = z.infer<typeof rowSchema>;
@@ -162,16 +165,38 @@ export class QuarantineIndex {
     await this.deleteRow(ALL_PARTITION, rowKey);
   }
 
+  /**
+   * Records that an item was released, on its `all` row and every address row.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async markReleased(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    releasedAt: Date,
+  ): Promise<void> {
+    const fields = { rowKey: item.rowKey, releasedAt: releasedAt.toISOString() };
+    try {
+      for (const partitionKey of [...item.addressPartitions, ALL_PARTITION]) {
+        await this.table.updateEntity({ partitionKey, ...fields }, 'Merge');
+      }
+    } catch (error) {
+      throw toIndexError(error, 'write');
+    }
+  }
+
   /** Returns the `all` row of an item, or undefined when the item is not indexed. */
   async findRow(metadata: Pick<QuarantineMetadata, 'id' | 'quarantinedAt'>): Promise<
-    { rowKey: string; addressPartitions: string[] } | undefined
+    { rowKey: string; addressPartitions: string[]; releasedAt?: string } | undefined
   > {
     const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
     try {
       const entity = await this.table.getEntity(ALL_PARTITION, rowKey);
       const parsed = rowSchema.safeParse(entity);
       return parsed.success
-        ? { rowKey, addressPartitions: splitList(parsed.data.addressPartitions) }
+        ? {
+            rowKey,
+            addressPartitions: splitList(parsed.data.addressPartitions),
+            releasedAt: parsed.data.releasedAt,
+          }
         : { rowKey, addressPartitions: [] };
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) {
@@ -347,6 +372,7 @@ function toSummary(row: IndexRow): QuarantineSummary {
     quarantinedAt: row.quarantinedAt,
     expiresAt: row.expiresAt,
     size: row.size,
+    releasedAt: row.releasedAt,
   };
 }
 

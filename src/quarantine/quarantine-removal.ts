@@ -45,7 +45,7 @@ export async function toIndexedItem(
 ): Promise<IndexedItem> {
   const row = await index.findRow(metadata);
   if (row !== undefined && row.addressPartitions.length > 0) {
-    return { id: metadata.id, ...row };
+    return { id: metadata.id, rowKey: row.rowKey, addressPartitions: row.addressPartitions };
   }
   return {
     id: metadata.id,

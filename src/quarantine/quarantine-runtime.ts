@@ -1,3 +1,4 @@
+import { getArrivalRuntime } from '../arrival/arrival-runtime.js';
 import { toAuthMode } from '../auth/require-admin.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { silentLogger } from '../shared/logger.js';
@@ -55,6 +56,14 @@ async function buildRuntime(): Promise<QuarantineRuntime> {
     audit,
     auth: toAuthMode(settings.auth),
     limits: settings.limits,
+    // The mailbox client is the one the scan consumers use (Graph or EWS, wired by the host).
+    releaseTarget: async () => {
+      const arrival = await getArrivalRuntime();
+      return {
+        client: arrival.services.client,
+        hiddenFolderName: arrival.settings.arrival.quarantineFolderName,
+      };
+    },
   });
   return { settings, store, index, audit, api };
 }
