@@ -5,8 +5,8 @@ import type { QuarantineStore } from './quarantine-types.js';
 /**
  * Wraps a store so that every put also writes the item's index rows. The rows are written from
  * the stored metadata, read back after the put, so a repeated put of the same item indexes the
- * first copy's times. A put whose index write fails throws, so that the caller retries it; the
- * store's put is idempotent, so the retry writes the rows without a second copy.
+ * first copy's times. A put whose index write fails throws, so that the caller retries it. The
+ * store's put is idempotent, so the retry writes the rows without storing a second copy.
  */
 export function withQuarantineIndex(
   store: QuarantineStore,

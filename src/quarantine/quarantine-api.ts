@@ -51,7 +51,7 @@ export interface QuarantineApiOptions {
   limits: ScanLimits;
   /** Clock for audit entries; default: the system clock. */
   now?: () => Date;
-  /** The mailbox side of a release; without it, release answers 501. */
+  /** The mailbox side of a release. Without it, the release route returns 501. */
   releaseTarget?: () => Promise<ReleaseTarget>;
 }
 
@@ -78,7 +78,7 @@ interface Call {
 /**
  * Creates the quarantine API. Every request is authenticated, every query validated with zod
  * (400 naming the field), and every action appended to the audit log. An item the caller may not
- * see answers 404, exactly as an unknown id does, so that ids of other users' items do not leak.
+ * see returns 404, exactly as an unknown id does, so that ids of other users' items do not leak.
  */
 export function createQuarantineApi(options: QuarantineApiOptions): QuarantineApi {
   const now = options.now ?? (() => new Date());
@@ -365,8 +365,8 @@ function toAuditEntry(
 }
 
 /**
- * Returns the first X-Forwarded-For entry, as App Service's front end sets it (an address and
- * a port), when it looks like one; anything else is dropped rather than stored.
+ * Returns the first X-Forwarded-For entry, which App Service's front end sets to the client's
+ * address and port. A value that does not look like one is dropped rather than stored.
  */
 function clientIp(request: ApiRequest): string | undefined {
   const first = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();

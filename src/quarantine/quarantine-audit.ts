@@ -18,7 +18,7 @@ import { ScannerError } from '../shared/errors.js';
  * container with a time-based retention policy, which this store does not use yet.
  */
 
-/** What was done. */
+/** Action recorded by an audit entry. */
 export type AuditAction =
   | 'list'
   | 'preview'
@@ -28,7 +28,7 @@ export type AuditAction =
   | 'purge'
   | 'audit-read';
 
-/** How it ended. `not-found` covers items the caller may not see, as the API reports them. */
+/** Result of an audited action. `not-found` also covers items the caller may not see. */
 export type AuditResult = 'ok' | 'not-found' | 'forbidden' | 'invalid' | 'failed';
 
 /** One audit entry. */
@@ -50,7 +50,7 @@ export interface AuditEntry {
   detail?: string;
 }
 
-/** Longest detail kept, in characters. */
+/** Maximum detail length kept, in characters. */
 const MAX_DETAIL_CHARS = 500;
 
 const LATEST_MS = 9_999_999_999_999;

@@ -17,7 +17,7 @@ import type { QuarantineMetadata } from './quarantine-types.js';
  * The metadata blob stays the authority; the index only finds items.
  */
 
-/** Partition that holds one row per item, for administrators and retention. */
+/** Partition with one row per item, read by administrators, readers and retention. */
 export const ALL_PARTITION = 'all';
 
 /**
@@ -26,10 +26,10 @@ export const ALL_PARTITION = 'all';
  */
 export const MAX_INDEXED_ADDRESSES = 100;
 
-/** Longest subject kept in a row, in characters; a Table string property holds 32 K. */
+/** Maximum subject length kept in a row, in characters (a Table string property takes 32 K). */
 const MAX_INDEXED_SUBJECT_CHARS = 1024;
 
-/** Longest signature list kept in a row, in characters. */
+/** Maximum length of the signature list kept in a row, in characters. */
 const MAX_INDEXED_SIGNATURES_CHARS = 2000;
 
 const LATEST_MS = 9_999_999_999_999;
@@ -132,19 +132,15 @@ export class QuarantineIndex {
   constructor(private readonly table: TableClient) {}
 
   /**
-   * Writes an item's rows, replacing any earlier rows of the same item. The `all` row goes last
-   * and names the address partitions, so that a removal can find every row from it alone.
+   * Writes an item's rows, replacing any earlier rows of the same item. The `all` row goes last,
+   * so that an item whose `all` row exists has all its rows.
    * @throws ScannerError `blob-unavailable` when Table storage fails.
    */
   async add(metadata: QuarantineMetadata): Promise<void> {
-    const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
-    const partitions = indexedAddresses(metadata).map(addressPartition);
-    const fields = toRowFields(metadata, partitions);
     try {
-      for (const partitionKey of partitions) {
-        await this.table.upsertEntity({ partitionKey, rowKey, ...fields }, 'Replace');
+      for (const entity of toIndexEntities(metadata)) {
+        await this.table.upsertEntity(entity, 'Replace');
       }
-      await this.table.upsertEntity({ partitionKey: ALL_PARTITION, rowKey, ...fields }, 'Replace');
     } catch (error) {
       throw toIndexError(error, 'write');
     }
@@ -281,6 +277,23 @@ export class QuarantineIndex {
       throw toIndexError(error, 'delete');
     }
   }
+}
+
+/**
+ * Builds the index rows of an item: one per indexed address, then the `all` row, which names the
+ * address partitions so that a removal can find every row from it alone.
+ */
+export function toIndexEntities(
+  metadata: QuarantineMetadata,
+): ({ partitionKey: string; rowKey: string } & Record<string, string | number>)[] {
+  const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
+  const partitions = indexedAddresses(metadata).map(addressPartition);
+  const fields = toRowFields(metadata, partitions);
+  return [...partitions, ALL_PARTITION].map((partitionKey) => ({
+    partitionKey,
+    rowKey,
+    ...fields,
+  }));
 }
 
 function toRowFields(

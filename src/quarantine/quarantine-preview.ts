@@ -14,9 +14,9 @@ import type { ContentPart, Finding, MessageView } from '../scanning/types.js';
 
 /** Most header fields returned. */
 export const MAX_PREVIEW_HEADERS = 200;
-/** Longest header value returned, in characters. */
+/** Maximum header value length returned, in characters. */
 export const MAX_PREVIEW_HEADER_CHARS = 2000;
-/** Longest body text returned, in characters. */
+/** Maximum body text length returned, in characters. */
 export const MAX_PREVIEW_BODY_CHARS = 64 * 1024;
 /** Most attachments listed. */
 export const MAX_PREVIEW_ATTACHMENTS = 500;

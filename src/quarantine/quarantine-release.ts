@@ -9,14 +9,14 @@ import type { QuarantineMetadata } from './quarantine-types.js';
  * message id among items received within {@link RELEASE_SEARCH_WINDOW_MS} of the recorded time.
  *
  * NOTE: the other path, importing the stored MIME when the message is no longer in the hidden
- * folder (removal mode `delete`, or a user emptied the folder), is not implemented: such an item
- * stays quarantined and the release answers that it is not in the quarantine folder.
+ * folder (removal mode `delete`, or a user emptied the folder), is not implemented. Such an item
+ * stays quarantined, and the release returns `not-in-quarantine-folder`.
  */
 
 /** Half-width of the receive-time window searched in the hidden folder. */
 export const RELEASE_SEARCH_WINDOW_MS = 10 * 60 * 1000;
 
-/** What the release needs from the mailbox side. */
+/** The mailbox client and folder name a release uses. */
 export interface ReleaseTarget {
   client: MailboxClient;
   /** Display name of the hidden quarantine folder (MAILSWEEP_QUARANTINE_FOLDER_NAME). */
@@ -73,7 +73,8 @@ async function findInFolder(
   folderId: string,
   metadata: QuarantineMetadata,
 ): Promise<string | undefined> {
-  const receivedAt = metadata.receivedAt === undefined ? Number.NaN : Date.parse(metadata.receivedAt);
+  const receivedAt =
+    metadata.receivedAt === undefined ? Number.NaN : Date.parse(metadata.receivedAt);
   if (metadata.internetMessageId === undefined || !Number.isFinite(receivedAt)) {
     return undefined;
   }

@@ -7,12 +7,13 @@ import {
 import type { QuarantineMetadata, QuarantineStore } from './quarantine-types.js';
 
 /**
- * Removes a quarantined item from the index and the store in an order that a retry can finish:
- * first the address rows (so users stop seeing it), then the blobs, and the index row in
- * partition `all` last, because retention walks that partition and so finds a half-removed item.
+ * Removal of a quarantined item from the index and the store, in an order that a retry can
+ * finish. The address rows go first, so users stop seeing the item, then the blobs. The row in
+ * partition `all` goes last, because retention walks that partition and so finds a half-removed
+ * item.
  */
 
-/** An item as the index knows it: enough to remove every row without reading its metadata. */
+/** An item's index keys: enough to remove every row without reading its metadata. */
 export interface IndexedItem {
   id: string;
   rowKey: string;
@@ -36,8 +37,8 @@ export async function removeQuarantineItem(
 }
 
 /**
- * Returns the index identity of an item from its metadata, preferring what the index row says
- * (it lists the partitions written at the time) and falling back to recomputing it.
+ * Returns the index keys of an item. The `all` row lists the partitions written at the time, so
+ * it is preferred; without it, the partitions are computed from the metadata.
  */
 export async function toIndexedItem(
   index: QuarantineIndex,

@@ -31,7 +31,7 @@ export interface RetentionResult {
 /**
  * Removes every indexed item whose `expiresAt` is at or before `now`, and appends a `purge` entry
  * per item to the audit log, with actor `system:retention`. A failure on one item is logged and
- * counted and the run goes on, so one bad item cannot block the rest; it is tried again next run.
+ * counted, and the run goes on, so one bad item cannot block the rest. The next run tries it again.
  *
  * NOTE: an item's expiry is fixed when it is stored (`MAILSWEEP_RETENTION_DAYS` after it was
  * quarantined, one value for every category), and there is no legal hold yet: an expired item

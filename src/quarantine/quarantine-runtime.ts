@@ -10,7 +10,7 @@ import { QuarantineAuditLog } from './quarantine-audit.js';
 import { QuarantineIndex } from './quarantine-index.js';
 import type { QuarantineStore } from './quarantine-types.js';
 
-/** What the quarantine functions share within one host instance. */
+/** The services the quarantine functions share within one host instance. */
 export interface QuarantineRuntime {
   settings: Settings;
   /** The blob store, wrapped so that every put also writes the index. */

@@ -12,7 +12,7 @@ import { finding } from './quarantine-test-support.js';
 
 const limits = loadSettings({}).limits;
 
-/** A PE image header: "MZ", e_lfanew at 0x3c pointing to "PE\0\0" at 0x80. */
+/** Builds a PE image header: "MZ", and e_lfanew at 0x3c pointing to "PE\0\0" at 0x80. */
 function peImage(): Buffer {
   const image = Buffer.alloc(512);
   image.write('MZ', 0, 'latin1');

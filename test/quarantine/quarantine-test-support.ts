@@ -92,12 +92,12 @@ export function jsonOf<T>(response: ApiResponse): T {
   return response.json as T;
 }
 
-/** A finding at `mimePath` with `signature`. */
+/** Builds a finding at `mimePath` with `signature`. */
 export function finding(category: Exclude<Category, 'clean'>, signature: string, mimePath = ''): Finding {
   return { stage: 'antivirus', engine: 'test', category, signature, reason: 'test finding', mimePath };
 }
 
-/** A quarantine item for `mailbox`, with overrides. */
+/** Builds a quarantine item for `mailbox`, with overrides. */
 export function newItem(mailbox: string, overrides: Partial<NewQuarantineItem> = {}): NewQuarantineItem {
   return {
     mailbox,
@@ -113,7 +113,7 @@ export function newItem(mailbox: string, overrides: Partial<NewQuarantineItem> =
   };
 }
 
-/** A small plain-text message, unique per call, so each put is a new item. */
+/** Builds a small plain-text message, unique per call, so each put is a new item. */
 export function plainMessage(subject = 'Quarterly report'): Buffer {
   return Buffer.from(
     `From: sender@fabrikam.com\r\nTo: user@contoso.com\r\nSubject: ${subject}\r\n` +
