@@ -231,7 +231,7 @@ describe('GET /api/quarantine/items/{id}', () => {
     assert.equal(response.status, 200);
   });
 
-  it('answers 404 for another user\'s item, as for an unknown id', async () => {
+  it('returns 404 for another user\'s item, as for an unknown id', async () => {
     const other = await preview(asAlice, ids['bob-spam'] ?? '');
     const unknown = await preview(asAlice, '0'.repeat(32));
     assert.equal(other.status, 404);
@@ -261,7 +261,7 @@ describe('GET /api/quarantine/items/{id}/message', () => {
     assert.equal(response.headers?.['x-content-type-options'], 'nosniff');
   });
 
-  it('answers 404 for another user\'s item', async () => {
+  it('returns 404 for another user\'s item', async () => {
     const response = await download(asBob, ids['alice-malware'] ?? '');
     assert.equal(response.status, 404);
     assert.equal(response.body, undefined);
@@ -295,7 +295,7 @@ describe('GET /api/quarantine/audit', () => {
 });
 
 describe('DELETE /api/quarantine/items/{id}', () => {
-  it('answers 404 to a user deleting another user\'s item', async () => {
+  it('returns 404 to a user deleting another user\'s item', async () => {
     const response = await remove(asBob, ids['alice-spam'] ?? '');
     assert.equal(response.status, 404);
     assert.equal((await preview(asAlice, ids['alice-spam'] ?? '')).status, 200);

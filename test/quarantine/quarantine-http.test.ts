@@ -52,12 +52,12 @@ describe('quarantine routes over HTTP', () => {
     assert.deepEqual(body.items.map((item) => item.id), [ownId]);
   });
 
-  it('answers 404 to the local user for another item', async () => {
+  it('returns 404 to the local user for another item', async () => {
     assert.equal((await get(`quarantine/items/${otherId}`, USER_TOKEN)).status, 404);
     assert.equal((await get(`quarantine/items/${otherId}/message`, USER_TOKEN)).status, 404);
   });
 
-  it('refuses a forged client principal without App Service', async () => {
+  it('rejects a forged client principal without App Service', async () => {
     const forged = principalHeader({ oid: 'forged', roles: ['Mailsweep.Admin'] });
     const response = await get('quarantine/items', undefined, { 'x-ms-client-principal': forged });
     assert.equal(response.status, 401);
@@ -80,7 +80,7 @@ describe('quarantine routes over HTTP', () => {
     }
   });
 
-  it('answers 413 to an oversized body', async () => {
+  it('returns 413 for an oversized body', async () => {
     const response = await fetch(`${host.url}/api/quarantine/items/${ownId}/release`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },

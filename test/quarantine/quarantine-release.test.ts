@@ -155,7 +155,7 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal((await release(setup, admin, id)).status, 200);
   });
 
-  it('answers 404 to another user', async () => {
+  it('returns 404 to another user', async () => {
     const setup = await setUp();
     const { id } = await quarantine(setup);
     const stranger = { oid: 'oid-stranger', email: uniqueAddress('stranger') };
@@ -164,7 +164,7 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal(setup.mailbox.messagesIn(setup.address, setup.mailbox.folderIdOf('inbox')).length, 0);
   });
 
-  it('answers 501 when no mailbox client is configured', async () => {
+  it('returns 501 without a mailbox client', async () => {
     const fixture = await createQuarantineFixture();
     const address = uniqueAddress('norelease');
     const { id } = await fixture.store.put(plainMessage(), newItem(address));
