@@ -4,6 +4,7 @@ import './graph-lifecycle.js';
 import './graph-notifications.js';
 import './health.js';
 import './mailboxes.js';
+import './quarantine.js';
 import './rules.js';
 import './scan-queue.js';
 import './status.js';

@@ -3,6 +3,8 @@ import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/
 import type { HandlerContext, QueueDelivery } from '../functions-host/registry.js';
 import type { MailboxClient } from '../mailbox/mailbox-client.js';
 import { createBlobQuarantineStore } from '../quarantine/index.js';
+import { withQuarantineIndex } from '../quarantine/indexed-store.js';
+import { QuarantineIndex } from '../quarantine/quarantine-index.js';
 import { jobSchema, type Job, type JobQueue } from '../queue/jobs.js';
 import { createScanPool } from '../scanning/scan-pool.js';
 import { ScannerError, toError } from '../shared/errors.js';
@@ -145,11 +147,12 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
   const services = await servicesFactory();
   const logger = toLogger(undefined);
   const state = { settings: settings.state };
-  const [verdicts, locks, syncStates, mailboxes] = await Promise.all([
+  const [verdicts, locks, syncStates, mailboxes, quarantineIndex] = await Promise.all([
     openStateTable(state, STATE_TABLES.verdicts),
     openStateTable(state, STATE_TABLES.messageLocks),
     openStateTable(state, STATE_TABLES.syncStates),
     openStateTable(state, STATE_TABLES.mailboxes),
+    openStateTable(state, STATE_TABLES.quarantineIndex),
   ]);
   const scanner = await createScanPool({
     settings,
@@ -165,7 +168,11 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
       settings,
       client: services.client,
       scanner,
-      store: createBlobQuarantineStore({ settings: settings.quarantine, logger }),
+      // Indexed, so that the quarantine API lists an item as soon as it is quarantined.
+      store: withQuarantineIndex(
+        createBlobQuarantineStore({ settings: settings.quarantine, logger }),
+        new QuarantineIndex(quarantineIndex),
+      ),
       locks: messageLocks,
       verdictLog: new VerdictLog(verdicts),
       hiddenFolders: new HiddenFolders(services.client, settings.arrival.quarantineFolderName),

@@ -14,6 +14,9 @@ import type { ApiRequest } from '../functions-host/registry.js';
 /** App role (Entra app roles, `roles` claim) that makes a caller an administrator. */
 export const ADMIN_ROLE = 'Mailsweep.Admin';
 
+/** App role that may list, preview and download every quarantined item, but change nothing. */
+export const READER_ROLE = 'Mailsweep.Reader';
+
 /** A signed-in caller. */
 export interface Principal {
   /** Stable id of the account (Entra object id), or `local-admin`. */
@@ -21,13 +24,18 @@ export interface Principal {
   /** Lower-cased mail or user principal name: whose mail this caller may see. */
   mailbox?: string;
   isAdmin: boolean;
+  /** Holds the reader role: may read every quarantined item. Unset means false. */
+  isReader?: boolean;
 }
 
 /** How requests are authenticated. */
 export type AuthMode =
   | { kind: 'app-service' }
-  /** Local runs only: a bearer token compared in constant time. */
-  | { kind: 'local-token'; adminToken: string };
+  /**
+   * Local runs only: bearer tokens compared in constant time. `adminToken` signs in the
+   * administrator, `user.token` a user without a role whose address is `user.mailbox`.
+   */
+  | { kind: 'local-token'; adminToken: string; user?: { token: string; mailbox: string } };
 
 const claimSchema = z.object({ typ: z.string().max(512), val: z.string().max(4096) });
 const clientPrincipalSchema = z.object({
@@ -49,9 +57,16 @@ export function authenticate(request: ApiRequest, mode: AuthMode): Principal | u
   if (mode.kind === 'local-token') {
     const header = request.headers.get('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    return token !== '' && secretsEqual(token, mode.adminToken)
-      ? { id: 'local-admin', isAdmin: true }
-      : undefined;
+    if (token === '') {
+      return undefined;
+    }
+    if (secretsEqual(token, mode.adminToken)) {
+      return { id: 'local-admin', isAdmin: true };
+    }
+    if (mode.user !== undefined && secretsEqual(token, mode.user.token)) {
+      return { id: 'local-user', mailbox: mode.user.mailbox, isAdmin: false };
+    }
+    return undefined;
   }
   const encoded = request.headers.get('x-ms-client-principal');
   if (!encoded || encoded.length > 64 * 1024) {
@@ -74,8 +89,9 @@ export function authenticate(request: ApiRequest, mode: AuthMode): Principal | u
     return undefined;
   }
   const mailbox = first(MAIL_CLAIMS)?.toLowerCase();
-  const isAdmin = claims.some((claim) => ROLE_CLAIMS.includes(claim.typ) && claim.val === ADMIN_ROLE);
-  return { id, mailbox, isAdmin };
+  const hasRole = (role: string) =>
+    claims.some((claim) => ROLE_CLAIMS.includes(claim.typ) && claim.val === role);
+  return { id, mailbox, isAdmin: hasRole(ADMIN_ROLE), isReader: hasRole(READER_ROLE) };
 }
 
 /** Compares two secrets in constant time (over their SHA-256 digests, so lengths may differ). */

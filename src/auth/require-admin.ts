@@ -5,7 +5,11 @@ import { authenticate, type AuthMode, type Principal } from './principal.js';
 /** Returns the authentication mode the settings choose. */
 export function toAuthMode(settings: Settings['auth']): AuthMode {
   if (settings.mode === 'local-token' && settings.localAdminToken !== undefined) {
-    return { kind: 'local-token', adminToken: settings.localAdminToken };
+    return {
+      kind: 'local-token',
+      adminToken: settings.localAdminToken,
+      user: settings.localUser,
+    };
   }
   return { kind: 'app-service' };
 }

@@ -164,6 +164,13 @@ const settingsSchema = z.strictObject({
   MAILSWEEP_ONPREM_CACHE_MINUTES: positiveInt(1440),
   MAILSWEEP_AUTH_MODE: z.enum(['app-service', 'local-token']).default('app-service'),
   MAILSWEEP_LOCAL_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  MAILSWEEP_LOCAL_USER_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  MAILSWEEP_LOCAL_USER_ADDRESS: z
+    .string()
+    .max(320)
+    .regex(/^[^\s@<>()\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9.-]{1,255}$/, 'must be an email address')
+    .transform((value) => value.toLowerCase())
+    .optional(),
 
   // The same keys the Functions host reads for the Service Bus trigger's `MAILSWEEP_SERVICEBUS`
   // connection: a connection string, or a namespace for identity-based access.
@@ -226,6 +233,21 @@ const settingsSchema = z.strictObject({
       code: 'custom',
       path: ['MAILSWEEP_LOCAL_ADMIN_TOKEN'],
       message: 'must be set when MAILSWEEP_AUTH_MODE is local-token',
+    });
+  }
+  const userToken = raw.MAILSWEEP_LOCAL_USER_TOKEN;
+  if ((userToken === undefined) !== (raw.MAILSWEEP_LOCAL_USER_ADDRESS === undefined)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_LOCAL_USER_ADDRESS'],
+      message: 'must be set together with MAILSWEEP_LOCAL_USER_TOKEN',
+    });
+  }
+  if (userToken !== undefined && userToken === raw.MAILSWEEP_LOCAL_ADMIN_TOKEN) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_LOCAL_USER_TOKEN'],
+      message: 'must differ from MAILSWEEP_LOCAL_ADMIN_TOKEN',
     });
   }
 });
@@ -336,7 +358,12 @@ export interface Settings {
   /** Which mailboxes go to EWS instead of Graph. */
   hybrid: HybridSettings;
   /** How HTTP callers are authenticated; `local-token` is for local runs only. */
-  auth: { mode: 'app-service' | 'local-token'; localAdminToken?: string };
+  auth: {
+    mode: 'app-service' | 'local-token';
+    localAdminToken?: string;
+    /** In `local-token` mode, a second bearer token that signs in as a user without a role. */
+    localUser?: { token: string; mailbox: string };
+  };
   /** The scan queue: Service Bus when either field is set, the in-process queue otherwise. */
   queue: {
     serviceBusConnectionString?: string;
@@ -577,7 +604,11 @@ function toSettings(raw: RawSettings): Settings {
       onPremDomains: raw.MAILSWEEP_ONPREM_DOMAINS,
       cacheMinutes: raw.MAILSWEEP_ONPREM_CACHE_MINUTES,
     },
-    auth: { mode: raw.MAILSWEEP_AUTH_MODE, localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN },
+    auth: {
+      mode: raw.MAILSWEEP_AUTH_MODE,
+      localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN,
+      localUser: toLocalUser(raw.MAILSWEEP_LOCAL_USER_TOKEN, raw.MAILSWEEP_LOCAL_USER_ADDRESS),
+    },
     queue: {
       serviceBusConnectionString: raw.MAILSWEEP_SERVICEBUS,
       serviceBusNamespace: raw.MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace,
@@ -599,6 +630,13 @@ function toSettings(raw: RawSettings): Settings {
       refreshSeconds: raw.MAILSWEEP_RULES_REFRESH_SECONDS,
     },
   };
+}
+
+function toLocalUser(
+  token: string | undefined,
+  mailbox: string | undefined,
+): Settings['auth']['localUser'] {
+  return token === undefined || mailbox === undefined ? undefined : { token, mailbox };
 }
 
 function deepFreeze<T>(value: T): T {

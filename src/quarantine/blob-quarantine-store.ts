@@ -19,6 +19,7 @@ import { toMetadataDocument } from './metadata-schema.js';
 import {
   assertStorable,
   messageBlobName,
+  metadataBlobName,
   readMetadata,
   uploadMetadataOnce,
 } from './metadata-blob.js';
@@ -116,6 +117,21 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
       const metadata = await readMetadata(container, parseQuarantineId(id));
       const source = await openMessage(container, metadata.id);
       return pipeVerified(source, metadata, metadata.id);
+    },
+
+    async delete(id) {
+      const valid = parseQuarantineId(id);
+      let existed = false;
+      for (const name of [messageBlobName(valid), metadataBlobName(valid)]) {
+        try {
+          const response = await container.getBlobClient(name).deleteIfExists();
+          existed ||= response.succeeded;
+        } catch (error) {
+          throw toBlobScannerError(error, { operation: 'delete item', quarantineId: valid });
+        }
+      }
+      logger.info('Quarantine item deleted', { quarantineId: valid, existed });
+      return existed;
     },
 
     list(listOptions) {

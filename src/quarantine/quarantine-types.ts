@@ -90,6 +90,13 @@ export interface QuarantineStore {
    */
   openContentStream(id: string): Promise<Readable>;
 
+  /**
+   * Deletes an item's message and metadata blobs, the message first, so that an interrupted
+   * delete leaves metadata that a retry finds. Returns false when neither blob existed.
+   * @throws ScannerError `blob-unavailable` if storage fails.
+   */
+  delete(id: string): Promise<boolean>;
+
   /** Yields the metadata of stored items in id order, page by page. */
   list(options?: QuarantineListOptions): AsyncIterable<QuarantineMetadata>;
 }

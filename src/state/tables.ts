@@ -19,6 +19,8 @@ export const STATE_TABLES = {
   verdicts: 'verdicts',
   messageLocks: 'messagelocks',
   leases: 'leases',
+  quarantineIndex: 'quarantineindex',
+  quarantineAudit: 'quarantineaudit',
 } as const;
 
 export type StateTableName = (typeof STATE_TABLES)[keyof typeof STATE_TABLES];

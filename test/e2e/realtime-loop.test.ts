@@ -98,6 +98,15 @@ describe('real-time loop against the Graph simulator', () => {
     assert.equal(hidden?.isHidden, true);
     assert.equal(scannedOnce(records, malware!).action, 'quarantine');
     assert.ok(scannedOnce(records, malware!).quarantineId);
+
+    // The quarantine API lists what the consumer quarantined, without an index rebuild.
+    const listing = await loop.api(`quarantine/items?mailbox=${encodeURIComponent(address)}`);
+    assert.equal(listing.status, 200);
+    const { items } = (await listing.json()) as { items: { id: string }[] };
+    assert.deepEqual(
+      items.map((item) => item.id).sort(),
+      [malware!, phishing!].map((id) => scannedOnce(records, id).quarantineId).sort(),
+    );
   });
 
   it('sweeps mail from before the subscription', async () => {

@@ -1,0 +1,401 @@
+import { createHash } from 'node:crypto';
+
+import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { z } from 'zod';
+
+import type { Category } from '../scanning/types.js';
+import { ScannerError } from '../shared/errors.js';
+import { normalizeMailbox } from './quarantine-id.js';
+import type { QuarantineMetadata } from './quarantine-types.js';
+
+/**
+ * The quarantine index: Table storage rows that let the API list items by filter, newest first,
+ * without downloading a metadata blob per item. Each item has one row in partition `all` and one
+ * row in partition `a-<SHA-256 of address>` for its mailbox and each distinct recipient, so that
+ * a user's listing reads only the partition of their own address. Row keys are the inverted
+ * quarantine time in milliseconds, a dash and the item id, so every partition reads newest first.
+ * The metadata blob stays the authority; the index only finds items.
+ */
+
+/** Partition with one row per item, read by administrators, readers and retention. */
+export const ALL_PARTITION = 'all';
+
+/**
+ * Most addresses indexed per item (the mailbox first, then recipients in order). A message with
+ * thousands of recipients would otherwise cost thousands of writes.
+ */
+export const MAX_INDEXED_ADDRESSES = 100;
+
+/** Maximum subject length kept in a row, in characters (a Table string property takes 32 K). */
+const MAX_INDEXED_SUBJECT_CHARS = 1024;
+
+/** Maximum length of the signature list kept in a row, in characters. */
+const MAX_INDEXED_SIGNATURES_CHARS = 2000;
+
+const LATEST_MS = 9_999_999_999_999;
+
+/** One listed item: what the list endpoint returns per item, without recipients or body. */
+export interface QuarantineSummary {
+  id: string;
+  mailbox?: string;
+  sender?: string;
+  subject?: string;
+  category: Category;
+  /** Finding signatures behind the verdict, in the order the verdict lists them. */
+  signatures: string[];
+  receivedAt?: string;
+  quarantinedAt: string;
+  expiresAt: string;
+  size: number;
+  /** ISO 8601 time the item was released to its mailbox; unset while it is quarantined. */
+  releasedAt?: string;
+}
+
+const rowSchema = z.object({
+  rowKey: z.string(),
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  mailbox: z.string().optional(),
+  mailboxHash: z.string(),
+  sender: z.string().optional(),
+  subject: z.string().optional(),
+  category: z.enum(['clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable']),
+  signatures: z.string().default(''),
+  receivedAt: z.string().optional(),
+  quarantinedAt: z.string(),
+  expiresAt: z.string(),
+  size: z.number(),
+  addressPartitions: z.string().default(''),
+  releasedAt: z.string().optional(),
+});
+
+type IndexRow = z.infer<typeof rowSchema>;
+
+/** Hex SHA-256 of a normalized address; keys never hold addresses, which may contain `/` or `#`. */
+export function toAddressHash(address: string): string {
+  return createHash('sha256').update(normalizeMailbox(address), 'utf8').digest('hex');
+}
+
+/** Partition of the items a given address may see as a user. */
+export function addressPartition(address: string): string {
+  return `a-${toAddressHash(address)}`;
+}
+
+/** Row key of an item: inverted quarantine time (13 digits), a dash, the id. */
+export function toIndexRowKey(quarantinedAt: string, id: string): string {
+  const inverted = String(LATEST_MS - Date.parse(quarantinedAt)).padStart(13, '0');
+  return `${inverted}-${id}`;
+}
+
+/** Lowest row key for items quarantined at or before `time` (newer items sort first). */
+export function rowKeyAtOrBefore(time: Date): string {
+  return String(LATEST_MS - time.getTime()).padStart(13, '0');
+}
+
+/** Addresses an item is indexed under: its mailbox, then its recipients, lower-cased, unique. */
+export function indexedAddresses(metadata: QuarantineMetadata): string[] {
+  const addresses = [metadata.mailbox, ...metadata.recipients]
+    .map((address) => normalizeMailbox(address))
+    .filter((address) => address !== '');
+  return [...new Set(addresses)].slice(0, MAX_INDEXED_ADDRESSES);
+}
+
+/** Filters a query applies inside one partition. */
+export interface IndexQuery {
+  partitionKey: string;
+  /** Only items of this mailbox (hash compared in the query). */
+  mailboxHash?: string;
+  category?: Category;
+  /** Lower-cased sender address, compared for equality in the query. */
+  sender?: string;
+  /** Only items whose verdict has this finding signature (checked on each row). */
+  signature?: string;
+  /** Case-insensitive substring of the subject (checked on each row). */
+  subjectText?: string;
+  /** Inclusive bounds on the quarantine time. */
+  from?: Date;
+  to?: Date;
+  /** Row key of the last item of the previous page. */
+  after?: string;
+  limit: number;
+  /** Most rows read for one page, so a rare text match cannot make one request read everything. */
+  maxScannedRows: number;
+}
+
+/** One page of a query. `after` is set when more rows may follow. */
+export interface IndexPage {
+  items: QuarantineSummary[];
+  after?: string;
+}
+
+/** Reads and writes the quarantine index table. */
+export class QuarantineIndex {
+  constructor(private readonly table: TableClient) {}
+
+  /**
+   * Writes an item's rows, replacing any earlier rows of the same item. The `all` row goes last,
+   * so that an item whose `all` row exists has all its rows.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async add(metadata: QuarantineMetadata): Promise<void> {
+    try {
+      for (const entity of toIndexEntities(metadata)) {
+        await this.table.upsertEntity(entity, 'Replace');
+      }
+    } catch (error) {
+      throw toIndexError(error, 'write');
+    }
+  }
+
+  /**
+   * Deletes an item's address rows; the `all` row is removed by {@link removeAllRow} once the
+   * blobs are gone, so that an interrupted delete is still found by retention.
+   */
+  async removeAddressRows(rowKey: string, addressPartitions: readonly string[]): Promise<void> {
+    for (const partitionKey of addressPartitions) {
+      await this.deleteRow(partitionKey, rowKey);
+    }
+  }
+
+  /** Deletes an item's row in partition `all`. A missing row is not an error. */
+  async removeAllRow(rowKey: string): Promise<void> {
+    await this.deleteRow(ALL_PARTITION, rowKey);
+  }
+
+  /**
+   * Records that an item was released, on its `all` row and every address row.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async markReleased(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    releasedAt: Date,
+  ): Promise<void> {
+    const fields = { rowKey: item.rowKey, releasedAt: releasedAt.toISOString() };
+    try {
+      for (const partitionKey of [...item.addressPartitions, ALL_PARTITION]) {
+        await this.table.updateEntity({ partitionKey, ...fields }, 'Merge');
+      }
+    } catch (error) {
+      throw toIndexError(error, 'write');
+    }
+  }
+
+  /** Returns the `all` row of an item, or undefined when the item is not indexed. */
+  async findRow(metadata: Pick<QuarantineMetadata, 'id' | 'quarantinedAt'>): Promise<
+    { rowKey: string; addressPartitions: string[]; releasedAt?: string } | undefined
+  > {
+    const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
+    try {
+      const entity = await this.table.getEntity(ALL_PARTITION, rowKey);
+      const parsed = rowSchema.safeParse(entity);
+      return parsed.success
+        ? {
+            rowKey,
+            addressPartitions: splitList(parsed.data.addressPartitions),
+            releasedAt: parsed.data.releasedAt,
+          }
+        : { rowKey, addressPartitions: [] };
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) {
+        return undefined;
+      }
+      throw toIndexError(error, 'read');
+    }
+  }
+
+  /**
+   * Reads one page newest first. Partition, mailbox, category, sender and time go into the OData
+   * filter, built with the `odata` tag so that values are quoted and cannot change the query.
+   * Signature and subject text are checked on each row.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async query(query: IndexQuery): Promise<IndexPage> {
+    const filter = buildFilter(query);
+    const items: QuarantineSummary[] = [];
+    let scanned = 0;
+    let lastRowKey: string | undefined;
+    try {
+      const pages = this.table
+        .listEntities({ queryOptions: { filter } })
+        .byPage({ maxPageSize: Math.min(1000, Math.max(query.limit, 100)) });
+      for await (const page of pages) {
+        for (const entity of page) {
+          scanned += 1;
+          lastRowKey = typeof entity.rowKey === 'string' ? entity.rowKey : lastRowKey;
+          const parsed = rowSchema.safeParse(entity);
+          if (parsed.success && matchesRow(parsed.data, query)) {
+            items.push(toSummary(parsed.data));
+          }
+          if (items.length >= query.limit || scanned >= query.maxScannedRows) {
+            return { items, after: lastRowKey };
+          }
+        }
+      }
+    } catch (error) {
+      throw toIndexError(error, 'query');
+    }
+    return { items };
+  }
+
+  /**
+   * Lists the `all` rows of items whose `expiresAt` is at or before `now`, up to `limit` rows.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async listExpired(
+    now: Date,
+    limit: number,
+  ): Promise<{ id: string; rowKey: string; addressPartitions: string[] }[]> {
+    const nowIso = now.toISOString();
+    const filter = odata`PartitionKey eq ${ALL_PARTITION} and expiresAt le ${nowIso}`;
+    const expired: { id: string; rowKey: string; addressPartitions: string[] }[] = [];
+    try {
+      for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
+        const parsed = rowSchema.safeParse(entity);
+        if (parsed.success) {
+          expired.push({
+            id: parsed.data.id,
+            rowKey: parsed.data.rowKey,
+            addressPartitions: splitList(parsed.data.addressPartitions),
+          });
+        }
+        if (expired.length >= limit) {
+          break;
+        }
+      }
+    } catch (error) {
+      throw toIndexError(error, 'query');
+    }
+    return expired;
+  }
+
+  private async deleteRow(partitionKey: string, rowKey: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(partitionKey, rowKey);
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) {
+        return;
+      }
+      throw toIndexError(error, 'delete');
+    }
+  }
+}
+
+/**
+ * Builds the index rows of an item: one per indexed address, then the `all` row, which names the
+ * address partitions so that a removal can find every row from it alone.
+ */
+export function toIndexEntities(
+  metadata: QuarantineMetadata,
+): ({ partitionKey: string; rowKey: string } & Record<string, string | number>)[] {
+  const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
+  const partitions = indexedAddresses(metadata).map(addressPartition);
+  const fields = toRowFields(metadata, partitions);
+  return [...partitions, ALL_PARTITION].map((partitionKey) => ({
+    partitionKey,
+    rowKey,
+    ...fields,
+  }));
+}
+
+function toRowFields(
+  metadata: QuarantineMetadata,
+  partitions: readonly string[],
+): Record<string, string | number> {
+  const fields: Record<string, string | number | undefined> = {
+    id: metadata.id,
+    mailbox: metadata.mailbox === undefined ? undefined : normalizeMailbox(metadata.mailbox),
+    mailboxHash: toAddressHash(metadata.mailbox ?? ''),
+    sender: metadata.sender === undefined ? undefined : normalizeMailbox(metadata.sender),
+    subject: metadata.subject?.slice(0, MAX_INDEXED_SUBJECT_CHARS),
+    category: metadata.verdict.category,
+    signatures: joinSignatures(metadata.verdict.findings.map((finding) => finding.signature)),
+    receivedAt: metadata.receivedAt,
+    quarantinedAt: metadata.quarantinedAt,
+    expiresAt: metadata.expiresAt,
+    size: metadata.size,
+    addressPartitions: partitions.join(','),
+  };
+  return Object.fromEntries(
+    Object.entries(fields).filter(
+      (entry): entry is [string, string | number] => entry[1] !== undefined,
+    ),
+  );
+}
+
+/** Joins unique signatures with commas, dropping whole entries past the length cap. */
+function joinSignatures(signatures: readonly string[]): string {
+  let joined = '';
+  for (const signature of new Set(signatures)) {
+    const next = joined === '' ? signature : `${joined},${signature}`;
+    if (next.length > MAX_INDEXED_SIGNATURES_CHARS) {
+      break;
+    }
+    joined = next;
+  }
+  return joined;
+}
+
+function splitList(value: string): string[] {
+  return value === '' ? [] : value.split(',');
+}
+
+function buildFilter(query: IndexQuery): string {
+  const clauses = [odata`PartitionKey eq ${query.partitionKey}`];
+  if (query.to !== undefined) {
+    clauses.push(odata`RowKey ge ${rowKeyAtOrBefore(query.to)}`);
+  }
+  if (query.from !== undefined) {
+    // `~` sorts after the `-` that separates the time from the id.
+    clauses.push(odata`RowKey lt ${`${rowKeyAtOrBefore(query.from)}~`}`);
+  }
+  if (query.after !== undefined) {
+    clauses.push(odata`RowKey gt ${query.after}`);
+  }
+  if (query.mailboxHash !== undefined) {
+    clauses.push(odata`mailboxHash eq ${query.mailboxHash}`);
+  }
+  if (query.category !== undefined) {
+    clauses.push(odata`category eq ${query.category}`);
+  }
+  if (query.sender !== undefined) {
+    clauses.push(odata`sender eq ${query.sender}`);
+  }
+  return clauses.join(' and ');
+}
+
+function matchesRow(row: IndexRow, query: IndexQuery): boolean {
+  if (query.signature !== undefined && !splitList(row.signatures).includes(query.signature)) {
+    return false;
+  }
+  if (query.subjectText !== undefined) {
+    const subject = (row.subject ?? '').toLowerCase();
+    return subject.includes(query.subjectText.toLowerCase());
+  }
+  return true;
+}
+
+function toSummary(row: IndexRow): QuarantineSummary {
+  return {
+    id: row.id,
+    mailbox: row.mailbox,
+    sender: row.sender,
+    subject: row.subject,
+    category: row.category,
+    signatures: splitList(row.signatures),
+    receivedAt: row.receivedAt,
+    quarantinedAt: row.quarantinedAt,
+    expiresAt: row.expiresAt,
+    size: row.size,
+    releasedAt: row.releasedAt,
+  };
+}
+
+function toIndexError(error: unknown, operation: string): ScannerError {
+  if (error instanceof ScannerError) {
+    return error;
+  }
+  const status = error instanceof RestError ? error.statusCode : undefined;
+  return new ScannerError('blob-unavailable', `Quarantine index ${operation} failed`, {
+    cause: error,
+    fields: status === undefined ? { operation } : { operation, status },
+  });
+}

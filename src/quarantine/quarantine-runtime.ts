@@ -1,0 +1,69 @@
+import { getArrivalRuntime } from '../arrival/arrival-runtime.js';
+import { toAuthMode } from '../auth/require-admin.js';
+import { loadSettings, type Settings } from '../config/settings.js';
+import { silentLogger } from '../shared/logger.js';
+import { openStateTable, STATE_TABLES } from '../state/tables.js';
+import { createBlobQuarantineStore } from './blob-quarantine-store.js';
+import { withQuarantineIndex } from './indexed-store.js';
+import { createQuarantineApi, type QuarantineApi } from './quarantine-api.js';
+import { QuarantineAuditLog } from './quarantine-audit.js';
+import { QuarantineIndex } from './quarantine-index.js';
+import type { QuarantineStore } from './quarantine-types.js';
+
+/** The services the quarantine functions share within one host instance. */
+export interface QuarantineRuntime {
+  settings: Settings;
+  /** The blob store, wrapped so that every put also writes the index. */
+  store: QuarantineStore;
+  index: QuarantineIndex;
+  audit: QuarantineAuditLog;
+  api: QuarantineApi;
+}
+
+let runtime: Promise<QuarantineRuntime> | undefined;
+
+/**
+ * Returns the quarantine store, index, audit log and API handlers, built once from the
+ * environment. A failed build is not kept, so the next invocation tries again.
+ * @throws ScannerError `config-invalid` for invalid settings or missing storage.
+ */
+export function getQuarantineRuntime(): Promise<QuarantineRuntime> {
+  runtime ??= buildRuntime().catch((error: unknown) => {
+    runtime = undefined;
+    throw error;
+  });
+  return runtime;
+}
+
+async function buildRuntime(): Promise<QuarantineRuntime> {
+  const settings = loadSettings(process.env);
+  const state = { settings: settings.state };
+  const [indexTable, auditTable] = await Promise.all([
+    openStateTable(state, STATE_TABLES.quarantineIndex),
+    openStateTable(state, STATE_TABLES.quarantineAudit),
+  ]);
+  const index = new QuarantineIndex(indexTable);
+  const audit = new QuarantineAuditLog(auditTable);
+  // The store's own logger only reports puts and deletes; the handlers log through the host.
+  const blobStore = createBlobQuarantineStore({
+    settings: settings.quarantine,
+    logger: silentLogger,
+  });
+  const store = withQuarantineIndex(blobStore, index);
+  const api = createQuarantineApi({
+    store,
+    index,
+    audit,
+    auth: toAuthMode(settings.auth),
+    limits: settings.limits,
+    // The mailbox client is the one the scan consumers use (Graph or EWS, wired by the host).
+    releaseTarget: async () => {
+      const arrival = await getArrivalRuntime();
+      return {
+        client: arrival.services.client,
+        hiddenFolderName: arrival.settings.arrival.quarantineFolderName,
+      };
+    },
+  });
+  return { settings, store, index, audit, api };
+}

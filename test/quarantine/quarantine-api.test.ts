@@ -1,0 +1,330 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import type { QuarantineSummary } from '../../src/quarantine/quarantine-index.js';
+import type { AuditEntry } from '../../src/quarantine/quarantine-audit.js';
+import {
+  apiRequest,
+  context,
+  createQuarantineFixture,
+  finding,
+  jsonOf,
+  newItem,
+  plainMessage,
+  uniqueAddress,
+  type QuarantineFixture,
+  type TestCaller,
+} from './quarantine-test-support.js';
+
+type ListPage = { items: QuarantineSummary[]; continuation?: string };
+
+const alice = uniqueAddress('alice');
+const bob = uniqueAddress('bob');
+const carol = uniqueAddress('carol');
+const asAlice: TestCaller = { oid: 'oid-alice', email: alice.toUpperCase() };
+const asBob: TestCaller = { oid: 'oid-bob', email: bob };
+const asAdmin: TestCaller = { oid: 'oid-admin', email: 'admin@contoso.com', roles: ['Mailsweep.Admin'] };
+const asReader: TestCaller = { oid: 'oid-reader', email: 'reader@contoso.com', roles: ['Mailsweep.Reader'] };
+
+let fixture: QuarantineFixture;
+const ids: Record<string, string> = {};
+
+async function list(caller: TestCaller, query = ''): Promise<ListPage> {
+  const response = await fixture.api.list(apiRequest('GET', `quarantine/items${query}`, caller), context);
+  assert.equal(response.status, 200, JSON.stringify(response.json));
+  return jsonOf<ListPage>(response);
+}
+
+function preview(caller: TestCaller | undefined, id: string) {
+  return fixture.api.item(apiRequest('GET', `quarantine/items/${id}`, caller, { id }), context);
+}
+
+function download(caller: TestCaller, id: string) {
+  return fixture.api.message(apiRequest('GET', `quarantine/items/${id}/message`, caller, { id }), context);
+}
+
+function remove(caller: TestCaller, id: string) {
+  return fixture.api.item(apiRequest('DELETE', `quarantine/items/${id}`, caller, { id }), context);
+}
+
+async function auditOf(id: string): Promise<AuditEntry[]> {
+  return (await fixture.audit.read(`i-${id}`, 100)).entries;
+}
+
+before(async () => {
+  fixture = await createQuarantineFixture();
+  const put = async (name: string, raw: Buffer, item: ReturnType<typeof newItem>) => {
+    ids[name] = (await fixture.store.put(raw, item)).id;
+    await delay(5); // Distinct quarantine times, so newest-first order is defined.
+  };
+  await put('alice-spam', plainMessage('Cheap watches'), newItem(alice));
+  await put(
+    'alice-malware',
+    plainMessage('Invoice overdue'),
+    newItem(alice, {
+      sender: "o'brien@fabrikam.com",
+      verdict: {
+        category: 'malware',
+        action: 'quarantine',
+        findings: [finding('malware', 'Eicar-Test-Signature', '2')],
+        durationMs: 1,
+      },
+    }),
+  );
+  await put('bob-spam', plainMessage('Bob only'), newItem(bob));
+  // In Carol's mailbox, addressed to Carol and to Alice.
+  await put('carol-to-alice', plainMessage('Team lunch'), newItem(carol, { recipients: [carol, alice], subject: 'Team lunch' }));
+});
+
+describe('quarantine API authentication', () => {
+  it('rejects a request without an identity', async () => {
+    const response = await fixture.api.list(apiRequest('GET', 'quarantine/items', undefined), context);
+    assert.equal(response.status, 401);
+  });
+
+  it('ignores x-ms-client-principal in local-token mode', async () => {
+    const local = await createQuarantineFixture({
+      auth: { kind: 'local-token', adminToken: 'a-local-admin-token-of-32-characters' },
+    });
+    const response = await local.api.list(apiRequest('GET', 'quarantine/items', asAdmin), context);
+    assert.equal(response.status, 401);
+  });
+
+  it('rejects a malformed identity header', async () => {
+    const request = apiRequest('GET', 'quarantine/items', undefined);
+    request.headers.set('x-ms-client-principal', 'not base64 json');
+    const response = await fixture.api.list(request, context);
+    assert.equal(response.status, 401);
+  });
+});
+
+describe('GET /api/quarantine/items', () => {
+  it('shows a user only their own items, newest first', async () => {
+    const page = await list(asAlice);
+    assert.deepEqual(
+      page.items.map((item) => item.id),
+      [ids['carol-to-alice'], ids['alice-malware'], ids['alice-spam']],
+    );
+  });
+
+  it('never shows a user the items of another user', async () => {
+    const page = await list(asBob);
+    assert.deepEqual(page.items.map((item) => item.id), [ids['bob-spam']]);
+  });
+
+  it('keeps a user inside their items when filtering by another address', async () => {
+    assert.deepEqual((await list(asAlice, `?recipient=${encodeURIComponent(bob)}`)).items, []);
+    assert.deepEqual((await list(asAlice, `?mailbox=${encodeURIComponent(bob)}`)).items, []);
+  });
+
+  it('shows an administrator every item', async () => {
+    const page = await list(asAdmin);
+    assert.equal(page.items.length, 4);
+  });
+
+  it('shows a reader every item', async () => {
+    const page = await list(asReader);
+    assert.equal(page.items.length, 4);
+  });
+
+  it('filters by mailbox and recipient', async () => {
+    const byMailbox = await list(asAdmin, `?mailbox=${encodeURIComponent(alice)}`);
+    assert.deepEqual(byMailbox.items.map((item) => item.id).sort(), [ids['alice-malware'], ids['alice-spam']].sort());
+    const byRecipient = await list(asAdmin, `?recipient=${encodeURIComponent(alice)}`);
+    assert.equal(byRecipient.items.length, 3);
+  });
+
+  it('filters by category, signature and sender', async () => {
+    const malware = await list(asAdmin, '?category=malware');
+    assert.deepEqual(malware.items.map((item) => item.id), [ids['alice-malware']]);
+    const bySignature = await list(asAdmin, '?signature=Eicar-Test-Signature');
+    assert.deepEqual(bySignature.items.map((item) => item.id), [ids['alice-malware']]);
+    const bySender = await list(asAdmin, `?sender=${encodeURIComponent("O'Brien@fabrikam.com")}`);
+    assert.deepEqual(bySender.items.map((item) => item.id), [ids['alice-malware']]);
+  });
+
+  it('matches subject text case-insensitively', async () => {
+    const page = await list(asAdmin, '?q=LUNCH');
+    assert.deepEqual(page.items.map((item) => item.id), [ids['carol-to-alice']]);
+  });
+
+  it('filters by quarantine time', async () => {
+    const future = new Date(Date.now() + 60_000).toISOString();
+    assert.deepEqual((await list(asAdmin, `?from=${encodeURIComponent(future)}`)).items, []);
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    assert.equal((await list(asAdmin, `?from=${encodeURIComponent(past)}`)).items.length, 4);
+    assert.deepEqual((await list(asAdmin, `?to=${encodeURIComponent(past)}`)).items, []);
+  });
+
+  it('pages with a continuation token without repeats', async () => {
+    const seen: string[] = [];
+    let query = '?limit=1';
+    for (let page = 0; page < 10; page += 1) {
+      const result = await list(asAdmin, query);
+      seen.push(...result.items.map((item) => item.id));
+      if (result.continuation === undefined) {
+        break;
+      }
+      query = `?limit=1&continuation=${result.continuation}`;
+    }
+    const all = (await list(asAdmin)).items.map((item) => item.id);
+    assert.deepEqual(seen, all);
+  });
+
+  it('keeps a user inside their items with a token from an administrator page', async () => {
+    const adminPage = await list(asAdmin, '?limit=1');
+    assert.ok(adminPage.continuation);
+    const page = await list(asBob, `?continuation=${adminPage.continuation}`);
+    assert.ok(page.items.every((item) => item.mailbox === bob));
+  });
+
+  it('treats quotes in a sender filter as data', async () => {
+    const injected = encodeURIComponent("x'or'1'eq'1@contoso.com");
+    const page = await list(asAdmin, `?sender=${injected}`);
+    assert.deepEqual(page.items, []);
+  });
+
+  it('names the invalid field in a 400', async () => {
+    const cases: [string, string][] = [
+      ['?limit=0', 'limit'],
+      ['?limit=501', 'limit'],
+      ['?category=virus', 'category'],
+      ['?sender=not-an-address', 'sender'],
+      ['?from=yesterday', 'from'],
+      ['?continuation=bm9wZQ', 'continuation'],
+      ['?colour=red', 'colour'],
+      ['?limit=1&limit=2', 'limit'],
+    ];
+    for (const [query, field] of cases) {
+      const response = await fixture.api.list(apiRequest('GET', `quarantine/items${query}`, asAdmin), context);
+      assert.equal(response.status, 400, query);
+      assert.match(jsonOf<{ error: string }>(response).error, new RegExp(field), query);
+    }
+  });
+
+  it('records each listing in the audit log', async () => {
+    await list(asBob, '?category=spam');
+    const today = (await fixture.audit.read(`d-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`, 500)).entries;
+    const entry = today.find((candidate) => candidate.actorId === 'oid-bob' && candidate.action === 'list');
+    assert.ok(entry);
+    assert.equal(entry.result, 'ok');
+    assert.equal(entry.actorRole, 'user');
+    assert.equal(entry.clientIp, '203.0.113.7:51234');
+    assert.match(entry.detail ?? '', /filters=category/);
+  });
+});
+
+describe('GET /api/quarantine/items/{id}', () => {
+  it('returns metadata and a text preview to the owner', async () => {
+    const response = await preview(asAlice, ids['alice-spam'] ?? '');
+    assert.equal(response.status, 200);
+    const body = jsonOf<{ item: { id: string }; preview: { body: string; headers: { name: string }[] } }>(response);
+    assert.equal(body.item.id, ids['alice-spam']);
+    assert.match(body.preview.body, /^Hello /);
+    assert.ok(body.preview.headers.some((header) => header.name === 'subject'));
+    assert.equal(response.headers?.['x-content-type-options'], 'nosniff');
+  });
+
+  it('returns an item addressed to the user in another mailbox', async () => {
+    const response = await preview(asAlice, ids['carol-to-alice'] ?? '');
+    assert.equal(response.status, 200);
+  });
+
+  it('returns 404 for another user\'s item, as for an unknown id', async () => {
+    const other = await preview(asAlice, ids['bob-spam'] ?? '');
+    const unknown = await preview(asAlice, '0'.repeat(32));
+    assert.equal(other.status, 404);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(other.json, unknown.json);
+    const entries = await auditOf(ids['bob-spam'] ?? '');
+    assert.ok(entries.some((entry) => entry.actorId === 'oid-alice' && entry.result === 'not-found'));
+  });
+
+  it('rejects ids that are not 32 lowercase hex characters', async () => {
+    const bad = ['..%2f..%2fmetadata', '%2e%2e', `${'a'.repeat(31)}\u0000`, 'A'.repeat(32), 'a'.repeat(33), ''];
+    for (const id of bad) {
+      const response = await preview(asAdmin, id);
+      assert.equal(response.status, 400, JSON.stringify(id));
+    }
+  });
+});
+
+describe('GET /api/quarantine/items/{id}/message', () => {
+  it('returns the stored bytes as an attachment', async () => {
+    const id = ids['alice-malware'] ?? '';
+    const response = await download(asAlice, id);
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, await fixture.store.getContent(id));
+    assert.equal(response.headers?.['content-type'], 'application/octet-stream');
+    assert.equal(response.headers?.['content-disposition'], `attachment; filename="${id}.eml"`);
+    assert.equal(response.headers?.['x-content-type-options'], 'nosniff');
+  });
+
+  it('returns 404 for another user\'s item', async () => {
+    const response = await download(asBob, ids['alice-malware'] ?? '');
+    assert.equal(response.status, 404);
+    assert.equal(response.body, undefined);
+  });
+
+  it('lets a reader download', async () => {
+    const response = await download(asReader, ids['bob-spam'] ?? '');
+    assert.equal(response.status, 200);
+  });
+});
+
+describe('GET /api/quarantine/audit', () => {
+  it('admits administrators only', async () => {
+    const response = await fixture.api.audit(apiRequest('GET', 'quarantine/audit', asReader), context);
+    assert.equal(response.status, 403);
+  });
+
+  it('returns the entries of one item', async () => {
+    const id = ids['alice-malware'] ?? '';
+    await download(asAlice, id);
+    const response = await fixture.api.audit(apiRequest('GET', `quarantine/audit?id=${id}`, asAdmin), context);
+    assert.equal(response.status, 200);
+    const entries = jsonOf<{ entries: AuditEntry[] }>(response).entries;
+    assert.ok(entries.some((entry) => entry.action === 'download' && entry.actorId === 'oid-alice'));
+  });
+
+  it('rejects an invalid day', async () => {
+    const response = await fixture.api.audit(apiRequest('GET', 'quarantine/audit?day=2025-13-01', asAdmin), context);
+    assert.equal(response.status, 400);
+  });
+});
+
+describe('DELETE /api/quarantine/items/{id}', () => {
+  it('returns 404 to a user deleting another user\'s item', async () => {
+    const response = await remove(asBob, ids['alice-spam'] ?? '');
+    assert.equal(response.status, 404);
+    assert.equal((await preview(asAlice, ids['alice-spam'] ?? '')).status, 200);
+  });
+
+  it('forbids a reader to delete', async () => {
+    const response = await remove(asReader, ids['alice-spam'] ?? '');
+    assert.equal(response.status, 403);
+  });
+
+  it('forbids a recipient to delete from another mailbox', async () => {
+    const response = await remove(asAlice, ids['carol-to-alice'] ?? '');
+    assert.equal(response.status, 403);
+  });
+
+  it('deletes the owner\'s item from the store and the index', async () => {
+    const id = ids['alice-spam'] ?? '';
+    const response = await remove(asAlice, id);
+    assert.equal(response.status, 204);
+    assert.equal((await preview(asAdmin, id)).status, 404);
+    assert.ok(!(await list(asAlice)).items.some((item) => item.id === id));
+    assert.ok(!(await list(asAdmin)).items.some((item) => item.id === id));
+    const entries = await auditOf(id);
+    assert.ok(entries.some((entry) => entry.action === 'delete' && entry.result === 'ok'));
+  });
+
+  it('lets an administrator delete any item', async () => {
+    const id = ids['bob-spam'] ?? '';
+    assert.equal((await remove(asAdmin, id)).status, 204);
+    assert.deepEqual((await list(asBob)).items, []);
+  });
+});
