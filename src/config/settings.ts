@@ -279,9 +279,9 @@ export interface ScanLimits {
 }
 
 /**
- * What a daemon engine that is down, times out or returns an invalid response makes of a
- * message: `retry` marks its `unscannable` finding transient so that the queue consumer returns
- * the job, `unscannable` lets the verdict's action apply at once. Neither ever yields clean.
+ * Outcome of a daemon engine that is down, times out or returns an invalid response. `retry`
+ * marks its `unscannable` finding transient, so the queue consumer returns the job. `unscannable`
+ * lets the verdict's action apply at once. Neither makes a message clean.
  */
 export type EngineFailurePolicy = 'retry' | 'unscannable';
 
@@ -338,7 +338,7 @@ export interface Settings {
     container: string;
     retentionDays: number;
   };
-  /** Which engines run in the antivirus and antispam stages, and what an engine failure means. */
+  /** Engines of the antivirus and antispam stages, and the policy for an engine failure. */
   engines: EngineSettings;
   /** The clamd daemon, used when `engines.antivirus` includes `clamd`. */
   clamd: ClamdSettings;
@@ -349,15 +349,15 @@ export interface Settings {
    * quarantine's connection string is used (one storage account holds both).
    */
   state: { connectionString?: string; tableServiceUri?: string };
-  /** How the scan-on-arrival and catch-up consumers act on mailboxes. */
+  /** Mailbox actions of the scan-on-arrival and catch-up consumers. */
   arrival: ArrivalSettings;
   /** Microsoft Graph access; unset ids mean Graph is not configured. */
   graph: GraphSettings;
   /** Exchange Server over EWS, for on-premises mailboxes; no URL means EWS is not configured. */
   ews: EwsSettings;
-  /** Which mailboxes go to EWS instead of Graph. */
+  /** Mailboxes that go to EWS instead of Graph. */
   hybrid: HybridSettings;
-  /** How HTTP callers are authenticated; `local-token` is for local runs only. */
+  /** Authentication of HTTP callers. `local-token` is for local runs only. */
   auth: {
     mode: 'app-service' | 'local-token';
     localAdminToken?: string;
@@ -410,7 +410,7 @@ export interface ArrivalSettings {
   quarantineFolderName: string;
   /** After the verified copy is stored: move the message to the hidden folder, or delete it. */
   quarantineRemoval: 'hidden-folder' | 'delete';
-  /** How a message is deleted (the `delete` action, and quarantine with removal `delete`). */
+  /** Delete mode for the `delete` action, and for quarantine with removal `delete`. */
   deleteMode: 'deleted-items' | 'soft' | 'hard';
   /** Prefix of the Outlook category the `tag` action sets, as `<prefix>: <category>`. */
   tagCategory: string;

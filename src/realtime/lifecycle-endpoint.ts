@@ -7,14 +7,13 @@ import {
   DropTally,
   matchResourceUser,
   notificationItemSchema,
-  parseCollection,
+  readGraphPost,
   parseResourceUser,
   type NotificationItem,
 } from './notification-payload.js';
 import { toLogger, type RealtimeServices } from './services.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import type { SubscriptionRecord } from './subscription-store.js';
-import { answerValidationRequest } from './validation-token.js';
 
 /** An authentic lifecycle event with its subscription. */
 interface LifecycleEvent {
@@ -37,17 +36,11 @@ export async function handleGraphLifecycle(
   loadServices: () => Promise<RealtimeServices>,
   clock: NotificationClock,
 ): Promise<ApiResponse> {
-  const validation = answerValidationRequest(request);
-  if (validation !== undefined) {
-    return validation;
+  const post = readGraphPost(request, context, 'lifecycle');
+  if ('response' in post) {
+    return post.response;
   }
-  const items = parseCollection(request.body);
-  if (items === undefined) {
-    context.log('warn', 'Graph lifecycle request rejected: not a notification collection', {
-      bodyBytes: request.body.length,
-    });
-    return { status: 400, json: { error: 'The body is not a Graph notification collection' } };
-  }
+  const { items } = post;
   const services = await loadServices();
   const tally = new DropTally();
   const events = await authenticateEvents(items, services, tally);

@@ -6,12 +6,11 @@ import {
   DropTally,
   matchResourceUser,
   notificationItemSchema,
-  parseCollection,
+  readGraphPost,
   parseMessageResource,
 } from './notification-payload.js';
 import type { RealtimeServices } from './services.js';
 import type { NotificationClock } from './notification-clock.js';
-import { answerValidationRequest } from './validation-token.js';
 
 /**
  * Handles `POST /api/graph/notifications`. After the validation request, it turns each authentic
@@ -26,17 +25,11 @@ export async function handleGraphNotifications(
   loadServices: () => Promise<RealtimeServices>,
   clock: NotificationClock,
 ): Promise<ApiResponse> {
-  const validation = answerValidationRequest(request);
-  if (validation !== undefined) {
-    return validation;
+  const post = readGraphPost(request, context, 'notification');
+  if ('response' in post) {
+    return post.response;
   }
-  const items = parseCollection(request.body);
-  if (items === undefined) {
-    context.log('warn', 'Graph notification request rejected: not a notification collection', {
-      bodyBytes: request.body.length,
-    });
-    return { status: 400, json: { error: 'The body is not a Graph notification collection' } };
-  }
+  const { items } = post;
   const services = await loadServices();
   const tally = new DropTally();
   const jobs = await toScanJobs(items, services, tally);

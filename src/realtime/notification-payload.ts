@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
+import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import { clientStateMatches, type SubscriptionRecord } from './subscription-store.js';
+import { answerValidationRequest } from './validation-token.js';
 
 /** Largest notification or lifecycle request body accepted, in bytes. */
 export const MAX_NOTIFICATION_BODY_BYTES = 1024 * 1024;
@@ -150,4 +152,29 @@ function decodeSegment(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+/**
+ * Reads a POST from Graph: the validation request's answer, a 400 for a body that is not a
+ * notification collection (logged with `kind` and the body size), or the collection's items.
+ */
+export function readGraphPost(
+  request: ApiRequest,
+  context: HandlerContext,
+  kind: 'notification' | 'lifecycle',
+): { response: ApiResponse } | { items: unknown[] } {
+  const validation = answerValidationRequest(request);
+  if (validation !== undefined) {
+    return { response: validation };
+  }
+  const items = parseCollection(request.body);
+  if (items === undefined) {
+    context.log('warn', `Graph ${kind} request rejected: not a notification collection`, {
+      bodyBytes: request.body.length,
+    });
+    return {
+      response: { status: 400, json: { error: 'The body is not a Graph notification collection' } },
+    };
+  }
+  return { items };
 }
