@@ -159,6 +159,8 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
     env: pickSettingsEnvironment(process.env),
     size: settings.workers.count,
     logger,
+    // Administrator rules from MAILSWEEP_RULES_PATH, or else from the rule store.
+    rules: 'store',
   });
   const messageLocks = new MessageLocks(locks);
   return {

@@ -202,6 +202,7 @@ async function scan(raw: Buffer, ref: MailboxMessageRef, job: ScanMessageJob, de
       mailbox: job.mailbox,
       messageId: job.messageId,
       folder: ref.folderId,
+      trigger: job.trigger,
       receivedAt: receivedAt !== undefined && Number.isFinite(receivedAt.getTime()) ? receivedAt : undefined,
     });
   } catch (error) {

@@ -493,7 +493,7 @@ export function pickSettingsEnvironment(env: Record<string, string | undefined>)
 }
 
 /** Variables with the prefix that are not settings: the scan pool's hand-over to its workers. */
-const NOT_SETTINGS = new Set(['MAILSWEEP_WORKER_SETTINGS']);
+const NOT_SETTINGS = new Set(['MAILSWEEP_WORKER_SETTINGS', 'MAILSWEEP_WORKER_RULES']);
 
 /**
  * Picks the MAILSWEEP_* variables. Empty strings mean "not set", as in Azure app settings and .env

@@ -7,7 +7,13 @@ import type { Settings } from '../config/settings.js';
 import { ScannerError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { MessageScanner, ScanResult } from './message-scanner.js';
-import { WORKER_SETTINGS_VARIABLE, type WorkerReply, type WorkerRequest } from './scan-worker-protocol.js';
+import {
+  WORKER_RULES_VARIABLE,
+  WORKER_SETTINGS_VARIABLE,
+  type WorkerReply,
+  type WorkerRequest,
+  type WorkerRuleSource,
+} from './scan-worker-protocol.js';
 import type { Finding, ScanContext } from './types.js';
 
 /** Options of {@link createScanPool}. */
@@ -21,6 +27,8 @@ export interface ScanPoolOptions {
   logger: Logger;
   /** Time a worker gets beyond the scan deadline before it is terminated; default 5,000 ms. */
   graceMs?: number;
+  /** Where workers read administrator rules; default `file` (MAILSWEEP_RULES_PATH only). */
+  rules?: WorkerRuleSource;
 }
 
 const DEFAULT_GRACE_MS = 5_000;
@@ -166,7 +174,11 @@ class ScanPool implements MessageScanner {
     const { settings, env } = this.options;
     const worker = fork(WORKER_PATH, [], {
       execArgv: [...process.execArgv, `--max-old-space-size=${settings.workers.maxHeapMb}`],
-      env: { ...process.env, [WORKER_SETTINGS_VARIABLE]: JSON.stringify(env) },
+      env: {
+        ...process.env,
+        [WORKER_SETTINGS_VARIABLE]: JSON.stringify(env),
+        [WORKER_RULES_VARIABLE]: this.options.rules ?? 'file',
+      },
       serialization: 'advanced',
       // Its own process group, so a terminal's Ctrl+C reaches only the parent. A worker ends when
       // its IPC channel closes, so it cannot outlive the parent.

@@ -18,3 +18,11 @@ export type WorkerReply =
 
 /** Environment variable through which the pool hands its MAILSWEEP_* settings as JSON. */
 export const WORKER_SETTINGS_VARIABLE = 'MAILSWEEP_WORKER_SETTINGS';
+
+/**
+ * Where a worker reads administrator rules: `file` reads MAILSWEEP_RULES_PATH only (the command
+ * line); `store` also reads the versioned rule store in Blob storage when no file is set.
+ */
+export const WORKER_RULES_VARIABLE = 'MAILSWEEP_WORKER_RULES';
+
+export type WorkerRuleSource = 'file' | 'store';

@@ -83,6 +83,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
     MAILSWEEP_ORG_DOMAINS: 'contoso.com',
     MAILSWEEP_SCAN_WORKERS: '1',
     MAILSWEEP_QUEUE_RETRY_DELAY_MS: String(options.queueRetryDelayMs ?? 50),
+    MAILSWEEP_RULES_REFRESH_SECONDS: '1',
     ...options.env,
   });
 

@@ -109,6 +109,42 @@ describe('real-time loop against the Graph simulator', () => {
     );
   });
 
+  it('applies a rule from the rule store on arrival', async () => {
+    const address = uniqueAddress('rules');
+    const simMailbox = loop.sim.addMailbox(address);
+    await loop.addMailbox(address);
+    const ruleSet = {
+      rules: [
+        {
+          name: 'Hold this mailbox',
+          conditions: [{ field: 'mailbox', operator: 'is', value: address }],
+          actions: [{ type: 'quarantine' }],
+        },
+      ],
+    };
+    const put = await loop.api('rules', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ruleSet),
+    });
+    assert.equal(put.status, 200);
+    // Workers read the store at most once a second, in the background of a scan, so the first
+    // message after the change may still see the old set; the second one sees the new set.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const clean = sampleByCategory(samples, 'clean').raw;
+    loop.sim.deliverMessage(address, { mime: clean, internetMessageId: newMessageId('rules-first') });
+    await loop.settle();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const held = newMessageId('rules-second');
+    loop.sim.deliverMessage(address, { mime: clean, internetMessageId: held });
+    await loop.settle();
+
+    const record = scannedOnce(await loop.verdicts(address), held);
+    assert.equal(record.category, 'policy');
+    assert.equal(record.action, 'quarantine');
+    assert.deepEqual(folderOf(simMailbox, held), [QUARANTINE_FOLDER]);
+  });
+
   it('sweeps mail from before the subscription', async () => {
     const address = uniqueAddress('existing');
     const simMailbox = loop.sim.addMailbox(address);
