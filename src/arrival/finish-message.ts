@@ -1,4 +1,6 @@
-import type { FolderRef } from '../mailbox/mailbox-client.js';
+import { z } from 'zod';
+
+import { canPrefixSubject, type FolderRef } from '../mailbox/mailbox-client.js';
 import type { Action } from '../scanning/types.js';
 import { ScannerError } from '../shared/errors.js';
 import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.js';
@@ -44,6 +46,9 @@ export async function finishDecided(state: JobState, deps: ArrivalDependencies):
   }
   if (messageId !== job.messageId) {
     await deps.locks.linkItem(state.mailboxKey, messageId, lock.lockKey);
+  }
+  if (action !== 'quarantine' && action !== 'delete') {
+    await applyRuleTags(lock.ruleTags, job.mailbox, messageId, deps);
   }
   await recordVerdict(state, deps, {
     outcome: 'scanned',
@@ -153,4 +158,60 @@ async function findMoved(
 function toAction(value: string | undefined): Action {
   // A decided lock always holds an action; `none` for an unreadable one acts on nothing.
   return value !== undefined && ACTIONS.includes(value) ? (value as Action) : 'none';
+}
+
+const ruleTagsSchema = z.array(
+  z.object({
+    category: z.string().optional(),
+    flag: z.boolean().optional(),
+    subjectPrefix: z.string().optional(),
+  }),
+);
+
+/**
+ * Applies the `tag` actions of the rules to a message left in the mailbox: categories and a flag
+ * through the mailbox client, and a subject prefix where the store allows it (EWS). Categories
+ * merge and a prefix is added once, so a redelivered job may apply them again.
+ */
+async function applyRuleTags(
+  encoded: string | undefined,
+  mailbox: string,
+  messageId: string,
+  deps: ArrivalDependencies,
+): Promise<void> {
+  if (encoded === undefined) {
+    return;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(encoded);
+  } catch {
+    json = undefined;
+  }
+  const parsed = ruleTagsSchema.safeParse(json);
+  if (!parsed.success) {
+    deps.logger.error('stored rule tags are invalid; none applied', { messageId });
+    return;
+  }
+  const categories = parsed.data.flatMap((tag) => (tag.category === undefined ? [] : [tag.category]));
+  const flag = parsed.data.some((tag) => tag.flag === true);
+  if (categories.length > 0 || flag) {
+    await deps.client.tagMessage(mailbox, messageId, { categories, flag });
+  }
+  for (const prefix of new Set(parsed.data.flatMap((tag) => (tag.subjectPrefix ? [tag.subjectPrefix] : [])))) {
+    if (!canPrefixSubject(deps.client)) {
+      deps.logger.warn('subject prefix not applied: the mailbox store cannot change a subject', { messageId });
+      continue;
+    }
+    try {
+      await deps.client.prefixSubject(mailbox, messageId, prefix);
+    } catch (error) {
+      // Graph changes a received subject only on drafts, so the router refuses Exchange Online.
+      if (error instanceof ScannerError && !error.transient) {
+        deps.logger.warn('subject prefix not applied', { messageId, code: error.code });
+        continue;
+      }
+      throw error;
+    }
+  }
 }

@@ -41,6 +41,8 @@ const lockRowSchema = z.object({
   action: z.string().optional(),
   quarantineId: z.string().optional(),
   signatures: z.string().optional(),
+  /** JSON of the `tag` actions the rules requested, applied after the verdict's own action. */
+  ruleTags: z.string().optional(),
   etag: z.string(),
 });
 

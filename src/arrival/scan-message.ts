@@ -4,6 +4,7 @@ import type { MailboxMessageRef } from '../mailbox/mailbox-client.js';
 import { scanMessageJobSchema, type ScanMessageJob } from '../queue/jobs.js';
 import type { QueueDelivery } from '../functions-host/registry.js';
 import { shouldRetry } from '../scanning/engines.js';
+import type { Verdict } from '../scanning/types.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.js';
 import { finishDecided, resolveGone } from './finish-message.js';
@@ -191,6 +192,7 @@ async function scanAndAct(
     action: verdict.action,
     quarantineId,
     signatures: [...new Set(verdict.findings.map((finding) => finding.signature))].join(','),
+    ruleTags: encodeRuleTags(verdict, deps),
   });
   return finishDecided(state, deps);
 }
@@ -265,4 +267,26 @@ function logFields(state: JobState, delivery: QueueDelivery, extra: Record<strin
     queueMessageId: delivery.messageId,
     ...extra,
   };
+}
+
+/**
+ * Keeps the `tag` actions of the rules for the mailbox step. Removing an attachment and notifying
+ * are not carried out by this consumer yet, so they are logged with the rule's name.
+ */
+function encodeRuleTags(verdict: Verdict, deps: ArrivalDependencies): string | undefined {
+  const requests = verdict.ruleActions ?? [];
+  for (const request of requests) {
+    if (request.type !== 'tag') {
+      deps.logger.warn('rule action not carried out by the scan consumer', {
+        type: request.type,
+        rule: request.rule,
+      });
+    }
+  }
+  const tags = requests.flatMap((request) =>
+    request.type === 'tag'
+      ? [{ category: request.category, flag: request.flag, subjectPrefix: request.subjectPrefix }]
+      : [],
+  );
+  return tags.length > 0 ? JSON.stringify(tags) : undefined;
 }

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 
 import { handleScanMessage } from '../../src/arrival/scan-message.js';
 import { buildSamples, GTUBE } from '../../src/samples/samples.js';
+import { compileRuleSet } from '../../src/rules/compile-rules.js';
+import { createRuleHook } from '../../src/rules/evaluate-rules.js';
 import { createEngines } from '../../src/scanning/engines.js';
 import { createInProcessScanner, type MessageScanner } from '../../src/scanning/message-scanner.js';
 import { createPipeline } from '../../src/scanning/pipeline.js';
@@ -401,6 +403,39 @@ describe('handleScanMessage failures', () => {
     assert.equal(records.length, 1);
     assert.equal(records[0]?.outcome, 'failed');
     assert.equal(records[0]?.errorCode, 'engine-failed');
+  });
+
+  it('applies the tag actions of a rule', async () => {
+    const mailbox = uniqueMailbox();
+    const ruleSet = await compileRuleSet(
+      {
+        rules: [
+          {
+            name: 'Mark this mailbox',
+            conditions: [{ field: 'mailbox', operator: 'is', value: mailbox }],
+            actions: [{ type: 'tag', category: 'Reviewed', flag: true }],
+          },
+        ],
+      },
+      { maxRules: 10 },
+    );
+    const settings = testSettings();
+    const pipeline = createPipeline({
+      limits: settings.limits,
+      actions: settings.actions,
+      engines: await createEngines(settings),
+      logger: silentLogger,
+      rules: createRuleHook({ current: () => ruleSet }),
+    });
+    const { deps, client } = await createArrivalFixture({}, { scanner: createInProcessScanner(pipeline) });
+    const id = client.deliver(mailbox, cleanSample.raw, { internetMessageId: '<tagged@fabrikam.example>' });
+
+    assert.equal(await handleScanMessage(jobFor(mailbox, id), first, deps), 'acted');
+    const message = client.find(mailbox, id);
+    assert.ok(message);
+    // A tag rule raises the verdict's action to tag, which adds mailsweep's own category too.
+    assert.deepEqual(message.categories, ['mailsweep: clean', 'Reviewed']);
+    assert.equal(message.flagged, true);
   });
 
   it('records an oversized message as unscannable without acting', async () => {
