@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ApiRequest } from '../functions-host/registry.js';
 
 /**
- * Who is calling an HTTP API, and with which role. In Azure, App Service authentication (Easy
+ * Identity and role of an HTTP API's caller. In Azure, App Service authentication (Easy
  * Auth) signs the caller in with Entra ID and passes the identity in the `x-ms-client-principal`
  * header, which the platform strips from incoming requests, so that only the platform can set
  * it. Locally there is no Easy Auth: a bearer token from settings stands for an administrator.
@@ -28,7 +28,7 @@ export interface Principal {
   isReader?: boolean;
 }
 
-/** How requests are authenticated. */
+/** Authentication method of HTTP requests. */
 export type AuthMode =
   | { kind: 'app-service' }
   /**
@@ -95,8 +95,8 @@ export function authenticate(request: ApiRequest, mode: AuthMode): Principal | u
 }
 
 /** Compares two secrets in constant time (over their SHA-256 digests, so lengths may differ). */
-export function secretsEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given, 'utf8').digest();
+export function secretsEqual(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented, 'utf8').digest();
   const b = createHash('sha256').update(expected, 'utf8').digest();
   return timingSafeEqual(a, b);
 }

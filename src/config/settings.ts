@@ -346,7 +346,7 @@ export interface Settings {
   rspamd: RspamdSettings;
   /**
    * Table storage for mailsweep's own state. Without a connection string of its own, the
-   * quarantine's connection string is used (one storage account holds both).
+   * quarantine's connection string is used (one storage account contains both).
    */
   state: { connectionString?: string; tableServiceUri?: string };
   /** Mailbox actions of the scan-on-arrival and catch-up consumers. */
@@ -374,7 +374,7 @@ export interface Settings {
     maxDeliveryCount: number;
     /** Delay before the second try of a job that failed for a passing reason; it doubles per try. */
     retryDelayMs: number;
-    /** Longest delay between tries. */
+    /** Maximum delay between tries. */
     maxRetryDelayMs: number;
   };
   /** Graph change-notification subscriptions. */

@@ -13,13 +13,13 @@ export const scanMessageJobSchema = z.strictObject({
   mailbox,
   /** The store's item id at the time of the notification (it changes when the item moves). */
   messageId: z.string().min(1).max(1024),
-  /** What asked for the scan. */
+  /** Source of the scan request. */
   trigger: z.enum(['arrival', 'catch-up', 'scheduled', 'on-demand']),
   /** Graph subscription that reported it, when a notification did. */
   subscriptionId: z.string().min(1).max(200).optional(),
   /** ISO 8601 time the job was first enqueued. */
   enqueuedAt: z.iso.datetime(),
-  /** Which try this is, when a transient failure sent the job again; absent on the first. */
+  /** Try number of a job sent again after a transient failure; absent on the first try. */
   attempt: z.number().int().min(2).max(1000).optional(),
 });
 
@@ -38,7 +38,7 @@ export type ScanMessageJob = z.infer<typeof scanMessageJobSchema>;
 export type CatchUpJob = z.infer<typeof catchUpJobSchema>;
 export type Job = z.infer<typeof jobSchema>;
 
-/** How jobs are sent. */
+/** Options for sending jobs. */
 export interface SendOptions {
   /** Deliver no earlier than this many milliseconds from now (a retry's backoff). */
   delayMs?: number;
@@ -46,7 +46,7 @@ export interface SendOptions {
 
 /** The sending side of a queue. Implementations: Service Bus, and an in-process queue. */
 export interface JobQueue {
-  /** Sends jobs; resolves once the queue holds all of them, rejects when any was not accepted. */
+  /** Sends jobs. Resolves once the queue has accepted all of them, and rejects otherwise. */
   send(jobs: readonly Job[], options?: SendOptions): Promise<void>;
 }
 
