@@ -1,7 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 
-import { authenticate, type AuthMode } from '../auth/principal.js';
+import type { AuthMode } from '../auth/principal.js';
+import { requireAdmin } from '../auth/require-admin.js';
 import type { ApiHandler } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
 import {
@@ -57,12 +58,9 @@ export interface VerdictsHandlerOptions {
  */
 export function createVerdictsHandler(options: VerdictsHandlerOptions): ApiHandler {
   return async (request, context) => {
-    const principal = authenticate(request, options.auth);
-    if (principal === undefined) {
-      return { status: 401, headers: { 'www-authenticate': 'Bearer' }, json: { error: 'authentication required' } };
-    }
-    if (!principal.isAdmin) {
-      return { status: 403, json: { error: 'the administrator role is required' } };
+    const auth = requireAdmin(request, options.auth);
+    if ('response' in auth) {
+      return auth.response;
     }
     const plan = toQueryPlan(request.url.searchParams, (options.now ?? (() => new Date()))());
     if ('error' in plan) {

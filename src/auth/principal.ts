@@ -56,7 +56,8 @@ const ROLE_CLAIMS = ['roles', 'http://schemas.microsoft.com/ws/2008/06/identity/
 export function authenticate(request: ApiRequest, mode: AuthMode): Principal | undefined {
   if (mode.kind === 'local-token') {
     const header = request.headers.get('authorization') ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    // The scheme name is case-insensitive (RFC 9110, section 11.1).
+    const token = /^bearer /i.test(header) ? header.slice('Bearer '.length) : '';
     if (token === '') {
       return undefined;
     }

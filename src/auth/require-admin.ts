@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import type { ApiRequest, ApiResponse } from '../functions-host/registry.js';
-import { authenticate, type AuthMode, type Principal } from './principal.js';
+import type { AuthMode, Principal } from './principal.js';
+import { requireUser } from './require-user.js';
 
 /** Returns the authentication mode the settings choose. */
 export function toAuthMode(settings: Settings['auth']): AuthMode {
@@ -22,14 +23,9 @@ export function requireAdmin(
   request: ApiRequest,
   mode: AuthMode,
 ): { principal: Principal } | { response: ApiResponse } {
-  const principal = authenticate(request, mode);
-  if (principal === undefined) {
-    const headers: Record<string, string> =
-      mode.kind === 'local-token' ? { 'www-authenticate': 'Bearer' } : {};
-    return { response: { status: 401, headers, json: { error: 'Sign-in required' } } };
-  }
-  if (!principal.isAdmin) {
+  const user = requireUser(request, mode);
+  if ('principal' in user && !user.principal.isAdmin) {
     return { response: { status: 403, json: { error: 'Administrators only' } } };
   }
-  return { principal };
+  return user;
 }

@@ -406,7 +406,7 @@ export interface RulesSettings {
 
 /** Settings of the scan-on-arrival and catch-up queue consumers. */
 export interface ArrivalSettings {
-  /** Display name of the hidden folder that holds quarantined messages in each mailbox. */
+  /** Display name of the hidden folder for quarantined messages in each mailbox. */
   quarantineFolderName: string;
   /** After the verified copy is stored: move the message to the hidden folder, or delete it. */
   quarantineRemoval: 'hidden-folder' | 'delete';

@@ -2,13 +2,13 @@ import { app, type HttpRequest, type InvocationContext } from '@azure/functions'
 
 /**
  * One registry for every function mailsweep runs. Each functions/*.ts file registers its handlers
- * here; the registry hands them to the Azure Functions host (through @azure/functions) and keeps
- * them, so that the local host (`npm start`) and the tests call the very same handlers.
+ * here. The registry passes them to the Azure Functions host (through @azure/functions) and also
+ * keeps them, so the local host (`npm start`) and the tests call the same handlers.
  *
  * Handlers see plain requests, not the host's types, so that they can be called without a host.
  */
 
-/** An HTTP request as a handler sees it. The body is already read, up to the route's limit. */
+/** An HTTP request as passed to a handler. The body is already read, up to the route's limit. */
 export interface ApiRequest {
   method: string;
   url: URL;
@@ -18,7 +18,7 @@ export interface ApiRequest {
   body: Buffer;
 }
 
-/** What a handler answers. `json` is serialised with content type application/json. */
+/** A handler's response. `json` is serialised with content type application/json. */
 export interface ApiResponse {
   status: number;
   headers?: Record<string, string>;
@@ -26,7 +26,7 @@ export interface ApiResponse {
   json?: unknown;
 }
 
-/** What every handler receives besides its input. */
+/** Invocation details passed to every handler besides its input. */
 export interface HandlerContext {
   invocationId: string;
   /** Structured log sink; never pass secrets, tokens or message content. */

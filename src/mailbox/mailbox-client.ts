@@ -21,7 +21,7 @@ export type WellKnownFolder = 'inbox' | 'junkemail' | 'deleteditems' | 'sentitem
 /** A folder named either by a well-known name or by the store's folder id. */
 export type FolderRef = { wellKnown: WellKnownFolder } | { folderId: string };
 
-/** What a listing or a sync reports about one message, without its content. */
+/** Properties of one message from a listing or a sync, without its content. */
 export interface MailboxMessageRef {
   /** The store's id for the item. Graph and EWS both change it when the item moves. */
   id: string;
@@ -75,7 +75,7 @@ export interface MimeDownload {
   declaredBytes?: number;
 }
 
-/** How a message is removed. */
+/** Delete mode of a message. */
 export type DeleteMode = 'deleted-items' | 'soft' | 'hard';
 
 /** Marks a message in place: categories (Graph cannot change a received subject) and a flag. */

@@ -45,6 +45,11 @@ describe('local-token mode', () => {
     assert.equal(principal?.isAdmin, true);
   });
 
+  it('accepts the scheme in any case', () => {
+    const principal = authenticate(request({ authorization: `bearer ${ADMIN_TOKEN}` }), localMode);
+    assert.equal(principal?.isAdmin, true);
+  });
+
   it('rejects any other token', () => {
     const response = requireUser(request({ authorization: `Bearer ${USER_TOKEN}x` }), localMode);
     assert.ok('response' in response);

@@ -128,21 +128,21 @@ describe('real-time loop against the Graph simulator', () => {
       body: JSON.stringify(ruleSet),
     });
     assert.equal(put.status, 200);
-    // Workers read the store at most once a second, in the background of a scan, so the first
-    // message after the change may still see the old set; the second one sees the new set.
+    // Workers read the store at most once a second, in the background of a scan. The first
+    // message after the change may still be scanned with the old set, the second with the new.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const clean = sampleByCategory(samples, 'clean').raw;
     loop.sim.deliverMessage(address, { mime: clean, internetMessageId: newMessageId('rules-first') });
     await loop.settle();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const held = newMessageId('rules-second');
-    loop.sim.deliverMessage(address, { mime: clean, internetMessageId: held });
+    const heldId = newMessageId('rules-second');
+    loop.sim.deliverMessage(address, { mime: clean, internetMessageId: heldId });
     await loop.settle();
 
-    const record = scannedOnce(await loop.verdicts(address), held);
+    const record = scannedOnce(await loop.verdicts(address), heldId);
     assert.equal(record.category, 'policy');
     assert.equal(record.action, 'quarantine');
-    assert.deepEqual(folderOf(simMailbox, held), [QUARANTINE_FOLDER]);
+    assert.deepEqual(folderOf(simMailbox, heldId), [QUARANTINE_FOLDER]);
   });
 
   it('sweeps mail from before the subscription', async () => {
