@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles and lints every Bicep file under infra/bicep with the official Bicep CLI, restored from
-# NuGet by infra/tools/bicep-cli.csproj. Fails on any error or linter warning.
+# Compiles and lints every Bicep and Bicep parameters file under infra/bicep with the official
+# Bicep CLI, restored from NuGet by infra/tools/bicep-cli.csproj. Fails on any error or warning,
+# from `build` as well as from `lint`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,13 +14,29 @@ fi
 chmod +x "$bicep"
 "$bicep" --version
 
-for file in infra/bicep/main.bicep infra/bicep/modules/*.bicep; do
-  echo "bicep build $file"
-  "$bicep" build "$file" --stdout > /dev/null
-  echo "bicep lint $file"
-  output=$("$bicep" lint "$file" 2>&1)
+# Runs one CLI command and fails when it exits non-zero or prints any diagnostic.
+run_clean() {
+  local output
+  if ! output=$("$bicep" "$@" 2>&1 >/dev/null); then
+    echo "$output"
+    exit 1
+  fi
   if [[ -n "$output" ]]; then
     echo "$output"
     exit 1
   fi
+}
+
+files=(infra/bicep/*.bicep infra/bicep/modules/*.bicep)
+for file in "${files[@]}"; do
+  echo "bicep build $file"
+  run_clean build "$file" --stdout
+  echo "bicep lint $file"
+  run_clean lint "$file"
+done
+for file in infra/bicep/*.bicepparam; do
+  echo "bicep build-params $file"
+  run_clean build-params "$file" --stdout
+  echo "bicep lint $file"
+  run_clean lint "$file"
 done

@@ -1,30 +1,90 @@
 // Entry point of the mailsweep deployment. It wires modules and holds no resource logic.
 targetScope = 'resourceGroup'
 
-@description('Optional. Azure region for every resource.')
+@description('Optional. Azure region for every resource; it must offer the Flex Consumption plan.')
 param location string = resourceGroup().location
 
 @description('Optional. Short environment name, part of the naming token (dev, test, prod).')
 @maxLength(8)
 param environmentName string = 'dev'
 
-@description('Optional. Days a quarantined item is kept before the storage lifecycle rule deletes it.')
+@description('Optional. Days a quarantined item is kept (MAILSWEEP_RETENTION_DAYS); the lifecycle rule deletes it after that.')
 @minValue(1)
 param retentionDays int = 30
 
-@description('Optional. Deploy clamd and rspamd as Container Apps inside the virtual network.')
+@description('Optional. Days each audit blob stays immutable.')
+@minValue(1)
+param auditImmutabilityDays int = 365
+
+@description('Optional. Deliveries of a scan job before it is dead-lettered, on the queue and in the app alike.')
+@minValue(2)
+@maxValue(100)
+param queueMaxDeliveryCount int = 10
+
+@description('Optional. Directory (tenant) id of the Entra app registration for Graph.')
+param graphTenantId string = tenant().tenantId
+
+@description('Optional. Application (client) id of the Entra app registration for Graph; empty until it exists, and then Graph stays off.')
+param graphClientId string = ''
+
+@description('Optional. How the app signs in to Graph: federated (the managed identity is a federated credential of the app registration, no secret) or clientSecret (a Key Vault secret).')
+@allowed([
+  'federated'
+  'clientSecret'
+])
+param graphCredential string = 'federated'
+
+@description('Optional. Organization domains, comma-separated, for the look-alike domain check.')
+param organizationDomains string = ''
+
+@description('Optional. EWS endpoint of the on-premises Exchange server; empty when every mailbox is in Exchange Online.')
+param ewsUrl string = ''
+
+@description('Optional. EWS sign-in: ntlm, basic, or oauth with the Graph app\'s credential.')
+@allowed([
+  'ntlm'
+  'basic'
+  'oauth'
+])
+param ewsAuth string = 'ntlm'
+
+@description('Optional. EWS service account with the ApplicationImpersonation role; its password is the Key Vault secret ews-password.')
+param ewsUsername string = ''
+
+@description('Optional. NTLM domain of the EWS service account.')
+param ewsDomain string = ''
+
+@description('Optional. Addresses of on-premises mailboxes, comma-separated.')
+param onPremMailboxes string = ''
+
+@description('Optional. Domains whose mailboxes are all on premises, comma-separated.')
+param onPremDomains string = ''
+
+@description('Optional. Create a virtual network and integrate the function app with it, for the scan engines or a route to on-premises Exchange.')
+param deployNetwork bool = false
+
+@description('Optional. Deploy clamd and rspamd as Container Apps in the virtual network and use them as engines; needs deployNetwork.')
 param deployScanEngines bool = false
 
-@description('Optional. Subnet for the scan engines\' Container Apps environment; required when deployScanEngines is true.')
-param scanEngineSubnetId string = ''
-
-@description('Optional. The function app\'s virtual network; required when deployScanEngines is true.')
-param virtualNetworkId string = ''
+@description('Optional. Instance memory of the function app in MB.')
+@allowed([
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
 
 // One token makes every name unique per subscription, environment and region.
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var abbreviations = {
-  storageAccount: 'stms'
+  dataStorage: 'stms'
+  hostStorage: 'stfn'
+  functionApp: 'func-ms-'
+  plan: 'plan-ms-'
+  serviceBus: 'sb-ms-'
+  keyVault: 'kv-ms-'
+  workspace: 'log-ms-'
+  applicationInsights: 'appi-ms-'
+  network: 'vnet-ms-'
   scanEngines: 'ms'
 }
 var tags = {
@@ -32,35 +92,194 @@ var tags = {
   environment: environmentName
 }
 
-module quarantineStorage 'modules/quarantine-storage.bicep' = {
-  name: 'quarantine-storage'
+// The names the code uses: SCAN_QUEUE_NAME, STATE_TABLES and the container defaults of
+// MAILSWEEP_QUARANTINE_CONTAINER and MAILSWEEP_RULES_CONTAINER. test/infra checks them.
+var queueNames = [
+  'mailsweep-scan'
+]
+var tableNames = [
+  'mailboxes'
+  'subscriptions'
+  'syncstates'
+  'verdicts'
+  'messagelocks'
+  'leases'
+  'quarantineindex'
+  'quarantineaudit'
+]
+var quarantineContainerName = 'quarantine'
+var rulesContainerName = 'rules'
+
+var keyVaultName = take('${abbreviations.keyVault}${token}', 24)
+var ewsPasswordNeeded = !empty(ewsUrl) && ewsAuth != 'oauth'
+
+// A Key Vault reference resolves with the app's identity when the app starts; the secret itself
+// is added by the administrator (docs/deploy.md).
+var ewsPasswordReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=ews-password)'
+var graphSecretReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=graph-client-secret)'
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
   params: {
-    name: take('${abbreviations.storageAccount}${token}', 24)
+    workspaceName: '${abbreviations.workspace}${token}'
+    applicationInsightsName: '${abbreviations.applicationInsights}${token}'
     location: location
-    retentionDays: retentionDays
     tags: tags
   }
 }
 
-module scanEngines 'modules/scan-engines.bicep' = if (deployScanEngines) {
+module hostStorage 'modules/host-storage.bicep' = {
+  name: 'host-storage'
+  params: {
+    name: take('${abbreviations.hostStorage}${token}', 24)
+    location: location
+    tags: tags
+  }
+}
+
+module quarantineStorage 'modules/quarantine-storage.bicep' = {
+  name: 'quarantine-storage'
+  params: {
+    name: take('${abbreviations.dataStorage}${token}', 24)
+    location: location
+    containerName: quarantineContainerName
+    blobContainerNames: [
+      rulesContainerName
+    ]
+    tableNames: tableNames
+    retentionDays: retentionDays
+    auditImmutabilityDays: auditImmutabilityDays
+    tags: tags
+  }
+}
+
+module serviceBus 'modules/service-bus.bicep' = {
+  name: 'service-bus'
+  params: {
+    name: '${abbreviations.serviceBus}${token}'
+    location: location
+    queueNames: queueNames
+    maxDeliveryCount: queueMaxDeliveryCount
+    tags: tags
+  }
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  params: {
+    name: keyVaultName
+    location: location
+    tags: tags
+  }
+}
+
+module network 'modules/network.bicep' = if (deployNetwork) {
+  name: 'network'
+  params: {
+    name: '${abbreviations.network}${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module scanEngines 'modules/scan-engines.bicep' = if (deployNetwork && deployScanEngines) {
   name: 'scan-engines'
   params: {
     namePrefix: '${abbreviations.scanEngines}-${take(token, 8)}'
     location: location
-    infrastructureSubnetId: scanEngineSubnetId
-    virtualNetworkId: virtualNetworkId
+    infrastructureSubnetId: network!.outputs.scanEngineSubnetId
+    virtualNetworkId: network!.outputs.virtualNetworkId
     tags: tags
   }
 }
 
-@description('Blob service endpoint of the quarantine, for MAILSWEEP_QUARANTINE_BLOB_URI.')
-output quarantineBlobServiceUri string = quarantineStorage.outputs.blobServiceUri
+var useScanEngines = deployNetwork && deployScanEngines
 
-@description('Name of the quarantine storage account.')
-output quarantineStorageAccountName string = quarantineStorage.outputs.accountName
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  params: {
+    name: '${abbreviations.functionApp}${token}'
+    planName: '${abbreviations.plan}${token}'
+    location: location
+    deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
+    instanceMemoryMB: instanceMemoryMB
+    virtualNetworkSubnetId: deployNetwork ? network!.outputs.functionAppSubnetId : ''
+    tags: tags
+    appTags: {
+      'azd-service-name': 'api'
+    }
+    // Every key is listed; an empty value counts as unset in mailsweep's settings.
+    appSettings: {
+      AzureWebJobsStorage__accountName: hostStorage.outputs.accountName
+      AzureWebJobsStorage__credential: 'managedidentity'
+      APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
 
-@description('clamd host for MAILSWEEP_CLAMD_HOST, empty when the scan engines are not deployed.')
-output clamdHost string = deployScanEngines ? scanEngines!.outputs.clamdHost : ''
+      MAILSWEEP_AUTH_MODE: 'app-service'
 
-@description('rspamd URL for MAILSWEEP_RSPAMD_URL, empty when the scan engines are not deployed.')
-output rspamdUrl string = deployScanEngines ? scanEngines!.outputs.rspamdUrl : ''
+      MAILSWEEP_QUARANTINE_BLOB_URI: quarantineStorage.outputs.blobServiceUri
+      MAILSWEEP_QUARANTINE_CONTAINER: quarantineContainerName
+      MAILSWEEP_RULES_CONTAINER: rulesContainerName
+      MAILSWEEP_RETENTION_DAYS: string(retentionDays)
+      MAILSWEEP_STATE_TABLE_URI: quarantineStorage.outputs.tableServiceUri
+
+      MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+      MAILSWEEP_SERVICEBUS__credential: 'managedidentity'
+      MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: string(queueMaxDeliveryCount)
+
+      MAILSWEEP_GRAPH_TENANT_ID: graphTenantId
+      MAILSWEEP_GRAPH_CLIENT_ID: graphClientId
+      MAILSWEEP_GRAPH_CLIENT_SECRET: graphCredential == 'clientSecret' ? graphSecretReference : ''
+
+      MAILSWEEP_EWS_URL: ewsUrl
+      MAILSWEEP_EWS_AUTH: ewsAuth
+      MAILSWEEP_EWS_USERNAME: ewsUsername
+      MAILSWEEP_EWS_DOMAIN: ewsDomain
+      MAILSWEEP_EWS_PASSWORD: ewsPasswordNeeded ? ewsPasswordReference : ''
+      MAILSWEEP_ONPREM_MAILBOXES: onPremMailboxes
+      MAILSWEEP_ONPREM_DOMAINS: onPremDomains
+
+      MAILSWEEP_ORG_DOMAINS: organizationDomains
+      MAILSWEEP_ENGINES_ANTIVIRUS: useScanEngines ? 'embedded,clamd' : 'embedded'
+      MAILSWEEP_ENGINES_ANTISPAM: useScanEngines ? 'embedded,rspamd' : 'embedded'
+      MAILSWEEP_CLAMD_HOST: useScanEngines ? scanEngines!.outputs.clamdHost : ''
+      MAILSWEEP_RSPAMD_URL: useScanEngines ? scanEngines!.outputs.rspamdUrl : ''
+    }
+  }
+}
+
+module roleAssignments 'modules/role-assignments.bicep' = {
+  name: 'role-assignments'
+  params: {
+    principalId: functionApp.outputs.principalId
+    hostStorageAccountName: hostStorage.outputs.accountName
+    dataStorageAccountName: quarantineStorage.outputs.accountName
+    blobContainerNames: [
+      quarantineContainerName
+      rulesContainerName
+    ]
+    tableNames: tableNames
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    queueNames: queueNames
+    keyVaultName: keyVault.outputs.vaultName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
+@description('Name of the function app, for azd deploy and the Entra setup.')
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+
+@description('Webhook base URL of the function app; Graph posts to /api/graph/notifications below it.')
+output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
+
+@description('Object id of the function app\'s managed identity, for the Graph federated credential.')
+output FUNCTION_APP_PRINCIPAL_ID string = functionApp.outputs.principalId
+
+@description('Name of the Key Vault that holds the secrets behind Key Vault references.')
+output KEY_VAULT_NAME string = keyVault.outputs.vaultName
+
+@description('Name of the storage account of the quarantine and the state tables.')
+output DATA_STORAGE_ACCOUNT_NAME string = quarantineStorage.outputs.accountName
+
+@description('clamd host inside the virtual network, empty when the scan engines are not deployed.')
+output CLAMD_HOST string = useScanEngines ? scanEngines!.outputs.clamdHost : ''

@@ -1,4 +1,6 @@
-// Storage account for the quarantine: private blob container, no shared keys, TLS 1.2, and a
+// Storage account for mailsweep's data: the private quarantine container, the other blob
+// containers the app uses (the rule store), the state tables, and an audit container under a
+// time-based immutability policy. No shared keys, TLS 1.2, blob versioning and soft delete, and a
 // lifecycle rule that deletes quarantined items after the retention period.
 
 @description('Required. Storage account name: 3-24 lower-case letters and digits, globally unique.')
@@ -9,12 +11,31 @@ param name string
 @description('Optional. Azure region of the account.')
 param location string = resourceGroup().location
 
-@description('Optional. Blob container that holds quarantined items.')
+@description('Optional. Blob container that holds quarantined items (MAILSWEEP_QUARANTINE_CONTAINER).')
 param containerName string = 'quarantine'
+
+@description('Optional. Further private blob containers the app reads and writes, such as the rule store.')
+param blobContainerNames string[] = []
+
+@description('Optional. State tables the app reads and writes.')
+param tableNames string[] = []
 
 @description('Optional. Days after which the lifecycle rule deletes quarantined blobs; the app purges expired items before this.')
 @minValue(1)
 param retentionDays int = 30
+
+@description('Optional. Days deleted blobs and containers stay recoverable.')
+@minValue(1)
+@maxValue(365)
+param softDeleteDays int = 7
+
+@description('Optional. Blob container for audit records, under a time-based immutability policy.')
+param auditContainerName string = 'audit'
+
+@description('Optional. Days each audit blob stays immutable after it is written.')
+@minValue(1)
+@maxValue(146000)
+param auditImmutabilityDays int = 365
 
 @description('Optional. Tags applied to every resource.')
 param tags object = {}
@@ -42,9 +63,14 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   parent: account
   name: 'default'
   properties: {
+    isVersioningEnabled: true
     deleteRetentionPolicy: {
       enabled: true
-      days: 7
+      days: softDeleteDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
     }
   }
 }
@@ -57,6 +83,49 @@ resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@20
   }
 }
 
+resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for blobContainerName in blobContainerNames: {
+    parent: blobService
+    name: blobContainerName
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
+resource auditContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: auditContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+// The policy is deployed unlocked, so that a wrong period can still be corrected. Locking it
+// (docs/deploy.md) cannot be undone and is left to the administrator.
+resource auditImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+  parent: auditContainer
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: auditImmutabilityDays
+    allowProtectedAppendWrites: true
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for tableName in tableNames: {
+    parent: tableService
+    name: tableName
+  }
+]
+
+// Versioning keeps a previous version of every deleted or overwritten blob, so the rule deletes
+// old versions of quarantined items too; otherwise a purged item would stay as a version.
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: account
   name: 'default'
@@ -82,12 +151,20 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
                   daysAfterCreationGreaterThan: retentionDays
                 }
               }
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: retentionDays
+                }
+              }
             }
           }
         }
       ]
     }
   }
+  dependsOn: [
+    container
+  ]
 }
 
 @description('Resource id of the storage account.')
@@ -98,3 +175,6 @@ output accountName string = account.name
 
 @description('Blob service endpoint, for MAILSWEEP_QUARANTINE_BLOB_URI.')
 output blobServiceUri string = account.properties.primaryEndpoints.blob
+
+@description('Table service endpoint, for MAILSWEEP_STATE_TABLE_URI.')
+output tableServiceUri string = account.properties.primaryEndpoints.table

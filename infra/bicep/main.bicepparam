@@ -1,0 +1,17 @@
+// Parameters for `azd up` and `az deployment group create`. azd fills the AZURE_* variables from
+// its environment; set the others with `azd env set NAME VALUE` before `azd provision`.
+using 'main.bicep'
+
+param environmentName = take(readEnvironmentVariable('AZURE_ENV_NAME', 'dev'), 8)
+param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
+param retentionDays = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS', '30'))
+param graphClientId = readEnvironmentVariable('MAILSWEEP_GRAPH_CLIENT_ID', '')
+param graphCredential = readEnvironmentVariable('MAILSWEEP_GRAPH_CREDENTIAL', 'federated')
+param organizationDomains = readEnvironmentVariable('MAILSWEEP_ORG_DOMAINS', '')
+param ewsUrl = readEnvironmentVariable('MAILSWEEP_EWS_URL', '')
+param ewsUsername = readEnvironmentVariable('MAILSWEEP_EWS_USERNAME', '')
+param ewsDomain = readEnvironmentVariable('MAILSWEEP_EWS_DOMAIN', '')
+param onPremMailboxes = readEnvironmentVariable('MAILSWEEP_ONPREM_MAILBOXES', '')
+param onPremDomains = readEnvironmentVariable('MAILSWEEP_ONPREM_DOMAINS', '')
+param deployNetwork = bool(readEnvironmentVariable('MAILSWEEP_DEPLOY_NETWORK', 'false'))
+param deployScanEngines = bool(readEnvironmentVariable('MAILSWEEP_DEPLOY_SCAN_ENGINES', 'false'))
