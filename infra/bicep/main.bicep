@@ -240,6 +240,8 @@ module functionApp 'modules/function-app.bicep' = {
       MAILSWEEP_ONPREM_DOMAINS: onPremDomains
 
       MAILSWEEP_ORG_DOMAINS: organizationDomains
+      // A 2048 MB Flex Consumption instance has one vCPU, a 4096 MB instance two.
+      MAILSWEEP_SCAN_WORKERS: instanceMemoryMB == 4096 ? '2' : '1'
       MAILSWEEP_ENGINES_ANTIVIRUS: useScanEngines ? 'embedded,clamd' : 'embedded'
       MAILSWEEP_ENGINES_ANTISPAM: useScanEngines ? 'embedded,rspamd' : 'embedded'
       MAILSWEEP_CLAMD_HOST: useScanEngines ? scanEngines!.outputs.clamdHost : ''

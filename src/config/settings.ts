@@ -70,9 +70,10 @@ const hostName = z
 
 /**
  * Every environment variable mailsweep reads. Keys and defaults are listed in
- * docs/settings.md and local.settings.example.json.
+ * docs/settings.md and local.settings.example.json. Exported so that tests can compare its keys
+ * with the example file and the deployment templates.
  */
-const settingsSchema = z.strictObject({
+export const settingsSchema = z.strictObject({
   MAILSWEEP_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
 
   MAILSWEEP_MAX_MESSAGE_BYTES: positiveInt(150 * MIB),
