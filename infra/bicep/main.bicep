@@ -34,6 +34,13 @@ param graphClientId string = ''
 ])
 param graphCredential string = 'federated'
 
+// Required, because without App Service authentication anyone could send a forged
+// x-ms-client-principal header, which only the platform may set.
+@description('Required. Application (client) id of the Entra app registration for the API, with the app roles Mailsweep.Admin and Mailsweep.Reader.')
+@minLength(36)
+@maxLength(36)
+param apiClientId string
+
 @description('Optional. Organization domains, comma-separated, for the look-alike domain check.')
 param organizationDomains string = ''
 
@@ -203,6 +210,7 @@ module functionApp 'modules/function-app.bicep' = {
     location: location
     deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
     instanceMemoryMB: instanceMemoryMB
+    apiClientId: apiClientId
     virtualNetworkSubnetId: deployNetwork ? network!.outputs.functionAppSubnetId : ''
     tags: tags
     appTags: {

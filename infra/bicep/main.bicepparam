@@ -6,6 +6,9 @@ param environmentName = take(readEnvironmentVariable('AZURE_ENV_NAME', 'dev'), 8
 param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
 param retentionDays = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS', '30'))
 param graphClientId = readEnvironmentVariable('MAILSWEEP_GRAPH_CLIENT_ID', '')
+// Until MAILSWEEP_API_CLIENT_ID names the API's app registration, no token matches the all-zero
+// audience, so every route that needs a signed-in caller answers 401.
+param apiClientId = readEnvironmentVariable('MAILSWEEP_API_CLIENT_ID', '00000000-0000-0000-0000-000000000000')
 param graphCredential = readEnvironmentVariable('MAILSWEEP_GRAPH_CREDENTIAL', 'federated')
 param organizationDomains = readEnvironmentVariable('MAILSWEEP_ORG_DOMAINS', '')
 param ewsUrl = readEnvironmentVariable('MAILSWEEP_EWS_URL', '')

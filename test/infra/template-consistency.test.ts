@@ -219,6 +219,16 @@ describe('deployment template against the code', { skip }, () => {
     assert.deepEqual(gaps, [], 'add role assignments to modules/role-assignments.bicep');
   });
 
+  it('turns on App Service authentication for app-service mode', () => {
+    assert.equal(appSettings.MAILSWEEP_AUTH_MODE, 'app-service');
+    const authentication = resources.filter(
+      (resource) => resource.type === RESOURCE_TYPES.appSettings && ownName(resource) === 'authsettingsV2',
+    );
+    assert.equal(authentication.length, 1, 'without it, x-ms-client-principal could be forged');
+    const platform = authentication[0]?.properties.platform as { enabled?: unknown } | undefined;
+    assert.equal(platform?.enabled, true);
+  });
+
   it('lets the Functions host use its storage account', () => {
     assert.ok(appSettings.AzureWebJobsStorage__accountName, 'AzureWebJobsStorage__accountName is not set');
     const principal = functionAppPrincipal(resources);

@@ -33,6 +33,9 @@ param maximumInstanceCount int = 100
 @description('Optional. Subnet for virtual network integration, delegated to Microsoft.App/environments; empty for none.')
 param virtualNetworkSubnetId string = ''
 
+@description('Required. Application (client) id of the Entra app registration that defines the API\'s app roles.')
+param apiClientId string
+
 @description('Optional. Tags applied to every resource.')
 param tags object = {}
 
@@ -98,6 +101,44 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   properties: union(appSettings, {
     MAILSWEEP_PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
   })
+}
+
+// App Service authentication validates Entra tokens for the API app registration and passes the
+// caller to the code in x-ms-client-principal, a header it strips from incoming requests. Callers
+// without a token still reach the functions, because Graph's webhooks carry none; mailsweep's
+// code answers 401 on every route that needs a caller.
+resource authentication 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+          clientId: apiClientId
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${apiClientId}'
+            apiClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
 }
 
 @description('Name of the function app.')
