@@ -132,7 +132,7 @@ function collectResources(
   }
 }
 
-/** One scope per loop iteration, or the scope itself for a resource without `copy`. */
+/** Returns one scope per loop iteration, or the scope itself for a resource without `copy`. */
 function loopScopes(resource: Record<string, unknown>, scope: Scope): Scope[] {
   const copy = resource.copy as { count?: unknown } | undefined;
   if (copy === undefined) {
@@ -185,7 +185,7 @@ function splitName(raw: unknown, evaluated: unknown, scope: Scope): unknown[] {
   return typeof evaluated === 'string' ? evaluated.split('/') : [evaluated];
 }
 
-/** The last name segment of a resource, e.g. a container's or a queue's own name. */
+/** Returns the last name segment of a resource, e.g. a container's or a queue's own name. */
 export function ownName(resource: DeployedResource): unknown {
   return resource.nameSegments.at(-1);
 }
