@@ -1,20 +1,23 @@
 // Parameters for `azd up` and `az deployment group create`. azd fills the AZURE_* variables from
-// its environment; set the others with `azd env set NAME VALUE` before `azd provision`.
+// its environment; set the others with `azd env set NAME VALUE` before `azd provision`. Variables
+// named like a mailsweep setting (MAILSWEEP_*) carry that setting's value; the DEPLOY_* ones are
+// template choices, kept out of the MAILSWEEP_ prefix because the app rejects unknown keys there.
 using 'main.bicep'
 
 param environmentName = take(readEnvironmentVariable('AZURE_ENV_NAME', 'dev'), 8)
 param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
 param retentionDays = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS', '30'))
 param graphClientId = readEnvironmentVariable('MAILSWEEP_GRAPH_CLIENT_ID', '')
-// Until MAILSWEEP_API_CLIENT_ID names the API's app registration, no token matches the all-zero
+// Until DEPLOY_API_CLIENT_ID names the API's app registration, no token matches the all-zero
 // audience, so every route that needs a signed-in caller answers 401.
-param apiClientId = readEnvironmentVariable('MAILSWEEP_API_CLIENT_ID', '00000000-0000-0000-0000-000000000000')
-param graphCredential = readEnvironmentVariable('MAILSWEEP_GRAPH_CREDENTIAL', 'federated')
+param apiClientId = readEnvironmentVariable('DEPLOY_API_CLIENT_ID', '00000000-0000-0000-0000-000000000000')
+param graphCredential = readEnvironmentVariable('DEPLOY_GRAPH_CREDENTIAL', 'federated')
 param organizationDomains = readEnvironmentVariable('MAILSWEEP_ORG_DOMAINS', '')
 param ewsUrl = readEnvironmentVariable('MAILSWEEP_EWS_URL', '')
+param ewsAuth = readEnvironmentVariable('MAILSWEEP_EWS_AUTH', 'ntlm')
 param ewsUsername = readEnvironmentVariable('MAILSWEEP_EWS_USERNAME', '')
 param ewsDomain = readEnvironmentVariable('MAILSWEEP_EWS_DOMAIN', '')
 param onPremMailboxes = readEnvironmentVariable('MAILSWEEP_ONPREM_MAILBOXES', '')
 param onPremDomains = readEnvironmentVariable('MAILSWEEP_ONPREM_DOMAINS', '')
-param deployNetwork = bool(readEnvironmentVariable('MAILSWEEP_DEPLOY_NETWORK', 'false'))
-param deployScanEngines = bool(readEnvironmentVariable('MAILSWEEP_DEPLOY_SCAN_ENGINES', 'false'))
+param deployNetwork = bool(readEnvironmentVariable('DEPLOY_NETWORK', 'false'))
+param deployScanEngines = bool(readEnvironmentVariable('DEPLOY_SCAN_ENGINES', 'false'))
