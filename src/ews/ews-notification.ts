@@ -125,7 +125,8 @@ export function readSendNotification(document: string): PushNotification {
 
 /**
  * Returns the watermark of the newest event, by TimeStamp (a StatusEvent has none and counts as
- * newest), or undefined when no event carries one.
+ * newest), or undefined when no event carries one. The parser groups events by type, so among
+ * events with the same TimeStamp the choice follows EVENT_NAMES, not document order.
  */
 export function latestWatermark(events: readonly PushEvent[]): string | undefined {
   let best: { watermark: string; at: number } | undefined;

@@ -6,7 +6,7 @@ import { esc, OperationError, success, type Node } from './ews-operations.js';
 import { findFolder, type SimChange, type SimItem, type SimMailbox } from './ews-store.js';
 
 /** Event types a simulated push subscription can report. */
-type SimEventType = 'NewMailEvent' | 'CreatedEvent' | 'StatusEvent';
+export type SimEventType = 'NewMailEvent' | 'CreatedEvent' | 'StatusEvent';
 
 /** Event types Subscribe accepts; the simulator raises only those in SimEventType. */
 const KNOWN_EVENT_TYPES = new Set([
@@ -19,7 +19,8 @@ const KNOWN_EVENT_TYPES = new Set([
   'FreeBusyChangedEvent',
 ]);
 
-interface SimEvent {
+/** One event of a simulated notification. */
+export interface SimEvent {
   type: SimEventType;
   watermark: string;
   timeStamp: string;
@@ -351,7 +352,11 @@ function resolveFolderIds(mailbox: SimMailbox, folderIds: Node | undefined): Set
   return ids;
 }
 
-function sendNotificationXml(subscription: SimPushSubscription, events: SimEvent[]): string {
+/** Builds a SendNotification request as Exchange posts it to a callback URL. */
+export function sendNotificationXml(
+  subscription: Pick<SimPushSubscription, 'id' | 'previousWatermark'>,
+  events: SimEvent[],
+): string {
   const eventXml = events
     .map((event) => {
       const ids =
