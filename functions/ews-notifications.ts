@@ -4,6 +4,9 @@ import {
   MAX_EWS_NOTIFICATION_BODY_BYTES,
 } from '../src/realtime/ews-notification-endpoint.js';
 import { ewsPushServices } from '../src/realtime/ews-push-services.js';
+import { NotificationClock } from '../src/realtime/notification-clock.js';
+
+const clock = new NotificationClock();
 
 // Anonymous, because Exchange cannot sign in; the callback URL's secret authenticates each request.
 registerHttp({
@@ -13,5 +16,5 @@ registerHttp({
   authLevel: 'anonymous',
   maxBodyBytes: MAX_EWS_NOTIFICATION_BODY_BYTES,
   handler: (request, context) =>
-    handleEwsNotification(request, context, () => ewsPushServices(process.env)),
+    handleEwsNotification(request, context, () => ewsPushServices(process.env), clock),
 });

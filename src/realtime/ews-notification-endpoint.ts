@@ -11,6 +11,7 @@ import { toError } from '../shared/errors.js';
 import type { EwsPushServices } from './ews-push-services.js';
 import type { EwsSubscriptionRecord } from './ews-subscription-store.js';
 import { hashMailbox } from './mailbox-health.js';
+import { NotificationClock } from './notification-clock.js';
 import { isOnPremMonitored } from './on-prem-mailboxes.js';
 import { clientStateMatches } from './subscription-store.js';
 
@@ -38,6 +39,7 @@ export async function handleEwsNotification(
   request: ApiRequest,
   context: HandlerContext,
   loadServices: () => Promise<EwsPushServices>,
+  clock = new NotificationClock(),
 ): Promise<ApiResponse> {
   let notification: PushNotification;
   try {
@@ -70,7 +72,7 @@ export async function handleEwsNotification(
     }
     return answer('Unsubscribe');
   }
-  return accept(record, notification, services, context);
+  return accept(record, notification, services, context, clock);
 }
 
 /** Returns why a subscription should end, or undefined when it stays. */
@@ -96,6 +98,7 @@ async function accept(
   notification: PushNotification,
   services: EwsPushServices,
   context: HandlerContext,
+  clock: NotificationClock,
 ): Promise<ApiResponse> {
   const now = services.realtime.now();
   const jobs = toJobs(record.mailbox, notification, now);
@@ -114,7 +117,8 @@ async function accept(
   const watermark = latestWatermark(notification.events);
   await services.subscriptions.recordNotification(record.callbackId, now, watermark);
   if (jobs.length > 0) {
-    await services.realtime.mailboxes.recordNotification(record.mailbox, now);
+    // Sets lastNotificationAt on the mailbox's row, if it has one, for GET /api/status.
+    await clock.record([record.mailbox], services.realtime, context);
   }
   context.log('info', 'EWS notification accepted', {
     subscriptionId: notification.subscriptionId,
