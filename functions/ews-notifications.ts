@@ -8,7 +8,7 @@ import { NotificationClock } from '../src/realtime/notification-clock.js';
 
 const clock = new NotificationClock();
 
-// Anonymous, because Exchange cannot sign in; the callback URL's secret authenticates each request.
+// Anonymous, because Exchange cannot sign in. The callback URL's secret authenticates each request.
 registerHttp({
   name: 'receive-ews-notifications',
   methods: ['POST'],

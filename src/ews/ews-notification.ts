@@ -28,7 +28,7 @@ const EVENT_NAMES = [
 /** Name of an event element in a push notification. */
 export type PushEventType = (typeof EVENT_NAMES)[number];
 
-/** Most events read from one SendNotification; Exchange sends a few per request. */
+/** Maximum events read from one SendNotification. Exchange sends a few per request. */
 export const MAX_PUSH_EVENTS = 1000;
 
 const optionalId = z.string().min(1).max(1024).optional();

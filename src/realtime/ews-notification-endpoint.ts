@@ -15,7 +15,7 @@ import { NotificationClock } from './notification-clock.js';
 import { isOnPremMonitored } from './on-prem-mailboxes.js';
 import { clientStateMatches } from './subscription-store.js';
 
-/** Largest SendNotification body accepted, in bytes; Exchange sends a few events per request. */
+/** Maximum SendNotification body, in bytes. Exchange sends a few events per request. */
 export const MAX_EWS_NOTIFICATION_BODY_BYTES = 1024 * 1024;
 
 /** Query parameters of the callback URL: the row's callback id and the secret. */
@@ -51,6 +51,7 @@ export async function handleEwsNotification(
     });
     return { status: 400, json: { error: 'Invalid SendNotification request' } };
   }
+
   const services = await loadServices();
   const callbackId = request.url.searchParams.get(CALLBACK_ID_PARAMETER) ?? '';
   const record = await services.subscriptions.get(callbackId);
@@ -59,11 +60,13 @@ export async function handleEwsNotification(
     context.log('info', 'EWS notification for an unknown subscription; unsubscribing', fields);
     return answer('Unsubscribe');
   }
+
   const secret = request.url.searchParams.get(CALLBACK_SECRET_PARAMETER) ?? '';
   if (!clientStateMatches(secret, record.secretHash)) {
     context.log('warn', 'EWS notification rejected: wrong callback secret', fields);
     return { status: 401, json: { error: 'Invalid callback secret' } };
   }
+
   const stale = await staleReason(record, notification, services);
   if (stale !== undefined) {
     context.log('info', 'EWS subscription ended', { ...fields, reason: stale });
@@ -81,8 +84,8 @@ async function staleReason(
   notification: PushNotification,
   services: EwsPushServices,
 ): Promise<'replaced' | 'mailbox-not-monitored' | undefined> {
-  // A row without a SubscriptionId is still waiting for its Subscribe response; the secret
-  // already proves that this callback URL is the one that Subscribe sent.
+  // A row without a SubscriptionId is still waiting for its Subscribe response. The secret
+  // already proves that Subscribe sent this callback URL.
   if (record.subscriptionId !== undefined && record.subscriptionId !== notification.subscriptionId) {
     return 'replaced';
   }

@@ -47,9 +47,9 @@ export interface PushDelivery {
   subscriptionId: string;
   /** Event types in the request, in order. */
   events: SimEventType[];
-  /** HTTP status of the answer, or `network-error`. */
+  /** HTTP status of the response, or `network-error`. */
   status: number | 'network-error';
-  /** SubscriptionStatus of the answer, when it had one. */
+  /** SubscriptionStatus of the response, when it had one. */
   answer?: 'OK' | 'Unsubscribe';
   /** 0 for the first try of a batch of events, then 1, 2, ... for retries. */
   retry: number;
@@ -78,11 +78,11 @@ interface SubscriptionState {
 const answerParser = new XMLParser({ removeNSPrefix: true, parseTagValue: false });
 
 /**
- * Push notifications as Exchange sends them: SendNotification POSTs to the subscription's URL
- * for new items in watched folders, a StatusEvent keep-alive after StatusFrequency minutes
- * without events, and retries of a failed delivery 30 seconds after the first failure, then
- * doubling (30, 60, 120, 240 ... seconds after it) while within StatusFrequency minutes of it.
- * After that the subscription is dropped. An answer of SubscriptionStatus Unsubscribe ends it.
+ * Push notifications as Exchange sends them. New items in watched folders are POSTed as
+ * SendNotification to the subscription's URL, and a StatusEvent keep-alive follows StatusFrequency
+ * minutes without events. A failed delivery is retried 30, 60, 120, 240 ... seconds after the
+ * first failure while that is within StatusFrequency minutes, and then the subscription is
+ * dropped. A response with SubscriptionStatus Unsubscribe ends it.
  * @see https://learn.microsoft.com/exchange/client-developer/web-service-reference/statusfrequency
  */
 export class PushNotifier {
@@ -98,12 +98,12 @@ export class PushNotifier {
     this.minuteMs = options.minuteMs ?? 60_000;
   }
 
-  /** Every push subscription created, active or ended. */
+  /** Returns every push subscription created, active or ended. */
   subscriptions(): SimPushSubscription[] {
     return [...this.states.values()].map((state) => state.subscription);
   }
 
-  /** Subscribe with PushSubscriptionRequest; returns the response message. */
+  /** Handles Subscribe with a PushSubscriptionRequest and returns the response message. */
   subscribe(mailbox: SimMailbox, request: Node): string {
     const push = request.PushSubscriptionRequest as Node | undefined;
     if (push === undefined) {
@@ -114,6 +114,7 @@ export class PushNotifier {
     if (!/^https?:\/\//.test(url)) {
       throw new OperationError('ErrorInvalidPushSubscriptionUrl');
     }
+
     const frequencyText = typeof push.StatusFrequency === 'string' ? push.StatusFrequency : '30';
     const statusFrequencyMinutes = Number(frequencyText);
     if (!/^\d+$/.test(frequencyText) || statusFrequencyMinutes < 1 || statusFrequencyMinutes > 1440) {
@@ -123,6 +124,7 @@ export class PushNotifier {
     if (eventTypes.size === 0 || [...eventTypes].some((type) => !KNOWN_EVENT_TYPES.has(type))) {
       throw new OperationError('ErrorInvalidSubscriptionRequest');
     }
+
     const subscription: SimPushSubscription = {
       id: Buffer.from(`push:${randomUUID()}`).toString('base64'),
       mailbox: mailbox.address,
@@ -144,6 +146,7 @@ export class PushNotifier {
     subscription.previousWatermark = this.nextWatermark(state);
     this.states.set(subscription.id, state);
     this.armKeepAlive(state);
+
     const content =
       `<m:SubscriptionId>${esc(subscription.id)}</m:SubscriptionId>` +
       `<m:Watermark>${esc(subscription.previousWatermark)}</m:Watermark>`;
@@ -151,8 +154,8 @@ export class PushNotifier {
   }
 
   /**
-   * Unsubscribe: valid for pull and streaming subscriptions only, so a push subscription's id
-   * gets ErrorInvalidSubscription, as Exchange answers.
+   * Handles Unsubscribe. Exchange accepts it for pull and streaming subscriptions only, so a push
+   * subscription's id gets ErrorInvalidSubscription.
    */
   unsubscribe(request: Node): string {
     const id = typeof request.SubscriptionId === 'string' ? request.SubscriptionId : '';
