@@ -17,7 +17,7 @@ export const EWS_MANAGER_LEASE_NAME = 'ews-subscription-manager';
 /** How long the EWS manager lease lasts without renewal, in milliseconds. */
 const EWS_MANAGER_LEASE_MS = 5 * 60_000;
 
-/** What the EWS notification endpoint and the EWS subscription timer use. */
+/** Services of the EWS notification endpoint and the EWS subscription timer. */
 export interface EwsPushServices {
   realtime: RealtimeServices;
   subscriptions: EwsSubscriptionStore;

@@ -17,8 +17,8 @@ import type { Lease } from './table-lease.js';
 
 /**
  * A subscription without a notification or keep-alive for this many StatusFrequency periods is
- * created again. Exchange ends a subscription whose deliveries fail for one period, and its
- * documentation advises acting after two periods of silence; the third covers a slow timer.
+ * created again. Exchange ends a subscription whose deliveries fail for one period. Its
+ * documentation advises acting after two periods of silence, and the third covers a slow timer.
  */
 export const STALE_AFTER_PERIODS = 3;
 
@@ -45,7 +45,7 @@ export interface EwsSyncOptions {
  * lease). Every on-premises mailbox gets a push subscription: a new mailbox is subscribed, and
  * one whose subscription has been silent for {@link STALE_AFTER_PERIODS} StatusFrequency periods
  * is subscribed again. Rows of mailboxes no longer on premises are deleted, so that Exchange's
- * next notification for them is answered Unsubscribe. Every on-premises mailbox then gets a
+ * next notification for them gets the response Unsubscribe. Every on-premises mailbox then gets a
  * catch-up job, whose SyncFolderItems covers whatever push missed.
  * @throws ScannerError `config-invalid` when MAILSWEEP_PUBLIC_BASE_URL is not set.
  */
@@ -183,6 +183,7 @@ async function subscribe(
   if (push === undefined) {
     throw new ScannerError('config-invalid', 'EWS is not configured: set MAILSWEEP_EWS_URL');
   }
+
   const settings = services.realtime.settings;
   const callbackId = randomBytes(16).toString('hex');
   const secret = randomBytes(32).toString('base64url');
@@ -195,6 +196,7 @@ async function subscribe(
     lastSeenAt: now.toISOString(),
   };
   await services.subscriptions.put(row);
+
   const url = new URL(notificationUrl);
   url.searchParams.set(CALLBACK_ID_PARAMETER, callbackId);
   url.searchParams.set(CALLBACK_SECRET_PARAMETER, secret);
@@ -202,6 +204,7 @@ async function subscribe(
     { wellKnown: 'inbox' },
     ...settings.arrival.catchUpFolders.map((wellKnown) => ({ wellKnown })),
   ];
+
   try {
     const created = await push.subscribe({
       mailbox,
