@@ -42,7 +42,7 @@ const subscribeResultSchema = z.object({
  * concurrency limit and ErrorServerBusy backoff included).
  *
  * Exchange has no operation that ends a push subscription: Unsubscribe accepts pull and streaming
- * subscriptions only and answers ErrorInvalidSubscription for push. A push subscription ends when
+ * subscriptions only and returns ErrorInvalidSubscription for push. A push subscription ends when
  * the callback answers a SendNotification with SubscriptionStatus `Unsubscribe`, or when its
  * deliveries keep failing for StatusFrequency minutes.
  * @see https://learn.microsoft.com/exchange/client-developer/web-service-reference/subscribe-operation
