@@ -136,6 +136,7 @@ async function ensureAll(
       report.removed += await deleteRows(services, own, live);
       continue;
     }
+    logReplaced(own, services, now, logger);
     try {
       const row = await subscribe(services, mailbox, notificationUrl, now);
       report.removed += await deleteRows(services, own, row);
@@ -157,6 +158,28 @@ async function ensureAll(
     }
   }
   return created;
+}
+
+/** Logs why a mailbox's newest subscription is replaced: silence, or a new StatusFrequency. */
+function logReplaced(
+  rows: readonly EwsSubscriptionRecord[],
+  services: EwsPushServices,
+  now: Date,
+  logger: Logger,
+): void {
+  const newest = rows
+    .filter((row) => row.subscriptionId !== undefined)
+    .sort((a, b) => Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt))[0];
+  if (newest === undefined) return;
+  const fields = { mailboxHash: hashMailbox(newest.mailbox), subscriptionId: newest.subscriptionId };
+  if (newest.statusFrequencyMinutes !== services.realtime.settings.ews.pushStatusFrequencyMinutes) {
+    logger.info('EWS push StatusFrequency changed; subscribing again', fields);
+    return;
+  }
+  logger.warn('EWS push subscription went silent; subscribing again', {
+    ...fields,
+    silentMinutes: Math.round((now.getTime() - Date.parse(newest.lastSeenAt)) / 60_000),
+  });
 }
 
 /** True for a subscription with the configured StatusFrequency that has been heard recently. */

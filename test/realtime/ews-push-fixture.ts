@@ -42,7 +42,7 @@ export async function createEwsTestServices(options: EwsTestServicesOptions = {}
     push: options.push,
     tables: { ewsSubscriptions: table, leases: tables.leases },
   });
-  return { services, queue, realtime, leases: tables.leases };
+  return { services, queue, realtime, leases: tables.leases, ewsTable: table };
 }
 
 /** Stores a subscription row for a mailbox and returns it with its callback secret. */

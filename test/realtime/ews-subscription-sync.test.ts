@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { EwsPushClient } from '../../src/ews/ews-push.js';
-import { EWS_MANAGER_LEASE_NAME } from '../../src/realtime/ews-push-services.js';
+import {
+  createEwsPushServices,
+  EWS_MANAGER_LEASE_NAME,
+} from '../../src/realtime/ews-push-services.js';
 import { runEwsSubscriptionSync } from '../../src/realtime/ews-subscription-sync.js';
 import { TableLease } from '../../src/realtime/table-lease.js';
 import type { CatchUpJob } from '../../src/queue/jobs.js';
@@ -110,8 +113,12 @@ describe('EWS subscription sync', () => {
     const before = await services.subscriptions.list();
     const silent = new Date(Date.now() + 16 * 60_000);
 
-    const report = await runEwsSubscriptionSync(services, createRecordingLogger(), { now: silent });
+    const logger = createRecordingLogger();
+    const report = await runEwsSubscriptionSync(services, logger, { now: silent });
     assert.equal(report.resubscribed, 3);
+    const warnings = logger.lines.filter((line) => line.message.includes('went silent'));
+    assert.equal(warnings.length, 3);
+    assert.equal(warnings[0]?.fields?.silentMinutes, 16);
     assert.equal(report.removed, 3);
     const afterRows = await services.subscriptions.list();
     assert.equal(afterRows.length, 3);
@@ -119,6 +126,30 @@ describe('EWS subscription sync', () => {
       assert.ok(!before.some((old) => old.callbackId === row.callbackId));
       assert.equal(row.lastSeenAt, silent.toISOString());
     }
+  });
+
+  it('subscribes again when StatusFrequency changes', async () => {
+    const { services, realtime, leases, ewsTable } = await setUp();
+    await runEwsSubscriptionSync(services, createRecordingLogger());
+    const settings = realtime.settings;
+    const changed = await createEwsPushServices(
+      { ...realtime, settings: { ...settings, ews: { ...settings.ews, pushStatusFrequencyMinutes: 7 } } },
+      { push, tables: { ewsSubscriptions: ewsTable, leases } },
+    );
+
+    const logger = createRecordingLogger();
+    const report = await runEwsSubscriptionSync(changed, logger);
+    assert.equal(report.resubscribed, 3);
+    const rows = await changed.subscriptions.list();
+    assert.deepEqual(
+      rows.map((row) => row.statusFrequencyMinutes),
+      [7, 7, 7],
+    );
+    for (const row of rows) {
+      const subscription = sim.push.subscriptions().find((s) => s.id === row.subscriptionId);
+      assert.equal(subscription?.statusFrequencyMinutes, 7);
+    }
+    assert.equal(logger.lines.filter((line) => line.message.includes('changed')).length, 3);
   });
 
   it('deletes rows of mailboxes no longer on premises', async () => {
