@@ -132,7 +132,8 @@ export function latestWatermark(events: readonly PushEvent[]): string | undefine
   let best: { watermark: string; at: number } | undefined;
   for (const event of events) {
     if (event.watermark === undefined) continue;
-    const at = event.timeStamp === undefined ? Number.POSITIVE_INFINITY : Date.parse(event.timeStamp);
+    const at =
+      event.timeStamp === undefined ? Number.POSITIVE_INFINITY : Date.parse(event.timeStamp);
     if (best === undefined || at >= best.at) {
       best = { watermark: event.watermark, at };
     }

@@ -83,9 +83,11 @@ export class EwsPushClient {
       watermark: text(message, 'Watermark') || undefined,
     });
     if (!parsed.success) {
-      throw new ScannerError('mailbox-request-failed', 'EWS Subscribe response has no SubscriptionId', {
-        fields: { operation: 'subscribe' },
-      });
+      throw new ScannerError(
+        'mailbox-request-failed',
+        'EWS Subscribe response has no SubscriptionId',
+        { fields: { operation: 'subscribe' } },
+      );
     }
     return parsed.data;
   }

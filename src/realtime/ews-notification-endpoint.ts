@@ -86,7 +86,8 @@ async function staleReason(
 ): Promise<'replaced' | 'mailbox-not-monitored' | undefined> {
   // A row without a SubscriptionId is still waiting for its Subscribe response. The secret
   // already proves that Subscribe sent this callback URL.
-  if (record.subscriptionId !== undefined && record.subscriptionId !== notification.subscriptionId) {
+  const stored = record.subscriptionId;
+  if (stored !== undefined && stored !== notification.subscriptionId) {
     return 'replaced';
   }
   const { settings, mailboxes } = services.realtime;
@@ -114,7 +115,11 @@ async function accept(
         jobs: jobs.length,
         error: toError(thrown).message,
       });
-      return { status: 503, headers: { 'retry-after': '30' }, json: { error: 'Queue unavailable' } };
+      return {
+        status: 503,
+        headers: { 'retry-after': '30' },
+        json: { error: 'Queue unavailable' },
+      };
     }
   }
   const watermark = latestWatermark(notification.events);

@@ -75,10 +75,12 @@ export async function runEwsSubscriptionSync(
   report.ran = true;
   const now = options.now ?? services.realtime.now();
   try {
-    const mailboxes = await listOnPremMailboxes(services.realtime.settings, services.realtime.mailboxes);
+    const { settings, mailboxes: mailboxStore } = services.realtime;
+    const mailboxes = await listOnPremMailboxes(settings, mailboxStore);
     const rows = await services.subscriptions.list();
     report.removed += await removeUnwatched(services, rows, mailboxes);
-    const created = await ensureAll(services, mailboxes, rows, notificationUrl, now, lease, report, logger);
+    const run = { notificationUrl, now, lease, report, logger };
+    const created = await ensureAll(services, mailboxes, rows, run);
     report.catchUpJobs = await enqueueCatchUps(services, mailboxes, created, now, logger);
   } finally {
     await lease.release();
@@ -114,15 +116,20 @@ async function removeUnwatched(
   return removed;
 }
 
+/** Facts of one sync run that every mailbox's step uses. */
+interface SyncRun {
+  notificationUrl: string;
+  now: Date;
+  lease: Lease;
+  report: EwsSyncReport;
+  logger: Logger;
+}
+
 async function ensureAll(
   services: EwsPushServices,
   mailboxes: readonly OnPremMailbox[],
   rows: readonly EwsSubscriptionRecord[],
-  notificationUrl: string,
-  now: Date,
-  lease: Lease,
-  report: EwsSyncReport,
-  logger: Logger,
+  { notificationUrl, now, lease, report, logger }: SyncRun,
 ): Promise<Set<string>> {
   const created = new Set<string>();
   for (const { mailbox } of mailboxes) {
@@ -171,7 +178,10 @@ function logReplaced(
     .filter((row) => row.subscriptionId !== undefined)
     .sort((a, b) => Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt))[0];
   if (newest === undefined) return;
-  const fields = { mailboxHash: hashMailbox(newest.mailbox), subscriptionId: newest.subscriptionId };
+  const fields = {
+    mailboxHash: hashMailbox(newest.mailbox),
+    subscriptionId: newest.subscriptionId,
+  };
   if (newest.statusFrequencyMinutes !== services.realtime.settings.ews.pushStatusFrequencyMinutes) {
     logger.info('EWS push StatusFrequency changed; subscribing again', fields);
     return;
@@ -243,7 +253,7 @@ async function subscribe(
   }
 }
 
-/** Deletes a mailbox's rows other than `keep`; Exchange's next notification to them unsubscribes. */
+/** Deletes a mailbox's rows other than `keep`. Exchange's next notification to them ends them. */
 async function deleteRows(
   services: EwsPushServices,
   rows: readonly EwsSubscriptionRecord[],
