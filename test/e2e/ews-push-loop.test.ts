@@ -4,10 +4,17 @@ import { after, before, describe, it } from 'node:test';
 
 import type { VerdictRecord } from '../../src/arrival/verdict-log.js';
 import { ewsPushServices } from '../../src/realtime/ews-push-services.js';
-import { runEwsSubscriptionSync, type EwsSyncOptions } from '../../src/realtime/ews-subscription-sync.js';
+import {
+  runEwsSubscriptionSync,
+  type EwsSyncOptions,
+} from '../../src/realtime/ews-subscription-sync.js';
 import { buildSamples, type Sample } from '../../src/samples/samples.js';
 import { silentLogger } from '../../src/shared/logger.js';
-import { startEwsSimulator, type EwsSimulator, type SimMailbox } from '../ews-simulator/ews-simulator.js';
+import {
+  startEwsSimulator,
+  type EwsSimulator,
+  type SimMailbox,
+} from '../ews-simulator/ews-simulator.js';
 import { FAST_RETRY, SERVICE_PASSWORD, SERVICE_USER } from '../ews/ews-test-support.js';
 import { newMailEvents, notificationRequest } from '../realtime/ews-push-fixture.js';
 import { startLoopHarness, type LoopHarness } from './loop-harness.js';

@@ -117,10 +117,12 @@ export class PushNotifier {
 
     const frequencyText = typeof push.StatusFrequency === 'string' ? push.StatusFrequency : '30';
     const statusFrequencyMinutes = Number(frequencyText);
-    if (!/^\d+$/.test(frequencyText) || statusFrequencyMinutes < 1 || statusFrequencyMinutes > 1440) {
+    const inRange = statusFrequencyMinutes >= 1 && statusFrequencyMinutes <= 1440;
+    if (!/^\d+$/.test(frequencyText) || !inRange) {
       throw new OperationError('ErrorInvalidSubscriptionRequest');
     }
-    const eventTypes = new Set(listOf((push.EventTypes as Node | undefined)?.EventType).map(String));
+    const requested = listOf((push.EventTypes as Node | undefined)?.EventType);
+    const eventTypes = new Set(requested.map(String));
     if (eventTypes.size === 0 || [...eventTypes].some((type) => !KNOWN_EVENT_TYPES.has(type))) {
       throw new OperationError('ErrorInvalidSubscriptionRequest');
     }
@@ -159,7 +161,8 @@ export class PushNotifier {
    */
   unsubscribe(request: Node): string {
     const id = typeof request.SubscriptionId === 'string' ? request.SubscriptionId : '';
-    throw new OperationError(this.states.has(id) ? 'ErrorInvalidSubscription' : 'ErrorSubscriptionNotFound');
+    const known = this.states.has(id);
+    throw new OperationError(known ? 'ErrorInvalidSubscription' : 'ErrorSubscriptionNotFound');
   }
 
   /** Raises CreatedEvent for an item created in (or moved into) a watched folder. */

@@ -5,7 +5,10 @@ import { TableClient } from '@azure/data-tables';
 import type { ApiRequest } from '../../src/functions-host/registry.js';
 import type { EwsPushClient } from '../../src/ews/ews-push.js';
 import type { JobQueue } from '../../src/queue/jobs.js';
-import { createEwsPushServices, type EwsPushServices } from '../../src/realtime/ews-push-services.js';
+import {
+  createEwsPushServices,
+  type EwsPushServices,
+} from '../../src/realtime/ews-push-services.js';
 import type { EwsSubscriptionRecord } from '../../src/realtime/ews-subscription-store.js';
 import { hashClientState } from '../../src/realtime/subscription-store.js';
 import type { SimEvent } from '../ews-simulator/ews-push.js';

@@ -54,7 +54,7 @@ describe('EWS subscription sync', () => {
     return { ...built, queue: built.queue as RecordingQueue };
   }
 
-  it('subscribes every on-premises mailbox and queues catch-up jobs', async () => {
+  it('subscribes on-premises mailboxes and queues catch-ups', async () => {
     const { services, queue } = await setUp();
     const report = await runEwsSubscriptionSync(services, createRecordingLogger());
 
@@ -71,7 +71,10 @@ describe('EWS subscription sync', () => {
       const subscription = sim.push.subscriptions().find((s) => s.id === row.subscriptionId);
       assert.ok(subscription, `subscription of ${row.mailbox}`);
       const url = new URL(subscription.url);
-      assert.equal(`${url.origin}${url.pathname}`, 'https://mailsweep.contoso.com/api/ews/notifications');
+      assert.equal(
+        `${url.origin}${url.pathname}`,
+        'https://mailsweep.contoso.com/api/ews/notifications',
+      );
       assert.equal(url.searchParams.get('id'), row.callbackId);
       assert.ok((url.searchParams.get('key') ?? '').length >= 40);
       assert.equal(subscription.statusFrequencyMinutes, 5);
@@ -94,7 +97,8 @@ describe('EWS subscription sync', () => {
 
     const report = await runEwsSubscriptionSync(services, createRecordingLogger());
     assert.equal(report.subscribed + report.resubscribed, 0);
-    assert.equal(sim.requestLog.filter((entry) => entry.operation === 'Subscribe').length, subscribes);
+    const subscribesAfter = sim.requestLog.filter((entry) => entry.operation === 'Subscribe');
+    assert.equal(subscribesAfter.length, subscribes);
     assert.deepEqual(
       (await services.subscriptions.list()).map((row) => row.callbackId).sort(),
       rows.map((row) => row.callbackId).sort(),
@@ -107,7 +111,7 @@ describe('EWS subscription sync', () => {
     );
   });
 
-  it('subscribes again after three silent StatusFrequency periods', async () => {
+  it('resubscribes after three silent periods', async () => {
     const { services } = await setUp();
     await runEwsSubscriptionSync(services, createRecordingLogger());
     const before = await services.subscriptions.list();
@@ -128,12 +132,15 @@ describe('EWS subscription sync', () => {
     }
   });
 
-  it('subscribes again when StatusFrequency changes', async () => {
+  it('resubscribes when StatusFrequency changes', async () => {
     const { services, realtime, leases, ewsTable } = await setUp();
     await runEwsSubscriptionSync(services, createRecordingLogger());
     const settings = realtime.settings;
     const changed = await createEwsPushServices(
-      { ...realtime, settings: { ...settings, ews: { ...settings.ews, pushStatusFrequencyMinutes: 7 } } },
+      {
+        ...realtime,
+        settings: { ...settings, ews: { ...settings.ews, pushStatusFrequencyMinutes: 7 } },
+      },
       { push, tables: { ewsSubscriptions: ewsTable, leases } },
     );
 
