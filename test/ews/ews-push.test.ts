@@ -16,7 +16,7 @@ import { ScannerError } from '../../src/shared/errors.js';
 import type { EwsSimulator } from '../ews-simulator/ews-simulator.js';
 import { clientFor, sampleMime, startSimulator } from './ews-test-support.js';
 
-/** A callback server that parses each SendNotification and answers as `reply` says. */
+/** A callback server that parses each SendNotification and responds with `reply`. */
 class CallbackServer {
   readonly received: PushNotification[] = [];
   reply: 'OK' | 'Unsubscribe' | 500 = 'OK';

@@ -95,7 +95,7 @@ export function rawRequest(url: URL, body: string): ApiRequest {
   };
 }
 
-/** A NewMailEvent and a CreatedEvent for one item, as Exchange sends for a delivered message. */
+/** Returns a CreatedEvent and a NewMailEvent for one item, as Exchange sends for new mail. */
 export function newMailEvents(
   itemId: string,
   watermark = 'AQAAAB==',

@@ -194,11 +194,11 @@ describe('EWS subscription sync', () => {
     const { services, queue, leases } = await setUp();
     // Another instance: a lease object of its own on the same row.
     const other = new TableLease(leases, EWS_MANAGER_LEASE_NAME, 60_000);
-    const held = await other.tryAcquire();
-    assert.ok(held);
+    const otherLease = await other.tryAcquire();
+    assert.ok(otherLease);
     const report = await runEwsSubscriptionSync(services, createRecordingLogger());
     assert.equal(report.ran, false);
     assert.equal(queue.jobs.length, 0);
-    await held.release();
+    await otherLease.release();
   });
 });
