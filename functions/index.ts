@@ -1,4 +1,6 @@
 // The Functions host loads this file (package.json "main"); each import registers its triggers.
+import './ews-notifications.js';
+import './ews-subscription-sync.js';
 import './get-verdicts.js';
 import './graph-lifecycle.js';
 import './graph-notifications.js';

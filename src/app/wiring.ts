@@ -2,6 +2,8 @@ import { provideArrivalServices } from '../arrival/arrival-runtime.js';
 import { toAuthMode } from '../auth/require-admin.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { createEwsClient } from '../ews/create-ews-client.js';
+import type { EwsClient, EwsClientOptions } from '../ews/ews-client.js';
+import { EwsPushClient } from '../ews/ews-push.js';
 import {
   createGraphClient,
   isGraphConfigured,
@@ -13,6 +15,7 @@ import { MailboxRouter } from '../mailbox/mailbox-router.js';
 import type { JobQueue } from '../queue/jobs.js';
 import type { QueueMonitor } from '../queue/queue-monitor.js';
 import { openScanQueue } from '../realtime/compose.js';
+import { provideEwsPushClient } from '../realtime/ews-push-services.js';
 import { provideGraphClients, provideScanQueue } from '../realtime/provider.js';
 import { GRAPH_NOT_CONFIGURED } from '../realtime/services.js';
 import { ScannerError } from '../shared/errors.js';
@@ -22,6 +25,8 @@ import { createJsonLogger, type Logger } from '../shared/logger.js';
 export interface WiringOptions {
   /** Options for the Graph client, e.g. the simulator's CA for local runs and tests. */
   graph?: CreateGraphClientOptions;
+  /** Options for the EWS client, e.g. the simulator's CA and short retries in tests. */
+  ews?: Partial<EwsClientOptions>;
   /** Logger of the Graph client; default a JSON logger at the settings' level. */
   logger?: Logger;
   /** Settings source; default process.env, read when the first function needs a service. */
@@ -32,6 +37,8 @@ interface Wired {
   settings: Settings;
   logger: Logger;
   graph: GraphClient | undefined;
+  /** Built on first use; undefined when MAILSWEEP_EWS_URL is unset. */
+  ews?: { client: EwsClient | undefined };
   /** Built on the first scan job, so that EWS settings are read only when a scan needs them. */
   router?: MailboxRouter;
   scanQueue: { queue: JobQueue; monitor: QueueMonitor };
@@ -71,6 +78,16 @@ export function wireServices(options: WiringOptions = {}): void {
     return { subscriptions: graph, directory: graph, users: graph };
   });
   provideScanQueue(() => build().scanQueue);
+  // One EWS client serves scans and push subscriptions, so they share its concurrency limit.
+  const ewsClient = (): EwsClient | undefined => {
+    const current = build();
+    current.ews ??= { client: createEwsClient(current.settings, current.logger, options.ews) };
+    return current.ews.client;
+  };
+  provideEwsPushClient(() => {
+    const client = ewsClient();
+    return client === undefined ? undefined : new EwsPushClient(client.soapTransport);
+  });
   // Scans reach mailboxes through the router: on-premises mailboxes (named in settings, or
   // reported so by Graph) go to EWS when an EWS URL is set.
   const mailboxClient = (): MailboxClient => {
@@ -80,7 +97,7 @@ export function wireServices(options: WiringOptions = {}): void {
     }
     current.router ??= new MailboxRouter({
       graph: current.graph,
-      ews: createEwsClient(current.settings, current.logger),
+      ews: ewsClient(),
       onPremMailboxes: current.settings.hybrid.onPremMailboxes,
       onPremDomains: current.settings.hybrid.onPremDomains,
       cacheTtlMs: current.settings.hybrid.cacheMinutes * 60_000,
@@ -97,8 +114,9 @@ export function wireServices(options: WiringOptions = {}): void {
   });
 }
 
-/** Closes the Graph client's connections and forgets the built services. */
+/** Closes the Graph and EWS clients' connections and forgets the built services. */
 export function unwireServices(): void {
   wired?.graph?.close();
+  wired?.ews?.client?.close();
   wired = undefined;
 }

@@ -160,6 +160,9 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_EWS_OAUTH_SCOPE: z.string().trim().min(1).max(500).optional(),
   MAILSWEEP_EWS_MAX_CONCURRENCY: positiveInt(10),
   MAILSWEEP_EWS_MAX_TRIES: positiveInt(6),
+  MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES: positiveInt(5).pipe(
+    z.number().max(1440, 'must be at most 1440, the largest StatusFrequency EWS accepts'),
+  ),
   MAILSWEEP_ONPREM_MAILBOXES: commaList(z.email({ message: 'must be a mail address like adele@contoso.com' })),
   MAILSWEEP_ONPREM_DOMAINS: domainList,
   MAILSWEEP_ONPREM_CACHE_MINUTES: positiveInt(1440),
@@ -461,6 +464,11 @@ export interface EwsSettings {
   maxConcurrency: number;
   /** Tries per EWS request, the first included; default 6. */
   maxTries: number;
+  /**
+   * StatusFrequency of push subscriptions, in minutes (1 to 1440); default 5. Exchange sends a
+   * keep-alive this often when no mail arrives, and retries a failed delivery for this long.
+   */
+  pushStatusFrequencyMinutes: number;
 }
 
 /** Routing of mailboxes between Graph and EWS. */
@@ -599,6 +607,7 @@ function toSettings(raw: RawSettings): Settings {
       oauthScope: raw.MAILSWEEP_EWS_OAUTH_SCOPE,
       maxConcurrency: raw.MAILSWEEP_EWS_MAX_CONCURRENCY,
       maxTries: raw.MAILSWEEP_EWS_MAX_TRIES,
+      pushStatusFrequencyMinutes: raw.MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES,
     },
     hybrid: {
       onPremMailboxes: raw.MAILSWEEP_ONPREM_MAILBOXES,

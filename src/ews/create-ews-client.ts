@@ -2,15 +2,20 @@ import type { Settings } from '../config/settings.js';
 import { createGraphCredential } from '../graph/graph-credential.js';
 import { ScannerError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { EwsClient } from './ews-client.js';
+import { EwsClient, type EwsClientOptions } from './ews-client.js';
 import type { EwsAuth } from './ews-http.js';
 
 /**
  * Builds the EWS client from settings, or returns undefined when MAILSWEEP_EWS_URL is unset.
- * OAuth uses the Graph app's credential (createGraphCredential).
+ * OAuth uses the Graph app's credential (createGraphCredential). `overrides` replace options
+ * the settings give (tests pass the simulator's CA and short retries).
  * @throws ScannerError `config-invalid` when the credentials the auth kind needs are missing.
  */
-export function createEwsClient(settings: Settings, logger: Logger): EwsClient | undefined {
+export function createEwsClient(
+  settings: Settings,
+  logger: Logger,
+  overrides: Partial<EwsClientOptions> = {},
+): EwsClient | undefined {
   const ews = settings.ews;
   if (ews.url === undefined) {
     return undefined;
@@ -38,5 +43,6 @@ export function createEwsClient(settings: Settings, logger: Logger): EwsClient |
     maxConcurrency: ews.maxConcurrency,
     retry: { maxTries: ews.maxTries },
     logger,
+    ...overrides,
   });
 }

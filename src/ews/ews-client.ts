@@ -102,6 +102,11 @@ export class EwsClient implements MailboxClient {
     return this.transport.activeRequests;
   }
 
+  /** The transport, shared with EWS operations kept in modules of their own (push, ews-push.ts). */
+  get soapTransport(): EwsTransport {
+    return this.transport;
+  }
+
   /**
    * Lists messages newest first, in one folder or in every mail folder of the mailbox. Pages are
    * read by time rather than by offset: each page requests items received at or before the last

@@ -15,6 +15,7 @@ import { ScannerError } from '../shared/errors.js';
 export const STATE_TABLES = {
   mailboxes: 'mailboxes',
   subscriptions: 'subscriptions',
+  ewsSubscriptions: 'ewssubscriptions',
   syncStates: 'syncstates',
   verdicts: 'verdicts',
   messageLocks: 'messagelocks',

@@ -18,6 +18,23 @@ describe('loadSettings EWS and hybrid keys', () => {
     assert.equal(createEwsClient(settings, silentLogger), undefined);
   });
 
+  it('reads the push StatusFrequency', () => {
+    assert.equal(loadSettings({}).ews.pushStatusFrequencyMinutes, 5);
+    const settings = loadSettings({ MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES: '1440' });
+    assert.equal(settings.ews.pushStatusFrequencyMinutes, 1440);
+  });
+
+  for (const value of ['0', '1441', '-1', '2.5', 'five']) {
+    it(`rejects push StatusFrequency ${value}`, () => {
+      assert.throws(
+        () => loadSettings({ MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES: value }),
+        (error: unknown) =>
+          error instanceof ScannerError &&
+          error.message.includes('MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES'),
+      );
+    });
+  }
+
   it('parses on-premises mailboxes and domains', () => {
     const settings = loadSettings({
       MAILSWEEP_ONPREM_MAILBOXES: ' Adele@Contoso.com , ,bob@contoso.com',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { closeArrivalRuntime } from '../../src/arrival/arrival-runtime.js';
+import type { EwsClientOptions } from '../../src/ews/ews-client.js';
 import type { VerdictRecord } from '../../src/arrival/verdict-log.js';
 import { unwireServices, wireServices } from '../../src/app/wiring.js';
 import { startLocalHost, type LocalHost } from '../../src/functions-host/local-host.js';
@@ -34,6 +35,8 @@ export interface LoopHarnessOptions {
   queueRetryDelayMs?: number;
   /** Scan jobs handled at once by the in-process queue; default 4. */
   queueConcurrency?: number;
+  /** Options of the EWS client, e.g. the EWS simulator's CA; needs MAILSWEEP_EWS_* in `env`. */
+  ews?: Partial<EwsClientOptions>;
 }
 
 /** The whole real-time loop in this process: simulator, local host, queue and real handlers. */
@@ -98,6 +101,7 @@ export async function startLoopHarness(options: LoopHarnessOptions = {}): Promis
   await import('../../functions/index.js');
   wireServices({
     graph: { ca: sim.certificate, retry: options.graphRetry ?? FAST_GRAPH_RETRY },
+    ...(options.ews === undefined ? {} : { ews: options.ews }),
     logger,
   });
   const host = await startLocalHost({

@@ -30,9 +30,11 @@ import {
   type SimItem,
   type SimMailbox,
 } from './ews-store.js';
+import { PushNotifier, type PushOptions } from './ews-push.js';
 import { createChallenge, ntlmMessageType, verifyAuthenticate } from './ntlm-server.js';
 
 export type { SimFolder, SimItem, SimMailbox } from './ews-store.js';
+export type { PushDelivery, SimPushSubscription } from './ews-push.js';
 
 /** A fault the simulator injects into one SOAP request. */
 export type EwsFault = 'busy' | 'busy-no-backoff' | 'html' | 'truncated' | 'http-500';
@@ -71,6 +73,8 @@ export interface EwsSimulatorOptions {
   faults?: Partial<EwsFaults>;
   /** Seed of the generator behind fault rates; default 1. */
   seed?: number;
+  /** Push notifications; the StatusFrequency minute can be shortened for tests. */
+  push?: PushOptions;
 }
 
 /** One SOAP request the simulator answered. */
@@ -112,6 +116,8 @@ export interface EwsSimulator {
   peakConcurrency: number;
   /** NTLM negotiate messages answered with a challenge. */
   ntlmChallenges: number;
+  /** Push subscriptions, their deliveries, and a switch that makes every delivery fail. */
+  push: PushNotifier;
   addAccount(account: EwsAccount): void;
   addMailbox(address: string): SimMailbox;
   mailbox(address: string): SimMailbox;
@@ -177,7 +183,8 @@ const HTML_PAGE =
 /**
  * Starts an EWS server on 127.0.0.1 (HTTPS, a free port) that answers FindFolder, FindItem,
  * GetItem, MoveItem, DeleteItem, UpdateItem, CreateItem, CreateFolder and SyncFolderItems with
- * the documented response shapes. It authenticates with Basic or NTLM (the 401 challenge flow,
+ * the documented response shapes, and Subscribe with push notifications to a callback URL
+ * (test/ews-simulator/ews-push.ts). It authenticates with Basic or NTLM (the 401 challenge flow,
  * NTLMv2 verified), enforces impersonation rights, caps a restricted FindItem page at 250 items,
  * refuses requests over its concurrency limit with ErrorServerBusy, and injects faults.
  */
@@ -192,6 +199,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
   const random = createRandom(options.seed ?? 1);
   const challenges = new WeakMap<Socket, Buffer>();
   let inFlight = 0;
+  const push = new PushNotifier(options.push);
 
   const faults: EwsFaults = {
     latencyMs: 0,
@@ -211,11 +219,13 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     requestLog: [],
     peakConcurrency: 0,
     ntlmChallenges: 0,
+    push,
     addAccount(account) {
       accounts.set(account.user.toLowerCase(), account);
     },
     addMailbox(address) {
       const mailbox = createMailbox(address.toLowerCase());
+      mailbox.onChange = (change) => push.onChange(mailbox, change);
       mailboxes.set(address.toLowerCase(), mailbox);
       return mailbox;
     },
@@ -251,6 +261,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
       };
       mailbox.items.set(item.id, item);
       recordChange(mailbox, folder.id, 'create', item.id);
+      push.onNewMail(mailbox, item);
       return item;
     },
     truncateMime(address, itemId, keepBytes) {
@@ -265,6 +276,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     },
     close: () =>
       new Promise<void>((resolve) => {
+        push.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
@@ -482,7 +494,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     }
     const result =
       ENVELOPE_OPEN +
-      runOperation(operation, (body[operation] ?? {}) as Node, mailbox) +
+      runOperation(operation, (body[operation] ?? {}) as Node, mailbox, push) +
       ENVELOPE_CLOSE;
     if (fault === 'truncated') {
       return {
@@ -509,7 +521,12 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
 }
 
 /** Runs one operation and returns its response element. */
-function runOperation(operation: string, request: Node, mailbox: SimMailbox): string {
+function runOperation(
+  operation: string,
+  request: Node,
+  mailbox: SimMailbox,
+  push: PushNotifier,
+): string {
   const name = operation;
   try {
     switch (operation) {
@@ -531,6 +548,10 @@ function runOperation(operation: string, request: Node, mailbox: SimMailbox): st
         return responseXml(name, createFolders(mailbox, request));
       case 'SyncFolderItems':
         return responseXml(name, [syncFolderItems(mailbox, request)]);
+      case 'Subscribe':
+        return responseXml(name, [push.subscribe(mailbox, request)]);
+      case 'Unsubscribe':
+        return responseXml(name, [push.unsubscribe(request)]);
       default:
         return responseXml(name, [failure(name, 'ErrorInvalidOperation')]);
     }

@@ -50,6 +50,8 @@ export interface SimMailbox {
   syncEpoch: number;
   softDeleted: string[];
   hardDeleted: string[];
+  /** Called after every change, for push notifications. */
+  onChange?: (change: SimChange) => void;
 }
 
 /** Well-known folders every simulated mailbox has, under the root. */
@@ -133,7 +135,9 @@ export function recordChange(
   itemId: string,
 ): void {
   mailbox.seq += 1;
-  mailbox.changes.push({ seq: mailbox.seq, folderId, kind, itemId });
+  const change: SimChange = { seq: mailbox.seq, folderId, kind, itemId };
+  mailbox.changes.push(change);
+  mailbox.onChange?.(change);
 }
 
 /** Moves an item to another folder under a new id, as Exchange does. */
