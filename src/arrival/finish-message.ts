@@ -7,6 +7,7 @@ import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.
 import { applyAction, destinationOf } from './mailbox-actions.js';
 import type { MessageLock } from './message-locks.js';
 import { recordVerdict, toCategory, type JobState } from './record-outcome.js';
+import { applyRemovals } from './rule-removals.js';
 
 /** Slack around the received time when looking for a moved message, in milliseconds. */
 const MOVED_MESSAGE_WINDOW_MS = 1000;
@@ -48,6 +49,7 @@ export async function finishDecided(state: JobState, deps: ArrivalDependencies):
     await deps.locks.linkItem(state.mailboxKey, messageId, lock.lockKey);
   }
   if (action !== 'quarantine' && action !== 'delete') {
+    await applyRemovals(lock.ruleRemovals, job.mailbox, messageId, deps);
     await applyRuleTags(lock.ruleTags, job.mailbox, messageId, deps);
   }
   await recordVerdict(state, deps, {

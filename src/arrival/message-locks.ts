@@ -43,6 +43,8 @@ const lockRowSchema = z.object({
   signatures: z.string().optional(),
   /** JSON of the `tag` actions the rules requested, applied after the verdict's own action. */
   ruleTags: z.string().optional(),
+  /** JSON of the attachments the rules asked to remove, found in the message's MIME. */
+  ruleRemovals: z.string().optional(),
   etag: z.string(),
 });
 

@@ -6,9 +6,11 @@ import { XMLParser } from 'fast-xml-parser';
 
 import { createRandom } from '../graph-simulator/faults.js';
 import { createLocalCertificate } from '../graph-simulator/tls.js';
+import { listMimeAttachments } from '../helpers/sim-attachments.js';
 import {
   createFolders,
   createItems,
+  deleteAttachments,
   deleteItems,
   esc,
   findFolders,
@@ -16,10 +18,12 @@ import {
   getItems,
   moveItems,
   OperationError,
+  requestedItemIds,
   responseXml,
   syncFolderItems,
   updateItems,
   failure,
+  wantsAttachments,
   type Node,
 } from './ews-operations.js';
 import {
@@ -370,7 +374,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
       if (faults.latencyMs > 0) {
         await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
       }
-      const { status, body, contentType } = answer(
+      const { status, body, contentType } = await answer(
         Buffer.concat(chunks).toString('utf8'),
         auth.user,
         entry,
@@ -383,11 +387,11 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     }
   }
 
-  function answer(
+  async function answer(
     document: string,
     user: string,
     entry: EwsRequestLogEntry,
-  ): { status: number; body: string; contentType: string } {
+  ): Promise<{ status: number; body: string; contentType: string }> {
     const xml = 'text/xml; charset=utf-8';
     let envelope: Node;
     try {
@@ -480,9 +484,13 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
         contentType: xml,
       };
     }
+    const request = (body[operation] ?? {}) as Node;
+    if (operation === 'GetItem' && wantsAttachments(request)) {
+      await readAttachments(mailbox, requestedItemIds(request));
+    }
     const result =
       ENVELOPE_OPEN +
-      runOperation(operation, (body[operation] ?? {}) as Node, mailbox) +
+      runOperation(operation, request, mailbox) +
       ENVELOPE_CLOSE;
     if (fault === 'truncated') {
       return {
@@ -508,6 +516,16 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
   return simulator;
 }
 
+/** Reads the attachments of the named items from their MIME, once per item. */
+async function readAttachments(mailbox: SimMailbox, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const item = mailbox.items.get(id);
+    if (item !== undefined) {
+      item.attachments ??= await listMimeAttachments(item.mime);
+    }
+  }
+}
+
 /** Runs one operation and returns its response element. */
 function runOperation(operation: string, request: Node, mailbox: SimMailbox): string {
   const name = operation;
@@ -525,6 +543,8 @@ function runOperation(operation: string, request: Node, mailbox: SimMailbox): st
         return responseXml(name, deleteItems(mailbox, request));
       case 'UpdateItem':
         return responseXml(name, updateItems(mailbox, request));
+      case 'DeleteAttachment':
+        return responseXml(name, deleteAttachments(mailbox, request));
       case 'CreateItem':
         return responseXml(name, createItems(mailbox, request));
       case 'CreateFolder':
