@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { handleScanMessage } from '../../src/arrival/scan-message.js';
+import { HiddenFolders } from '../../src/arrival/mailbox-actions.js';
+import { compileRuleSet } from '../../src/rules/compile-rules.js';
+import { createRuleHook } from '../../src/rules/evaluate-rules.js';
+import { createEngines } from '../../src/scanning/engines.js';
+import { createInProcessScanner } from '../../src/scanning/message-scanner.js';
+import { createPipeline } from '../../src/scanning/pipeline.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { startGraphFixture, type GraphFixture } from '../graph/graph-test-support.js';
+import { testSettings } from '../helpers/pipeline.js';
+import { buildMessage } from '../rules/rule-fixtures.js';
+import { createArrivalFixture, jobFor, verdictsOf } from './arrival-test-support.js';
+
+const first = { deliveryCount: 1, messageId: 'queue-1' };
+
+async function scannerFor(ruleSet: unknown) {
+  const compiled = await compileRuleSet(ruleSet, { maxRules: 10 });
+  const settings = testSettings();
+  const pipeline = createPipeline({
+    limits: settings.limits,
+    actions: settings.actions,
+    engines: await createEngines(settings),
+    logger: silentLogger,
+    rules: createRuleHook({ current: () => compiled }),
+  });
+  return createInProcessScanner(pipeline);
+}
+
+const stripRules = {
+  rules: [
+    {
+      name: 'Strip binaries',
+      point: 'attachment',
+      conditions: [{ field: 'attachment.extension', operator: 'is', value: 'bin' }],
+      actions: [{ type: 'removeAttachment' }],
+    },
+  ],
+};
+
+describe('scan consumer rule actions on Graph', () => {
+  let graph: GraphFixture;
+
+  before(async () => {
+    graph = await startGraphFixture();
+  });
+  after(async () => {
+    await graph.close();
+  });
+
+  it('quarantines the original, then removes the attachment', async () => {
+    const fixture = await createArrivalFixture({}, { scanner: await scannerFor(stripRules) });
+    const { deps, store, verdictTable } = fixture;
+    deps.client = graph.client;
+    deps.hiddenFolders = new HiddenFolders(graph.client, deps.settings.arrival.quarantineFolderName);
+    const mailbox = graph.sim.addMailbox(`strip-${Date.now()}@contoso.com`);
+    const raw = Buffer.from(
+      buildMessage({
+        attachments: [
+          { name: 'notes.txt', content: 'plain notes', type: 'text/plain' },
+          { name: 'payload.bin', content: 'opaque bytes' },
+        ],
+      }),
+    );
+    const delivered = graph.sim.deliverMessage(mailbox.mail, { mime: raw });
+
+    const outcome = await handleScanMessage(jobFor(mailbox.mail, delivered.id), first, deps);
+
+    assert.equal(outcome, 'acted');
+    assert.equal(store.puts, 1);
+    const stored = graph.sim.message(mailbox.mail, delivered.id);
+    assert.deepEqual(
+      stored?.attachments?.map((attachment) => attachment.name),
+      ['notes.txt'],
+    );
+    assert.ok(stored?.categories.includes('mailsweep: attachment removed'));
+    const [record] = await verdictsOf(verdictTable, mailbox.mail);
+    assert.ok(record?.quarantineId, 'the verdict names the quarantined original');
+    await deps.store.verify(record.quarantineId);
+  });
+
+  it('leaves a message without a removable attachment unstored', async () => {
+    const fixture = await createArrivalFixture({}, { scanner: await scannerFor(stripRules) });
+    const { deps, store } = fixture;
+    deps.client = graph.client;
+    deps.hiddenFolders = new HiddenFolders(graph.client, deps.settings.arrival.quarantineFolderName);
+    const mailbox = graph.sim.addMailbox(`keep-${Date.now()}@contoso.com`);
+    const raw = Buffer.from(buildMessage({ attachments: [{ name: 'notes.txt', content: 'x' }] }));
+    const delivered = graph.sim.deliverMessage(mailbox.mail, { mime: raw });
+    const countDeletes = () => graph.sim.requestLog.filter((entry) => entry.method === 'DELETE').length;
+    const deletesBefore = countDeletes();
+
+    assert.equal(await handleScanMessage(jobFor(mailbox.mail, delivered.id), first, deps), 'acted');
+    assert.equal(store.puts, 0);
+    assert.equal(countDeletes(), deletesBefore);
+  });
+});
