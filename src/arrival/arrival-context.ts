@@ -5,6 +5,7 @@ import type { MessageScanner } from '../scanning/message-scanner.js';
 import type { Logger } from '../shared/logger.js';
 import type { HiddenFolders } from './mailbox-actions.js';
 import type { MessageLocks } from './message-locks.js';
+import type { RuleNotifier } from './rule-notifier.js';
 import type { VerdictLog } from './verdict-log.js';
 
 /** Dependencies of the scan-message consumer, built once per host instance. */
@@ -17,6 +18,8 @@ export interface ArrivalDependencies {
   verdictLog: VerdictLog;
   hiddenFolders: HiddenFolders;
   logger: Logger;
+  /** Sends the notifications rules ask for; without one they are logged only. */
+  notifier?: RuleNotifier;
 }
 
 /** What became of one scan-message job. */

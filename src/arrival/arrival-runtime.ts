@@ -1,6 +1,7 @@
 import type { AuthMode } from '../auth/principal.js';
 import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
 import type { HandlerContext, QueueDelivery } from '../functions-host/registry.js';
+import type { MailSender } from '../graph/subscription-client.js';
 import type { MailboxClient } from '../mailbox/mailbox-client.js';
 import { createBlobQuarantineStore } from '../quarantine/index.js';
 import { withQuarantineIndex } from '../quarantine/indexed-store.js';
@@ -14,6 +15,7 @@ import type { ArrivalDependencies } from './arrival-context.js';
 import { handleCatchUp, type CatchUpDependencies } from './catch-up.js';
 import { HiddenFolders } from './mailbox-actions.js';
 import { MessageLocks } from './message-locks.js';
+import { createRuleNotifier } from './rule-notifier.js';
 import { handleScanMessage } from './scan-message.js';
 import { SyncStates } from './sync-states.js';
 import { VerdictLog } from './verdict-log.js';
@@ -23,6 +25,8 @@ export interface ArrivalServices {
   client: MailboxClient;
   queue: JobQueue;
   auth: AuthMode;
+  /** Graph sendMail, for the notifications rules ask for. */
+  mailSender?: MailSender;
 }
 
 let servicesFactory: (() => Promise<ArrivalServices>) | undefined;
@@ -178,6 +182,11 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
       locks: messageLocks,
       verdictLog: new VerdictLog(verdicts),
       hiddenFolders: new HiddenFolders(services.client, settings.arrival.quarantineFolderName),
+      notifier: createRuleNotifier({
+        settings: settings.rules.notify,
+        mailSender: services.mailSender,
+        logger,
+      }),
     },
     catchUp: {
       settings,

@@ -7,6 +7,7 @@ import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.
 import { applyAction, destinationOf } from './mailbox-actions.js';
 import type { MessageLock } from './message-locks.js';
 import { recordVerdict, toCategory, type JobState } from './record-outcome.js';
+import { sendNotices } from './rule-notices.js';
 import { applyRemovals } from './rule-removals.js';
 
 /** Slack around the received time when looking for a moved message, in milliseconds. */
@@ -52,6 +53,7 @@ export async function finishDecided(state: JobState, deps: ArrivalDependencies):
     await applyRemovals(lock.ruleRemovals, job.mailbox, messageId, deps);
     await applyRuleTags(lock.ruleTags, job.mailbox, messageId, deps);
   }
+  await sendNotices(state, deps);
   await recordVerdict(state, deps, {
     outcome: 'scanned',
     category,
@@ -60,7 +62,7 @@ export async function finishDecided(state: JobState, deps: ArrivalDependencies):
     quarantineId: lock.quarantineId,
     signatures: lock.signatures,
   });
-  state.lock = await deps.locks.update(lock, { state: 'done', messageId });
+  state.lock = await deps.locks.update(state.lock as MessageLock, { state: 'done', messageId });
   return 'acted';
 }
 

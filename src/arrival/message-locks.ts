@@ -45,6 +45,10 @@ const lockRowSchema = z.object({
   ruleTags: z.string().optional(),
   /** JSON of the attachments the rules asked to remove, found in the message's MIME. */
   ruleRemovals: z.string().optional(),
+  /** JSON of the notifications the rules asked for, with the message's sender and subject. */
+  ruleNotices: z.string().optional(),
+  /** JSON array of the rules whose notification was sent, or was about to be, by any try. */
+  notifiedRules: z.string().optional(),
   etag: z.string(),
 });
 

@@ -10,6 +10,7 @@ import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.
 import { finishDecided, resolveGone } from './finish-message.js';
 import { LeaseLostError, isFinal, type MessageLock } from './message-locks.js';
 import { readMime } from './mime-download.js';
+import { encodeNotices } from './rule-notices.js';
 import { encodeRemovals } from './rule-removals.js';
 import { recordFailure, recordVerdict, type JobState } from './record-outcome.js';
 import { toLockKey, toMailboxKey } from './table-keys.js';
@@ -198,6 +199,7 @@ async function scanAndAct(
     signatures: [...new Set(verdict.findings.map((finding) => finding.signature))].join(','),
     ruleTags: encodeRuleTags(verdict),
     ruleRemovals,
+    ruleNotices: encodeNotices(verdict, summary),
   });
   return finishDecided(state, deps);
 }

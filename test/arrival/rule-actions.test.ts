@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { handleScanMessage } from '../../src/arrival/scan-message.js';
 import { HiddenFolders } from '../../src/arrival/mailbox-actions.js';
+import { createRuleNotifier } from '../../src/arrival/rule-notifier.js';
 import { compileRuleSet } from '../../src/rules/compile-rules.js';
 import { createRuleHook } from '../../src/rules/evaluate-rules.js';
 import { createEngines } from '../../src/scanning/engines.js';
@@ -95,5 +96,59 @@ describe('scan consumer rule actions on Graph', () => {
     assert.equal(await handleScanMessage(jobFor(mailbox.mail, delivered.id), first, deps), 'acted');
     assert.equal(store.puts, 0);
     assert.equal(countDeletes(), deletesBefore);
+  });
+
+  it('notifies once per rule, with the subject escaped', async () => {
+    const notifyRules = {
+      rules: [
+        {
+          name: 'Binary alert',
+          point: 'attachment',
+          conditions: [{ field: 'attachment.extension', operator: 'is', value: 'bin' }],
+          actions: [
+            { type: 'notify', to: 'admin', template: 'Rule {{rule}} saw {{mimePath}}' },
+            { type: 'continue' },
+          ],
+        },
+      ],
+    };
+    const fixture = await createArrivalFixture({}, { scanner: await scannerFor(notifyRules) });
+    const { deps } = fixture;
+    deps.client = graph.client;
+    deps.hiddenFolders = new HiddenFolders(graph.client, deps.settings.arrival.quarantineFolderName);
+    const alerts = graph.sim.addMailbox(`alerts-${Date.now()}@contoso.com`);
+    deps.notifier = createRuleNotifier({
+      settings: { sender: alerts.mail, admins: ['admin@contoso.com'], maxPerHour: 100 },
+      mailSender: graph.client,
+      logger: silentLogger,
+    });
+    const mailbox = graph.sim.addMailbox(`notify-${Date.now()}@contoso.com`);
+    const raw = Buffer.from(
+      buildMessage({
+        subject: 'Invoice <script>alert(1)</script>',
+        body: 'SECRET-BODY-TEXT',
+        attachments: [
+          { name: 'one.bin', content: 'first' },
+          { name: 'two.bin', content: 'second' },
+        ],
+      }),
+    );
+    const delivered = graph.sim.deliverMessage(mailbox.mail, { mime: raw });
+    const sentBefore = graph.sim.sentMail.length;
+
+    assert.equal(await handleScanMessage(jobFor(mailbox.mail, delivered.id), first, deps), 'acted');
+    assert.equal(
+      await handleScanMessage(jobFor(mailbox.mail, delivered.id), { ...first, messageId: 'queue-2' }, deps),
+      'duplicate',
+    );
+
+    const sent = graph.sim.sentMail.slice(sentBefore);
+    assert.equal(sent.length, 1, 'two matching attachments, one notification');
+    assert.equal(sent[0]?.mailboxId, alerts.id);
+    const body = JSON.stringify(sent[0]?.body);
+    assert.match(body, /admin@contoso.com/);
+    assert.match(body, /Invoice &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.doesNotMatch(body, /<script>/);
+    assert.doesNotMatch(body, /SECRET-BODY-TEXT/);
   });
 });
