@@ -98,6 +98,7 @@ export function wireServices(options: WiringOptions = {}): void {
       queue: scanQueue.queue,
       auth: toAuthMode(settings.auth),
       mailSender: graph,
+      directory: graph,
     };
   });
 }

@@ -1,7 +1,7 @@
 import type { AuthMode } from '../auth/principal.js';
 import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
 import type { HandlerContext, QueueDelivery } from '../functions-host/registry.js';
-import type { MailSender } from '../graph/subscription-client.js';
+import type { DirectoryClient, MailSender } from '../graph/subscription-client.js';
 import type { MailboxClient } from '../mailbox/mailbox-client.js';
 import { createBlobQuarantineStore } from '../quarantine/index.js';
 import { withQuarantineIndex } from '../quarantine/indexed-store.js';
@@ -13,6 +13,7 @@ import type { Logger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import type { ArrivalDependencies } from './arrival-context.js';
 import { handleCatchUp, type CatchUpDependencies } from './catch-up.js';
+import { followRuleGroups, GroupScope } from './group-scope.js';
 import { HiddenFolders } from './mailbox-actions.js';
 import { MessageLocks } from './message-locks.js';
 import { createRuleNotifier } from './rule-notifier.js';
@@ -27,6 +28,8 @@ export interface ArrivalServices {
   auth: AuthMode;
   /** Graph sendMail, for the notifications rules ask for. */
   mailSender?: MailSender;
+  /** Graph group members, for rules scoped to groups. */
+  directory?: DirectoryClient;
 }
 
 let servicesFactory: (() => Promise<ArrivalServices>) | undefined;
@@ -167,6 +170,16 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
     rules: 'store',
   });
   const messageLocks = new MessageLocks(locks);
+  const ruleGroups = services.directory === undefined ? undefined : await followRuleGroups(settings, logger);
+  const groupScope =
+    services.directory === undefined || ruleGroups === undefined
+      ? undefined
+      : new GroupScope({
+          directory: services.directory,
+          ruleGroups,
+          ttlMs: settings.rules.groupCacheMinutes * 60_000,
+          logger,
+        });
   return {
     settings,
     services,
@@ -187,6 +200,7 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
         mailSender: services.mailSender,
         logger,
       }),
+      groupScope,
     },
     catchUp: {
       settings,

@@ -206,12 +206,14 @@ async function scanAndAct(
 
 async function scan(raw: Buffer, ref: MailboxMessageRef, job: ScanMessageJob, deps: ArrivalDependencies) {
   const receivedAt = ref.receivedAt === undefined ? undefined : new Date(ref.receivedAt);
+  const groups = await deps.groupScope?.groupsOf(job.mailbox);
   try {
     return await deps.scanner.scan(raw, {
       mailbox: job.mailbox,
       messageId: job.messageId,
       folder: ref.folderId,
       trigger: job.trigger,
+      groups,
       receivedAt: receivedAt !== undefined && Number.isFinite(receivedAt.getTime()) ? receivedAt : undefined,
     });
   } catch (error) {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { handleScanMessage } from '../../src/arrival/scan-message.js';
 import { HiddenFolders } from '../../src/arrival/mailbox-actions.js';
 import { createRuleNotifier } from '../../src/arrival/rule-notifier.js';
+import { GroupScope } from '../../src/arrival/group-scope.js';
 import { compileRuleSet } from '../../src/rules/compile-rules.js';
 import { createRuleHook } from '../../src/rules/evaluate-rules.js';
 import { createEngines } from '../../src/scanning/engines.js';
@@ -150,5 +151,40 @@ describe('scan consumer rule actions on Graph', () => {
     assert.match(body, /Invoice &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     assert.doesNotMatch(body, /<script>/);
     assert.doesNotMatch(body, /SECRET-BODY-TEXT/);
+  });
+
+  it('applies a group-scoped rule to transitive members only', async () => {
+    const member = graph.sim.addMailbox(`member-${Date.now()}@contoso.com`);
+    const outsider = graph.sim.addMailbox(`outsider-${Date.now()}@contoso.com`);
+    const team = graph.sim.addGroup([graph.sim.addGroup([member.id])]);
+    const groupRules = {
+      rules: [
+        {
+          name: 'Team tag',
+          scope: { groups: [team] },
+          conditions: [{ field: 'subject', operator: 'contains', value: 'figures' }],
+          actions: [{ type: 'tag', category: 'Team mail' }],
+        },
+      ],
+    };
+    const fixture = await createArrivalFixture({}, { scanner: await scannerFor(groupRules) });
+    const { deps } = fixture;
+    deps.client = graph.client;
+    deps.hiddenFolders = new HiddenFolders(graph.client, deps.settings.arrival.quarantineFolderName);
+    deps.groupScope = new GroupScope({
+      directory: graph.client,
+      ruleGroups: () => ({ version: 1, groups: [team] }),
+      ttlMs: 60_000,
+      logger: silentLogger,
+    });
+    const raw = Buffer.from(buildMessage());
+    const toMember = graph.sim.deliverMessage(member.mail, { mime: raw });
+    const toOutsider = graph.sim.deliverMessage(outsider.mail, { mime: raw });
+
+    assert.equal(await handleScanMessage(jobFor(member.mail, toMember.id), first, deps), 'acted');
+    assert.equal(await handleScanMessage(jobFor(outsider.mail, toOutsider.id), first, deps), 'acted');
+
+    assert.ok(graph.sim.message(member.mail, toMember.id)?.categories.includes('Team mail'));
+    assert.ok(!graph.sim.message(outsider.mail, toOutsider.id)?.categories.includes('Team mail'));
   });
 });
