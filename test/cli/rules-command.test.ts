@@ -64,6 +64,26 @@ describe('mailsweep rules validate', () => {
     );
   });
 
+  it('reads list files beside the rule set, not the working folder', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\n' });
+    const previous = process.cwd();
+    process.chdir(os.tmpdir());
+    try {
+      const relative = path.relative(os.tmpdir(), file);
+      const { code, output } = await run(['rules', 'validate', relative]);
+      assert.equal(code, 0, output);
+    } finally {
+      process.chdir(previous);
+    }
+  });
+
+  it('names the rule and line of a malformed list file', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\nnot a domain\n' });
+    const { code, output } = await run(['rules', 'validate', file]);
+    assert.equal(code, 1);
+    assert.match(output, /\(rule "Tag partners"\): list "partners": .*line 2/);
+  });
+
   it('refuses a FIFO instead of waiting for a writer', async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-rules-'));
     const fifo = path.join(folder, 'rules.json');
