@@ -61,6 +61,7 @@ export async function finishDecided(state: JobState, deps: ArrivalDependencies):
     messageId,
     quarantineId: lock.quarantineId,
     signatures: lock.signatures,
+    decidingRule: lock.decidingRule,
   });
   state.lock = await deps.locks.update(state.lock as MessageLock, { state: 'done', messageId });
   return 'acted';
@@ -115,6 +116,7 @@ async function finishConfirmed(state: JobState, deps: ArrivalDependencies, messa
     messageId,
     quarantineId: lock.quarantineId,
     signatures: lock.signatures,
+    decidingRule: lock.decidingRule,
   });
   state.lock = await deps.locks.update(lock, { state: 'done', messageId });
   return 'acted';
@@ -130,6 +132,7 @@ async function finishGone(state: JobState, deps: ArrivalDependencies): Promise<S
     messageId: state.job.messageId,
     quarantineId: lock.quarantineId,
     signatures: lock.signatures,
+    decidingRule: lock.decidingRule,
   });
   state.lock = await deps.locks.update(lock, { state: 'gone' });
   return 'gone';

@@ -197,6 +197,7 @@ async function scanAndAct(
     action: verdict.action,
     quarantineId,
     signatures: [...new Set(verdict.findings.map((finding) => finding.signature))].join(','),
+    decidingRule: verdict.decidingRule,
     ruleTags: encodeRuleTags(verdict),
     ruleRemovals,
     ruleNotices: encodeNotices(verdict, summary),

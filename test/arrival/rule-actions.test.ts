@@ -80,6 +80,7 @@ describe('scan consumer rule actions on Graph', () => {
     assert.ok(stored?.categories.includes('mailsweep: attachment removed'));
     const [record] = await verdictsOf(verdictTable, mailbox.mail);
     assert.ok(record?.quarantineId, 'the verdict names the quarantined original');
+    assert.equal(record.decidingRule, 'Strip binaries');
     await deps.store.verify(record.quarantineId);
   });
 
