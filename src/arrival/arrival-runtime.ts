@@ -170,7 +170,8 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
     rules: 'store',
   });
   const messageLocks = new MessageLocks(locks);
-  const ruleGroups = services.directory === undefined ? undefined : await followRuleGroups(settings, logger);
+  const ruleGroups =
+    services.directory === undefined ? undefined : await followRuleGroups(settings, logger);
   const groupScope =
     services.directory === undefined || ruleGroups === undefined
       ? undefined

@@ -3,7 +3,7 @@ import type { AttachmentTarget } from '../mailbox/mailbox-client.js';
 import { decodeEncodedWords } from '../scanning/header-decoding.js';
 import { parseMimeTree, type MimeNode } from '../scanning/mime-tree.js';
 
-/** Types Exchange reads as the message body when a part has no file name and is not an attachment. */
+/** Types read as the message body when a part has no file name and is not an attachment. */
 const BODY_TYPES = new Set(['text/plain', 'text/html']);
 
 interface Leaf {
@@ -15,8 +15,8 @@ interface Leaf {
 /**
  * Describes, for each attachment path a rule asked to remove, the attachment the mail store lists
  * for it. A part inside a nested message or an archive belongs to the top-level attachment that
- * holds it. A path in the body (such as a uuencoded block) has no attachment of its own and maps to
- * nothing.
+ * contains it. A path in the body (such as a uuencoded block) has no attachment of its own and
+ * maps to nothing.
  * @returns the targets by path; a path missing from the map cannot be removed in the store.
  */
 export async function findAttachmentTargets(

@@ -78,7 +78,7 @@ export class GroupScope {
       });
     }
     const loading = this.load(group);
-    // A transient failure is not cached, so that the next job asks Graph again.
+    // A transient failure is not cached, so that the next job reads Graph again.
     loading.catch(() => this.cache.delete(key));
     this.cache.set(key, loading);
     this.dropOtherVersions(version);
@@ -152,7 +152,9 @@ export async function followRuleGroups(
     refreshMs: settings.rules.refreshSeconds * 1000,
   });
   await source.refresh().catch((error: unknown) => {
-    logger.warn('reading the rule store for scope groups failed', { error: toError(error).message });
+    logger.warn('reading the rule store for scope groups failed', {
+      error: toError(error).message,
+    });
   });
   return () => toRuleGroups(source.current());
 }

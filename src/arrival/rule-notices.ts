@@ -15,7 +15,7 @@ const storedNoticesSchema = z.object({
   ),
 });
 
-/** Longest sender or subject kept on the lock, in characters; a Table property holds 32 K. */
+/** Maximum length of the sender and subject kept on the lock, in characters. */
 const MAX_STORED_CHARS = 512;
 
 /**
@@ -50,7 +50,9 @@ export async function sendNotices(state: JobState, deps: ArrivalDependencies): P
   const stored = decodeNotices(lock.ruleNotices);
   if (stored === undefined) {
     if (lock.ruleNotices !== undefined) {
-      deps.logger.error('stored rule notifications are invalid; none sent', { lockKey: lock.lockKey });
+      deps.logger.error('stored rule notifications are invalid; none sent', {
+        lockKey: lock.lockKey,
+      });
     }
     return;
   }
@@ -64,7 +66,9 @@ export async function sendNotices(state: JobState, deps: ArrivalDependencies): P
 
   for (const notice of pending) {
     if (deps.notifier === undefined) {
-      deps.logger.info('rule notification not sent: no notifier is configured', { rule: notice.rule });
+      deps.logger.info('rule notification not sent: no notifier is configured', {
+        rule: notice.rule,
+      });
       continue;
     }
     const outcome = await deps.notifier.send(notice, {

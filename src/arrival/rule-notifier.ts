@@ -30,7 +30,7 @@ export interface NoticeSubject {
   subject?: string;
 }
 
-/** What became of one notification. */
+/** Outcome of one notification. */
 export type NoticeOutcome =
   | 'sent'
   | 'written'
@@ -81,7 +81,10 @@ export function createRuleNotifier(options: RuleNotifierOptions): RuleNotifier {
     async send(notice, about) {
       const to = recipientsOf(notice, about, settings);
       if (to.length === 0) {
-        logger.warn('rule notification has no recipient; not sent', { rule: notice.rule, to: notice.to });
+        logger.warn('rule notification has no recipient; not sent', {
+          rule: notice.rule,
+          to: notice.to,
+        });
         return 'no-recipient';
       }
       const sender = settings.sender;
@@ -116,7 +119,11 @@ export function createRuleNotifier(options: RuleNotifierOptions): RuleNotifier {
   };
 }
 
-function recipientsOf(notice: RuleNotice, about: NoticeSubject, settings: NotifySettings): string[] {
+function recipientsOf(
+  notice: RuleNotice,
+  about: NoticeSubject,
+  settings: NotifySettings,
+): string[] {
   if (notice.to === 'admin') {
     return [...settings.admins];
   }
@@ -128,7 +135,11 @@ function recipientsOf(notice: RuleNotice, about: NoticeSubject, settings: Notify
  * Builds the notification. The rule's text, the sender and the subject are escaped for HTML and
  * cut to a fixed length; the scanned message's body is never included.
  */
-export function composeNotice(notice: RuleNotice, about: NoticeSubject, to: string[]): OutgoingMail {
+export function composeNotice(
+  notice: RuleNotice,
+  about: NoticeSubject,
+  to: string[],
+): OutgoingMail {
   const rows: [string, string][] = [
     ['Rule', notice.rule],
     ['Mailbox', about.mailbox],
@@ -137,7 +148,9 @@ export function composeNotice(notice: RuleNotice, about: NoticeSubject, to: stri
   ];
   const html =
     `<p>${escapeHtml(notice.text)}</p>\n<table>\n` +
-    rows.map(([name, value]) => `<tr><th>${name}</th><td>${escapeHtml(value)}</td></tr>`).join('\n') +
+    rows
+      .map(([name, value]) => `<tr><th>${name}</th><td>${escapeHtml(value)}</td></tr>`)
+      .join('\n') +
     '\n</table>\n';
   const text = [notice.text, '', ...rows.map(([name, value]) => `${name}: ${value}`)].join('\n');
   return {

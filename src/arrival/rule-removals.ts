@@ -6,7 +6,7 @@ import { ScannerError } from '../shared/errors.js';
 import type { ArrivalDependencies } from './arrival-context.js';
 import { findAttachmentTargets } from './attachment-targets.js';
 
-/** Subject prefix that tells the reader of an EWS mailbox that an attachment was removed. */
+/** Subject prefix that marks a message in an EWS mailbox whose attachment was removed. */
 export const REMOVAL_SUBJECT_PREFIX = '[Attachment removed] ';
 
 /** One attachment a rule asked to remove, as kept on the message lock until it is carried out. */
@@ -92,7 +92,7 @@ export async function applyRemovals(
   for (const removal of removals) {
     const result = await deps.client.removeAttachment(mailbox, messageId, removal.target);
     if (result === 'not-found') {
-      deps.logger.warn('attachment to remove not found in the store; an earlier try may have removed it', {
+      deps.logger.warn('attachment to remove not found; an earlier try may have removed it', {
         messageId,
         rule: removal.rule,
         mimePath: removal.target.mimePath,
@@ -128,7 +128,11 @@ async function markMessage(mailbox: string, messageId: string, deps: ArrivalDepe
   }
 }
 
-function decodeRemovals(encoded: string | undefined, messageId: string, deps: ArrivalDependencies): Removal[] {
+function decodeRemovals(
+  encoded: string | undefined,
+  messageId: string,
+  deps: ArrivalDependencies,
+): Removal[] {
   if (encoded === undefined) {
     return [];
   }

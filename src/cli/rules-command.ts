@@ -74,7 +74,7 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
         options.setExitCode(0);
         return;
       }
-      // An mbox file holds many messages: each is tested on its own, as `scan` reads them.
+      // An mbox file contains many messages, so each is tested on its own, as `scan` reads them.
       const reports: { source: string; report: RuleTestReport }[] = [];
       for (const [index, part] of splitMbox(raw).entries()) {
         const source = `${message}#${index + 1}`;

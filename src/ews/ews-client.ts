@@ -321,7 +321,9 @@ export class EwsClient implements MailboxClient, AttachmentRemoving {
     await this.callOne({
       operation: 'remove-attachment',
       mailbox,
-      body: { 'm:DeleteAttachment': { 'm:AttachmentIds': { 't:AttachmentId': { '@_Id': match.id } } } },
+      body: {
+        'm:DeleteAttachment': { 'm:AttachmentIds': { 't:AttachmentId': { '@_Id': match.id } } },
+      },
     });
     return 'removed';
   }

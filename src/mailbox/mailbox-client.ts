@@ -130,7 +130,7 @@ export interface StoreAttachment {
 
 /**
  * The attachment to remove, described from the message's MIME, because stores name attachments by
- * their own ids. `index` and `count` place it among the attachments the MIME holds (body text
+ * their own ids. `index` and `count` place it among the attachments in the MIME (body text
  * parts excluded), and `nameIndex` and `nameCount` among those with the same name.
  */
 export interface AttachmentTarget {

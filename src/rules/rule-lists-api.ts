@@ -38,7 +38,7 @@ export async function handleRuleList(
   if (!isListFileName(name)) {
     return {
       status: 400,
-      json: { error: 'A list name may hold only letters, digits, _ . and -, up to 128 characters' },
+      json: { error: 'A list name may contain only letters, digits, _ . and -, up to 128 characters' },
     };
   }
   try {
@@ -90,7 +90,12 @@ async function putList(
     });
     ruleSetVersion = next.version;
   }
-  context.log('info', 'Rule list stored', { list: name, entries: parsed.values.size, ruleSetVersion, principal });
+  context.log('info', 'Rule list stored', {
+    list: name,
+    entries: parsed.values.size,
+    ruleSetVersion,
+    principal,
+  });
   return { status: 200, json: { list: name, entries: parsed.values.size, ruleSetVersion } };
 }
 
@@ -100,15 +105,18 @@ async function deleteList(name: string, services: RulesApiServices): Promise<Api
     return {
       status: 409,
       json: {
-        error: `List ${name} is used by rule set version ${stored.version}; store a set without it first`,
+        error: `List ${name} is used by rule set version ${stored.version}. Store a set without it first`,
       },
     };
   }
   const deleted = await services.store.deleteList(name);
-  return deleted ? { status: 204 } : { status: 404, json: { error: `List ${name} was not found` } };
+  if (!deleted) {
+    return { status: 404, json: { error: `List ${name} was not found` } };
+  }
+  return { status: 204 };
 }
 
-/** Reads the body as list text: JSON when the content type says so, else UTF-8 lines. */
+/** Reads the body as list text: JSON for `application/json`, else UTF-8 lines. */
 function toListText(request: ApiRequest): string | { error: string } {
   const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
   const body = request.body.toString('utf8');

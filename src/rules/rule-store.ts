@@ -91,7 +91,10 @@ export function createRuleStore(container: ContainerClient, maxRules: number): R
 
   const listBlob = (file: string) => {
     if (!LIST_FILE_NAME.test(file)) {
-      throw new ScannerError('rules-invalid', 'A list file name may hold only letters, digits, _ . and -');
+      throw new ScannerError(
+        'rules-invalid',
+        'A list file name may contain only letters, digits, _ . and -',
+      );
     }
     return container.getBlockBlobClient(`${LIST_PREFIX}${file}`);
   };
@@ -106,7 +109,9 @@ export function createRuleStore(container: ContainerClient, maxRules: number): R
         if (isNotFound(error)) {
           return undefined;
         }
-        throw error instanceof ScannerError ? error : toBlobScannerError(error, { operation: 'read list' });
+        throw error instanceof ScannerError
+          ? error
+          : toBlobScannerError(error, { operation: 'read list' });
       }
     },
     async writeList(file, text) {
@@ -127,7 +132,9 @@ export function createRuleStore(container: ContainerClient, maxRules: number): R
         if (isNotFound(error)) {
           return false;
         }
-        throw error instanceof ScannerError ? error : toBlobScannerError(error, { operation: 'delete list' });
+        throw error instanceof ScannerError
+          ? error
+          : toBlobScannerError(error, { operation: 'delete list' });
       }
     },
     async write(ruleSet, options) {
