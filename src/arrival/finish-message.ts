@@ -108,6 +108,8 @@ export async function resolveGone(
 }
 
 async function finishConfirmed(state: JobState, deps: ArrivalDependencies, messageId: string): Promise<ScanMessageOutcome> {
+  // The earlier try moved or deleted the message but may have stopped before notifying.
+  await sendNotices(state, deps);
   const lock = state.lock as MessageLock;
   await recordVerdict(state, deps, {
     outcome: 'scanned',
