@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { findAttachmentTargets } from '../../src/arrival/attachment-targets.js';
 import { pickAttachment } from '../../src/mailbox/attachment-match.js';
+import { MailboxRouter } from '../../src/mailbox/mailbox-router.js';
 import type { AttachmentTarget } from '../../src/mailbox/mailbox-client.js';
 import type { EwsSimulator } from '../ews-simulator/ews-simulator.js';
 import { clientFor, startSimulator } from '../ews/ews-test-support.js';
@@ -192,5 +193,36 @@ describe('EwsClient.removeAttachment', () => {
     );
     const deletes = simulator.requestLog.filter((entry) => entry.operation === 'DeleteAttachment');
     assert.equal(deletes.length, 1);
+  });
+});
+
+describe('MailboxRouter.removeAttachment', () => {
+  let graph: GraphFixture;
+  let simulator: EwsSimulator;
+
+  before(async () => {
+    graph = await startGraphFixture();
+    simulator = await startSimulator();
+  });
+  after(async () => {
+    await graph.close();
+    await simulator.close();
+  });
+
+  it('routes a hybrid mailbox to EWS', async () => {
+    const address = 'hybrid-strip@contoso.com';
+    graph.sim.addMailbox(address, 'on-premises');
+    simulator.addMailbox(address);
+    const item = simulator.deliverMessage(address, { mime: message });
+    const ews = clientFor(simulator);
+    const router = new MailboxRouter({ graph: graph.client, ews });
+
+    const result = await router.removeAttachment(address, item.id, await targetOf(message, '2'));
+    ews.close();
+
+    assert.equal(result, 'removed');
+    assert.equal(router.routeOf(address), 'ews');
+    const names = simulator.mailbox(address).items.get(item.id)?.attachments?.map((a) => a.name);
+    assert.deepEqual(names, ['setup.exe', 'report.pdf']);
   });
 });
