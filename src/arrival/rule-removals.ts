@@ -106,6 +106,8 @@ export async function applyRemovals(
       mimePath: removal.target.mimePath,
     });
   }
+  // NOTE: a try that removed the attachments but failed before marking leaves the message
+  // unmarked, because the redelivered job finds nothing to remove and cannot tell why.
   if (removed > 0) {
     await markMessage(mailbox, messageId, deps);
   }
