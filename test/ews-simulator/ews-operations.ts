@@ -256,7 +256,7 @@ export function findItems(mailbox: SimMailbox, request: Node): string {
   );
 }
 
-/** True when a GetItem asks for item:Attachments among its additional properties. */
+/** True when a GetItem requests item:Attachments among its additional properties. */
 export function wantsAttachments(request: Node): boolean {
   const additional = asNode(asNode(request.ItemShape)?.AdditionalProperties);
   return asNodes(additional?.FieldURI).some((field) => attr(field, 'FieldURI') === 'item:Attachments');
