@@ -6,6 +6,7 @@ import {
   MAX_RULE_TEST_MESSAGE_BYTES,
   type RulesApiServices,
 } from '../src/rules/rules-api.js';
+import { handleRuleList, MAX_LIST_REQUEST_BYTES } from '../src/rules/rule-lists-api.js';
 import { openRuleStore } from '../src/rules/rule-source.js';
 import { MAX_RULE_SET_BYTES } from '../src/rules/rule-store.js';
 
@@ -37,4 +38,13 @@ registerHttp({
   authLevel: 'anonymous',
   maxBodyBytes: MAX_RULE_TEST_MESSAGE_BYTES,
   handler: (request, context) => handleRulesTest(request, context, loadServices),
+});
+
+registerHttp({
+  name: 'manage-rule-lists',
+  methods: ['GET', 'PUT', 'DELETE'],
+  route: 'rules/lists/{name}',
+  authLevel: 'anonymous',
+  maxBodyBytes: MAX_LIST_REQUEST_BYTES,
+  handler: (request, context) => handleRuleList(request, context, loadServices),
 });

@@ -110,7 +110,13 @@ export function wireServices(options: WiringOptions = {}): void {
     if (graph === undefined) {
       throw new ScannerError('config-invalid', GRAPH_NOT_CONFIGURED);
     }
-    return { client: mailboxClient(), queue: scanQueue.queue, auth: toAuthMode(settings.auth) };
+    return {
+      client: mailboxClient(),
+      queue: scanQueue.queue,
+      auth: toAuthMode(settings.auth),
+      mailSender: graph,
+      directory: graph,
+    };
   });
 }
 

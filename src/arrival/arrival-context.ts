@@ -3,8 +3,10 @@ import type { MailboxClient } from '../mailbox/mailbox-client.js';
 import type { QuarantineStore } from '../quarantine/index.js';
 import type { MessageScanner } from '../scanning/message-scanner.js';
 import type { Logger } from '../shared/logger.js';
+import type { GroupScope } from './group-scope.js';
 import type { HiddenFolders } from './mailbox-actions.js';
 import type { MessageLocks } from './message-locks.js';
+import type { RuleNotifier } from './rule-notifier.js';
 import type { VerdictLog } from './verdict-log.js';
 
 /** Dependencies of the scan-message consumer, built once per host instance. */
@@ -17,6 +19,10 @@ export interface ArrivalDependencies {
   verdictLog: VerdictLog;
   hiddenFolders: HiddenFolders;
   logger: Logger;
+  /** Sends the notifications rules ask for; without one they are logged only. */
+  notifier?: RuleNotifier;
+  /** Finds the mailbox's groups named in rule scopes; without it, group-scoped rules never apply. */
+  groupScope?: GroupScope;
 }
 
 /** What became of one scan-message job. */

@@ -1,6 +1,7 @@
 import type { AuthMode } from '../auth/principal.js';
 import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
 import type { HandlerContext, QueueDelivery } from '../functions-host/registry.js';
+import type { DirectoryClient, MailSender } from '../graph/subscription-client.js';
 import type { MailboxClient } from '../mailbox/mailbox-client.js';
 import { createBlobQuarantineStore } from '../quarantine/index.js';
 import { withQuarantineIndex } from '../quarantine/indexed-store.js';
@@ -12,8 +13,10 @@ import type { Logger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import type { ArrivalDependencies } from './arrival-context.js';
 import { handleCatchUp, type CatchUpDependencies } from './catch-up.js';
+import { followRuleGroups, GroupScope } from './group-scope.js';
 import { HiddenFolders } from './mailbox-actions.js';
 import { MessageLocks } from './message-locks.js';
+import { createRuleNotifier } from './rule-notifier.js';
 import { handleScanMessage } from './scan-message.js';
 import { SyncStates } from './sync-states.js';
 import { VerdictLog } from './verdict-log.js';
@@ -23,6 +26,10 @@ export interface ArrivalServices {
   client: MailboxClient;
   queue: JobQueue;
   auth: AuthMode;
+  /** Graph sendMail, for the notifications rules ask for. */
+  mailSender?: MailSender;
+  /** Graph group members, for rules scoped to groups. */
+  directory?: DirectoryClient;
 }
 
 let servicesFactory: (() => Promise<ArrivalServices>) | undefined;
@@ -163,6 +170,17 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
     rules: 'store',
   });
   const messageLocks = new MessageLocks(locks);
+  const ruleGroups =
+    services.directory === undefined ? undefined : await followRuleGroups(settings, logger);
+  const groupScope =
+    services.directory === undefined || ruleGroups === undefined
+      ? undefined
+      : new GroupScope({
+          directory: services.directory,
+          ruleGroups,
+          ttlMs: settings.rules.groupCacheMinutes * 60_000,
+          logger,
+        });
   return {
     settings,
     services,
@@ -178,6 +196,12 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
       locks: messageLocks,
       verdictLog: new VerdictLog(verdicts),
       hiddenFolders: new HiddenFolders(services.client, settings.arrival.quarantineFolderName),
+      notifier: createRuleNotifier({
+        settings: settings.rules.notify,
+        mailSender: services.mailSender,
+        logger,
+      }),
+      groupScope,
     },
     catchUp: {
       settings,

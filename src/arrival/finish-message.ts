@@ -7,6 +7,8 @@ import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.
 import { applyAction, destinationOf } from './mailbox-actions.js';
 import type { MessageLock } from './message-locks.js';
 import { recordVerdict, toCategory, type JobState } from './record-outcome.js';
+import { sendNotices } from './rule-notices.js';
+import { applyRemovals } from './rule-removals.js';
 
 /** Slack around the received time when looking for a moved message, in milliseconds. */
 const MOVED_MESSAGE_WINDOW_MS = 1000;
@@ -48,8 +50,10 @@ export async function finishDecided(state: JobState, deps: ArrivalDependencies):
     await deps.locks.linkItem(state.mailboxKey, messageId, lock.lockKey);
   }
   if (action !== 'quarantine' && action !== 'delete') {
+    await applyRemovals(lock.ruleRemovals, job.mailbox, messageId, deps);
     await applyRuleTags(lock.ruleTags, job.mailbox, messageId, deps);
   }
+  await sendNotices(state, deps);
   await recordVerdict(state, deps, {
     outcome: 'scanned',
     category,
@@ -57,8 +61,9 @@ export async function finishDecided(state: JobState, deps: ArrivalDependencies):
     messageId,
     quarantineId: lock.quarantineId,
     signatures: lock.signatures,
+    decidingRule: lock.decidingRule,
   });
-  state.lock = await deps.locks.update(lock, { state: 'done', messageId });
+  state.lock = await deps.locks.update(state.lock as MessageLock, { state: 'done', messageId });
   return 'acted';
 }
 
@@ -103,6 +108,8 @@ export async function resolveGone(
 }
 
 async function finishConfirmed(state: JobState, deps: ArrivalDependencies, messageId: string): Promise<ScanMessageOutcome> {
+  // The earlier try moved or deleted the message but may have stopped before notifying.
+  await sendNotices(state, deps);
   const lock = state.lock as MessageLock;
   await recordVerdict(state, deps, {
     outcome: 'scanned',
@@ -111,6 +118,7 @@ async function finishConfirmed(state: JobState, deps: ArrivalDependencies, messa
     messageId,
     quarantineId: lock.quarantineId,
     signatures: lock.signatures,
+    decidingRule: lock.decidingRule,
   });
   state.lock = await deps.locks.update(lock, { state: 'done', messageId });
   return 'acted';
@@ -126,6 +134,7 @@ async function finishGone(state: JobState, deps: ArrivalDependencies): Promise<S
     messageId: state.job.messageId,
     quarantineId: lock.quarantineId,
     signatures: lock.signatures,
+    decidingRule: lock.decidingRule,
   });
   state.lock = await deps.locks.update(lock, { state: 'gone' });
   return 'gone';

@@ -41,8 +41,16 @@ const lockRowSchema = z.object({
   action: z.string().optional(),
   quarantineId: z.string().optional(),
   signatures: z.string().optional(),
+  /** Name of the admin rule that decided the verdict, for the verdict log. */
+  decidingRule: z.string().optional(),
   /** JSON of the `tag` actions the rules requested, applied after the verdict's own action. */
   ruleTags: z.string().optional(),
+  /** JSON of the attachments the rules asked to remove, found in the message's MIME. */
+  ruleRemovals: z.string().optional(),
+  /** JSON of the notifications the rules asked for, with the message's sender and subject. */
+  ruleNotices: z.string().optional(),
+  /** JSON array of the rules whose notification was sent, or was about to be, by any try. */
+  notifiedRules: z.string().optional(),
   etag: z.string(),
 });
 

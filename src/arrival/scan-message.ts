@@ -10,6 +10,8 @@ import type { ArrivalDependencies, ScanMessageOutcome } from './arrival-context.
 import { finishDecided, resolveGone } from './finish-message.js';
 import { LeaseLostError, isFinal, type MessageLock } from './message-locks.js';
 import { readMime } from './mime-download.js';
+import { encodeNotices } from './rule-notices.js';
+import { encodeRemovals } from './rule-removals.js';
 import { recordFailure, recordVerdict, type JobState } from './record-outcome.js';
 import { toLockKey, toMailboxKey } from './table-keys.js';
 
@@ -168,8 +170,11 @@ async function scanAndAct(
       fields: { engines: [...new Set(verdict.findings.filter((finding) => finding.transient).map((finding) => finding.engine))].join(',') },
     });
   }
+  const removesMessage = verdict.action === 'quarantine' || verdict.action === 'delete';
+  // Attachments are removed only from a message that stays; the original goes to the quarantine.
+  const ruleRemovals = removesMessage ? undefined : await encodeRemovals(raw, verdict, deps);
   let quarantineId: string | undefined;
-  if (verdict.action === 'quarantine' || verdict.action === 'delete') {
+  if (removesMessage || ruleRemovals !== undefined) {
     // The copy is stored and read back before anything changes in the mailbox.
     const stored = await deps.store.put(raw, {
       mailbox: job.mailbox,
@@ -192,19 +197,24 @@ async function scanAndAct(
     action: verdict.action,
     quarantineId,
     signatures: [...new Set(verdict.findings.map((finding) => finding.signature))].join(','),
-    ruleTags: encodeRuleTags(verdict, deps),
+    decidingRule: verdict.decidingRule,
+    ruleTags: encodeRuleTags(verdict),
+    ruleRemovals,
+    ruleNotices: encodeNotices(verdict, summary),
   });
   return finishDecided(state, deps);
 }
 
 async function scan(raw: Buffer, ref: MailboxMessageRef, job: ScanMessageJob, deps: ArrivalDependencies) {
   const receivedAt = ref.receivedAt === undefined ? undefined : new Date(ref.receivedAt);
+  const groups = await deps.groupScope?.groupsOf(job.mailbox);
   try {
     return await deps.scanner.scan(raw, {
       mailbox: job.mailbox,
       messageId: job.messageId,
       folder: ref.folderId,
       trigger: job.trigger,
+      groups,
       receivedAt: receivedAt !== undefined && Number.isFinite(receivedAt.getTime()) ? receivedAt : undefined,
     });
   } catch (error) {
@@ -269,20 +279,9 @@ function logFields(state: JobState, delivery: QueueDelivery, extra: Record<strin
   };
 }
 
-/**
- * Keeps the `tag` actions of the rules for the mailbox step. Removing an attachment and notifying
- * are not carried out by this consumer yet, so they are logged with the rule's name.
- */
-function encodeRuleTags(verdict: Verdict, deps: ArrivalDependencies): string | undefined {
+/** Keeps the `tag` actions of the rules for the mailbox step. */
+function encodeRuleTags(verdict: Verdict): string | undefined {
   const requests = verdict.ruleActions ?? [];
-  for (const request of requests) {
-    if (request.type !== 'tag') {
-      deps.logger.warn('rule action not carried out by the scan consumer', {
-        type: request.type,
-        rule: request.rule,
-      });
-    }
-  }
   const tags = requests.flatMap((request) =>
     request.type === 'tag'
       ? [{ category: request.category, flag: request.flag, subjectPrefix: request.subjectPrefix }]

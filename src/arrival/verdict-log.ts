@@ -35,6 +35,8 @@ export interface VerdictRecord {
   errorCode?: string;
   /** Finding signatures behind the verdict, comma-separated, at most {@link MAX_SIGNATURES_CHARS}. */
   signatures?: string;
+  /** Name of the admin rule that decided the verdict, when a rule did. */
+  decidingRule?: string;
 }
 
 /** Longest signature list kept with an entry, in characters (a Table string holds 32 K). */
@@ -54,6 +56,7 @@ const recordSchema = z.object({
   trigger: z.enum(['arrival', 'catch-up', 'scheduled', 'on-demand']),
   errorCode: z.string().optional(),
   signatures: z.string().optional(),
+  decidingRule: z.string().optional(),
 });
 
 /** Row key prefix for a time: 13 digits of inverted milliseconds, so newer sorts first. */

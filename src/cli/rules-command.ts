@@ -7,6 +7,7 @@ import { formatRuleIssue, RuleSetError } from '../rules/rule-errors.js';
 import { loadRuleSetFile } from '../rules/rule-file.js';
 import { type RuleTestReport, testRuleSet } from '../rules/rules-api.js';
 import { ScannerError } from '../shared/errors.js';
+import { looksLikeMbox, splitMbox } from './mbox.js';
 
 /** Streams, settings and exit status of the `rules` subcommands. */
 export interface RulesCommandOptions {
@@ -51,7 +52,7 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
     .description(
       'scan a message with the embedded engines and a rule set, and show which rules matched',
     )
-    .argument('<message>', '.eml file')
+    .argument('<message>', '.eml file, or an mbox file whose messages are tested one by one')
     .option('--rules <file>', 'rule set JSON file (default: MAILSWEEP_RULES_PATH)')
     .option('--json', 'print the report as JSON')
     .action(async (message: string, flags: { rules?: string; json?: boolean }) => {
@@ -64,21 +65,43 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
         );
       }
       const ruleSet = await loadRuleSetFile(file, settings.rules.maxRules);
-      const info = await stat(message).catch((error: unknown) => {
-        throw new ScannerError('input-unreadable', `Cannot read ${message}`, { cause: error });
-      });
-      if (!info.isFile()) {
-        throw new ScannerError('input-unreadable', `Cannot read ${message}: not a regular file`);
+      const raw = await readMessageFile(message);
+      if (!looksLikeMbox(raw)) {
+        const report = await testRuleSet(ruleSet, raw, settings);
+        options.stdout.write(
+          flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
+        );
+        options.setExitCode(0);
+        return;
       }
-      const raw = await readFile(message).catch((error: unknown) => {
-        throw new ScannerError('input-unreadable', `Cannot read ${message}`, { cause: error });
-      });
-      const report = await testRuleSet(ruleSet, raw, settings);
-      options.stdout.write(
-        flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
-      );
+      // An mbox file contains many messages, so each is tested on its own, as `scan` reads them.
+      const reports: { source: string; report: RuleTestReport }[] = [];
+      for (const [index, part] of splitMbox(raw).entries()) {
+        const source = `${message}#${index + 1}`;
+        const report = await testRuleSet(ruleSet, part, settings);
+        reports.push({ source, report });
+        if (!flags.json) {
+          options.stdout.write(`${source}\n${formatReport(report)}`);
+        }
+      }
+      if (flags.json) {
+        options.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+      }
       options.setExitCode(0);
     });
+}
+
+/** Reads a message file; a FIFO or device is rejected, because reading it could block. */
+async function readMessageFile(file: string): Promise<Buffer> {
+  const info = await stat(file).catch((error: unknown) => {
+    throw new ScannerError('input-unreadable', `Cannot read ${file}`, { cause: error });
+  });
+  if (!info.isFile()) {
+    throw new ScannerError('input-unreadable', `Cannot read ${file}: not a regular file`);
+  }
+  return readFile(file).catch((error: unknown) => {
+    throw new ScannerError('input-unreadable', `Cannot read ${file}`, { cause: error });
+  });
 }
 
 function formatReport(report: RuleTestReport): string {

@@ -205,6 +205,11 @@ export const settingsSchema = z.strictObject({
     .default('rules'),
   MAILSWEEP_RULES_MAX_COUNT: positiveInt(2000),
   MAILSWEEP_RULES_REFRESH_SECONDS: positiveInt(60),
+  MAILSWEEP_RULES_GROUP_CACHE_MINUTES: positiveInt(60),
+  MAILSWEEP_NOTIFY_SENDER: z.email({ message: 'must be a mail address like alerts@contoso.com' }).optional(),
+  MAILSWEEP_NOTIFY_ADMINS: commaList(z.email({ message: 'must be a mail address like admin@contoso.com' })),
+  MAILSWEEP_NOTIFY_OUTBOX_PATH: optionalPath,
+  MAILSWEEP_NOTIFY_MAX_PER_HOUR: positiveInt(100),
 }).superRefine((raw, context) => {
   // A daemon engine without an address would fail every scan, so it is a start-up error instead.
   if (raw.MAILSWEEP_ENGINES_ANTIVIRUS.includes('clamd') && !raw.MAILSWEEP_CLAMD_HOST) {
@@ -406,6 +411,22 @@ export interface RulesSettings {
   maxRules: number;
   /** Interval between a running scanner's reads of the rule store, in seconds; default 60. */
   refreshSeconds: number;
+  /** How long the members of a group named in a rule scope are cached, in minutes; default 60. */
+  groupCacheMinutes: number;
+  /** Mail notifications that rules ask for. */
+  notify: NotifySettings;
+}
+
+/** Where rule notifications go. Without a sender and an outbox folder, they are logged only. */
+export interface NotifySettings {
+  /** Mailbox that sends notifications through Graph sendMail. Default: unset. */
+  sender?: string;
+  /** Addresses a notification `to: admin` goes to. Default: none. */
+  admins: readonly string[];
+  /** Folder that receives each notification as a .eml file when no sender is set. Default: unset. */
+  outboxPath?: string;
+  /** Notifications sent per hour by one process; more are dropped and counted. Default 100. */
+  maxPerHour: number;
 }
 
 /** Settings of the scan-on-arrival and catch-up queue consumers. */
@@ -638,6 +659,13 @@ function toSettings(raw: RawSettings): Settings {
       container: raw.MAILSWEEP_RULES_CONTAINER,
       maxRules: raw.MAILSWEEP_RULES_MAX_COUNT,
       refreshSeconds: raw.MAILSWEEP_RULES_REFRESH_SECONDS,
+      groupCacheMinutes: raw.MAILSWEEP_RULES_GROUP_CACHE_MINUTES,
+      notify: {
+        sender: raw.MAILSWEEP_NOTIFY_SENDER,
+        admins: raw.MAILSWEEP_NOTIFY_ADMINS,
+        outboxPath: raw.MAILSWEEP_NOTIFY_OUTBOX_PATH,
+        maxPerHour: raw.MAILSWEEP_NOTIFY_MAX_PER_HOUR,
+      },
     },
   };
 }

@@ -1,4 +1,7 @@
+import { pickAttachment } from '../mailbox/attachment-match.js';
 import type {
+  AttachmentRemoving,
+  AttachmentTarget,
   DeleteMode,
   FolderRef,
   FolderSyncResult,
@@ -8,6 +11,7 @@ import type {
   MailboxName,
   MessageTag,
   MimeDownload,
+  StoreAttachment,
 } from '../mailbox/mailbox-client.js';
 import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from '../graph/retry-policy.js';
 import { ScannerError } from '../shared/errors.js';
@@ -71,7 +75,7 @@ export interface EwsClientOptions {
  * method throws ScannerError with the codes listed on MailboxClient.
  * @see https://learn.microsoft.com/exchange/client-developer/web-service-reference/ews-operations-in-exchange
  */
-export class EwsClient implements MailboxClient {
+export class EwsClient implements MailboxClient, AttachmentRemoving {
   private readonly transport: EwsTransport;
   private readonly logger: Logger;
   private readonly minMimeToSizeRatio: number;
@@ -295,6 +299,38 @@ export class EwsClient implements MailboxClient {
       ],
       'prefix-subject',
     );
+  }
+
+  /**
+   * Reads the message's attachments with GetItem and deletes the one that matches `target` with
+   * DeleteAttachment. The item keeps its id; only its change key changes.
+   * @see https://learn.microsoft.com/exchange/client-developer/web-service-reference/deleteattachment-operation
+   */
+  async removeAttachment(
+    mailbox: MailboxName,
+    id: string,
+    target: AttachmentTarget,
+  ): Promise<'removed' | 'not-found'> {
+    const item = await this.readItem(mailbox, id, ['item:Attachments'], 'remove-attachment');
+    const holder = child(item, 'Attachments');
+    const files = children(holder, 'FileAttachment').map(toStoreAttachment);
+    const items = children(holder, 'ItemAttachment').map(toStoreAttachment);
+    // The XML parser groups file and item attachments by element name and loses their
+    // interleaving, so with both kinds present only a match by name is certain.
+    const listed = [...files, ...items].filter((attachment) => attachment.id !== '');
+    const mixed = files.length > 0 && items.length > 0;
+    const match = pickAttachment(listed, mixed ? { ...target, count: -1 } : target);
+    if (match === undefined) {
+      return 'not-found';
+    }
+    await this.callOne({
+      operation: 'remove-attachment',
+      mailbox,
+      body: {
+        'm:DeleteAttachment': { 'm:AttachmentIds': { 't:AttachmentId': { '@_Id': match.id } } },
+      },
+    });
+    return 'removed';
   }
 
   /**
@@ -598,4 +634,12 @@ export class EwsClient implements MailboxClient {
     const result = await this.transport.call(call);
     return expectSuccess(result.messages, call.operation);
   }
+}
+
+function toStoreAttachment(node: XmlNode): StoreAttachment {
+  return {
+    id: attribute(child(node, 'AttachmentId'), 'Id') ?? '',
+    name: text(node, 'Name') ?? '',
+    contentType: text(node, 'ContentType'),
+  };
 }

@@ -1,7 +1,10 @@
 import type { TokenCredential } from '@azure/identity';
 import type { z } from 'zod';
 
+import { pickAttachment } from '../mailbox/attachment-match.js';
 import type {
+  AttachmentRemoving,
+  AttachmentTarget,
   DeleteMode,
   FolderRef,
   FolderSyncResult,
@@ -11,10 +14,12 @@ import type {
   MailboxName,
   MessageTag,
   MimeDownload,
+  StoreAttachment,
 } from '../mailbox/mailbox-client.js';
 import { ScannerError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import {
+  graphAttachmentSchema,
   graphDeltaItemSchema,
   graphFolderSchema,
   graphMessageSchema,
@@ -73,7 +78,9 @@ type GraphPage = z.infer<typeof graphPageSchema>;
  * Every method throws ScannerError with the codes listed on MailboxClient.
  * @see https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits
  */
-export class GraphClient implements MailboxClient, SubscriptionClient, DirectoryClient, MailSender {
+export class GraphClient
+  implements MailboxClient, AttachmentRemoving, SubscriptionClient, DirectoryClient, MailSender
+{
   private readonly transport: GraphTransport;
   private readonly logger: Logger;
 
@@ -282,6 +289,33 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
   }
 
   /**
+   * Lists the message's attachments and deletes the one that matches `target`. Graph allows this
+   * on received messages, but not a change of their body or subject, so the caller marks the
+   * message with a category.
+   * @see https://learn.microsoft.com/graph/api/attachment-delete
+   */
+  async removeAttachment(
+    mailbox: MailboxName,
+    id: string,
+    target: AttachmentTarget,
+  ): Promise<'removed' | 'not-found'> {
+    const item = `${userPath(mailbox)}/messages/${encodeURIComponent(id)}`;
+    const listed = await this.listAttachments(mailbox, item);
+    const match = pickAttachment(listed, target);
+    if (match === undefined) {
+      return 'not-found';
+    }
+    await this.transport.run({
+      method: 'DELETE',
+      path: `${item}/attachments/${encodeURIComponent(match.id)}`,
+      mailbox,
+      scope: 'item',
+      operation: 'remove-attachment',
+    });
+    return 'removed';
+  }
+
+  /**
    * Returns the id of a folder under the mailbox root with this display name, creating it hidden
    * when missing. isHidden can be set only when a folder is created, so an existing visible
    * folder of that name is used as it is, with a warning.
@@ -474,6 +508,36 @@ export class GraphClient implements MailboxClient, SubscriptionClient, Directory
       path = next;
     }
     throw tooManyPages('sync-folder');
+  }
+
+  /** Lists a message's attachments in Graph's order, without their content. */
+  private async listAttachments(mailbox: MailboxName, item: string): Promise<StoreAttachment[]> {
+    const attachments: StoreAttachment[] = [];
+    let call: GraphCall = {
+      method: 'GET',
+      path: `${item}/attachments`,
+      query: { $select: 'id,name,contentType' },
+      mailbox,
+      scope: 'item',
+      operation: 'list-attachments',
+    };
+    for (let pages = 0; pages < MAX_GRAPH_PAGES; pages += 1) {
+      const page = parse(graphPageSchema, await this.transport.json(call), 'list-attachments');
+      for (const raw of page.value) {
+        const attachment = parse(graphAttachmentSchema, raw, 'list-attachments');
+        attachments.push({
+          id: attachment.id,
+          name: attachment.name ?? '',
+          contentType: attachment.contentType ?? undefined,
+        });
+      }
+      const next = page['@odata.nextLink'];
+      if (next === undefined) {
+        return attachments;
+      }
+      call = { method: 'GET', path: next, mailbox, scope: 'item', operation: 'list-attachments' };
+    }
+    throw tooManyPages('list-attachments');
   }
 
   /** Follows @odata.nextLink and returns every item; for tenant-wide listings. */

@@ -58,5 +58,12 @@ export const graphUserSchema = z.object({
   mail: z.string().max(320).nullish(),
 });
 
+/** An attachment of a message, read with `$select=id,name,contentType`. */
+export const graphAttachmentSchema = z.object({
+  id: z.string().min(1).max(2048),
+  name: z.string().max(1024).nullish(),
+  contentType: z.string().max(1024).nullish(),
+});
+
 /** Properties requested for every message listing, read and delta. */
 export const MESSAGE_SELECT = 'id,internetMessageId,parentFolderId,receivedDateTime,isDraft';

@@ -117,3 +117,51 @@ export interface SubjectPrefixing {
 export function canPrefixSubject(client: object): client is SubjectPrefixing {
   return typeof (client as Partial<SubjectPrefixing>).prefixSubject === 'function';
 }
+
+/**
+ * One attachment as the store lists it for a message: Graph's `attachments` collection or the
+ * `Attachments` of an EWS GetItem, in the store's order.
+ */
+export interface StoreAttachment {
+  id: string;
+  name: string;
+  contentType?: string;
+}
+
+/**
+ * The attachment to remove, described from the message's MIME, because stores name attachments by
+ * their own ids. `index` and `count` place it among the attachments in the MIME (body text
+ * parts excluded), and `nameIndex` and `nameCount` among those with the same name.
+ */
+export interface AttachmentTarget {
+  /** MIME part path of the top-level attachment, such as `2` or `1.3`. */
+  mimePath: string;
+  /** File name, or an empty string for an attachment without one. */
+  name: string;
+  contentType: string;
+  index: number;
+  count: number;
+  nameIndex: number;
+  nameCount: number;
+}
+
+/**
+ * A store that can remove one attachment from a message in place (Graph: DELETE on the
+ * attachment; EWS: DeleteAttachment). The item keeps its id.
+ */
+export interface AttachmentRemoving {
+  /**
+   * Removes the attachment that matches `target`. Returns `not-found` when no listed attachment
+   * matches it with certainty (an earlier try may have removed it), and never guesses.
+   */
+  removeAttachment(
+    mailbox: MailboxName,
+    id: string,
+    target: AttachmentTarget,
+  ): Promise<'removed' | 'not-found'>;
+}
+
+/** True when the client can remove an attachment from a message. */
+export function canRemoveAttachments(client: object): client is AttachmentRemoving {
+  return typeof (client as Partial<AttachmentRemoving>).removeAttachment === 'function';
+}

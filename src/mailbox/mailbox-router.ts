@@ -2,6 +2,9 @@ import { ScannerError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import {
   canPrefixSubject,
+  canRemoveAttachments,
+  type AttachmentRemoving,
+  type AttachmentTarget,
   type DeleteMode,
   type FolderRef,
   type FolderSyncResult,
@@ -41,7 +44,7 @@ export interface MailboxRouterOptions {
  * reports it as `mailbox-on-premises`, the call is repeated on EWS and the mailbox is remembered
  * for `cacheTtlMs`. After that Graph is tried again, so that a migrated mailbox is noticed.
  */
-export class MailboxRouter implements MailboxClient, SubjectPrefixing {
+export class MailboxRouter implements MailboxClient, SubjectPrefixing, AttachmentRemoving {
   private readonly graph: MailboxClient;
   private readonly ews: MailboxClient | undefined;
   private readonly onPremMailboxes: ReadonlySet<string>;
@@ -156,6 +159,27 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing {
         );
       }
       return client.prefixSubject(mailbox, id, prefix);
+    });
+  }
+
+  /**
+   * Removes an attachment where the mailbox's store can.
+   * @throws ScannerError `mailbox-request-failed` when the store's client cannot remove one.
+   */
+  removeAttachment(
+    mailbox: MailboxName,
+    id: string,
+    target: AttachmentTarget,
+  ): Promise<'removed' | 'not-found'> {
+    return this.run(mailbox, 'remove-attachment', (client) => {
+      if (!canRemoveAttachments(client)) {
+        throw new ScannerError(
+          'mailbox-request-failed',
+          'This mailbox store client cannot remove an attachment',
+          { fields: { operation: 'remove-attachment' } },
+        );
+      }
+      return client.removeAttachment(mailbox, id, target);
     });
   }
 

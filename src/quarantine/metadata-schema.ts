@@ -24,6 +24,7 @@ const verdictSchema = z.object({
   findings: z.array(findingSchema),
   spam: z.object({ score: z.number(), threshold: z.number() }).optional(),
   durationMs: z.number(),
+  decidingRule: z.string().optional(),
 });
 
 const isoTime = z.iso.datetime({ offset: true });

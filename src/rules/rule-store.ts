@@ -55,6 +55,20 @@ export interface RuleStore {
   ): Promise<StoredRuleSet>;
   /** Compiles a rule set, reading its list files from the store. */
   compile(ruleSet: unknown, version?: number): Promise<CompiledRuleSet>;
+  /** Reads a list file from `lists/`, or undefined when it does not exist. */
+  readList(file: string): Promise<string | undefined>;
+  /**
+   * Stores a list file under `lists/`. The caller validates the content first.
+   * @throws ScannerError `rules-invalid` for a name that is not a list file name.
+   */
+  writeList(file: string, text: string): Promise<void>;
+  /** Deletes a list file; returns false when it did not exist. */
+  deleteList(file: string): Promise<boolean>;
+}
+
+/** True for a list file name the store accepts: letters, digits, `_ . -`, up to 128 characters. */
+export function isListFileName(file: string): boolean {
+  return LIST_FILE_NAME.test(file);
 }
 
 /** Creates the rule store on a container, which is created on first write if missing. */
@@ -75,9 +89,54 @@ export function createRuleStore(container: ContainerClient, maxRules: number): R
   const compile = (ruleSet: unknown, version?: number) =>
     compileRuleSet(ruleSet, { maxRules, readListFile, version });
 
+  const listBlob = (file: string) => {
+    if (!LIST_FILE_NAME.test(file)) {
+      throw new ScannerError(
+        'rules-invalid',
+        'A list file name may contain only letters, digits, _ . and -',
+      );
+    }
+    return container.getBlockBlobClient(`${LIST_PREFIX}${file}`);
+  };
+
   return {
     compile,
     read: async () => (await readCurrent(container))?.stored,
+    async readList(file) {
+      try {
+        return (await listBlob(file).downloadToBuffer()).toString('utf8');
+      } catch (error) {
+        if (isNotFound(error)) {
+          return undefined;
+        }
+        throw error instanceof ScannerError
+          ? error
+          : toBlobScannerError(error, { operation: 'read list' });
+      }
+    },
+    async writeList(file, text) {
+      const blob = listBlob(file);
+      await container.createIfNotExists();
+      try {
+        await blob.upload(text, Buffer.byteLength(text), {
+          blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' },
+        });
+      } catch (error) {
+        throw toBlobScannerError(error, { operation: 'store list' });
+      }
+    },
+    async deleteList(file) {
+      try {
+        return (await listBlob(file).deleteIfExists()).succeeded;
+      } catch (error) {
+        if (isNotFound(error)) {
+          return false;
+        }
+        throw error instanceof ScannerError
+          ? error
+          : toBlobScannerError(error, { operation: 'delete list' });
+      }
+    },
     async write(ruleSet, options) {
       await compile(ruleSet);
       await container.createIfNotExists();

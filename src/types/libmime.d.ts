@@ -1,7 +1,9 @@
-// libmime ships no type declarations; only the function mailsweep calls is declared.
+// libmime ships no type declarations; only the functions mailsweep calls are declared.
 declare module 'libmime' {
   /** Decodes RFC 2047 encoded-words, joining adjacent ones of the same charset first. */
   export function decodeWords(value: string): string;
-  const libmime: { decodeWords: typeof decodeWords };
+  /** Encodes the non-ASCII words of a header value as RFC 2047 encoded-words (`Q` or `B`). */
+  export function encodeWords(value: string, encoding?: 'Q' | 'B', maxLength?: number): string;
+  const libmime: { decodeWords: typeof decodeWords; encodeWords: typeof encodeWords };
   export default libmime;
 }

@@ -64,6 +64,26 @@ describe('mailsweep rules validate', () => {
     );
   });
 
+  it('reads list files beside the rule set, not the working folder', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\n' });
+    const previous = process.cwd();
+    process.chdir(os.tmpdir());
+    try {
+      const relative = path.relative(os.tmpdir(), file);
+      const { code, output } = await run(['rules', 'validate', relative]);
+      assert.equal(code, 0, output);
+    } finally {
+      process.chdir(previous);
+    }
+  });
+
+  it('names the rule and line of a malformed list file', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\nnot a domain\n' });
+    const { code, output } = await run(['rules', 'validate', file]);
+    assert.equal(code, 1);
+    assert.match(output, /\(rule "Tag partners"\): list "partners": .*line 2/);
+  });
+
   it('refuses a FIFO instead of waiting for a writer', async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-rules-'));
     const fifo = path.join(folder, 'rules.json');
@@ -114,5 +134,45 @@ describe('mailsweep rules test', () => {
     assert.equal(code, 0);
     assert.match(output, /"Tag partners" no match: sender.domain inList "partners" does not hold/);
     assert.match(output, /attachment:\n {2}no rule evaluated/);
+  });
+  it('tests each message of an mbox file', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\n' });
+    const mbox = path.join(path.dirname(file), 'messages.mbox');
+    const first = Buffer.from(buildMessage()).toString('latin1');
+    const second = Buffer.from(
+      buildMessage({ from: 'Carol <carol@elsewhere.example>' }),
+    ).toString('latin1');
+    await writeFile(
+      mbox,
+      `From alice@partner.example Tue Mar  3 10:15:00 2026\n${first}\n` +
+        `From carol@elsewhere.example Tue Mar  3 10:16:00 2026\n${second}\n`,
+    );
+    const { code, output } = await run(['rules', 'test', mbox, '--rules', file, '--json']);
+    assert.equal(code, 0);
+    const reports = JSON.parse(output) as {
+      source: string;
+      report: { points: Record<string, { rule: string; matched: boolean }[]> };
+    }[];
+    assert.deepEqual(
+      reports.map((entry) => entry.source),
+      [`${mbox}#1`, `${mbox}#2`],
+    );
+    assert.equal(reports[0]?.report.points.message?.[0]?.matched, true);
+    assert.equal(reports[1]?.report.points.message?.[0]?.matched, false);
+  });
+
+  it('labels each mbox message in the readable report', async () => {
+    const file = await writeRuleSet(partnerRules, { 'partners.txt': 'partner.example\n' });
+    const mbox = path.join(path.dirname(file), 'messages.mbox');
+    const message = Buffer.from(buildMessage()).toString('latin1');
+    await writeFile(
+      mbox,
+      `From a@partner.example Tue Mar  3 10:15:00 2026\n${message}\n` +
+        `From a@partner.example Tue Mar  3 10:15:00 2026\n${message}\n`,
+    );
+    const { code, output } = await run(['rules', 'test', mbox, '--rules', file]);
+    assert.equal(code, 0);
+    assert.equal(output.match(/^verdict: /gm)?.length, 2);
+    assert.match(output, /messages\.mbox#2\nverdict: /);
   });
 });

@@ -8,6 +8,7 @@ import {
   type SimItem,
   type SimMailbox,
 } from './ews-store.js';
+import type { SimAttachment } from '../helpers/sim-attachments.js';
 
 /** A request element in fast-xml-parser's form, namespace prefixes removed. */
 export type Node = Record<string, unknown>;
@@ -97,8 +98,8 @@ function itemIdsOf(container: unknown): string[] {
   return asNodes(asNode(container)?.ItemId).map((node) => attr(node, 'Id') ?? '');
 }
 
-/** Serializes an item with the properties the client reads. */
-export function itemXml(item: SimItem, mime?: Buffer): string {
+/** Serializes an item with the properties the client reads, and its attachments when asked. */
+export function itemXml(item: SimItem, mime?: Buffer, withAttachments = false): string {
   const parts = [`<t:ItemId Id="${esc(item.id)}" ChangeKey="CQAAAA=="/>`];
   parts.push(`<t:ParentFolderId Id="${esc(item.folderId)}" ChangeKey="AQAAAA=="/>`);
   if (mime !== undefined) {
@@ -123,7 +124,20 @@ export function itemXml(item: SimItem, mime?: Buffer): string {
   if (item.internetMessageId !== undefined) {
     parts.push(`<t:InternetMessageId>${esc(item.internetMessageId)}</t:InternetMessageId>`);
   }
+  if (withAttachments && item.attachments !== undefined && item.attachments.length > 0) {
+    parts.push(`<t:Attachments>${item.attachments.map(attachmentXml).join('')}</t:Attachments>`);
+  }
   return `<t:Message>${parts.join('')}</t:Message>`;
+}
+
+function attachmentXml(attachment: SimAttachment): string {
+  const element = attachment.isItem ? 't:ItemAttachment' : 't:FileAttachment';
+  return (
+    `<${element}><t:AttachmentId Id="${esc(attachment.id)}"/>` +
+    `<t:Name>${esc(attachment.name)}</t:Name>` +
+    `<t:ContentType>${esc(attachment.contentType)}</t:ContentType>` +
+    `<t:Size>${attachment.size}</t:Size><t:IsInline>${attachment.isInline}</t:IsInline></${element}>`
+  );
 }
 
 function folderXml(folder: SimFolder): string {
@@ -242,9 +256,24 @@ export function findItems(mailbox: SimMailbox, request: Node): string {
   );
 }
 
-/** GetItem, one response message per id, with MimeContent when asked. */
+/** True when a GetItem requests item:Attachments among its additional properties. */
+export function wantsAttachments(request: Node): boolean {
+  const additional = asNode(asNode(request.ItemShape)?.AdditionalProperties);
+  return asNodes(additional?.FieldURI).some((field) => attr(field, 'FieldURI') === 'item:Attachments');
+}
+
+/** Item ids named by a GetItem. */
+export function requestedItemIds(request: Node): string[] {
+  return itemIdsOf(request.ItemIds);
+}
+
+/**
+ * GetItem, one response message per id, with MimeContent and Attachments when asked. The caller
+ * reads the attachments from the MIME before, because that parse is asynchronous.
+ */
 export function getItems(mailbox: SimMailbox, request: Node): string[] {
   const withMime = textOf(asNode(request.ItemShape)?.IncludeMimeContent) === 'true';
+  const withAttachments = wantsAttachments(request);
   return itemIdsOf(request.ItemIds).map((id) => {
     try {
       const item = requireItem(mailbox, id);
@@ -252,10 +281,35 @@ export function getItems(mailbox: SimMailbox, request: Node): string[] {
         withMime && item.mimeCutBytes !== undefined
           ? item.mime.subarray(0, item.mimeCutBytes)
           : item.mime;
-      return success('GetItem', `<m:Items>${itemXml(item, withMime ? mime : undefined)}</m:Items>`);
+      const xml = itemXml(item, withMime ? mime : undefined, withAttachments);
+      return success('GetItem', `<m:Items>${xml}</m:Items>`);
     } catch (error) {
       return failure('GetItem', (error as OperationError).responseCode);
     }
+  });
+}
+
+/**
+ * DeleteAttachment: removes each attachment from its item, which keeps its id, and returns the
+ * item as RootItemId.
+ */
+export function deleteAttachments(mailbox: SimMailbox, request: Node): string[] {
+  const ids = asNodes(asNode(request.AttachmentIds)?.AttachmentId).map((node) => attr(node, 'Id') ?? '');
+  return ids.map((id) => {
+    for (const item of mailbox.items.values()) {
+      const index = item.attachments?.findIndex((attachment) => attachment.id === id) ?? -1;
+      if (index < 0) {
+        continue;
+      }
+      item.attachments?.splice(index, 1);
+      item.modifiedAt = new Date();
+      recordChange(mailbox, item.folderId, 'update', item.id);
+      return success(
+        'DeleteAttachment',
+        `<m:RootItemId RootItemId="${esc(item.id)}" RootItemChangeKey="CQAAAB=="/>`,
+      );
+    }
+    return failure('DeleteAttachment', 'ErrorItemNotFound');
   });
 }
 

@@ -6,9 +6,11 @@ import { XMLParser } from 'fast-xml-parser';
 
 import { createRandom } from '../graph-simulator/faults.js';
 import { createLocalCertificate } from '../graph-simulator/tls.js';
+import { listMimeAttachments } from '../helpers/sim-attachments.js';
 import {
   createFolders,
   createItems,
+  deleteAttachments,
   deleteItems,
   esc,
   findFolders,
@@ -16,10 +18,12 @@ import {
   getItems,
   moveItems,
   OperationError,
+  requestedItemIds,
   responseXml,
   syncFolderItems,
   updateItems,
   failure,
+  wantsAttachments,
   type Node,
 } from './ews-operations.js';
 import {
@@ -382,7 +386,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
       if (faults.latencyMs > 0) {
         await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
       }
-      const { status, body, contentType } = answer(
+      const { status, body, contentType } = await answer(
         Buffer.concat(chunks).toString('utf8'),
         auth.user,
         entry,
@@ -395,11 +399,11 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     }
   }
 
-  function answer(
+  async function answer(
     document: string,
     user: string,
     entry: EwsRequestLogEntry,
-  ): { status: number; body: string; contentType: string } {
+  ): Promise<{ status: number; body: string; contentType: string }> {
     const xml = 'text/xml; charset=utf-8';
     let envelope: Node;
     try {
@@ -492,9 +496,13 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
         contentType: xml,
       };
     }
+    const request = (body[operation] ?? {}) as Node;
+    if (operation === 'GetItem' && wantsAttachments(request)) {
+      await readAttachments(mailbox, requestedItemIds(request));
+    }
     const result =
       ENVELOPE_OPEN +
-      runOperation(operation, (body[operation] ?? {}) as Node, mailbox, push) +
+      runOperation(operation, request, mailbox, push) +
       ENVELOPE_CLOSE;
     if (fault === 'truncated') {
       return {
@@ -520,6 +528,16 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
   return simulator;
 }
 
+/** Reads the attachments of the named items from their MIME, once per item. */
+async function readAttachments(mailbox: SimMailbox, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const item = mailbox.items.get(id);
+    if (item !== undefined) {
+      item.attachments ??= await listMimeAttachments(item.mime);
+    }
+  }
+}
+
 /** Runs one operation and returns its response element. */
 function runOperation(
   operation: string,
@@ -542,6 +560,8 @@ function runOperation(
         return responseXml(name, deleteItems(mailbox, request));
       case 'UpdateItem':
         return responseXml(name, updateItems(mailbox, request));
+      case 'DeleteAttachment':
+        return responseXml(name, deleteAttachments(mailbox, request));
       case 'CreateItem':
         return responseXml(name, createItems(mailbox, request));
       case 'CreateFolder':

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
+import type { SimAttachment } from '../helpers/sim-attachments.js';
+
 /** A folder of a simulated mailbox. */
 export interface SimFolder {
   id: string;
@@ -29,6 +31,11 @@ export interface SimItem {
   size?: number;
   /** GetItem returns only this many bytes of the MIME (a partial download). */
   mimeCutBytes?: number;
+  /**
+   * Attachments as GetItem lists them, read from the MIME on first use. DeleteAttachment removes
+   * one from this list only: the MIME stays as delivered.
+   */
+  attachments?: SimAttachment[];
 }
 
 /** One change to a folder's items, for SyncFolderItems. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import { listMimeAttachments } from '../helpers/sim-attachments.js';
 import { readJson, sendEmpty, sendGraphError, sendJson } from './http-tools.js';
 import type { MailboxStore, SimFolder, SimMailbox, SimMessage } from './mailbox-store.js';
 import type { SubscriptionHub } from './subscriptions.js';
@@ -153,6 +154,9 @@ async function handleMessage(
   if (action[0] === '$value' && method === 'GET') {
     return sendMime(context, message, response);
   }
+  if (action[0] === 'attachments') {
+    return handleAttachments(context, mailbox, message, action.slice(1), method, response);
+  }
   if (action[0] === 'move' && method === 'POST') {
     return moveMessage(context, mailbox, message, request, response);
   }
@@ -160,6 +164,51 @@ async function handleMessage(
     context.store.removeMessage(mailbox, message);
     context.permanentlyDeleted.push(message.id);
     context.hub.notifyChange(mailbox, message.folderId, 'deleted', message.id);
+    return sendEmpty(response, 204);
+  }
+  sendGraphError(response, 405, 'BadRequest', 'The method is not allowed on this resource.');
+}
+
+/** `GET .../attachments` lists them without content; `DELETE .../attachments/{id}` removes one. */
+async function handleAttachments(
+  context: MailRouteContext,
+  mailbox: SimMailbox,
+  message: SimMessage,
+  rest: string[],
+  method: string,
+  response: ServerResponse,
+): Promise<void> {
+  message.attachments ??= await listMimeAttachments(message.mime);
+  if (rest.length === 0 && method === 'GET') {
+    return sendJson(response, 200, {
+      value: message.attachments.map((attachment) => ({
+        '@odata.type': attachment.isItem
+          ? '#microsoft.graph.itemAttachment'
+          : '#microsoft.graph.fileAttachment',
+        id: attachment.id,
+        name: attachment.name,
+        contentType: attachment.contentType,
+        size: attachment.size,
+        isInline: attachment.isInline,
+      })),
+    });
+  }
+  // Attachment ids are case-sensitive; `rest` was lower-cased for route matching.
+  const index = message.attachments.findIndex(
+    (attachment) => attachment.id.toLowerCase() === rest[0],
+  );
+  if (rest.length === 1 && method === 'DELETE') {
+    if (index < 0) {
+      return sendGraphError(
+        response,
+        404,
+        'ErrorItemNotFound',
+        'The specified object was not found in the store.',
+      );
+    }
+    message.attachments.splice(index, 1);
+    context.store.touchMessage(mailbox, message);
+    context.hub.notifyChange(mailbox, message.folderId, 'updated', message.id);
     return sendEmpty(response, 204);
   }
   sendGraphError(response, 405, 'BadRequest', 'The method is not allowed on this resource.');

@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import type { SimAttachment } from '../helpers/sim-attachments.js';
+
 /** How a simulated mailbox answers Graph. */
 export type MailboxKind =
   /** An Exchange Online mailbox. */
@@ -50,6 +52,11 @@ export interface SimMessage {
   categories: string[];
   flagStatus: 'notFlagged' | 'flagged' | 'complete';
   changeKey: string;
+  /**
+   * Attachments as listed by `/attachments`, read from the MIME on first use. Deleting one removes
+   * it from this list only: `$value` still returns the MIME as delivered.
+   */
+  attachments?: SimAttachment[];
 }
 
 /** A simulated user with a mailbox. */

@@ -11,6 +11,8 @@ describe('rule settings', () => {
       container: 'rules',
       maxRules: 2000,
       refreshSeconds: 60,
+      groupCacheMinutes: 60,
+      notify: { sender: undefined, admins: [], outboxPath: undefined, maxPerHour: 100 },
     });
   });
 
@@ -20,12 +22,24 @@ describe('rule settings', () => {
       MAILSWEEP_RULES_CONTAINER: 'admin-rules',
       MAILSWEEP_RULES_MAX_COUNT: '500',
       MAILSWEEP_RULES_REFRESH_SECONDS: '15',
+      MAILSWEEP_RULES_GROUP_CACHE_MINUTES: '5',
+      MAILSWEEP_NOTIFY_SENDER: 'alerts@contoso.com',
+      MAILSWEEP_NOTIFY_ADMINS: 'Admin@contoso.com, sec@contoso.com',
+      MAILSWEEP_NOTIFY_OUTBOX_PATH: '/var/mailsweep/outbox',
+      MAILSWEEP_NOTIFY_MAX_PER_HOUR: '20',
     });
     assert.deepEqual(rules, {
       path: '/etc/mailsweep/rules.json',
       container: 'admin-rules',
       maxRules: 500,
       refreshSeconds: 15,
+      groupCacheMinutes: 5,
+      notify: {
+        sender: 'alerts@contoso.com',
+        admins: ['admin@contoso.com', 'sec@contoso.com'],
+        outboxPath: '/var/mailsweep/outbox',
+        maxPerHour: 20,
+      },
     });
   });
 
@@ -37,6 +51,14 @@ describe('rule settings', () => {
     assert.throws(
       () => loadSettings({ MAILSWEEP_RULES_CONTAINER: 'Rules_1' }),
       /MAILSWEEP_RULES_CONTAINER/,
+    );
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_NOTIFY_MAX_PER_HOUR: '0' }),
+      /MAILSWEEP_NOTIFY_MAX_PER_HOUR/,
+    );
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_NOTIFY_ADMINS: 'admin' }),
+      /MAILSWEEP_NOTIFY_ADMINS/,
     );
   });
 });
