@@ -9,6 +9,7 @@ import './rules.js';
 import './scan-queue.js';
 import './status.js';
 import './subscription-sync.js';
+import './webui.js';
 
 import { wireServices } from '../src/app/wiring.js';
 
