@@ -1,4 +1,5 @@
 // The Functions host loads this file (package.json "main"); each import registers its triggers.
+import './digests.js';
 import './get-verdicts.js';
 import './graph-lifecycle.js';
 import './graph-notifications.js';

@@ -21,6 +21,7 @@ export const STATE_TABLES = {
   leases: 'leases',
   quarantineIndex: 'quarantineindex',
   quarantineAudit: 'quarantineaudit',
+  digestState: 'digeststate',
 } as const;
 
 export type StateTableName = (typeof STATE_TABLES)[keyof typeof STATE_TABLES];

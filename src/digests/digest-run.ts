@@ -1,0 +1,270 @@
+import { odata, type TableClient } from '@azure/data-tables';
+import { z } from 'zod';
+
+import {
+  ALL_PARTITION,
+  rowKeyAtOrBefore,
+  type QuarantineSummary,
+} from '../quarantine/quarantine-index.js';
+import { toError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import {
+  buildAdminSummary,
+  buildRecipientDigest,
+  MAX_DIGEST_ITEMS,
+  type MailboxTally,
+} from './digest-content.js';
+import { recipientKey, type DigestState } from './digest-state.js';
+import type { DigestTransport } from './digest-transport.js';
+import type { SendLimiter } from './send-limiter.js';
+
+/** Oldest items a first run (or a run after a long pause) looks at, in days. */
+export const MAX_DIGEST_LOOKBACK_DAYS = 7;
+
+/** Most index rows one run reads; a larger backlog is finished by the next runs. */
+export const MAX_DIGEST_SCANNED_ROWS = 1_000_000;
+
+/** Recipients sent between two writes of the hourly sent counter. */
+const SENT_FLUSH_EVERY = 50;
+
+const summaryRowSchema = z.object({
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  mailbox: z.string().min(3).max(320),
+  sender: z.string().optional(),
+  subject: z.string().optional(),
+  category: z.enum(['clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable']),
+  receivedAt: z.string().optional(),
+  quarantinedAt: z.iso.datetime({ offset: true }),
+  expiresAt: z.string(),
+  size: z.number(),
+  releasedAt: z.string().optional(),
+});
+
+/** Options of {@link runDigests}. */
+export interface DigestRunOptions {
+  /** The quarantine index table (`quarantineindex`). */
+  indexTable: TableClient;
+  state: DigestState;
+  transport: DigestTransport;
+  limiter: SendLimiter;
+  /** The sending mailbox (or the From address of .eml files), for the sent counter. */
+  senderAddress: string;
+  /** Base URL of the web interface, e.g. `https://contoso-mailsweep.azurewebsites.net`. */
+  uiBaseUrl: string;
+  /** Administrators who get the summary across mailboxes; may be empty. */
+  adminRecipients: readonly string[];
+  now: () => Date;
+  /** Epoch milliseconds after which no further digest is started. */
+  deadline: number;
+  logger: Logger;
+}
+
+/** What one run did. */
+export interface DigestRunResult {
+  /** Recipients with new items. */
+  recipients: number;
+  digestsSent: number;
+  /** Items listed in the digests sent. */
+  itemsListed: number;
+  failed: number;
+  adminSummarySent: boolean;
+  /** Why the run stopped before every recipient got a digest; they get it on the next run. */
+  stoppedBy?: 'daily-limit' | 'deadline';
+  rowsRead: number;
+}
+
+interface Pending {
+  items: QuarantineSummary[];
+  moreCount: number;
+  newest: Date;
+}
+
+/**
+ * Sends each recipient with new quarantined items since their last digest one digest, and the
+ * administrators one summary. New means quarantined after the recipient's last digest and not
+ * released. A recipient's time is stored only after their digest was sent, and the run cursor
+ * moves only when every recipient was handled, so a failure or a stop is retried next run.
+ */
+export async function runDigests(options: DigestRunOptions): Promise<DigestRunResult> {
+  const runStart = options.now();
+  const cursor = await options.state.readCursor();
+  const oldest = new Date(runStart.getTime() - MAX_DIGEST_LOOKBACK_DAYS * 86_400_000);
+  const windowStart = cursor === undefined || cursor < oldest ? oldest : cursor;
+  const { byRecipient, tallies, rowsRead, newestItem } = await collectNewItems(
+    options.indexTable,
+    windowStart,
+    runStart,
+  );
+  const result: DigestRunResult = {
+    recipients: 0,
+    digestsSent: 0,
+    itemsListed: 0,
+    failed: 0,
+    adminSummarySent: false,
+    rowsRead,
+  };
+  const sent = new SentCounter(options);
+
+  // The summary goes first: it is one message, and administrators need it most when users'
+  // digests are held back by the sending limits.
+  if (options.adminRecipients.length > 0 && newestItem !== undefined) {
+    const lastSummary = await options.state.readAdminSummaryTime();
+    if (lastSummary === undefined || newestItem > lastSummary) {
+      const mail = buildAdminSummary(options.adminRecipients, tallies, windowStart, options.uiBaseUrl);
+      const outcome = await trySend(options, mail, sent);
+      if (outcome === 'ok') {
+        await options.state.writeAdminSummaryTime(newestItem);
+        result.adminSummarySent = true;
+      } else if (outcome === 'failed') {
+        result.failed += 1;
+      } else {
+        result.stoppedBy = outcome;
+      }
+    }
+  }
+
+  const lastTimes = await options.state.readRecipientTimes();
+  const recipients = [...byRecipient.keys()].sort();
+  for (const recipient of recipients) {
+    if (result.stoppedBy !== undefined) {
+      break;
+    }
+    const pending = pendingFor(byRecipient.get(recipient) ?? [], lastTimes.get(recipientKey(recipient)));
+    if (pending === undefined) {
+      continue;
+    }
+    result.recipients += 1;
+    const mail = buildRecipientDigest({ recipient, ...pending }, options.uiBaseUrl);
+    const outcome = await trySend(options, mail, sent);
+    if (outcome === 'ok') {
+      await options.state.writeRecipientTime(recipient, pending.newest);
+      result.digestsSent += 1;
+      result.itemsListed += pending.items.length;
+    } else if (outcome === 'failed') {
+      result.failed += 1;
+    } else {
+      result.stoppedBy = outcome;
+    }
+  }
+  await sent.flush();
+
+  if (result.stoppedBy === undefined && result.failed === 0) {
+    await options.state.writeCursor(runStart);
+  }
+  options.logger.info('Digest run finished', {
+    transport: options.transport.kind,
+    recipients: result.recipients,
+    digestsSent: result.digestsSent,
+    failed: result.failed,
+    adminSummarySent: result.adminSummarySent,
+    stoppedBy: result.stoppedBy,
+    rowsRead,
+  });
+  return result;
+}
+
+/** Reads the `all` rows quarantined after `start` and up to `end`, grouped by mailbox. */
+async function collectNewItems(
+  table: TableClient,
+  start: Date,
+  end: Date,
+): Promise<{
+  byRecipient: Map<string, QuarantineSummary[]>;
+  tallies: MailboxTally[];
+  rowsRead: number;
+  newestItem?: Date;
+}> {
+  const filter =
+    odata`PartitionKey eq ${ALL_PARTITION} and RowKey ge ${rowKeyAtOrBefore(end)}` +
+    odata` and RowKey lt ${rowKeyAtOrBefore(start)}`;
+  const byRecipient = new Map<string, QuarantineSummary[]>();
+  const tallies = new Map<string, MailboxTally>();
+  let rowsRead = 0;
+  let newestItem: Date | undefined;
+  const pages = table.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: 1000 });
+  for await (const page of pages) {
+    for (const entity of page) {
+      rowsRead += 1;
+      const row = summaryRowSchema.safeParse(entity);
+      if (!row.success || row.data.releasedAt !== undefined) {
+        continue;
+      }
+      const item: QuarantineSummary = { ...row.data, signatures: [] };
+      const quarantinedAt = new Date(item.quarantinedAt);
+      newestItem = newestItem === undefined || quarantinedAt > newestItem ? quarantinedAt : newestItem;
+      const list = byRecipient.get(row.data.mailbox) ?? [];
+      list.push(item);
+      byRecipient.set(row.data.mailbox, list);
+      const tally = tallies.get(row.data.mailbox) ?? { mailbox: row.data.mailbox, total: 0, byCategory: {} };
+      tally.total += 1;
+      tally.byCategory[item.category] = (tally.byCategory[item.category] ?? 0) + 1;
+      tallies.set(row.data.mailbox, tally);
+    }
+    if (rowsRead >= MAX_DIGEST_SCANNED_ROWS) {
+      break;
+    }
+  }
+  return { byRecipient, tallies: [...tallies.values()], rowsRead, newestItem };
+}
+
+/** The items of one recipient newer than their last digest, newest first, or undefined if none. */
+function pendingFor(items: QuarantineSummary[], lastDigestAt: Date | undefined): Pending | undefined {
+  const fresh = items
+    .filter((item) => lastDigestAt === undefined || new Date(item.quarantinedAt) > lastDigestAt)
+    .sort((a, b) => b.quarantinedAt.localeCompare(a.quarantinedAt));
+  const newest = fresh[0];
+  if (newest === undefined) {
+    return undefined;
+  }
+  return {
+    items: fresh.slice(0, MAX_DIGEST_ITEMS),
+    moreCount: Math.max(0, fresh.length - MAX_DIGEST_ITEMS),
+    newest: new Date(newest.quarantinedAt),
+  };
+}
+
+async function trySend(
+  options: DigestRunOptions,
+  mail: Parameters<DigestTransport['send']>[0],
+  sent: SentCounter,
+): Promise<'ok' | 'failed' | 'daily-limit' | 'deadline'> {
+  const permit = await options.limiter.acquire(mail.to.length, options.deadline);
+  if (permit !== 'ok') {
+    return permit;
+  }
+  try {
+    await options.transport.send(mail);
+  } catch (error) {
+    // The limiter already counted the message: a failed send may still have reached Exchange.
+    options.logger.warn('Digest send failed', {
+      transport: options.transport.kind,
+      error: toError(error).message,
+    });
+    return 'failed';
+  }
+  await sent.add(mail.to.length);
+  return 'ok';
+}
+
+/** Counts recipients per hour in the state table, written every few sends and at the end. */
+class SentCounter {
+  private unsaved = 0;
+
+  constructor(private readonly options: DigestRunOptions) {}
+
+  async add(recipients: number): Promise<void> {
+    this.unsaved += recipients;
+    if (this.unsaved >= SENT_FLUSH_EVERY) {
+      await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.unsaved === 0) {
+      return;
+    }
+    const count = this.unsaved;
+    this.unsaved = 0;
+    await this.options.state.addRecipientsSent(this.options.senderAddress, this.options.now(), count);
+  }
+}
