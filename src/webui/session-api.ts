@@ -42,6 +42,8 @@ export interface SessionApiOptions {
   indexTable: TableClient;
   audit: QuarantineAuditLog;
   now?: () => Date;
+  /** Most index rows one counts request reads; default {@link MAX_COUNTED_ROWS}. */
+  maxCountedRows?: number;
 }
 
 /** The handlers of `GET /api/quarantine/whoami` and `GET /api/quarantine/counts`. */
@@ -90,7 +92,7 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
       try {
         const counts =
           typeof plan === 'object' && 'partitionKey' in plan
-            ? await countCategories(options.indexTable, plan.partitionKey)
+            ? await countCategories(options.indexTable, plan.partitionKey, options.maxCountedRows)
             : emptyCounts();
         await options.audit.append({
           time: now().toISOString(),
@@ -114,12 +116,13 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
 }
 
 /**
- * Counts the rows of one index partition by category, newest first, reading at most
- * {@link MAX_COUNTED_ROWS} rows and only the `category` and `releasedAt` columns.
+ * Counts the rows of one index partition by category, newest first, reading at most `maxRows`
+ * rows and only the `category` and `releasedAt` columns.
  */
 export async function countCategories(
   table: TableClient,
   partitionKey: string,
+  maxRows = MAX_COUNTED_ROWS,
 ): Promise<CategoryCounts> {
   const result = emptyCounts();
   const pages = table
@@ -129,10 +132,10 @@ export async function countCategories(
         select: ['category', 'releasedAt'],
       },
     })
-    .byPage({ maxPageSize: 1000 });
+    .byPage({ maxPageSize: Math.min(1000, maxRows + 1) });
   for await (const page of pages) {
     for (const entity of page) {
-      if (result.rowsRead >= MAX_COUNTED_ROWS) {
+      if (result.rowsRead >= maxRows) {
         result.complete = false;
         return result;
       }
