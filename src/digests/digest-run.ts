@@ -24,6 +24,16 @@ export const MAX_DIGEST_LOOKBACK_DAYS = 7;
 /** Most index rows one run reads; a larger backlog is finished by the next runs. */
 export const MAX_DIGEST_SCANNED_ROWS = 1_000_000;
 
+/**
+ * How far each run reads back before the stored cursor, in milliseconds. An item is indexed a
+ * moment after its quarantine time, so one stored while the previous run was reading could
+ * otherwise fall behind the cursor unseen. Recipients' own times keep the overlap from sending an
+ * item twice.
+ * NOTE: an item indexed more than this late, or one older than the newest item already sent to
+ * its recipient, is not sent in any digest; it is still in the web interface.
+ */
+const CURSOR_OVERLAP_MS = 10 * 60_000;
+
 /** Recipients sent between two writes of the hourly sent counter. */
 const SENT_FLUSH_EVERY = 50;
 
@@ -89,8 +99,9 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
   const runStart = options.now();
   const cursor = await options.state.readCursor();
   const oldest = new Date(runStart.getTime() - MAX_DIGEST_LOOKBACK_DAYS * 86_400_000);
-  const windowStart = cursor === undefined || cursor < oldest ? oldest : cursor;
-  const { byRecipient, tallies, rowsRead, newestItem } = await collectNewItems(
+  const resumeAt = cursor === undefined ? undefined : new Date(cursor.getTime() - CURSOR_OVERLAP_MS);
+  const windowStart = resumeAt === undefined || resumeAt < oldest ? oldest : resumeAt;
+  const { byRecipient, rowsRead, newestItem } = await collectNewItems(
     options.indexTable,
     windowStart,
     runStart,
@@ -110,7 +121,9 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
   if (options.adminRecipients.length > 0 && newestItem !== undefined) {
     const lastSummary = await options.state.readAdminSummaryTime();
     if (lastSummary === undefined || newestItem > lastSummary) {
-      const mail = buildAdminSummary(options.adminRecipients, tallies, windowStart, options.uiBaseUrl);
+      const since = lastSummary !== undefined && lastSummary > windowStart ? lastSummary : windowStart;
+      const tallies = tallyAfter(byRecipient, since);
+      const mail = buildAdminSummary(options.adminRecipients, tallies, since, options.uiBaseUrl);
       const outcome = await trySend(options, mail, sent);
       if (outcome === 'ok') {
         await options.state.writeAdminSummaryTime(newestItem);
@@ -170,7 +183,6 @@ async function collectNewItems(
   end: Date,
 ): Promise<{
   byRecipient: Map<string, QuarantineSummary[]>;
-  tallies: MailboxTally[];
   rowsRead: number;
   newestItem?: Date;
 }> {
@@ -178,7 +190,6 @@ async function collectNewItems(
     odata`PartitionKey eq ${ALL_PARTITION} and RowKey ge ${rowKeyAtOrBefore(end)}` +
     odata` and RowKey lt ${rowKeyAtOrBefore(start)}`;
   const byRecipient = new Map<string, QuarantineSummary[]>();
-  const tallies = new Map<string, MailboxTally>();
   let rowsRead = 0;
   let newestItem: Date | undefined;
   const pages = table.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: 1000 });
@@ -195,16 +206,30 @@ async function collectNewItems(
       const list = byRecipient.get(row.data.mailbox) ?? [];
       list.push(item);
       byRecipient.set(row.data.mailbox, list);
-      const tally = tallies.get(row.data.mailbox) ?? { mailbox: row.data.mailbox, total: 0, byCategory: {} };
-      tally.total += 1;
-      tally.byCategory[item.category] = (tally.byCategory[item.category] ?? 0) + 1;
-      tallies.set(row.data.mailbox, tally);
     }
     if (rowsRead >= MAX_DIGEST_SCANNED_ROWS) {
       break;
     }
   }
-  return { byRecipient, tallies: [...tallies.values()], rowsRead, newestItem };
+  return { byRecipient, rowsRead, newestItem };
+}
+
+/** Counts each mailbox's items quarantined after `since`, by category. */
+function tallyAfter(byRecipient: Map<string, QuarantineSummary[]>, since: Date): MailboxTally[] {
+  const tallies: MailboxTally[] = [];
+  for (const [mailbox, items] of byRecipient) {
+    const tally: MailboxTally = { mailbox, total: 0, byCategory: {} };
+    for (const item of items) {
+      if (new Date(item.quarantinedAt) > since) {
+        tally.total += 1;
+        tally.byCategory[item.category] = (tally.byCategory[item.category] ?? 0) + 1;
+      }
+    }
+    if (tally.total > 0) {
+      tallies.push(tally);
+    }
+  }
+  return tallies;
 }
 
 /** The items of one recipient newer than their last digest, newest first, or undefined if none. */

@@ -2,57 +2,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 
-import type { TableClient, TransactionAction } from '@azure/data-tables';
-
 import type { AuthMode } from '../../src/auth/principal.js';
 import type { ApiRequest } from '../../src/functions-host/registry.js';
 import { QuarantineAuditLog } from '../../src/quarantine/quarantine-audit.js';
-import { toIndexEntities } from '../../src/quarantine/quarantine-index.js';
-import type { QuarantineMetadata } from '../../src/quarantine/quarantine-types.js';
-import type { Category } from '../../src/scanning/types.js';
 import { createSessionApi, type SessionApi } from '../../src/webui/session-api.js';
 import { openUniqueTable } from '../quarantine/quarantine-test-support.js';
+import { fakeMetadata, seedIndex } from './index-seeding.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const USER_TOKEN = randomBytes(24).toString('hex');
 const USER = 'counted-user@contoso.com';
 const auth: AuthMode = { kind: 'local-token', adminToken: ADMIN_TOKEN, user: { token: USER_TOKEN, mailbox: USER } };
 const context = { invocationId: 'test', log: () => undefined };
-
-/** Metadata of a fake item; only the fields the index rows use matter. */
-export function fakeMetadata(mailbox: string, category: Category, index: number): QuarantineMetadata {
-  const time = new Date(Date.UTC(2026, 0, 1) + index * 1000).toISOString();
-  return {
-    id: randomBytes(16).toString('hex'),
-    mailbox,
-    recipients: [mailbox],
-    sender: 'sender@fabrikam.com',
-    subject: `Item ${index}`,
-    size: 100,
-    sha256: '0'.repeat(64),
-    verdict: { category, action: 'quarantine', findings: [], durationMs: 1 },
-    quarantinedAt: time,
-    receivedAt: time,
-    expiresAt: new Date(Date.parse(time) + 30 * 86_400_000).toISOString(),
-  };
-}
-
-/** Writes index rows in batches of 100 per partition, as Table transactions allow. */
-export async function seedIndex(table: TableClient, items: QuarantineMetadata[]): Promise<void> {
-  const byPartition = new Map<string, TransactionAction[]>();
-  for (const item of items) {
-    for (const entity of toIndexEntities(item)) {
-      const list = byPartition.get(entity.partitionKey) ?? [];
-      list.push(['upsert', entity, 'Replace']);
-      byPartition.set(entity.partitionKey, list);
-    }
-  }
-  for (const actions of byPartition.values()) {
-    for (let start = 0; start < actions.length; start += 100) {
-      await table.submitTransaction(actions.slice(start, start + 100));
-    }
-  }
-}
 
 function request(path: string, token?: string): ApiRequest {
   const headers = new Headers();
