@@ -177,10 +177,11 @@ const settingsSchema = z.strictObject({
     .string()
     .trim()
     .regex(/^\S+( \S+){5}$/, 'must be an NCRONTAB expression with six fields, seconds first')
-    .default('0 0 7 * * *'),
+    .default('0 */15 * * * *'),
   MAILSWEEP_DIGEST_SENDER: z.email({ message: 'must be a mail address like mailsweep@contoso.com' }).optional(),
   MAILSWEEP_DIGEST_FOLDER: z.string().trim().min(1).default('.mailsweep/digests'),
   MAILSWEEP_DIGEST_ADMINS: commaList(z.email({ message: 'must be a mail address like adele@contoso.com' })),
+  MAILSWEEP_DIGEST_INTERVAL_HOURS: positiveInt(24),
   MAILSWEEP_DIGEST_MESSAGES_PER_MINUTE: positiveInt(30),
   MAILSWEEP_DIGEST_RECIPIENTS_PER_DAY: positiveInt(10_000),
   MAILSWEEP_DIGEST_MAX_RUN_SECONDS: positiveInt(540),
@@ -411,8 +412,10 @@ export interface Settings {
 export interface DigestSettings {
   /** Base URL of the web interface in links, e.g. `https://contoso.azurewebsites.net`; unset means no digests. */
   uiBaseUrl?: string;
-  /** NCRONTAB schedule of the digest timer (six fields, UTC); default daily at 07:00. */
+  /** NCRONTAB schedule of the digest timer (six fields, UTC); default every 15 minutes. */
   cron: string;
+  /** Least time between two digests to one recipient, in hours; default 24. */
+  intervalHours: number;
   /** Mailbox that sends digests through Graph; unset means .eml files in `folder`. */
   sender?: string;
   /** Folder for .eml digests when no sender is set; default `.mailsweep/digests`. */
@@ -667,6 +670,7 @@ function toSettings(raw: RawSettings): Settings {
     digests: {
       uiBaseUrl: raw.MAILSWEEP_UI_BASE_URL,
       cron: raw.MAILSWEEP_DIGEST_CRON,
+      intervalHours: raw.MAILSWEEP_DIGEST_INTERVAL_HOURS,
       sender: raw.MAILSWEEP_DIGEST_SENDER?.toLowerCase(),
       folder: raw.MAILSWEEP_DIGEST_FOLDER,
       adminRecipients: raw.MAILSWEEP_DIGEST_ADMINS,

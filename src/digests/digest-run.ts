@@ -66,6 +66,8 @@ export interface DigestRunOptions {
   now: () => Date;
   /** Epoch milliseconds after which no further digest is started. */
   deadline: number;
+  /** Least time between two digests to one recipient, in milliseconds. */
+  minIntervalMs: number;
   logger: Logger;
 }
 
@@ -73,6 +75,8 @@ export interface DigestRunOptions {
 export interface DigestRunResult {
   /** Recipients with new items. */
   recipients: number;
+  /** Recipients with new items whose last digest is more recent than the interval. */
+  deferred: number;
   digestsSent: number;
   /** Items listed in the digests sent. */
   itemsListed: number;
@@ -87,13 +91,15 @@ interface Pending {
   items: QuarantineSummary[];
   moreCount: number;
   newest: Date;
+  oldest: Date;
 }
 
 /**
- * Sends each recipient with new quarantined items since their last digest one digest, and the
- * administrators one summary. New means quarantined after the recipient's last digest and not
- * released. A recipient's time is stored only after their digest was sent, and the run cursor
- * moves only when every recipient was handled, so a failure or a stop is retried next run.
+ * Sends each recipient with new quarantined items one digest, at most once per `minIntervalMs`,
+ * and the administrators one summary. New means quarantined after the newest item of the
+ * recipient's last digest and not released. A recipient's time is stored only after their digest
+ * was sent, and the run cursor moves up to the oldest item that is still unsent (deferred by the
+ * interval, failed, or left by a stop), so those are read again by the next run.
  */
 export async function runDigests(options: DigestRunOptions): Promise<DigestRunResult> {
   const runStart = options.now();
@@ -108,6 +114,7 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
   );
   const result: DigestRunResult = {
     recipients: 0,
+    deferred: 0,
     digestsSent: 0,
     itemsListed: 0,
     failed: 0,
@@ -137,32 +144,48 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
   }
 
   const lastTimes = await options.state.readRecipientTimes();
-  const recipients = [...byRecipient.keys()].sort();
-  for (const recipient of recipients) {
-    if (result.stoppedBy !== undefined) {
-      break;
-    }
-    const pending = pendingFor(byRecipient.get(recipient) ?? [], lastTimes.get(recipientKey(recipient)));
+  let nextCursor = runStart;
+  const holdBack = (pending: Pending): void => {
+    nextCursor = pending.oldest < nextCursor ? pending.oldest : nextCursor;
+  };
+  for (const recipient of [...byRecipient.keys()].sort()) {
+    const last = lastTimes.get(recipientKey(recipient));
+    const pending = pendingFor(byRecipient.get(recipient) ?? [], last?.newestItemAt);
     if (pending === undefined) {
       continue;
     }
     result.recipients += 1;
+    if (result.stoppedBy !== undefined) {
+      holdBack(pending);
+      continue;
+    }
+    if (last !== undefined && runStart.getTime() - last.sentAt.getTime() < options.minIntervalMs) {
+      result.deferred += 1;
+      holdBack(pending);
+      continue;
+    }
     const mail = buildRecipientDigest({ recipient, ...pending }, options.uiBaseUrl);
     const outcome = await trySend(options, mail, sent);
     if (outcome === 'ok') {
-      await options.state.writeRecipientTime(recipient, pending.newest);
+      await options.state.writeRecipientTime(recipient, {
+        newestItemAt: pending.newest,
+        sentAt: options.now(),
+      });
       result.digestsSent += 1;
       result.itemsListed += pending.items.length;
-    } else if (outcome === 'failed') {
+      continue;
+    }
+    holdBack(pending);
+    if (outcome === 'failed') {
       result.failed += 1;
     } else {
       result.stoppedBy = outcome;
     }
   }
   await sent.flush();
-
-  if (result.stoppedBy === undefined && result.failed === 0) {
-    await options.state.writeCursor(runStart);
+  // The cursor never moves back, and the overlap re-reads the items just before it.
+  if (cursor === undefined || nextCursor > cursor) {
+    await options.state.writeCursor(new Date(nextCursor.getTime() - 1));
   }
   options.logger.info('Digest run finished', {
     transport: options.transport.kind,
@@ -170,6 +193,7 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
     digestsSent: result.digestsSent,
     failed: result.failed,
     adminSummarySent: result.adminSummarySent,
+    deferred: result.deferred,
     stoppedBy: result.stoppedBy,
     rowsRead,
   });
@@ -238,13 +262,15 @@ function pendingFor(items: QuarantineSummary[], lastDigestAt: Date | undefined):
     .filter((item) => lastDigestAt === undefined || new Date(item.quarantinedAt) > lastDigestAt)
     .sort((a, b) => b.quarantinedAt.localeCompare(a.quarantinedAt));
   const newest = fresh[0];
-  if (newest === undefined) {
+  const oldest = fresh.at(-1);
+  if (newest === undefined || oldest === undefined) {
     return undefined;
   }
   return {
     items: fresh.slice(0, MAX_DIGEST_ITEMS),
     moreCount: Math.max(0, fresh.length - MAX_DIGEST_ITEMS),
     newest: new Date(newest.quarantinedAt),
+    oldest: new Date(oldest.quarantinedAt),
   };
 }
 

@@ -48,6 +48,7 @@ export async function runDigestTimer(logger: Logger): Promise<DigestRunResult | 
       adminRecipients: digests.adminRecipients,
       now: () => new Date(),
       deadline: now.getTime() + digests.maxRunSeconds * 1000,
+      minIntervalMs: digests.intervalHours * 3_600_000,
       logger,
     });
   } finally {

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { ScannerError } from '../shared/errors.js';
 
 /**
- * Digest bookkeeping in the `digeststate` table: the newest item time each recipient was sent,
- * the run cursor (items older than it were all handled), and recipients sent per hour by each
+ * Digest bookkeeping in the `digeststate` table: per recipient the newest item time sent and when
+ * the last digest went out, the run cursor (items older than it were all handled), and recipients sent per hour by each
  * sending mailbox, so that the daily sending limit holds across runs. Keys hold SHA-256 hashes,
  * never addresses.
  */
@@ -18,6 +18,15 @@ const CURSOR_ROW = 'cursor';
 const ADMIN_ROW = 'admin-summary';
 
 const timeRowSchema = z.object({ rowKey: z.string(), lastDigestAt: z.iso.datetime({ offset: true }) });
+const recipientRowSchema = timeRowSchema.extend({ sentAt: z.iso.datetime({ offset: true }) });
+
+/** A recipient's last digest. */
+export interface RecipientDigestTime {
+  /** Quarantine time of the newest item in it. */
+  newestItemAt: Date;
+  /** When it was sent. */
+  sentAt: Date;
+}
 const sentRowSchema = z.object({ rowKey: z.string().regex(/^[0-9]{10}$/), recipients: z.number().int().min(0) });
 
 /** Reads and writes the digest table. */
@@ -42,18 +51,21 @@ export class DigestState {
     await this.writeTime(RUN_PARTITION, ADMIN_ROW, time);
   }
 
-  /** Newest item time of each recipient's last digest, keyed by {@link recipientKey}. */
-  async readRecipientTimes(): Promise<Map<string, Date>> {
-    const times = new Map<string, Date>();
+  /** Each recipient's last digest, keyed by {@link recipientKey}. */
+  async readRecipientTimes(): Promise<Map<string, RecipientDigestTime>> {
+    const times = new Map<string, RecipientDigestTime>();
     const filter = odata`PartitionKey eq ${RECIPIENT_PARTITION}`;
     try {
       const rows = this.table.listEntities({
-        queryOptions: { filter, select: ['RowKey', 'lastDigestAt'] },
+        queryOptions: { filter, select: ['RowKey', 'lastDigestAt', 'sentAt'] },
       });
       for await (const entity of rows) {
-        const row = timeRowSchema.safeParse(entity);
+        const row = recipientRowSchema.safeParse(entity);
         if (row.success) {
-          times.set(row.data.rowKey, new Date(row.data.lastDigestAt));
+          times.set(row.data.rowKey, {
+            newestItemAt: new Date(row.data.lastDigestAt),
+            sentAt: new Date(row.data.sentAt),
+          });
         }
       }
     } catch (error) {
@@ -62,8 +74,18 @@ export class DigestState {
     return times;
   }
 
-  async writeRecipientTime(recipient: string, time: Date): Promise<void> {
-    await this.writeTime(RECIPIENT_PARTITION, recipientKey(recipient), time);
+  async writeRecipientTime(recipient: string, time: RecipientDigestTime): Promise<void> {
+    const entity = {
+      partitionKey: RECIPIENT_PARTITION,
+      rowKey: recipientKey(recipient),
+      lastDigestAt: time.newestItemAt.toISOString(),
+      sentAt: time.sentAt.toISOString(),
+    };
+    try {
+      await this.table.upsertEntity(entity, 'Replace');
+    } catch (error) {
+      throw toStateError(error, 'write');
+    }
   }
 
   /**

@@ -54,6 +54,7 @@ describe('runDigests', () => {
       adminRecipients: [],
       now: () => new Date(clock),
       deadline: Number.POSITIVE_INFINITY,
+      minIntervalMs: 0,
       logger: silentLogger,
       ...overrides,
     };
@@ -109,6 +110,21 @@ describe('runDigests', () => {
     assert.match(body!.message.body.content, /Newer item/);
   });
 
+  it('waits out the interval between digests', async () => {
+    await seedIndex(indexTable, [fakeMetadata('adele@contoso.com', 'spam', 0, recent(30))]);
+    await runDigests(options({ minIntervalMs: 3_600_000 }));
+    graph.sim.sentMail.length = 0;
+    await seedIndex(indexTable, [fakeMetadata('adele@contoso.com', 'spam', 1, clock + 60_000)]);
+    clock += 120_000;
+    const early = await runDigests(options({ minIntervalMs: 3_600_000 }));
+    assert.equal(early.deferred, 1);
+    assert.equal(graph.sim.sentMail.length, 0);
+    clock += 3_600_000;
+    const later = await runDigests(options({ minIntervalMs: 3_600_000 }));
+    assert.equal(later.digestsSent, 1);
+    assert.match(sent()[0]!.message.subject, /1 new message held/);
+  });
+
   it('leaves released items out', async () => {
     const item = fakeMetadata('adele@contoso.com', 'spam', 0, recent(30));
     await seedIndex(indexTable, [item]);
@@ -150,14 +166,14 @@ describe('runDigests', () => {
     );
     assert.equal(first.digestsSent, 2);
     assert.equal(first.stoppedBy, 'daily-limit');
-    assert.equal(await state.readCursor(), undefined);
+    assert.ok(((await state.readCursor())?.getTime() ?? 0) < Date.parse(items[2]!.quarantinedAt));
     assert.equal(await state.readRecipientsSent(SENDER, new Date(clock)), 2);
 
     graph.sim.sentMail.length = 0;
     const second = await runDigests(options());
     assert.equal(second.digestsSent, 1);
     assert.deepEqual(sent().map(recipientsOf), [['c@contoso.com']]);
-    assert.ok((await state.readCursor()) !== undefined);
+    assert.equal((await state.readCursor())?.getTime(), clock - 1);
   });
 
   it('retries a failed recipient next run', async () => {
