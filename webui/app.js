@@ -101,15 +101,17 @@ async function start() {
     return;
   }
   state.me = result.body;
-  $('who').textContent = `Signed in as ${state.me.mailbox ?? state.me.id}${
-    state.me.isAdmin ? ' (administrator)' : state.me.isReader ? ' (reader)' : ''
-  }`;
+  let role = '';
+  if (state.me.isAdmin) role = ' (administrator)';
+  else if (state.me.isReader) role = ' (reader)';
+  $('who').textContent = `Signed in as ${state.me.mailbox ?? state.me.id}${role}`;
   $('sign-out').hidden = false;
   $('views').hidden = false;
   for (const node of document.querySelectorAll('[data-admin]')) node.hidden = !state.me.isAdmin;
   const readsAll = state.me.isAdmin || state.me.isReader;
   for (const node of document.querySelectorAll('[data-reader]')) node.hidden = !readsAll;
 
+  state.filters = readFilters();
   const linked = new URLSearchParams(location.search).get('item');
   if (linked && /^[0-9a-f]{32}$/.test(linked)) {
     await openItem(linked);
@@ -160,7 +162,9 @@ function readFilters() {
 async function showList() {
   show('list-view');
   history.replaceState(null, '', location.pathname);
-  await Promise.all([loadCounts(), loadPage(undefined)]);
+  // The list first: counting reads up to 5,000 index rows and must not delay the first rows.
+  await loadPage(undefined);
+  await loadCounts();
 }
 
 async function loadCounts() {
@@ -319,6 +323,7 @@ function renderItem(item, preview, unavailable) {
     ['Size', formatSize(item.size)],
     ['Status', item.releasedAt ? `released ${formatDate(item.releasedAt)}` : 'quarantined'],
   ];
+
   $('item-facts').replaceChildren(
     ...facts.flatMap(([name, value]) => [element('dt', name), element('dd', value ?? '')]),
   );
@@ -331,6 +336,7 @@ function renderItem(item, preview, unavailable) {
       return row;
     }),
   );
+
   const headers = preview?.headers ?? [];
   const authResults = headers.filter((header) => header.name.toLowerCase() === 'authentication-results');
   $('auth-results').textContent = authResults.length > 0 ? authResults.map((header) => header.value).join('\n\n') : 'None in the message.';
@@ -344,6 +350,7 @@ function renderItem(item, preview, unavailable) {
       return row;
     }),
   );
+
   let text = 'No text body.';
   if (unavailable === 'message-too-large') text = 'The message is too large to preview; download it instead.';
   else if (preview && preview.body) text = preview.body + (preview.bodyTruncated ? '\n[… cut at 64 KiB]' : '');
@@ -352,6 +359,7 @@ function renderItem(item, preview, unavailable) {
   $('item-headers').replaceChildren(
     ...headers.flatMap((header) => [element('dt', header.name), element('dd', header.value)]),
   );
+
   const actions = actionsFor({ ...item, category: item.verdict.category });
   $('act-download').hidden = !actions.has('download');
   $('act-download-zip').hidden = !(Array.isArray(item.allowedActions) && actions.has('download') && item.verdict.category === 'malware');
@@ -511,6 +519,7 @@ function wireEvents() {
     if (local) location.replace(location.pathname);
     else location.assign(`/.auth/logout?post_logout_redirect_uri=${encodeURIComponent(location.pathname)}`);
   });
+
   for (const button of document.querySelectorAll('#views button')) {
     button.addEventListener('click', () => {
       $('alert').textContent = '';
@@ -519,6 +528,7 @@ function wireEvents() {
       return showList();
     });
   }
+
   $('filters').addEventListener('submit', async (event) => {
     event.preventDefault();
     await applyFilters();
@@ -532,6 +542,7 @@ function wireEvents() {
     state.pageTokens = [];
     await loadPage(undefined);
   });
+
   $('select-all').addEventListener('change', () => {
     const checked = $('select-all').checked;
     for (const box of $('items').tBodies[0].querySelectorAll('input[type=checkbox]')) {
@@ -545,12 +556,14 @@ function wireEvents() {
   $('bulk-release').addEventListener('click', () => runBulk('release'));
   $('bulk-request').addEventListener('click', () => runBulk('request-release'));
   $('bulk-delete').addEventListener('click', () => runBulk('delete'));
+
   $('back').addEventListener('click', () => showList());
   $('act-download').addEventListener('click', () => download('eml'));
   $('act-download-zip').addEventListener('click', () => download('zip'));
   $('act-release').addEventListener('click', () => itemAction('release'));
   $('act-request').addEventListener('click', () => itemAction('request-release'));
   $('act-delete').addEventListener('click', () => itemAction('delete'));
+
   $('audit-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     await showAudit(false);

@@ -414,7 +414,7 @@ export interface DigestSettings {
   uiBaseUrl?: string;
   /** NCRONTAB schedule of the digest timer (six fields, UTC); default every 15 minutes. */
   cron: string;
-  /** Least time between two digests to one recipient, in hours; default 24. */
+  /** Minimum time between two digests to one recipient, in hours; default 24. */
   intervalHours: number;
   /** Mailbox that sends digests through Graph; unset means .eml files in `folder`. */
   sender?: string;

@@ -29,8 +29,8 @@ export const MAX_DIGEST_SCANNED_ROWS = 1_000_000;
  * moment after its quarantine time, so one stored while the previous run was reading could
  * otherwise fall behind the cursor unseen. Recipients' own times keep the overlap from sending an
  * item twice.
- * NOTE: an item indexed more than this late, or one older than the newest item already sent to
- * its recipient, is not sent in any digest; it is still in the web interface.
+ * NOTE: an item indexed more than this late is never listed in a digest. Neither is one older than
+ * the newest item already sent to its recipient. Both still show in the web interface.
  */
 const CURSOR_OVERLAP_MS = 10 * 60_000;
 
@@ -66,12 +66,12 @@ export interface DigestRunOptions {
   now: () => Date;
   /** Epoch milliseconds after which no further digest is started. */
   deadline: number;
-  /** Least time between two digests to one recipient, in milliseconds. */
+  /** Minimum time between two digests to one recipient, in milliseconds. */
   minIntervalMs: number;
   logger: Logger;
 }
 
-/** What one run did. */
+/** Outcome of one digest run. */
 export interface DigestRunResult {
   /** Recipients with new items. */
   recipients: number;
@@ -82,7 +82,7 @@ export interface DigestRunResult {
   itemsListed: number;
   failed: number;
   adminSummarySent: boolean;
-  /** Why the run stopped before every recipient got a digest; they get it on the next run. */
+  /** Reason the run stopped before every recipient got a digest; the next run sends the rest. */
   stoppedBy?: 'daily-limit' | 'deadline';
   rowsRead: number;
 }
@@ -256,7 +256,7 @@ function tallyAfter(byRecipient: Map<string, QuarantineSummary[]>, since: Date):
   return tallies;
 }
 
-/** The items of one recipient newer than their last digest, newest first, or undefined if none. */
+/** Returns a recipient's items newer than their last digest, newest first, or undefined if none. */
 function pendingFor(items: QuarantineSummary[], lastDigestAt: Date | undefined): Pending | undefined {
   const fresh = items
     .filter((item) => lastDigestAt === undefined || new Date(item.quarantinedAt) > lastDigestAt)

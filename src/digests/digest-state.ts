@@ -6,10 +6,10 @@ import { z } from 'zod';
 import { ScannerError } from '../shared/errors.js';
 
 /**
- * Digest bookkeeping in the `digeststate` table: per recipient the newest item time sent and when
- * the last digest went out, the run cursor (items older than it were all handled), and recipients sent per hour by each
- * sending mailbox, so that the daily sending limit holds across runs. Keys hold SHA-256 hashes,
- * never addresses.
+ * Digest bookkeeping in the `digeststate` table. Per recipient it stores the newest item sent and
+ * the send time of the last digest. It also stores the run cursor (items older than it were all
+ * handled) and the recipients each sending mailbox sent per hour, so that the daily sending limit
+ * applies across runs. Row keys contain SHA-256 hashes, never addresses.
  */
 
 const RECIPIENT_PARTITION = 'recipient';
@@ -51,7 +51,7 @@ export class DigestState {
     await this.writeTime(RUN_PARTITION, ADMIN_ROW, time);
   }
 
-  /** Each recipient's last digest, keyed by {@link recipientKey}. */
+  /** Reads each recipient's last digest, keyed by {@link recipientKey}. */
   async readRecipientTimes(): Promise<Map<string, RecipientDigestTime>> {
     const times = new Map<string, RecipientDigestTime>();
     const filter = odata`PartitionKey eq ${RECIPIENT_PARTITION}`;

@@ -2,7 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 
-import type { AuthMode } from '../auth/principal.js';
+import type { AuthMode, Principal } from '../auth/principal.js';
 import { requireUser } from '../auth/require-user.js';
 import type { ApiHandler, ApiResponse } from '../functions-host/registry.js';
 import { planListQuery } from '../quarantine/quarantine-access.js';
@@ -98,7 +98,7 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
           time: now().toISOString(),
           actorId: auth.principal.id,
           actorMailbox: auth.principal.mailbox,
-          actorRole: auth.principal.isAdmin ? 'admin' : auth.principal.isReader ? 'reader' : 'user',
+          actorRole: roleOf(auth.principal),
           action: 'list',
           result: 'ok',
           detail: `counts rows=${counts.rowsRead}`,
@@ -166,10 +166,17 @@ function emptyCounts(): CategoryCounts {
 
 /**
  * Adds to a 401 how the interface signs in: with App Service authentication it sends the
- * browser to the platform's `/.auth/login/aad` route, and locally it asks for a bearer token.
+ * browser to the platform's `/.auth/login/aad` route, and locally it requests a bearer token.
  */
 function signInResponse(response: ApiResponse, auth: AuthMode): ApiResponse {
   return { ...response, json: { error: 'Sign-in required', signIn: auth.kind } };
+}
+
+function roleOf(principal: Principal): 'admin' | 'reader' | 'user' {
+  if (principal.isAdmin) {
+    return 'admin';
+  }
+  return principal.isReader === true ? 'reader' : 'user';
 }
 
 function withHeaders(response: ApiResponse): ApiResponse {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { SendLimiter } from '../../src/digests/send-limiter.js';
 
-/** A limiter on a simulated clock that advances only when the limiter waits. */
+/** Creates a limiter on a simulated clock that advances only when the limiter waits. */
 function simulated(options: ConstructorParameters<typeof SendLimiter>[0] = {}) {
   const clock = { now: 0, waits: [] as number[] };
   const limiter = new SendLimiter({

@@ -44,7 +44,7 @@ function mime(subject: string, body: string, extraHeaders: string[] = []): Buffe
   );
 }
 
-/** A phishing mail whose HTML body runs a script and loads a remote image from `imageHost`. */
+/** Builds a phishing mail whose HTML runs a script and loads a remote image from `imageHost`. */
 function phishingMime(imageHost: string): Buffer {
   const boundary = `b${tag}`;
   const html =
