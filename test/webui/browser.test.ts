@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -277,6 +278,45 @@ describe('web interface in Chromium', { skip: chromiumPath === undefined ? NO_CH
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
     await page.locator('#status').filter({ hasText: 'release request was sent' }).waitFor();
     await shot(page, 'user-requested-release');
+    await page.close();
+  });
+
+  it('downloads the original message', async () => {
+    const page = await signIn(USER_TOKEN);
+    await page.goto(`${harness.host.url}/api/ui/?item=${ids.phishing}`);
+    await page.locator('#item-view').waitFor({ state: 'visible' });
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download .eml' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `${ids.phishing}.eml`);
+    const path = await download.path();
+    const { store } = await getQuarantineRuntime();
+    assert.deepEqual(await readFile(path), await store.getContent(ids.phishing));
+    await page.close();
+  });
+
+  it('deletes selected items in bulk as the administrator', async () => {
+    const bulkAddress = uniqueAddress('webbulk');
+    const { store } = await getQuarantineRuntime();
+    const bulkIds = [];
+    for (const index of [1, 2]) {
+      const raw = mime(`Bulk item ${index} ${tag}`, `Body ${index}`);
+      bulkIds.push((await store.put(raw, newItem(bulkAddress, { subject: `Bulk item ${index} ${tag}` }))).id);
+    }
+    const page = await signIn(harness.adminToken);
+    await page.getByLabel('Mailbox', { exact: true }).fill(bulkAddress);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('#items tbody tr').filter({ hasText: 'Bulk item 2' }).waitFor();
+    await page.getByLabel('Select all on this page').check();
+    assert.equal(await page.locator('#selected-count').textContent(), '2 selected');
+    await page.getByRole('button', { name: 'Delete selected' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+    await page.locator('#status').filter({ hasText: '2 done, 0 failed' }).waitFor();
+    assert.equal(await page.locator('#items tbody tr').count(), 0);
+    for (const id of bulkIds) {
+      await assert.rejects(store.getMetadata(id));
+    }
     await page.close();
   });
 
