@@ -53,6 +53,9 @@ async function main(): Promise<void> {
       await table.submitTransaction(batch);
       batch = [];
     }
+    if ((i + 1) % 10_000 === 0) {
+      process.stderr.write(`seeded ${i + 1} items in ${((performance.now() - seedStart) / 1000).toFixed(0)} s\n`);
+    }
   }
   if (batch.length > 0) await table.submitTransaction(batch);
   const seedSeconds = (performance.now() - seedStart) / 1000;

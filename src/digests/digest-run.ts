@@ -107,11 +107,7 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
   const oldest = new Date(runStart.getTime() - MAX_DIGEST_LOOKBACK_DAYS * 86_400_000);
   const resumeAt = cursor === undefined ? undefined : new Date(cursor.getTime() - CURSOR_OVERLAP_MS);
   const windowStart = resumeAt === undefined || resumeAt < oldest ? oldest : resumeAt;
-  const { byRecipient, rowsRead, newestItem } = await collectNewItems(
-    options.indexTable,
-    windowStart,
-    runStart,
-  );
+  const found = await collectNewItems(options.indexTable, windowStart, runStart);
   const result: DigestRunResult = {
     recipients: 0,
     deferred: 0,
@@ -119,35 +115,90 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
     itemsListed: 0,
     failed: 0,
     adminSummarySent: false,
-    rowsRead,
+    rowsRead: found.rowsRead,
   };
-  const sent = new SentCounter(options);
 
-  // The summary goes first: it is one message, and administrators need it most when users'
-  // digests are held back by the sending limits.
-  if (options.adminRecipients.length > 0 && newestItem !== undefined) {
-    const lastSummary = await options.state.readAdminSummaryTime();
-    if (lastSummary === undefined || newestItem > lastSummary) {
-      const since = lastSummary !== undefined && lastSummary > windowStart ? lastSummary : windowStart;
-      const tallies = tallyAfter(byRecipient, since);
-      const mail = buildAdminSummary(options.adminRecipients, tallies, since, options.uiBaseUrl);
-      const outcome = await trySend(options, mail, sent);
-      if (outcome === 'ok') {
-        await options.state.writeAdminSummaryTime(newestItem);
-        result.adminSummarySent = true;
-      } else if (outcome === 'failed') {
-        result.failed += 1;
-      } else {
-        result.stoppedBy = outcome;
-      }
+  const run: RunContext = {
+    options,
+    result,
+    sent: new SentCounter(options),
+    runStart,
+    nextCursor: runStart,
+  };
+  // The sent counter is written even when a storage call fails, so the daily limit stays counted.
+  try {
+    // The summary goes first: it is one message, and administrators need it most when users'
+    // digests are held back by the sending limits.
+    if (options.adminRecipients.length > 0 && found.newestItem !== undefined) {
+      await sendAdminSummary(run, found.byRecipient, found.newestItem, windowStart);
     }
+    await sendRecipientDigests(run, found.byRecipient);
+  } finally {
+    await run.sent.flush();
   }
 
+  // The cursor never moves back, and the overlap re-reads the items just before it.
+  if (cursor === undefined || run.nextCursor > cursor) {
+    await options.state.writeCursor(new Date(run.nextCursor.getTime() - 1));
+  }
+  options.logger.info('Digest run finished', {
+    transport: options.transport.kind,
+    recipients: result.recipients,
+    digestsSent: result.digestsSent,
+    failed: result.failed,
+    adminSummarySent: result.adminSummarySent,
+    deferred: result.deferred,
+    stoppedBy: result.stoppedBy,
+    rowsRead: result.rowsRead,
+  });
+  return result;
+}
+
+/** State shared by the steps of one run. */
+interface RunContext {
+  options: DigestRunOptions;
+  result: DigestRunResult;
+  sent: SentCounter;
+  runStart: Date;
+  /** Oldest item still unsent; the stored cursor moves up to it. */
+  nextCursor: Date;
+}
+
+async function sendAdminSummary(
+  run: RunContext,
+  byRecipient: Map<string, QuarantineSummary[]>,
+  newestItem: Date,
+  windowStart: Date,
+): Promise<void> {
+  const { options, result } = run;
+  const lastSummary = await options.state.readAdminSummaryTime();
+  if (lastSummary !== undefined && newestItem <= lastSummary) {
+    return;
+  }
+  const since = lastSummary !== undefined && lastSummary > windowStart ? lastSummary : windowStart;
+  const tallies = tallyAfter(byRecipient, since);
+  const mail = buildAdminSummary(options.adminRecipients, tallies, since, options.uiBaseUrl);
+  const outcome = await trySend(options, mail, run.sent);
+  if (outcome === 'ok') {
+    await options.state.writeAdminSummaryTime(newestItem);
+    result.adminSummarySent = true;
+  } else if (outcome === 'failed') {
+    result.failed += 1;
+  } else {
+    result.stoppedBy = outcome;
+  }
+}
+
+async function sendRecipientDigests(
+  run: RunContext,
+  byRecipient: Map<string, QuarantineSummary[]>,
+): Promise<void> {
+  const { options, result } = run;
   const lastTimes = await options.state.readRecipientTimes();
-  let nextCursor = runStart;
   const holdBack = (pending: Pending): void => {
-    nextCursor = pending.oldest < nextCursor ? pending.oldest : nextCursor;
+    run.nextCursor = pending.oldest < run.nextCursor ? pending.oldest : run.nextCursor;
   };
+
   for (const recipient of [...byRecipient.keys()].sort()) {
     const last = lastTimes.get(recipientKey(recipient));
     const pending = pendingFor(byRecipient.get(recipient) ?? [], last?.newestItemAt);
@@ -155,17 +206,15 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
       continue;
     }
     result.recipients += 1;
-    if (result.stoppedBy !== undefined) {
+    const sinceLastMs = last === undefined ? Infinity : run.runStart.getTime() - last.sentAt.getTime();
+    if (result.stoppedBy !== undefined || sinceLastMs < options.minIntervalMs) {
+      result.deferred += result.stoppedBy === undefined ? 1 : 0;
       holdBack(pending);
       continue;
     }
-    if (last !== undefined && runStart.getTime() - last.sentAt.getTime() < options.minIntervalMs) {
-      result.deferred += 1;
-      holdBack(pending);
-      continue;
-    }
+
     const mail = buildRecipientDigest({ recipient, ...pending }, options.uiBaseUrl);
-    const outcome = await trySend(options, mail, sent);
+    const outcome = await trySend(options, mail, run.sent);
     if (outcome === 'ok') {
       await options.state.writeRecipientTime(recipient, {
         newestItemAt: pending.newest,
@@ -182,22 +231,6 @@ export async function runDigests(options: DigestRunOptions): Promise<DigestRunRe
       result.stoppedBy = outcome;
     }
   }
-  await sent.flush();
-  // The cursor never moves back, and the overlap re-reads the items just before it.
-  if (cursor === undefined || nextCursor > cursor) {
-    await options.state.writeCursor(new Date(nextCursor.getTime() - 1));
-  }
-  options.logger.info('Digest run finished', {
-    transport: options.transport.kind,
-    recipients: result.recipients,
-    digestsSent: result.digestsSent,
-    failed: result.failed,
-    adminSummarySent: result.adminSummarySent,
-    deferred: result.deferred,
-    stoppedBy: result.stoppedBy,
-    rowsRead,
-  });
-  return result;
 }
 
 /** Reads the `all` rows quarantined after `start` and up to `end`, grouped by mailbox. */
