@@ -111,6 +111,8 @@ async function start() {
   const readsAll = state.me.isAdmin || state.me.isReader;
   for (const node of document.querySelectorAll('[data-reader]')) node.hidden = !readsAll;
 
+  // On a narrow screen the filters start folded, so that the list is in view.
+  if (window.matchMedia('(max-width: 40rem)').matches) $('filter-box').open = false;
   state.filters = readFilters();
   const linked = new URLSearchParams(location.search).get('item');
   if (linked && /^[0-9a-f]{32}$/.test(linked)) {
