@@ -300,8 +300,9 @@ function runAction(action, id, note) {
 async function openItem(id) {
   const result = await api(`quarantine/items/${id}`);
   if (!result.ok) {
-    fail(result.status === 404 ? 'This message was not found, or it is not yours to see.' : errorText(result, 'Opening the message'));
+    // The list is shown first, because loading it clears the alert region.
     if (!state.items.size) await showList();
+    fail(result.status === 404 ? 'This message was not found, or it is not yours to see.' : errorText(result, 'Opening the message'));
     return;
   }
   state.currentItem = { ...result.body.item, category: result.body.item.verdict.category };
