@@ -15,6 +15,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 
 import { TableClient, type TransactionAction } from '@azure/data-tables';
+import pLimit from 'p-limit';
 
 import { startLocalHost } from '../src/functions-host/local-host.js';
 import { registeredFunctions } from '../src/functions-host/registry.js';
@@ -27,6 +28,7 @@ import { fakeMetadata } from '../test/webui/index-seeding.js';
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const LOADS = Number(process.env.BENCH_LOADS ?? 10);
 const BATCH = 100;
+const SEED_CONCURRENCY = 8;
 
 async function main(): Promise<void> {
   const connectionString = process.env.MAILSWEEP_QUARANTINE_CONNECTION_STRING;
@@ -43,21 +45,26 @@ async function main(): Promise<void> {
   await table.createTable();
   const seedStart = performance.now();
   const base = Date.now() - ITEMS * 1000;
+  // Several transactions in flight keep Azurite busy while the script builds the next batches.
+  const limit = pLimit(SEED_CONCURRENCY);
+  const pending: Promise<unknown>[] = [];
   let batch: TransactionAction[] = [];
   for (let i = 0; i < ITEMS; i += 1) {
     const category = (['spam', 'spam', 'phishing', 'malware'] as const)[i % 4] ?? 'spam';
     const item = fakeMetadata(`user${i % 1000}@contoso.com`, category, i, base);
     const all = toIndexEntities(item).find((entity) => entity.partitionKey === ALL_PARTITION);
     if (all !== undefined) batch.push(['upsert', all, 'Replace']);
-    if (batch.length === BATCH) {
-      await table.submitTransaction(batch);
+    if (batch.length === BATCH || i === ITEMS - 1) {
+      const actions = batch;
       batch = [];
+      pending.push(limit(() => table.submitTransaction(actions)));
     }
     if ((i + 1) % 10_000 === 0) {
+      await Promise.all(pending.splice(0));
       process.stderr.write(`seeded ${i + 1} items in ${((performance.now() - seedStart) / 1000).toFixed(0)} s\n`);
     }
   }
-  if (batch.length > 0) await table.submitTransaction(batch);
+  await Promise.all(pending);
   const seedSeconds = (performance.now() - seedStart) / 1000;
 
   await import('../functions/quarantine.js');
