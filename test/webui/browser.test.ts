@@ -191,6 +191,7 @@ describe('web interface in Chromium', { skip: chromiumPath === undefined ? NO_CH
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.locator('#items tbody tr').filter({ hasText: 'Cheap watches' }).waitFor({ state: 'detached' });
     assert.equal(await rows.count(), 1);
+    await page.locator('#counts button').first().waitFor();
     assert.match((await page.locator('#counts').textContent()) ?? '', /phishing: \d+/);
     await shot(page, 'admin-list-filtered');
 
