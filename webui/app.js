@@ -7,7 +7,7 @@ const CATEGORIES = ['spam', 'phishing', 'malware', 'policy', 'unscannable', 'cle
 const state = {
   me: undefined,
   filters: {},
-  /** Continuation tokens of the pages shown so far; the last one fetches the next page. */
+  /** Continuation tokens of the pages shown after the first, in order; the last one reloads the current page. */
   pageTokens: [],
   nextToken: undefined,
   items: new Map(),

@@ -18,10 +18,10 @@ import { recipientKey, type DigestState } from './digest-state.js';
 import type { DigestTransport } from './digest-transport.js';
 import type { SendLimiter } from './send-limiter.js';
 
-/** Oldest items a first run (or a run after a long pause) looks at, in days. */
+/** Maximum age of the items a run reads, in days, also on a first run or after a long pause. */
 export const MAX_DIGEST_LOOKBACK_DAYS = 7;
 
-/** Most index rows one run reads; a larger backlog is finished by the next runs. */
+/** Maximum index rows one run reads; the next runs finish a larger backlog. */
 export const MAX_DIGEST_SCANNED_ROWS = 1_000_000;
 
 /**
