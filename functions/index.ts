@@ -1,6 +1,7 @@
 // The Functions host loads this file (package.json "main"); each import registers its triggers.
 import './ews-notifications.js';
 import './ews-subscription-sync.js';
+import './digests.js';
 import './get-verdicts.js';
 import './graph-lifecycle.js';
 import './graph-notifications.js';
@@ -11,6 +12,7 @@ import './rules.js';
 import './scan-queue.js';
 import './status.js';
 import './subscription-sync.js';
+import './webui.js';
 
 import { wireServices } from '../src/app/wiring.js';
 

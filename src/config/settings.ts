@@ -176,6 +176,20 @@ export const settingsSchema = z.strictObject({
     .transform((value) => value.toLowerCase())
     .optional(),
 
+  MAILSWEEP_UI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_DIGEST_CRON: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'must be an NCRONTAB expression with six fields, seconds first')
+    .default('0 */15 * * * *'),
+  MAILSWEEP_DIGEST_SENDER: z.email({ message: 'must be a mail address like mailsweep@contoso.com' }).optional(),
+  MAILSWEEP_DIGEST_FOLDER: z.string().trim().min(1).default('.mailsweep/digests'),
+  MAILSWEEP_DIGEST_ADMINS: commaList(z.email({ message: 'must be a mail address like adele@contoso.com' })),
+  MAILSWEEP_DIGEST_INTERVAL_HOURS: positiveInt(24),
+  MAILSWEEP_DIGEST_MESSAGES_PER_MINUTE: positiveInt(30),
+  MAILSWEEP_DIGEST_RECIPIENTS_PER_DAY: positiveInt(10_000),
+  MAILSWEEP_DIGEST_MAX_RUN_SECONDS: positiveInt(540),
+
   // The same keys the Functions host reads for the Service Bus trigger's `MAILSWEEP_SERVICEBUS`
   // connection: a connection string, or a namespace for identity-based access.
   MAILSWEEP_SERVICEBUS: z.string().min(1).optional(),
@@ -399,6 +413,30 @@ export interface Settings {
   };
   /** Admin rules: a local file, or the rule store in Blob storage. */
   rules: RulesSettings;
+  /** Quarantine digests and the web interface they link to. */
+  digests: DigestSettings;
+}
+
+/** Quarantine digests: schedule, sender, sending limits and the web interface's address. */
+export interface DigestSettings {
+  /** Base URL of the web interface in links, e.g. `https://contoso.azurewebsites.net`; unset means no digests. */
+  uiBaseUrl?: string;
+  /** NCRONTAB schedule of the digest timer (six fields, UTC); default every 15 minutes. */
+  cron: string;
+  /** Minimum time between two digests to one recipient, in hours; default 24. */
+  intervalHours: number;
+  /** Mailbox that sends digests through Graph; unset means .eml files in `folder`. */
+  sender?: string;
+  /** Folder for .eml digests when no sender is set; default `.mailsweep/digests`. */
+  folder: string;
+  /** Lower-cased addresses that get the summary across mailboxes. */
+  adminRecipients: readonly string[];
+  /** Messages the sender sends in any 60 seconds; default 30 (Exchange Online's limit). */
+  messagesPerMinute: number;
+  /** Recipients the sender sends to in any 24 hours; default 10,000 (Exchange Online's limit). */
+  recipientsPerDay: number;
+  /** Time one digest run may take before it stops, in seconds; default 540. */
+  maxRunSeconds: number;
 }
 
 /** Source and size limit of the admin rule set. */
@@ -666,6 +704,17 @@ function toSettings(raw: RawSettings): Settings {
         outboxPath: raw.MAILSWEEP_NOTIFY_OUTBOX_PATH,
         maxPerHour: raw.MAILSWEEP_NOTIFY_MAX_PER_HOUR,
       },
+    },
+    digests: {
+      uiBaseUrl: raw.MAILSWEEP_UI_BASE_URL,
+      cron: raw.MAILSWEEP_DIGEST_CRON,
+      intervalHours: raw.MAILSWEEP_DIGEST_INTERVAL_HOURS,
+      sender: raw.MAILSWEEP_DIGEST_SENDER?.toLowerCase(),
+      folder: raw.MAILSWEEP_DIGEST_FOLDER,
+      adminRecipients: raw.MAILSWEEP_DIGEST_ADMINS,
+      messagesPerMinute: raw.MAILSWEEP_DIGEST_MESSAGES_PER_MINUTE,
+      recipientsPerDay: raw.MAILSWEEP_DIGEST_RECIPIENTS_PER_DAY,
+      maxRunSeconds: raw.MAILSWEEP_DIGEST_MAX_RUN_SECONDS,
     },
   };
 }

@@ -63,12 +63,18 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   const timers =
     (options.runTimers ?? true)
-      ? functions.timers.map(
-          (job) =>
-            new Cron(job.schedule, { protect: true, name: job.name }, async () => {
+      ? functions.timers.flatMap((job) => {
+          const schedule = resolveSchedule(job.schedule, process.env);
+          if (schedule === undefined) {
+            logger.warn('Timer not started: its schedule setting is not set', { function: job.name });
+            return [];
+          }
+          return [
+            new Cron(schedule, { protect: true, name: job.name }, async () => {
               await runLogged(`timer ${job.name}`, logger, (context) => job.handler(context));
             }),
-        )
+          ];
+        })
       : [];
   const queueFor = options.queueFor ?? ((name: string) => getLocalQueue(name));
   const detachers = functions.queues.map((consumer) =>
@@ -169,6 +175,22 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buf
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Resolves a `%NAME%` schedule from the environment, as the Functions host resolves it from app
+ * settings; undefined when the setting is unset. Other schedules are returned unchanged.
+ */
+export function resolveSchedule(
+  schedule: string,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  const reference = /^%([A-Za-z0-9_]+)%$/.exec(schedule)?.[1];
+  if (reference === undefined) {
+    return schedule;
+  }
+  const value = env[reference]?.trim();
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function toHeaders(request: IncomingMessage): Headers {

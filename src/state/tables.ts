@@ -22,6 +22,7 @@ export const STATE_TABLES = {
   leases: 'leases',
   quarantineIndex: 'quarantineindex',
   quarantineAudit: 'quarantineaudit',
+  digestState: 'digeststate',
 } as const;
 
 export type StateTableName = (typeof STATE_TABLES)[keyof typeof STATE_TABLES];
