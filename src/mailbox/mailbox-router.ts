@@ -3,8 +3,10 @@ import { silentLogger, type Logger } from '../shared/logger.js';
 import {
   canPrefixSubject,
   type DeleteMode,
+  type FolderListing,
   type FolderRef,
   type FolderSyncResult,
+  type ListFoldersOptions,
   type ListMessagesOptions,
   type MailboxClient,
   type MailboxMessageRef,
@@ -107,6 +109,10 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing {
       this.remember(mailbox, 'list-messages');
     }
     yield* this.requireEws(mailbox).listMessages(mailbox, options);
+  }
+
+  listFolders(mailbox: MailboxName, options?: ListFoldersOptions): Promise<FolderListing> {
+    return this.run(mailbox, 'list-folders', (client) => client.listFolders(mailbox, options));
   }
 
   syncFolder(mailbox: MailboxName, folder: FolderRef, state?: string): Promise<FolderSyncResult> {
