@@ -21,6 +21,8 @@ export const STATE_TABLES = {
   leases: 'leases',
   quarantineIndex: 'quarantineindex',
   quarantineAudit: 'quarantineaudit',
+  /** Mailbox scans: scan records, per-mailbox progress rows and per-message report rows. */
+  scans: 'scans',
 } as const;
 
 export type StateTableName = (typeof STATE_TABLES)[keyof typeof STATE_TABLES];
