@@ -26,8 +26,9 @@ export function toScanErrorCode(error: unknown): ScanErrorCode {
   if (!(error instanceof ScannerError)) {
     return 'internal-error';
   }
-  const { ewsCode, status, contentType } = error.fields;
-  if (error.code === 'mailbox-not-found' || ewsCode === 'ErrorNonExistentMailbox') {
+  const { ewsCode, graphCode, status, contentType } = error.fields;
+  const unknownUser = graphCode === 'ErrorInvalidUser' || graphCode === 'Request_ResourceNotFound';
+  if (error.code === 'mailbox-not-found' || ewsCode === 'ErrorNonExistentMailbox' || unknownUser) {
     return 'mailbox-not-found';
   }
   if (error.code === 'mailbox-on-premises') {
