@@ -10,7 +10,11 @@ import type { EwsAuth } from './ews-http.js';
  * OAuth uses the Graph app's credential (createGraphCredential).
  * @throws ScannerError `config-invalid` when the credentials the auth kind needs are missing.
  */
-export function createEwsClient(settings: Settings, logger: Logger): EwsClient | undefined {
+export function createEwsClient(
+  settings: Settings,
+  logger: Logger,
+  options: { ca?: string } = {},
+): EwsClient | undefined {
   const ews = settings.ews;
   if (ews.url === undefined) {
     return undefined;
@@ -38,5 +42,6 @@ export function createEwsClient(settings: Settings, logger: Logger): EwsClient |
     maxConcurrency: ews.maxConcurrency,
     retry: { maxTries: ews.maxTries },
     logger,
+    ca: options.ca,
   });
 }

@@ -308,12 +308,19 @@ class MailboxScanRun {
         // Claimed before the await, so a second copy of the message in this page is not scanned.
         this.done.add(key);
         try {
-          const item = await scanOneMessage(ref, context, {
+          const { item, lockKey } = await scanOneMessage(ref, context, {
             arrival,
             arrivalLocks: this.deps.arrival.locks,
             logger: this.deps.logger,
           });
-          await this.deps.store.writeItem(this.job.scanId, this.mailboxKey, key, item);
+          // A copy this scan moved (to Junk Email, say) has a new item id but the same lock: it
+          // keeps the row of the message it came from.
+          const rowKey = lockKey ?? key;
+          if (rowKey !== key && this.done.has(rowKey)) {
+            continue;
+          }
+          this.done.add(rowKey);
+          await this.deps.store.writeItem(this.job.scanId, this.mailboxKey, rowKey, item);
           this.count(item);
           await this.deps.afterMessage?.(item);
         } catch (error) {

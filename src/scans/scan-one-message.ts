@@ -42,6 +42,16 @@ export function toScanItemKey(ref: MailboxMessageRef): string {
     : toLockKey({ internetMessageId: ref.internetMessageId });
 }
 
+/** A message's report row, and in act mode the key of its message lock. */
+export interface MessageStepResult {
+  item: ScanItem;
+  /**
+   * Key of the message lock that decided it (act mode). A copy that the scan itself moved into a
+   * folder scanned later has another item id but the same lock, so this key finds its row.
+   */
+  lockKey?: string;
+}
+
 /**
  * Scans one message of a mailbox scan and returns its report row. Always resolves: a failure is
  * an `error` row with a code, after up to {@link MESSAGE_TRIES} tries for a transient one.
@@ -50,14 +60,14 @@ export async function scanOneMessage(
   ref: MailboxMessageRef,
   context: MessageStepContext,
   deps: MessageStepDependencies,
-): Promise<ScanItem> {
+): Promise<MessageStepResult> {
   const base = { mailbox: context.mailbox, folder: context.folderPath, receivedAt: ref.receivedAt };
   const scannedAt = (): string => new Date().toISOString();
   try {
     if (!context.retro) {
       const finished = await findFinishedOnArrival(ref, context.mailboxKey, deps.arrivalLocks);
       if (finished !== undefined) {
-        return {
+        const item: ScanItem = {
           ...base,
           outcome: 'skipped',
           category: finished.category,
@@ -65,15 +75,16 @@ export async function scanOneMessage(
           rule: finished.signatures,
           scannedAt: scannedAt(),
         };
+        return { item };
       }
     }
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const result =
+        const { lockKey, ...result } =
           context.mode === 'report'
             ? await reportOnly(ref, context, deps)
             : await scanAndAct(ref, context, deps, attempt === MESSAGE_TRIES);
-        return { ...base, ...result, scannedAt: scannedAt() };
+        return { item: { ...base, ...result, scannedAt: scannedAt() }, lockKey };
       } catch (error) {
         const transient = !(error instanceof ScannerError) || error.transient;
         if (!transient || attempt >= MESSAGE_TRIES) {
@@ -87,7 +98,7 @@ export async function scanOneMessage(
       code: toScanErrorCode(error),
       error: toError(error).message,
     });
-    return { ...base, outcome: 'error', error: toScanErrorCode(error), scannedAt: scannedAt() };
+    return { item: { ...base, outcome: 'error', error: toScanErrorCode(error), scannedAt: scannedAt() } };
   }
 }
 
@@ -107,7 +118,9 @@ async function findFinishedOnArrival(
   return byMessage !== undefined && isFinal(byMessage) && byMessage.state === 'done' ? byMessage : undefined;
 }
 
-type StepResult = Pick<ScanItem, 'outcome' | 'category' | 'action' | 'rule' | 'quarantineId' | 'error'>;
+type StepResult = Pick<ScanItem, 'outcome' | 'category' | 'action' | 'rule' | 'quarantineId' | 'error'> & {
+  lockKey?: string;
+};
 
 /** Report mode: download and scan, and record the action the settings would take. */
 async function reportOnly(
@@ -191,6 +204,7 @@ async function scanAndAct(
         action: lock?.action,
         rule: lock?.signatures,
         quarantineId: lock?.quarantineId,
+        lockKey: lock?.lockKey,
       };
     }
     case 'draft':
