@@ -3,13 +3,14 @@ import type { TableClient } from '@azure/data-tables';
 import type { ArrivalDependencies } from '../arrival/arrival-context.js';
 import type { MessageLocks } from '../arrival/message-locks.js';
 import type { SyncStates } from '../arrival/sync-states.js';
-import { toMailboxKey } from '../arrival/table-keys.js';
+import { toLockKey, toMailboxKey } from '../arrival/table-keys.js';
 import type { Settings } from '../config/settings.js';
 import type { QueueDelivery } from '../functions-host/registry.js';
 import type { FolderRef, MailboxClient, MailboxMessageRef, WellKnownFolder } from '../mailbox/mailbox-client.js';
 import { scanMailboxJobSchema, type JobQueue, type ScanMailboxJob } from '../queue/jobs.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { readArrivalVerdicts } from './arrival-verdicts.js';
 import { describeScanError, toScanErrorCode } from './scan-errors.js';
 import { ScanLocks } from './scan-locks.js';
 import { scanOneMessage, toScanItemKey, type MessageStepContext } from './scan-one-message.js';
@@ -297,6 +298,15 @@ class MailboxScanRun {
       locks: new ScanLocks(this.deps.locksTable, this.job.scanId),
       logger: this.deps.logger,
     };
+    const arrivalVerdicts = this.definition.retro
+      ? undefined
+      : await readArrivalVerdicts(
+          this.deps.locksTable,
+          this.mailboxKey,
+          page.flatMap((ref) =>
+            ref.internetMessageId === undefined ? [] : [toLockKey({ internetMessageId: ref.internetMessageId })],
+          ),
+        );
     const queue = [...page];
     let failure: unknown;
     const worker = async (): Promise<void> => {
@@ -311,6 +321,7 @@ class MailboxScanRun {
           const { item, lockKey } = await scanOneMessage(ref, context, {
             arrival,
             arrivalLocks: this.deps.arrival.locks,
+            arrivalVerdicts,
             logger: this.deps.logger,
           });
           // A copy this scan moved (to Junk Email, say) has a new item id but the same lock: it

@@ -7,6 +7,7 @@ import type { MailboxMessageRef } from '../mailbox/mailbox-client.js';
 import { shouldRetry } from '../scanning/engines.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { ArrivalVerdict } from './arrival-verdicts.js';
 import { toScanErrorCode } from './scan-errors.js';
 import type { ScanItem } from './scan-store.js';
 
@@ -22,6 +23,11 @@ export interface MessageStepDependencies {
   arrival: ArrivalDependencies;
   /** Scan on arrival's locks, read to skip messages it already finished (unless `retro`). */
   arrivalLocks: MessageLocks;
+  /**
+   * Scan on arrival's verdicts read beforehand for the page, by lock key; a message whose key is
+   * not in the map was not finished. Undefined means each message's locks are read.
+   */
+  arrivalVerdicts?: ReadonlyMap<string, ArrivalVerdict>;
   logger: Logger;
 }
 
@@ -65,7 +71,10 @@ export async function scanOneMessage(
   const scannedAt = (): string => new Date().toISOString();
   try {
     if (!context.retro) {
-      const finished = await findFinishedOnArrival(ref, context.mailboxKey, deps.arrivalLocks);
+      const finished =
+        deps.arrivalVerdicts !== undefined && ref.internetMessageId !== undefined
+          ? deps.arrivalVerdicts.get(toLockKey({ internetMessageId: ref.internetMessageId }))
+          : await findFinishedOnArrival(ref, context.mailboxKey, deps.arrivalLocks);
       if (finished !== undefined) {
         const item: ScanItem = {
           ...base,
