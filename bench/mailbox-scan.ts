@@ -1,6 +1,6 @@
 // npm run bench:scans: one on-demand scan (report mode) of 200 mailboxes of 500 messages each,
 // half on the Graph simulator and half on the EWS simulator, through the real clients, the scan
-// consumer and Table storage on Azurite. Both simulators wait 50 ms before every answer. Graph
+// consumer and Table storage on Azurite. Both simulators wait 50 ms before every response. Graph
 // admits 4 concurrent requests per mailbox, the EWS server 10 in all, and each answers 3% of
 // requests with throttling (Graph 429, EWS ErrorServerBusy with BackOffMilliseconds 50). It prints
 // misses and duplicates (from the scanner's count per message id), the achieved rate, the rate the

@@ -41,7 +41,7 @@ export interface MailboxScanFlags {
   report?: string;
 }
 
-/** What the command needs from outside; tests pass the simulators' certificates. */
+/** Environment of the command; tests pass the simulators' certificates. */
 export interface MailboxScanEnvironment {
   env: Record<string, string | undefined>;
   stderr: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -213,7 +213,7 @@ function openMailboxClient(
   });
 }
 
-/** A Graph stand-in whose every call fails as `config-invalid`, for an EWS-only run. */
+/** Returns a Graph stand-in whose every call fails as `config-invalid`, for an EWS-only run. */
 function unconfiguredGraph(): MailboxClient {
   const fail = (): never => {
     throw new ScannerError('config-invalid', 'Graph is not configured');

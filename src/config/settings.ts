@@ -419,7 +419,7 @@ export interface ScanSettings {
   pageSize: number;
   /** Messages of one mailbox scanned at once; default 4 (Outlook's concurrent requests per mailbox). */
   messageConcurrency: number;
-  /** Longest window a scan may cover, in days; default 3650. */
+  /** Maximum window a scan may cover, in days; default 3650. */
   maxWindowDays: number;
   /** NCRONTAB schedule of the scheduled scan; default `0 0 2 * * *` (02:00 UTC daily). */
   scheduledCron: string;

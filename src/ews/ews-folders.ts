@@ -69,7 +69,7 @@ export async function listFolders(
   });
 }
 
-/** Distinguished name of the root whose subtree holds each kind of folder. */
+/** Distinguished name of the root whose subtree contains each kind of folder. */
 const KIND_ROOTS: Record<FolderKind, string> = {
   mail: 'msgfolderroot',
   archive: 'archivemsgfolderroot',
@@ -141,12 +141,17 @@ export async function listFolderTree(
   const byId = new Map(raw.map((folder) => [folder.id, folder]));
   const pathOf = (id: string): string => {
     const names: string[] = [];
-    // The depth bound stops a parent cycle in a malformed answer.
+    // The depth bound stops a parent cycle in a malformed response.
     for (let current = byId.get(id), depth = 0; current !== undefined && depth < 64; depth += 1) {
       names.unshift(current.displayName);
       current = current.parentId === undefined ? undefined : byId.get(current.parentId);
     }
-    return kind === 'mail' ? names.join('/') : [kind === 'archive' ? 'Archive' : 'Recoverable Items', ...names].join('/');
+    if (kind === 'archive') {
+      names.unshift('Archive');
+    } else if (kind === 'recoverable-items') {
+      names.unshift('Recoverable Items');
+    }
+    return names.join('/');
   };
   return raw
     .filter(

@@ -54,7 +54,7 @@ export interface ListMessagesOptions {
 }
 
 /**
- * Where a folder sits: the primary mailbox's mail folders, the archive mailbox (EWS
+ * Location of a folder: the primary mailbox's mail folders, the archive mailbox (EWS
  * archivemsgfolderroot), or the Recoverable Items folders (EWS recoverableitemsroot, Graph's
  * `recoverableitemsdeletions` well-known folder).
  */

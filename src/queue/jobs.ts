@@ -34,8 +34,8 @@ export const catchUpJobSchema = z.strictObject({
 
 /**
  * Scan one mailbox for a scan of `/api/scans` or the scheduled scan. The checkpoint (folder, page
- * cursor, messages done) lives in the scan's progress row, so a redelivered or re-sent job resumes
- * from there; `segment` counts the times the job was sent again after its time budget.
+ * cursor, messages done) is in the scan's progress row, so a redelivered or re-sent job resumes
+ * from there. `segment` counts the times the job was sent again after its time budget.
  */
 export const scanMailboxJobSchema = z.strictObject({
   kind: z.literal('scan-mailbox'),

@@ -49,7 +49,7 @@ export interface MailboxScanDependencies {
   afterMessage?: (item: ScanItem) => void | Promise<void>;
 }
 
-/** What became of one scan-mailbox job. */
+/** Outcome of one scan-mailbox job. */
 export type MailboxScanResult =
   /** Every folder was scanned. */
   | 'done'
@@ -173,7 +173,7 @@ class MailboxScanRun {
     return 'done';
   }
 
-  /** Records a mailbox-level failure with its code; never throws for a storage failure. */
+  /** Records a mailbox-level failure with its code. A failed write is logged, not thrown. */
   async fail(error: unknown): Promise<void> {
     const code = toScanErrorCode(error);
     this.progress.status = 'failed';
@@ -262,6 +262,7 @@ class MailboxScanRun {
         result = await this.deps.client.syncFolder(this.job.mailbox, ref);
       }
     }
+
     const since = Date.parse(this.definition.since);
     const firstRun = stored === undefined || stored === 'unreadable' || result.resynced === true;
     const pending = result.changed.filter(
@@ -270,6 +271,7 @@ class MailboxScanRun {
         !this.done.has(toScanItemKey(item)) &&
         !(firstRun && item.receivedAt !== undefined && Date.parse(item.receivedAt) < since),
     );
+
     const pageSize = this.deps.settings.scans.pageSize;
     for (let start = 0; start < pending.length; start += pageSize) {
       const stop = await this.checkStop();

@@ -5,7 +5,7 @@ const EWS_ACCESS_CODES = new Set(['ErrorImpersonateUserDenied', 'ErrorImpersonat
 
 /**
  * Error codes of a scan's report and API. Each names the cause in the administrator's terms, so
- * that a report line says what to fix without the log.
+ * that a report line states what to fix without the log.
  */
 export type ScanErrorCode =
   | 'mailbox-not-found'
@@ -58,7 +58,7 @@ export function toScanErrorCode(error: unknown): ScanErrorCode {
   }
 }
 
-/** A short explanation of a scan error code for the API and the report. */
+/** Returns a short explanation of a scan error code for the API and the report. */
 export function describeScanError(code: string): string {
   const texts: Record<string, string> = {
     'mailbox-not-found': 'The mailbox does not exist or is not reachable by this app',

@@ -46,7 +46,7 @@ export interface PlannedFolder {
 export interface MailboxProgress {
   mailbox: string;
   status: MailboxScanStatus;
-  /** Folders to scan, fixed on the job's first run so that a resumed job sees the same list. */
+  /** Folders to scan, fixed on the job's first run so that a resumed job uses the same list. */
   folders?: PlannedFolder[];
   /** Index in `folders` of the folder being scanned. */
   folderIndex: number;
@@ -302,7 +302,7 @@ export class ScanStore {
   }
 
   /**
-   * Replaces a progress row if nobody wrote it since it was read, and returns it with its new ETag.
+   * Replaces a progress row if no other invocation wrote it since it was read, and returns it with its new ETag.
    * @throws ProgressConflictError when the ETag no longer matches.
    */
   async writeProgress(row: ProgressRow, progress: MailboxProgress): Promise<ProgressRow> {
@@ -364,7 +364,7 @@ export class ScanStore {
 
   /** Reads every report row of a scan, mailbox by mailbox. */
   async *listItems(scanId: string): AsyncIterable<ScanItem> {
-    // `-` sorts just before `.`, so this range holds exactly the partitions `i-<scan id>-*`.
+    // `-` sorts just before `.`, so this range contains exactly the partitions `i-<scan id>-*`.
     const low = `i-${scanId}-`;
     const high = `i-${scanId}.`;
     for await (const [, item] of this.queryItems(odata`PartitionKey ge ${low} and PartitionKey lt ${high}`)) {

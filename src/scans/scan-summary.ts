@@ -65,8 +65,10 @@ export function summarizeScan(scan: ScanRecord, rows: readonly ProgressRow[], no
   }
 
   const open = mailboxes.running + mailboxes.queued;
-  const status: ScanSummary['status'] =
-    scan.status === 'cancelled' ? 'cancelled' : open === 0 ? 'done' : 'running';
+  let status: ScanSummary['status'] = open === 0 ? 'done' : 'running';
+  if (scan.status === 'cancelled') {
+    status = 'cancelled';
+  }
   const processed = messages.scanned + messages.skipped + messages.errors;
   const end = status === 'running' ? now.getTime() : (lastUpdate ?? now.getTime());
   const seconds = firstStart === undefined ? 0 : Math.max(0.001, (end - firstStart) / 1000);

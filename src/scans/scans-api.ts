@@ -93,7 +93,7 @@ export async function handleScan(
 
 /**
  * Handles `GET /api/scans/{id}/report?format=json|csv`: one line per message of a finished or
- * cancelled scan. A running scan answers 409.
+ * cancelled scan. A running scan gets 409.
  */
 export async function handleScanReport(
   request: ApiRequest,

@@ -1,7 +1,7 @@
 import type { Logger } from '../shared/logger.js';
 import { startScan, type StartScanDependencies } from './start-scan.js';
 
-/** What the scheduled-scan timer did. */
+/** Outcome of one run of the scheduled-scan timer. */
 export type ScheduledScanResult =
   | { kind: 'not-configured' }
   | { kind: 'started'; scanId: string; mailboxes: number }

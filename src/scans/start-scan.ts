@@ -22,7 +22,7 @@ export interface StartScanDependencies {
   now: () => Date;
 }
 
-/** Who started a scan and how. */
+/** Origin of a scan: its trigger and the principal that started it. */
 export interface ScanOrigin {
   trigger: ScanRecord['trigger'];
   createdBy: string;

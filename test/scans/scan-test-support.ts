@@ -43,7 +43,7 @@ export class RecordingQueue implements JobQueue {
   }
 }
 
-/** A scanner that counts the messages it scans, by message id. */
+/** Wraps a scanner to count the messages it scans, by message id. */
 export function countingScanner(inner: MessageScanner): MessageScanner & { counts: Map<string, number> } {
   const counts = new Map<string, number>();
   return {
@@ -171,7 +171,7 @@ export async function drain(
   return { results, thrown };
 }
 
-/** A small plain-text message with a Message-ID. */
+/** Builds a small plain-text message with a Message-ID. */
 export function plainMessage(id: string, body: string): Buffer {
   return Buffer.from(
     [

@@ -23,8 +23,15 @@ function request(
     url: new URL(`http://127.0.0.1/api/${path}`),
     headers: new Headers({ authorization: `Bearer ${options.token ?? TOKEN}` }),
     params: options.params ?? {},
-    body: Buffer.from(options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body)),
+    body: Buffer.from(toBodyText(options.body)),
   };
+}
+
+function toBodyText(body: unknown): string {
+  if (body === undefined) {
+    return '';
+  }
+  return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
 describe('scans API', () => {
