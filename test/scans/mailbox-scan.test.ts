@@ -307,6 +307,37 @@ describe('mailbox scans', () => {
     assert.equal(htmlSummary.errors[0]?.code, 'ews-not-soap');
   });
 
+  it('reports Graph 403 and truncated SOAP', async () => {
+    const forbidden = `${uniqueName('forbidden')}@contoso.com`;
+    fillGraph(fixture, forbidden, 2);
+    fixture.graph.sim.addFault({ mailbox: forbidden, status: 403, code: 'ErrorAccessDenied', times: 100 });
+    const truncated = `${uniqueName('cut')}@${ONPREM_DOMAIN}`;
+    fillEws(fixture, truncated, 2);
+    const good = `${uniqueName('fine')}@contoso.com`;
+    fillGraph(fixture, good, 2);
+
+    const scanId = await begin(fixture, { scope: { mailboxes: [forbidden, good] } });
+    await drain(fixture);
+    const cutScan = await begin(fixture, { scope: { mailboxes: [truncated] } });
+    fixture.ews.faults.truncatedRate = 1;
+    try {
+      await drain(fixture);
+    } finally {
+      fixture.ews.faults.truncatedRate = 0;
+    }
+
+    const scan = await fixture.store.get(scanId);
+    assert.ok(scan);
+    const summary = summarizeScan(scan, await fixture.store.listProgress(scanId), new Date());
+    assert.equal(summary.mailboxes.done, 1);
+    assert.equal(summary.messages.scanned, 2);
+    assert.deepEqual(summary.errors.map((error) => [error.mailbox, error.code]), [[forbidden, 'access-denied']]);
+    const cutRecord = await fixture.store.get(cutScan);
+    assert.ok(cutRecord);
+    const cutSummary = summarizeScan(cutRecord, await fixture.store.listProgress(cutScan), new Date());
+    assert.equal(cutSummary.errors[0]?.code, 'ews-invalid-soap');
+  });
+
   it('rejects a scope of zero mailboxes', async () => {
     const result = await startScan(
       { scope: { all: true }, window: { modifiedInLastDays: 1 } },
