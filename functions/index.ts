@@ -10,6 +10,8 @@ import './mailboxes.js';
 import './quarantine.js';
 import './rules.js';
 import './scan-queue.js';
+import './scans.js';
+import './scheduled-scan.js';
 import './status.js';
 import './subscription-sync.js';
 import './webui.js';

@@ -8,6 +8,8 @@ import { withQuarantineIndex } from '../quarantine/indexed-store.js';
 import { QuarantineIndex } from '../quarantine/quarantine-index.js';
 import { jobSchema, type Job, type JobQueue } from '../queue/jobs.js';
 import { createScanPool } from '../scanning/scan-pool.js';
+import { handleScanMailbox, type MailboxScanDependencies } from '../scans/mailbox-scan.js';
+import { ScanStore } from '../scans/scan-store.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
@@ -40,6 +42,7 @@ interface ArrivalRuntime {
   services: ArrivalServices;
   scan: Omit<ArrivalDependencies, 'logger'>;
   catchUp: Omit<CatchUpDependencies, 'logger'>;
+  mailboxScan: Omit<MailboxScanDependencies, 'logger'>;
 }
 
 /** Sets how the runtime gets its services; called once by functions/index.ts before any job. */
@@ -87,7 +90,7 @@ export async function handleScanQueueMessage(
   delivery: QueueDelivery,
   context: HandlerContext,
 ): Promise<void> {
-  const { settings, services, scan, catchUp } = await getArrivalRuntime();
+  const { settings, services, scan, catchUp, mailboxScan } = await getArrivalRuntime();
   const logger = toLogger(context);
   const parsed = jobSchema.safeParse(message);
   // A job sent again after a transient failure is a new queue message; its attempt counts as
@@ -97,6 +100,8 @@ export async function handleScanQueueMessage(
   try {
     if (parsed.success && parsed.data.kind === 'catch-up') {
       await handleCatchUp(message, effective, { ...catchUp, logger });
+    } else if (parsed.success && parsed.data.kind === 'scan-mailbox') {
+      await handleScanMailbox(message, effective, { ...mailboxScan, logger });
     } else {
       // Anything else, invalid jobs included, goes to the scan-message handler, which rejects them.
       await handleScanMessage(message, effective, { ...scan, logger });
@@ -154,12 +159,13 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
   const services = await servicesFactory();
   const logger = toLogger(undefined);
   const state = { settings: settings.state };
-  const [verdicts, locks, syncStates, mailboxes, quarantineIndex] = await Promise.all([
+  const [verdicts, locks, syncStates, mailboxes, quarantineIndex, scans] = await Promise.all([
     openStateTable(state, STATE_TABLES.verdicts),
     openStateTable(state, STATE_TABLES.messageLocks),
     openStateTable(state, STATE_TABLES.syncStates),
     openStateTable(state, STATE_TABLES.mailboxes),
     openStateTable(state, STATE_TABLES.quarantineIndex),
+    openStateTable(state, STATE_TABLES.scans),
   ]);
   const scanner = await createScanPool({
     settings,
@@ -181,27 +187,37 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
           ttlMs: settings.rules.groupCacheMinutes * 60_000,
           logger,
         });
+  const scanDependencies = {
+    settings,
+    client: services.client,
+    scanner,
+    // Indexed, so that the quarantine API lists an item as soon as it is quarantined.
+    store: withQuarantineIndex(
+      createBlobQuarantineStore({ settings: settings.quarantine, logger }),
+      new QuarantineIndex(quarantineIndex),
+    ),
+    locks: messageLocks,
+    verdictLog: new VerdictLog(verdicts),
+    hiddenFolders: new HiddenFolders(services.client, settings.arrival.quarantineFolderName),
+    notifier: createRuleNotifier({
+      settings: settings.rules.notify,
+      mailSender: services.mailSender,
+      logger,
+    }),
+    groupScope,
+  };
   return {
     settings,
     services,
-    scan: {
+    scan: scanDependencies,
+    mailboxScan: {
       settings,
       client: services.client,
-      scanner,
-      // Indexed, so that the quarantine API lists an item as soon as it is quarantined.
-      store: withQuarantineIndex(
-        createBlobQuarantineStore({ settings: settings.quarantine, logger }),
-        new QuarantineIndex(quarantineIndex),
-      ),
-      locks: messageLocks,
-      verdictLog: new VerdictLog(verdicts),
-      hiddenFolders: new HiddenFolders(services.client, settings.arrival.quarantineFolderName),
-      notifier: createRuleNotifier({
-        settings: settings.rules.notify,
-        mailSender: services.mailSender,
-        logger,
-      }),
-      groupScope,
+      store: new ScanStore(scans),
+      queue: services.queue,
+      arrival: scanDependencies,
+      locksTable: locks,
+      syncStates: new SyncStates(syncStates),
     },
     catchUp: {
       settings,

@@ -11,6 +11,7 @@ import { ScannerError, toError } from '../shared/errors.js';
 import { parseQuarantineId } from '../quarantine/index.js';
 import { createJsonLogger, type LogLevel } from '../shared/logger.js';
 import { openQuarantineStore } from './open-store.js';
+import { printMailboxScanSummary, runMailboxScan } from './mailbox-scan-command.js';
 import { createProgress, printQuarantineTable, printSummary } from './output.js';
 import { addRulesCommands } from './rules-command.js';
 import { scanPaths } from './scan-run.js';
@@ -40,11 +41,30 @@ export async function main(
 
   program
     .command('scan')
-    .description('scan .eml files, folders of them (recursively) or mbox files')
-    .argument('<paths...>', 'files or folders to scan')
+    .description(
+      'scan .eml files, folders of them (recursively) or mbox files; or, with --mailbox, ' +
+        'mailboxes over Graph or EWS',
+    )
+    .argument('[paths...]', 'files or folders to scan')
     .option('--report <file>', 'write one JSON object per message to this file')
     .option('--no-quarantine', 'scan and report without storing anything in the quarantine')
-    .action(async (paths: string[], flags: { report?: string; quarantine: boolean }) => {
+    .option('--mailbox <address...>', 'scan these mailboxes instead of files')
+    .option('--since <time>', 'with --mailbox: messages received since 7d, 12h or an ISO time', '7d')
+    .option('--until <time>', 'with --mailbox: messages received before this ISO time; default now')
+    .option('--ews <url>', 'with --mailbox: scan the mailboxes on this EWS server')
+    .option('--mode <mode>', 'with --mailbox: report (change nothing) or act', parseMode, 'report')
+    .option('--folder <name...>', 'with --mailbox: only these folders (inbox, or a path like Inbox/Projects)')
+    .option('--include-archive', 'with --mailbox: also scan the archive mailbox (EWS only)')
+    .option('--include-recoverable-items', 'with --mailbox: also scan Recoverable Items')
+    .option('--retro', 'with --mailbox: also rescan messages that scan on arrival already finished')
+    .action(async (paths: string[], flags: ScanFlags) => {
+      if (flags.mailbox !== undefined) {
+        exitCode = await runMailboxScanCommand(paths, flags, stdout);
+        return;
+      }
+      if (paths.length === 0) {
+        throw new ScannerError('config-invalid', 'Name files or folders to scan, or --mailbox ADDRESS');
+      }
       exitCode = await runScanCommand(paths, flags, stdout);
     });
 
@@ -120,6 +140,55 @@ export async function main(
   } catch (thrown: unknown) {
     return reportFailure(thrown);
   }
+}
+
+interface ScanFlags {
+  report?: string;
+  quarantine: boolean;
+  mailbox?: string[];
+  since: string;
+  until?: string;
+  ews?: string;
+  mode: 'report' | 'act';
+  folder?: string[];
+  includeArchive?: boolean;
+  includeRecoverableItems?: boolean;
+  retro?: boolean;
+}
+
+async function runMailboxScanCommand(
+  paths: string[],
+  flags: ScanFlags,
+  stdout: NodeJS.WritableStream,
+): Promise<number> {
+  if (paths.length > 0) {
+    throw new ScannerError('config-invalid', '--mailbox scans mailboxes; do not name files as well');
+  }
+  const { summary } = await runMailboxScan(
+    {
+      mailbox: flags.mailbox ?? [],
+      since: flags.since,
+      until: flags.until,
+      ews: flags.ews,
+      mode: flags.mode,
+      folders: flags.folder,
+      includeArchive: flags.includeArchive,
+      includeRecoverableItems: flags.includeRecoverableItems,
+      retro: flags.retro,
+      report: flags.report,
+    },
+    { env: process.env, stderr: process.stderr },
+  );
+  printMailboxScanSummary(summary, stdout);
+  const found = Object.entries(summary.findings).some(([category, count]) => category !== 'clean' && count > 0);
+  return found || summary.errors.length > 0 || summary.messages.errors > 0 ? EXIT_FOUND : EXIT_CLEAN;
+}
+
+function parseMode(value: string): 'report' | 'act' {
+  if (value !== 'report' && value !== 'act') {
+    throw new InvalidArgumentError('must be report or act');
+  }
+  return value;
 }
 
 async function runScanCommand(

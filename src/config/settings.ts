@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import type { Action, Category } from '../scanning/types.js';
+import { scanRequestSchema } from '../scans/scan-request.js';
 import { ScannerError } from '../shared/errors.js';
 
 const MIB = 1024 * 1024;
@@ -144,6 +145,16 @@ export const settingsSchema = z.strictObject({
     .transform((value) => value === 'true'),
   MAILSWEEP_CATCH_UP_FOLDERS: commaList(z.enum(['junkemail', 'deleteditems', 'sentitems'])),
   MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS: positiveInt(168),
+  MAILSWEEP_SCAN_JOB_BUDGET_SECONDS: positiveInt(480),
+  MAILSWEEP_SCAN_PAGE_SIZE: positiveInt(50).pipe(z.number().max(99)),
+  MAILSWEEP_SCAN_MESSAGE_CONCURRENCY: positiveInt(4).pipe(z.number().max(32)),
+  MAILSWEEP_SCAN_MAX_WINDOW_DAYS: positiveInt(3650),
+  MAILSWEEP_SCHEDULED_SCAN_CRON: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'must be an NCRONTAB expression with six fields, seconds first')
+    .default('0 0 2 * * *'),
+  MAILSWEEP_SCHEDULED_SCAN: z.string().trim().max(100_000).optional(),
   MAILSWEEP_GRAPH_TENANT_ID: z.string().trim().min(1).max(200).optional(),
   MAILSWEEP_GRAPH_CLIENT_ID: z.string().trim().min(1).max(200).optional(),
   MAILSWEEP_GRAPH_CLIENT_SECRET: z.string().min(1).optional(),
@@ -225,6 +236,12 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_NOTIFY_OUTBOX_PATH: optionalPath,
   MAILSWEEP_NOTIFY_MAX_PER_HOUR: positiveInt(100),
 }).superRefine((raw, context) => {
+  if (raw.MAILSWEEP_SCHEDULED_SCAN !== undefined && raw.MAILSWEEP_SCHEDULED_SCAN !== '') {
+    const issue = checkScheduledScan(raw.MAILSWEEP_SCHEDULED_SCAN);
+    if (issue !== undefined) {
+      context.addIssue({ code: 'custom', path: ['MAILSWEEP_SCHEDULED_SCAN'], message: issue });
+    }
+  }
   // A daemon engine without an address would fail every scan, so it is a start-up error instead.
   if (raw.MAILSWEEP_ENGINES_ANTIVIRUS.includes('clamd') && !raw.MAILSWEEP_CLAMD_HOST) {
     context.addIssue({
@@ -415,6 +432,8 @@ export interface Settings {
   rules: RulesSettings;
   /** Quarantine digests and the web interface they link to. */
   digests: DigestSettings;
+  /** On-demand and scheduled mailbox scans. */
+  scans: ScanSettings;
 }
 
 /** Quarantine digests: schedule, sender, sending limits and the web interface's address. */
@@ -437,6 +456,22 @@ export interface DigestSettings {
   recipientsPerDay: number;
   /** Time one digest run may take before it stops, in seconds; default 540. */
   maxRunSeconds: number;
+}
+
+/** Settings of mailbox scans (`/api/scans`, the scheduled scan and `mailsweep scan --mailbox`). */
+export interface ScanSettings {
+  /** A scan-mailbox job checkpoints and sends itself again after this long, in ms; default 480 s. */
+  jobBudgetMs: number;
+  /** Messages per page between checkpoints; default 50, at most 99. */
+  pageSize: number;
+  /** Messages of one mailbox scanned at once; default 4 (Outlook's concurrent requests per mailbox). */
+  messageConcurrency: number;
+  /** Maximum window a scan may cover, in days; default 3650. */
+  maxWindowDays: number;
+  /** NCRONTAB schedule of the scheduled scan; default `0 0 2 * * *` (02:00 UTC daily). */
+  scheduledCron: string;
+  /** The scheduled scan's request, as JSON in the format of `POST /api/scans`; unset means none. */
+  scheduledRequest?: unknown;
 }
 
 /** Source and size limit of the admin rule set. */
@@ -692,6 +727,17 @@ function toSettings(raw: RawSettings): Settings {
       renewBeforeMinutes: raw.MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES,
       silentMailboxHours: raw.MAILSWEEP_SILENT_MAILBOX_HOURS,
     },
+    scans: {
+      jobBudgetMs: raw.MAILSWEEP_SCAN_JOB_BUDGET_SECONDS * 1000,
+      pageSize: raw.MAILSWEEP_SCAN_PAGE_SIZE,
+      messageConcurrency: raw.MAILSWEEP_SCAN_MESSAGE_CONCURRENCY,
+      maxWindowDays: raw.MAILSWEEP_SCAN_MAX_WINDOW_DAYS,
+      scheduledCron: raw.MAILSWEEP_SCHEDULED_SCAN_CRON,
+      scheduledRequest:
+        raw.MAILSWEEP_SCHEDULED_SCAN === undefined || raw.MAILSWEEP_SCHEDULED_SCAN === ''
+          ? undefined
+          : (JSON.parse(raw.MAILSWEEP_SCHEDULED_SCAN) as unknown),
+    },
     rules: {
       path: raw.MAILSWEEP_RULES_PATH,
       container: raw.MAILSWEEP_RULES_CONTAINER,
@@ -717,6 +763,22 @@ function toSettings(raw: RawSettings): Settings {
       maxRunSeconds: raw.MAILSWEEP_DIGEST_MAX_RUN_SECONDS,
     },
   };
+}
+
+/** Returns why a scheduled scan request is invalid, or undefined when it is valid. */
+function checkScheduledScan(text: string): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return 'must be JSON in the format of a POST /api/scans body';
+  }
+  const parsed = scanRequestSchema.safeParse(body);
+  if (parsed.success) {
+    return undefined;
+  }
+  const issue = parsed.error.issues[0];
+  return `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`;
 }
 
 function toLocalUser(

@@ -3,8 +3,10 @@ import type {
   AttachmentRemoving,
   AttachmentTarget,
   DeleteMode,
+  FolderListing,
   FolderRef,
   FolderSyncResult,
+  ListFoldersOptions,
   ListMessagesOptions,
   MailboxClient,
   MailboxMessageRef,
@@ -16,7 +18,7 @@ import type {
 import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from '../graph/retry-policy.js';
 import { ScannerError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { listFolders, syncFolderItems } from './ews-folders.js';
+import { listFolders, listFolderTree, syncFolderItems } from './ews-folders.js';
 import type { EwsAuth } from './ews-http.js';
 import { decodeBase64Stream, decodedBase64Length } from './ews-mime.js';
 import {
@@ -128,6 +130,28 @@ export class EwsClient implements MailboxClient, AttachmentRemoving {
     for (const folder of folders) {
       yield* this.listFolder(mailbox, folder, options);
     }
+  }
+
+  /**
+   * Lists the mail folders under msgfolderroot and, when asked, under archivemsgfolderroot and
+   * recoverableitemsroot (FindFolder, Deep). A mailbox without an archive (ErrorFolderNotFound on
+   * its root) has no archive folders; that is not an error.
+   */
+  async listFolders(mailbox: MailboxName, options: ListFoldersOptions = {}): Promise<FolderListing> {
+    const folders = await listFolderTree(this.transport, mailbox, 'mail');
+    if (options.includeArchive === true) {
+      try {
+        folders.push(...(await listFolderTree(this.transport, mailbox, 'archive')));
+      } catch (error) {
+        if (!(error instanceof ScannerError && error.code === 'mailbox-not-found')) {
+          throw error;
+        }
+      }
+    }
+    if (options.includeRecoverableItems === true) {
+      folders.push(...(await listFolderTree(this.transport, mailbox, 'recoverable-items')));
+    }
+    return { folders, unreachable: [] };
   }
 
   /**

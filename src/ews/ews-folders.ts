@@ -1,4 +1,10 @@
-import type { FolderRef, FolderSyncResult, MailboxName } from '../mailbox/mailbox-client.js';
+import type {
+  FolderKind,
+  FolderRef,
+  FolderSyncResult,
+  MailboxFolder,
+  MailboxName,
+} from '../mailbox/mailbox-client.js';
 import { ScannerError } from '../shared/errors.js';
 import { expectSuccess, folderElement, itemNodes, itemShape, toMessageRef } from './ews-shapes.js';
 import type { EwsTransport } from './ews-transport.js';
@@ -61,6 +67,100 @@ export async function listFolders(
   throw new ScannerError('mailbox-request-failed', 'EWS folder listing did not end', {
     fields: { operation: 'find-folder' },
   });
+}
+
+/** Distinguished name of the root whose subtree contains each kind of folder. */
+const KIND_ROOTS: Record<FolderKind, string> = {
+  mail: 'msgfolderroot',
+  archive: 'archivemsgfolderroot',
+  'recoverable-items': 'recoverableitemsroot',
+};
+
+/**
+ * Lists every folder below one root (FindFolder, Deep traversal) with its display name and path.
+ * Under the mail and archive roots only mail folders are kept (class IPF.Note, or none), as in
+ * {@link listFolders}; the Recoverable Items folders have no class and are all kept.
+ */
+export async function listFolderTree(
+  transport: EwsTransport,
+  mailbox: MailboxName,
+  kind: FolderKind,
+): Promise<MailboxFolder[]> {
+  const raw: Array<{ id: string; parentId?: string; displayName: string; folderClass?: string }> = [];
+  for (let offset = 0, pages = 0; ; pages += 1) {
+    if (pages >= MAX_SYNC_ROUNDS) {
+      throw new ScannerError('mailbox-request-failed', 'EWS folder listing did not end', {
+        fields: { operation: 'find-folder' },
+      });
+    }
+    const result = await transport.call({
+      operation: 'find-folder',
+      mailbox,
+      body: {
+        'm:FindFolder': {
+          '@_Traversal': 'Deep',
+          'm:FolderShape': {
+            't:BaseShape': 'IdOnly',
+            't:AdditionalProperties': {
+              't:FieldURI': [
+                { '@_FieldURI': 'folder:FolderClass' },
+                { '@_FieldURI': 'folder:DisplayName' },
+                { '@_FieldURI': 'folder:ParentFolderId' },
+              ],
+            },
+          },
+          'm:IndexedPageFolderView': {
+            '@_MaxEntriesReturned': String(FOLDER_PAGE_SIZE),
+            '@_Offset': String(offset),
+            '@_BasePoint': 'Beginning',
+          },
+          'm:ParentFolderIds': folderElement({ distinguished: KIND_ROOTS[kind] }),
+        },
+      },
+    });
+    const root = child(expectSuccess(result.messages, 'find-folder'), 'RootFolder');
+    const folders = children(child(root, 'Folders'), 'Folder');
+    for (const folder of folders) {
+      const id = attribute(child(folder, 'FolderId'), 'Id');
+      if (id !== undefined) {
+        raw.push({
+          id,
+          parentId: attribute(child(folder, 'ParentFolderId'), 'Id'),
+          displayName: text(folder, 'DisplayName') ?? '',
+          folderClass: text(folder, 'FolderClass'),
+        });
+      }
+    }
+    if (attribute(root, 'IncludesLastItemInRange') !== 'false' || folders.length === 0) {
+      break;
+    }
+    const next = attribute(root, 'IndexedPagingOffset');
+    offset = next !== undefined && /^\d+$/.test(next) ? Number(next) : offset + folders.length;
+  }
+
+  const byId = new Map(raw.map((folder) => [folder.id, folder]));
+  const pathOf = (id: string): string => {
+    const names: string[] = [];
+    // The depth bound stops a parent cycle in a malformed response.
+    for (let current = byId.get(id), depth = 0; current !== undefined && depth < 64; depth += 1) {
+      names.unshift(current.displayName);
+      current = current.parentId === undefined ? undefined : byId.get(current.parentId);
+    }
+    if (kind === 'archive') {
+      names.unshift('Archive');
+    } else if (kind === 'recoverable-items') {
+      names.unshift('Recoverable Items');
+    }
+    return names.join('/');
+  };
+  return raw
+    .filter(
+      (folder) =>
+        kind === 'recoverable-items' ||
+        folder.folderClass === undefined ||
+        folder.folderClass.startsWith('IPF.Note'),
+    )
+    .map((folder) => ({ id: folder.id, displayName: folder.displayName, path: pathOf(folder.id), kind }));
 }
 
 /**

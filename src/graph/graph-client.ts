@@ -6,9 +6,12 @@ import type {
   AttachmentRemoving,
   AttachmentTarget,
   DeleteMode,
+  FolderListing,
   FolderRef,
   FolderSyncResult,
+  ListFoldersOptions,
   ListMessagesOptions,
+  MailboxFolder,
   MailboxClient,
   MailboxMessageRef,
   MailboxName,
@@ -50,6 +53,9 @@ export const GRAPH_PAGE_SIZE = 100;
 
 /** Pages followed in one listing or sync before giving up, so a link loop cannot run forever. */
 export const MAX_GRAPH_PAGES = 10_000;
+
+/** Folder levels followed below the mailbox root, so that a folder cycle cannot recurse forever. */
+const MAX_FOLDER_DEPTH = 64;
 
 /** Options for GraphClient. */
 export interface GraphClientOptions {
@@ -142,6 +148,70 @@ export class GraphClient
       call = { method: 'GET', path: next, mailbox, scope: 'mailbox', operation: 'list-messages' };
     }
     throw tooManyPages('list-messages');
+  }
+
+  /**
+   * Lists the mail folders under the root, every level (childFolders of each folder that has
+   * any), without hidden folders. Recoverable Items is Graph's `recoverableitemsdeletions`
+   * well-known folder. Graph cannot open the archive mailbox, so `archive` is reported as
+   * unreachable when asked for.
+   * @see https://learn.microsoft.com/graph/api/user-list-mailfolders
+   */
+  async listFolders(mailbox: MailboxName, options: ListFoldersOptions = {}): Promise<FolderListing> {
+    const folders: MailboxFolder[] = [];
+    const visit = async (path: string, parentPath: string, depth: number): Promise<void> => {
+      for (const folder of await this.readFolderPages(mailbox, path)) {
+        const folderPath = parentPath === '' ? folder.displayName : `${parentPath}/${folder.displayName}`;
+        folders.push({ id: folder.id, displayName: folder.displayName, path: folderPath, kind: 'mail' });
+        if ((folder.childFolderCount ?? 0) > 0 && depth < MAX_FOLDER_DEPTH) {
+          const children = `${userPath(mailbox)}/mailFolders/${encodeURIComponent(folder.id)}/childFolders?$top=100`;
+          await visit(children, folderPath, depth + 1);
+        }
+      }
+    };
+    await visit(`${userPath(mailbox)}/mailFolders?$top=100`, '', 0);
+
+    if (options.includeRecoverableItems === true) {
+      const body = await this.transport.json({
+        method: 'GET',
+        path: `${userPath(mailbox)}/mailFolders/recoverableitemsdeletions`,
+        mailbox,
+        scope: 'mailbox',
+        operation: 'list-folders',
+      });
+      const folder = parse(graphFolderSchema, body, 'list-folders');
+      folders.push({
+        id: folder.id,
+        displayName: folder.displayName,
+        path: `Recoverable Items/${folder.displayName}`,
+        kind: 'recoverable-items',
+        wellKnownName: 'recoverableitemsdeletions',
+      });
+    }
+    return { folders, unreachable: options.includeArchive === true ? ['archive'] : [] };
+  }
+
+  private async readFolderPages(mailbox: MailboxName, first: string) {
+    const found: Array<z.infer<typeof graphFolderSchema>> = [];
+    let next: string | undefined = first;
+    for (let pages = 0; next !== undefined; pages += 1) {
+      if (pages >= MAX_GRAPH_PAGES) {
+        throw tooManyPages('list-folders');
+      }
+      const page: GraphPage = parse(
+        graphPageSchema,
+        await this.transport.json({ method: 'GET', path: next, mailbox, scope: 'mailbox', operation: 'list-folders' }),
+        'list-folders',
+      );
+      for (const raw of page.value) {
+        const folder = parse(graphFolderSchema, raw, 'list-folders');
+        if (folder.isHidden !== true) {
+          found.push(folder);
+        }
+      }
+      next = page['@odata.nextLink'];
+    }
+    return found;
   }
 
   /**

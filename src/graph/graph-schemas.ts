@@ -37,6 +37,7 @@ export const graphFolderSchema = z.object({
   id: z.string().min(1).max(1024),
   displayName: z.string().max(1024),
   isHidden: z.boolean().nullish(),
+  childFolderCount: z.number().int().min(0).nullish(),
 });
 
 /** A subscription; Graph never returns clientState. */

@@ -53,6 +53,42 @@ export interface ListMessagesOptions {
   pageSize?: number;
 }
 
+/**
+ * Location of a folder: the primary mailbox's mail folders, the archive mailbox (EWS
+ * archivemsgfolderroot), or the Recoverable Items folders (EWS recoverableitemsroot, Graph's
+ * `recoverableitemsdeletions` well-known folder).
+ */
+export type FolderKind = 'mail' | 'archive' | 'recoverable-items';
+
+/** One mail folder of a mailbox. */
+export interface MailboxFolder {
+  id: string;
+  displayName: string;
+  /** Display names from the top of the folder's tree, joined by `/` (`Inbox/Projects`). */
+  path: string;
+  kind: FolderKind;
+  /** Well-known (Graph) or distinguished (EWS) name, when the store reports one. */
+  wellKnownName?: string;
+}
+
+/** Options for a folder listing. */
+export interface ListFoldersOptions {
+  /** Also list the archive mailbox's mail folders; default false. */
+  includeArchive?: boolean;
+  /** Also list the Recoverable Items folders; default false. */
+  includeRecoverableItems?: boolean;
+}
+
+/** The mail folders of a mailbox. */
+export interface FolderListing {
+  folders: MailboxFolder[];
+  /**
+   * Folder kinds that were asked for but that this store cannot reach, such as the archive
+   * mailbox over Graph.
+   */
+  unreachable: FolderKind[];
+}
+
 /** One completed incremental sync of a folder. */
 export interface FolderSyncResult {
   /** Items created or changed since the state passed in. */
@@ -88,6 +124,11 @@ export interface MessageTag {
 export interface MailboxClient {
   /** Lists messages in a folder (default: all folders of the mailbox) over a time window. */
   listMessages(mailbox: MailboxName, options?: ListMessagesOptions): AsyncIterable<MailboxMessageRef>;
+  /**
+   * Lists the mailbox's mail folders (every level), leaving out calendars, contacts, tasks, search
+   * folders and hidden folders such as mailsweep's quarantine folder.
+   */
+  listFolders(mailbox: MailboxName, options?: ListFoldersOptions): Promise<FolderListing>;
   /** Runs one incremental sync of a folder from a stored state; no state means a full sync. */
   syncFolder(mailbox: MailboxName, folder: FolderRef, state?: string): Promise<FolderSyncResult>;
   /** Reads one message's properties. */

@@ -6,8 +6,10 @@ import {
   type AttachmentRemoving,
   type AttachmentTarget,
   type DeleteMode,
+  type FolderListing,
   type FolderRef,
   type FolderSyncResult,
+  type ListFoldersOptions,
   type ListMessagesOptions,
   type MailboxClient,
   type MailboxMessageRef,
@@ -110,6 +112,10 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing, Attachmen
       this.remember(mailbox, 'list-messages');
     }
     yield* this.requireEws(mailbox).listMessages(mailbox, options);
+  }
+
+  listFolders(mailbox: MailboxName, options?: ListFoldersOptions): Promise<FolderListing> {
+    return this.run(mailbox, 'list-folders', (client) => client.listFolders(mailbox, options));
   }
 
   syncFolder(mailbox: MailboxName, folder: FolderRef, state?: string): Promise<FolderSyncResult> {

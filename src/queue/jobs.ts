@@ -32,10 +32,29 @@ export const catchUpJobSchema = z.strictObject({
   attempt: z.number().int().min(2).max(1000).optional(),
 });
 
-export const jobSchema = z.discriminatedUnion('kind', [scanMessageJobSchema, catchUpJobSchema]);
+/**
+ * Scan one mailbox for a scan of `/api/scans` or the scheduled scan. The checkpoint (folder, page
+ * cursor, messages done) is in the scan's progress row, so a redelivered or re-sent job resumes
+ * from there. `segment` counts the times the job was sent again after its time budget.
+ */
+export const scanMailboxJobSchema = z.strictObject({
+  kind: z.literal('scan-mailbox'),
+  scanId: z.string().regex(/^[0-9]{13}-[0-9a-f]{8}$/),
+  mailbox,
+  segment: z.number().int().min(0).max(100_000),
+  enqueuedAt: z.iso.datetime(),
+  attempt: z.number().int().min(2).max(1000).optional(),
+});
+
+export const jobSchema = z.discriminatedUnion('kind', [
+  scanMessageJobSchema,
+  catchUpJobSchema,
+  scanMailboxJobSchema,
+]);
 
 export type ScanMessageJob = z.infer<typeof scanMessageJobSchema>;
 export type CatchUpJob = z.infer<typeof catchUpJobSchema>;
+export type ScanMailboxJob = z.infer<typeof scanMailboxJobSchema>;
 export type Job = z.infer<typeof jobSchema>;
 
 /** Options for sending jobs. */

@@ -88,7 +88,11 @@ export function createServiceBusQueueMonitor(target: ServiceBusTarget): QueueMon
 export function toServiceBusMessage(job: Job): ServiceBusMessage {
   // A retry is a new message on purpose, so its attempt is part of the key.
   const key =
-    job.kind === 'scan-message' ? `${job.mailbox}\n${job.messageId}\n${job.attempt ?? 1}` : undefined;
+    job.kind === 'scan-message'
+      ? `${job.mailbox}\n${job.messageId}\n${job.attempt ?? 1}`
+      : job.kind === 'scan-mailbox'
+        ? `scan\n${job.scanId}\n${job.mailbox}\n${job.segment}\n${job.attempt ?? 1}`
+        : undefined;
   return {
     body: job,
     contentType: 'application/json',

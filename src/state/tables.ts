@@ -23,6 +23,8 @@ export const STATE_TABLES = {
   quarantineIndex: 'quarantineindex',
   quarantineAudit: 'quarantineaudit',
   digestState: 'digeststate',
+  /** Mailbox scans: scan records, per-mailbox progress rows and per-message report rows. */
+  scans: 'scans',
 } as const;
 
 export type StateTableName = (typeof STATE_TABLES)[keyof typeof STATE_TABLES];

@@ -143,6 +143,9 @@ function attachmentXml(attachment: SimAttachment): string {
 function folderXml(folder: SimFolder): string {
   return (
     `<t:Folder><t:FolderId Id="${esc(folder.id)}" ChangeKey="AQAAAA=="/>` +
+    (folder.parentId === undefined
+      ? ''
+      : `<t:ParentFolderId Id="${esc(folder.parentId)}" ChangeKey="AQAAAA=="/>`) +
     `<t:FolderClass>${esc(folder.folderClass)}</t:FolderClass>` +
     `<t:DisplayName>${esc(folder.displayName)}</t:DisplayName>` +
     `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x10f4" PropertyType="Boolean"/>` +

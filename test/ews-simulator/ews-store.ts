@@ -106,6 +106,40 @@ export function createMailbox(address: string): SimMailbox {
     hidden: false,
   };
   folders.set(calendar.id, calendar);
+  // The archive mailbox and Recoverable Items have their own roots beside msgfolderroot.
+  const archiveRoot: SimFolder = {
+    id: newEwsId(),
+    displayName: 'Top of Information Store',
+    distinguished: 'archivemsgfolderroot',
+    folderClass: 'IPF.Note',
+    hidden: false,
+  };
+  folders.set(archiveRoot.id, archiveRoot);
+  const archiveInbox: SimFolder = {
+    id: newEwsId(),
+    displayName: 'Inbox',
+    parentId: archiveRoot.id,
+    folderClass: 'IPF.Note',
+    hidden: false,
+  };
+  folders.set(archiveInbox.id, archiveInbox);
+  const recoverableRoot: SimFolder = {
+    id: newEwsId(),
+    displayName: 'Recoverable Items',
+    distinguished: 'recoverableitemsroot',
+    folderClass: '',
+    hidden: false,
+  };
+  folders.set(recoverableRoot.id, recoverableRoot);
+  const deletions: SimFolder = {
+    id: newEwsId(),
+    displayName: 'Deletions',
+    parentId: recoverableRoot.id,
+    distinguished: 'recoverableitemsdeletions',
+    folderClass: '',
+    hidden: false,
+  };
+  folders.set(deletions.id, deletions);
   return {
     address,
     folders,

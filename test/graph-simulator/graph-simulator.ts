@@ -21,6 +21,7 @@ import {
 import {
   MailboxStore,
   type MailboxKind,
+  type SimFolder,
   type SimMailbox,
   type SimMessage,
 } from './mailbox-store.js';
@@ -111,6 +112,8 @@ export interface GraphSimulator {
   addGroup(members: string[]): string;
   /** Puts a message in a folder (default inbox) and sends `created` notifications. */
   deliverMessage(mailbox: string, input: DeliverMessageInput): SimMessage;
+  /** Creates a folder under the root, or under a parent folder (id or well-known name). */
+  createFolder(mailbox: string, displayName: string, parent?: string): SimFolder;
   /** Finds a mailbox by id or address. */
   mailbox(idOrMail: string): SimMailbox;
   /** Returns a message by id, or undefined when it is gone. */
@@ -635,6 +638,11 @@ export async function startGraphSimulator(
       });
       hub.notifyChange(mailbox, folder.id, 'created', message.id);
       return message;
+    },
+    createFolder: (idOrMail, displayName, parent) => {
+      const mailbox = findMailbox(idOrMail);
+      const parentFolder = parent === undefined ? undefined : store.findFolder(mailbox, parent);
+      return store.createFolder(mailbox, displayName, false, parentFolder?.id);
     },
     mailbox: findMailbox,
     message: (idOrMail, id) => findMailbox(idOrMail).messages.get(id),

@@ -61,7 +61,9 @@ function toGraphFolder(mailbox: SimMailbox, folder: SimFolder): Record<string, u
     id: folder.id,
     displayName: folder.displayName,
     parentFolderId: folder.parentFolderId,
-    childFolderCount: 0,
+    childFolderCount: [...mailbox.folders.values()].filter(
+      (child) => child.parentFolderId === folder.id,
+    ).length,
     unreadItemCount: 0,
     totalItemCount: total,
     isHidden: folder.isHidden,
@@ -93,7 +95,7 @@ export async function handleMailboxRequest(
   if (lower[0] === 'mailfolders' && rest.length === 1) {
     return method === 'POST'
       ? createFolder(context, mailbox, request, response)
-      : listFolders(context, mailbox, url, response);
+      : listFolders(context, mailbox, mailbox.rootFolderId, url, response);
   }
   if (lower[0] === 'mailfolders' && second !== undefined) {
     const folder = context.store.findFolder(mailbox, second);
@@ -107,6 +109,9 @@ export async function handleMailboxRequest(
     }
     if (rest.length === 2 && method === 'GET') {
       return sendJson(response, 200, toGraphFolder(mailbox, folder));
+    }
+    if (lower[2] === 'childfolders' && rest.length === 3 && method === 'GET') {
+      return listFolders(context, mailbox, folder.id, url, response);
     }
     if (lower[2] === 'messages' && rest.length === 3 && method === 'GET') {
       return listMessages(context, mailbox, folder, url, request, response);
@@ -367,6 +372,7 @@ function listMessages(
 function listFolders(
   context: MailRouteContext,
   mailbox: SimMailbox,
+  parentFolderId: string,
   url: URL,
   response: ServerResponse,
 ): void {
@@ -374,7 +380,7 @@ function listFolders(
   const includeHidden = url.searchParams.get('includeHiddenFolders') === 'true';
   const folders = [...mailbox.folders.values()].filter(
     (folder) =>
-      folder.parentFolderId === mailbox.rootFolderId && (includeHidden || !folder.isHidden),
+      folder.parentFolderId === parentFolderId && (includeHidden || !folder.isHidden),
   );
   const size = Math.min(Number(url.searchParams.get('$top') ?? DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
   const skip = Number(url.searchParams.get('$skip') ?? '0');
@@ -386,7 +392,9 @@ function listFolders(
     next.set('$skip', String(skip + size));
     next.set('$top', String(size));
     body['@odata.nextLink'] =
-      `${context.baseUrl}/users/${mailbox.id}/mailFolders?${next.toString()}`;
+      parentFolderId === mailbox.rootFolderId
+        ? `${context.baseUrl}/users/${mailbox.id}/mailFolders?${next.toString()}`
+        : `${context.baseUrl}/users/${mailbox.id}/mailFolders/${parentFolderId}/childFolders?${next.toString()}`;
   }
   sendJson(response, 200, body);
 }

@@ -99,6 +99,10 @@ export class MailboxStore {
       folder.wellKnownName = name;
       mailbox.folders.set(folder.id, folder);
     }
+    // Recoverable Items sits outside the mail folder tree, so mailFolders never lists it.
+    const deletions = this.newFolder('Deletions', newItemId(), false);
+    deletions.wellKnownName = 'recoverableitemsdeletions';
+    mailbox.folders.set(deletions.id, deletions);
     this.mailboxes.set(id, mailbox);
     this.byMail.set(mailbox.mail, mailbox);
     return mailbox;
@@ -124,9 +128,14 @@ export class MailboxStore {
     return undefined;
   }
 
-  /** Creates a folder under the root. */
-  createFolder(mailbox: SimMailbox, displayName: string, isHidden: boolean): SimFolder {
-    const folder = this.newFolder(displayName, mailbox.rootFolderId, isHidden);
+  /** Creates a folder under the root, or under `parentFolderId` when given. */
+  createFolder(
+    mailbox: SimMailbox,
+    displayName: string,
+    isHidden: boolean,
+    parentFolderId: string = mailbox.rootFolderId,
+  ): SimFolder {
+    const folder = this.newFolder(displayName, parentFolderId, isHidden);
     mailbox.folders.set(folder.id, folder);
     return folder;
   }

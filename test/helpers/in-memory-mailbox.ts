@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 
 import type {
   DeleteMode,
+  FolderListing,
   FolderRef,
   FolderSyncResult,
   ListMessagesOptions,
@@ -118,6 +119,19 @@ export class InMemoryMailbox implements MailboxClient {
     for (const item of items) {
       yield toRef(item);
     }
+  }
+
+  async listFolders(mailbox: string, options: { includeRecoverableItems?: boolean } = {}): Promise<FolderListing> {
+    this.enter('listFolders', mailbox);
+    const folders = [...this.mailbox(mailbox).folders]
+      .filter(([id, folder]) => !folder.hidden && (options.includeRecoverableItems === true || id !== this.folderIdOf('recoverableitems')))
+      .map(([id, folder]) => ({
+        id,
+        displayName: folder.displayName,
+        path: folder.displayName,
+        kind: id === this.folderIdOf('recoverableitems') ? ('recoverable-items' as const) : ('mail' as const),
+      }));
+    return { folders, unreachable: [] };
   }
 
   async syncFolder(mailbox: string, folder: FolderRef, state?: string): Promise<FolderSyncResult> {
