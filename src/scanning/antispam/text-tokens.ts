@@ -268,14 +268,48 @@ export function emitUrlTokens(url: string, emit: EmitToken): void {
   if (host.includes('@') || /%[0-9a-f]{2}/i.test(host)) {
     emit('url:obfuscated-host');
   }
-  const pieces = match[4]
-    .toLowerCase()
-    .split(/[/?&=.#_-]+/)
-    .slice(0, 10);
-  for (const piece of pieces) {
-    if (piece.length >= 3 && piece.length <= 20 && !/^[0-9]+$/.test(piece)) {
-      emit('url:path:', piece);
+  emitPathTokens(match[4].toLowerCase(), emit);
+}
+
+/** Characters that separate the pieces of a URL path, as a lookup table by character code. */
+const PATH_SEPARATOR = new Uint8Array(128);
+for (const character of '/?&=.#_-') {
+  PATH_SEPARATOR[character.charCodeAt(0)] = 1;
+}
+
+function isPathSeparator(code: number): boolean {
+  return code < 0x80 && PATH_SEPARATOR[code] === 1;
+}
+
+/**
+ * Emits a token for each of the first 10 pieces of a lower-cased URL path, as
+ * `path.split(/[/?&=.#_-]+/).slice(0, 10)` gives them, that has 3 to 20 characters and is not
+ * all digits. The loop counts the empty pieces that split gives before a leading separator run
+ * and after a trailing one, without building the array of every piece.
+ */
+function emitPathTokens(path: string, emit: EmitToken): void {
+  let pieceCount = 0;
+  let start = 0;
+  while (pieceCount < 10) {
+    let end = start;
+    let allDigits = true;
+    while (end < path.length && !isPathSeparator(path.charCodeAt(end))) {
+      const code = path.charCodeAt(end);
+      allDigits &&= code >= 0x30 && code <= 0x39;
+      end += 1;
     }
+    pieceCount += 1;
+    const length = end - start;
+    if (length >= 3 && length <= 20 && !allDigits) {
+      emit('url:path:', path.slice(start, end));
+    }
+    if (end === path.length) {
+      return;
+    }
+    while (end < path.length && isPathSeparator(path.charCodeAt(end))) {
+      end += 1;
+    }
+    start = end;
   }
 }
 
