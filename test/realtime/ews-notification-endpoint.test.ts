@@ -99,7 +99,7 @@ describe('POST /api/ews/notifications', () => {
     const { record, secret } = await storeSubscription(services);
     const context = createTestContext();
     const response = await handleEwsNotification(
-      notificationRequest(record, `${secret.slice(0, -1)}A`, newMailEvents('item-1')),
+      notificationRequest(record, withLastCharacterChanged(secret), newMailEvents('item-1')),
       context,
       async () => services,
     );
@@ -243,4 +243,9 @@ function notificationBody(): string {
   return String(
     notificationRequest({ callbackId: 'a'.repeat(32) }, 's', newMailEvents('i')).body,
   );
+}
+
+/** The secret with its last character replaced by a different one. */
+function withLastCharacterChanged(secret: string): string {
+  return `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
 }
