@@ -206,6 +206,21 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_RULES_MAX_COUNT: positiveInt(2000),
   MAILSWEEP_RULES_REFRESH_SECONDS: positiveInt(60),
 }).superRefine((raw, context) => {
+  // App Service passes a Key Vault reference it cannot resolve (secret missing, no access, vault
+  // unreachable) to the app as its literal text. Sent as the EWS password, that text could lock
+  // the service account out, so a start-up error names the key instead. A field that failed its
+  // own check still holds its input here, so every key is covered.
+  for (const [key, value] of Object.entries(raw)) {
+    if (isKeyVaultReference(value)) {
+      context.addIssue({
+        code: 'custom',
+        path: [key],
+        message:
+          'Key Vault reference not resolved; check that the secret exists and that the app\'s ' +
+          'identity may read it (Key Vault Secrets User), then restart the app',
+      });
+    }
+  }
   // A daemon engine without an address would fail every scan, so it is a start-up error instead.
   if (raw.MAILSWEEP_ENGINES_ANTIVIRUS.includes('clamd') && !raw.MAILSWEEP_CLAMD_HOST) {
     context.addIssue({
@@ -254,7 +269,20 @@ export const settingsSchema = z.strictObject({
       message: 'must differ from MAILSWEEP_LOCAL_ADMIN_TOKEN',
     });
   }
-});
+  // Zod skips a refinement after an aborting issue such as an invalid enum value; this one must
+  // run anyway, or a reference in an enum setting would be reported as an invalid option only.
+}, { when: () => true });
+
+/** The start of an App Service Key Vault reference, `@Microsoft.KeyVault(...)`. */
+const KEY_VAULT_REFERENCE = /^\s*@microsoft\.keyvault\(/i;
+
+/** True for a reference's text, also as the item of a comma-separated list that split it. */
+function isKeyVaultReference(value: unknown): boolean {
+  if (typeof value === 'string') {
+    return KEY_VAULT_REFERENCE.test(value);
+  }
+  return Array.isArray(value) && value.some((item) => isKeyVaultReference(item));
+}
 
 type RawSettings = z.infer<typeof settingsSchema>;
 
