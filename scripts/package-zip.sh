@@ -11,7 +11,7 @@ npm ci --no-audit --no-fund
 npm run build
 npm prune --omit=dev --no-audit --no-fund
 
-# .funcignore holds root-anchored patterns (/src/) and file names; zip matches paths relative to
+# .funcignore contains root-anchored patterns (/src/) and file names; zip matches paths relative to
 # the root, so the leading slash goes and a folder pattern matches everything below it.
 excludes=(-x "$(basename "$output")")
 while IFS= read -r pattern; do

@@ -209,7 +209,7 @@ export const settingsSchema = z.strictObject({
   // App Service passes a Key Vault reference it cannot resolve (secret missing, no access, vault
   // unreachable) to the app as its literal text. Sent as the EWS password, that text could lock
   // the service account out, so a start-up error names the key instead. A field that failed its
-  // own check still holds its input here, so every key is covered.
+  // own check still contains its input here, so every key is covered.
   for (const [key, value] of Object.entries(raw)) {
     if (isKeyVaultReference(value)) {
       context.addIssue({
@@ -269,9 +269,9 @@ export const settingsSchema = z.strictObject({
       message: 'must differ from MAILSWEEP_LOCAL_ADMIN_TOKEN',
     });
   }
-  // Zod skips a refinement after an aborting issue such as an invalid enum value; this one must
-  // run anyway, or a reference in an enum setting would be reported as an invalid option only.
-}, { when: () => true });
+  // Zod skips a refinement after an aborting issue, such as an invalid enum value. This one runs
+  // anyway, so that a reference in an enum setting is reported as a reference.
+}, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
 /** The start of an App Service Key Vault reference, `@Microsoft.KeyVault(...)`. */
 const KEY_VAULT_REFERENCE = /^\s*@microsoft\.keyvault\(/i;

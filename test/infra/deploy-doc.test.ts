@@ -44,8 +44,11 @@ describe('deployment guide', () => {
     const subscription = guide.indexOf('azd env set AZURE_SUBSCRIPTION_ID');
     const account = guide.indexOf('az account set --subscription');
     const group = guide.indexOf('az group create');
-    assert.ok(account >= 0 && account < group, 'az account set must come before az group create');
-    assert.ok(subscription >= 0 && subscription < group, 'AZURE_SUBSCRIPTION_ID must come first');
+    assert.ok(group >= 0, 'the guide must create the resource group');
+    assert.ok(account >= 0, 'the guide must select the subscription with az account set');
+    assert.ok(account < group, 'az account set must come before az group create');
+    assert.ok(subscription >= 0, 'the guide must set AZURE_SUBSCRIPTION_ID');
+    assert.ok(subscription < group, 'AZURE_SUBSCRIPTION_ID must be set before az group create');
   });
 
   it('names every output of main.bicep', () => {
