@@ -61,6 +61,9 @@ param ewsUsername string = ''
 @description('Optional. NTLM domain of the EWS service account.')
 param ewsDomain string = ''
 
+@description('Optional. Take MAILSWEEP_EWS_CA_CERTIFICATES from the Key Vault secret ews-ca-certificates, for an EWS server whose certificate comes from an internal PKI.')
+param ewsCaCertificatesFromVault bool = false
+
 @description('Optional. Minutes between the keep-alives Exchange sends on an EWS push subscription (MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES).')
 @minValue(1)
 @maxValue(1440)
@@ -133,6 +136,7 @@ var ewsPasswordNeeded = !empty(ewsUrl) && ewsAuth != 'oauth'
 // A Key Vault reference resolves with the app's identity when the app starts; the secret itself
 // is added by the administrator (docs/deploy.md).
 var ewsPasswordReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=ews-password)'
+var ewsCaReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=ews-ca-certificates)'
 var graphSecretReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=graph-client-secret)'
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -265,6 +269,7 @@ module functionApp 'modules/function-app.bicep' = {
       MAILSWEEP_EWS_USERNAME: ewsUsername
       MAILSWEEP_EWS_DOMAIN: ewsDomain
       MAILSWEEP_EWS_PASSWORD: ewsPasswordNeeded ? ewsPasswordReference : ''
+      MAILSWEEP_EWS_CA_CERTIFICATES: ewsCaCertificatesFromVault ? ewsCaReference : ''
       MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES: string(ewsPushStatusFrequencyMinutes)
       MAILSWEEP_ONPREM_MAILBOXES: onPremMailboxes
       MAILSWEEP_ONPREM_DOMAINS: onPremDomains

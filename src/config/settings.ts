@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+
 import { z } from 'zod';
 
 import type { Action, Category } from '../scanning/types.js';
@@ -158,6 +160,11 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_EWS_PASSWORD: z.string().min(1).optional(),
   MAILSWEEP_EWS_DOMAIN: z.string().trim().min(1).max(256).optional(),
   MAILSWEEP_EWS_OAUTH_SCOPE: z.string().trim().min(1).max(500).optional(),
+  MAILSWEEP_EWS_CA_CERTIFICATES: z
+    .string()
+    .max(64 * 1024, 'must be at most 64 KiB of PEM')
+    .refine(isCertificateList, 'must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)')
+    .optional(),
   MAILSWEEP_EWS_MAX_CONCURRENCY: positiveInt(10),
   MAILSWEEP_EWS_MAX_TRIES: positiveInt(6),
   MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES: positiveInt(5).pipe(
@@ -272,6 +279,25 @@ export const settingsSchema = z.strictObject({
   // Zod skips a refinement after an aborting issue, such as an invalid enum value. This one runs
   // anyway, so that a reference in an enum setting is reported as a reference.
 }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
+
+/** PEM certificate blocks, with the line breaks that a Key Vault secret keeps. */
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** True when the text contains at least one PEM certificate and every one of them parses. */
+function isCertificateList(pem: string): boolean {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    return false;
+  }
+  try {
+    for (const block of blocks) {
+      new X509Certificate(block);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The start of an App Service Key Vault reference, `@Microsoft.KeyVault(...)`. */
 const KEY_VAULT_REFERENCE = /^\s*@microsoft\.keyvault\(/i;
@@ -488,6 +514,11 @@ export interface EwsSettings {
   domain?: string;
   /** OAuth token scope; default `<EWS origin>/.default`. */
   oauthScope?: string;
+  /**
+   * PEM of the CA certificates that the EWS server's certificate must chain to, for an internal
+   * PKI. They replace Node's public CAs for EWS requests only; unset means the public CAs.
+   */
+  caCertificates?: string;
   /** EWS requests in flight at once to the server; default 10. */
   maxConcurrency: number;
   /** Tries per EWS request, the first included; default 6. */
@@ -633,6 +664,7 @@ function toSettings(raw: RawSettings): Settings {
       password: raw.MAILSWEEP_EWS_PASSWORD,
       domain: raw.MAILSWEEP_EWS_DOMAIN,
       oauthScope: raw.MAILSWEEP_EWS_OAUTH_SCOPE,
+      caCertificates: raw.MAILSWEEP_EWS_CA_CERTIFICATES,
       maxConcurrency: raw.MAILSWEEP_EWS_MAX_CONCURRENCY,
       maxTries: raw.MAILSWEEP_EWS_MAX_TRIES,
       pushStatusFrequencyMinutes: raw.MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES,
