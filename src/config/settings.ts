@@ -280,7 +280,7 @@ export const settingsSchema = z.strictObject({
   // anyway, so that a reference in an enum setting is reported as a reference.
 }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
 
-/** PEM certificate blocks, with the line breaks that a Key Vault secret keeps. */
+/** A PEM certificate block. Base64 has no `-`, so `[^-]+` spans the body and its line breaks. */
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
 /** True when the text contains at least one PEM certificate and every one of them parses. */
