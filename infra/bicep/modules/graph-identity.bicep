@@ -1,7 +1,7 @@
-// A user-assigned managed identity that signs the function app in to Microsoft Graph. Entra ID
-// accepts a managed identity as a federated credential of an app registration only when it is
-// user-assigned, so the system-assigned identity cannot take this part. This identity holds no
-// Azure role: it only proves the app's identity to the Graph app registration.
+// A user-assigned managed identity that signs the function app in to Microsoft Graph as the
+// federated credential of the Graph app registration. The portal's Managed identity scenario for
+// a federated credential offers user-assigned identities only. This identity has no Azure role:
+// it only proves the app's identity to the app registration.
 
 @description('Required. Name of the identity.')
 param name string
