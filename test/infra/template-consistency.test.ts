@@ -250,7 +250,7 @@ describe('deployment template against the code', { skip }, () => {
     const identityResource = resources.find(
       (resource) => resource.type === 'Microsoft.ManagedIdentity/userAssignedIdentities',
     );
-    assert.ok(identityResource, 'a federated credential needs a user-assigned managed identity');
+    assert.ok(identityResource, 'the Graph federated credential needs a user-assigned managed identity');
     // The system-assigned identity stays, because every role assignment names it.
     assert.equal(identity?.type, 'SystemAssigned, UserAssigned');
     assert.ok(identity?.userAssignedIdentities, 'the site must attach the user-assigned identity');
