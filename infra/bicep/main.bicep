@@ -21,8 +21,8 @@ param auditImmutabilityDays int = 365
 @maxValue(100)
 param queueMaxDeliveryCount int = 10
 
-@description('Optional. Directory (tenant) id of the Entra app registration for Graph.')
-param graphTenantId string = tenant().tenantId
+@description('Optional. Directory (tenant) id of the Entra app registration for Graph; empty means the tenant of the subscription deployed into.')
+param graphTenantId string = ''
 
 @description('Optional. Application (client) id of the Entra app registration for Graph; empty until it exists, and then Graph stays off.')
 param graphClientId string = ''
@@ -61,11 +61,22 @@ param ewsUsername string = ''
 @description('Optional. NTLM domain of the EWS service account.')
 param ewsDomain string = ''
 
+@description('Optional. Take MAILSWEEP_EWS_CA_CERTIFICATES from the Key Vault secret ews-ca-certificates, for an EWS server whose certificate comes from an internal PKI.')
+param ewsCaCertificatesFromVault bool = false
+
+@description('Optional. Minutes between the keep-alives Exchange sends on an EWS push subscription (MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES).')
+@minValue(1)
+@maxValue(1440)
+param ewsPushStatusFrequencyMinutes int = 5
+
 @description('Optional. Addresses of on-premises mailboxes, comma-separated.')
 param onPremMailboxes string = ''
 
 @description('Optional. Domains whose mailboxes are all on premises, comma-separated.')
 param onPremDomains string = ''
+
+@description('Optional. Grant Azure Service Bus Data Owner on the scan queue, so that GET /api/status can read the queue\'s message counts; the role also allows managing the queue.')
+param grantQueueStatusRole bool = false
 
 @description('Optional. Create a virtual network and integrate the function app with it, for the scan engines or a route to on-premises Exchange.')
 param deployNetwork bool = false
@@ -89,6 +100,7 @@ var abbreviations = {
   plan: 'plan-ms-'
   serviceBus: 'sb-ms-'
   keyVault: 'kv-ms-'
+  graphIdentity: 'id-ms-graph-'
   workspace: 'log-ms-'
   applicationInsights: 'appi-ms-'
   network: 'vnet-ms-'
@@ -113,6 +125,7 @@ var tableNames = [
   'leases'
   'quarantineindex'
   'quarantineaudit'
+  'ewssubscriptions'
 ]
 var quarantineContainerName = 'quarantine'
 var rulesContainerName = 'rules'
@@ -123,6 +136,7 @@ var ewsPasswordNeeded = !empty(ewsUrl) && ewsAuth != 'oauth'
 // A Key Vault reference resolves with the app's identity when the app starts; the secret itself
 // is added by the administrator (docs/deploy.md).
 var ewsPasswordReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=ews-password)'
+var ewsCaReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=ews-ca-certificates)'
 var graphSecretReference = '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=graph-client-secret)'
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -171,6 +185,15 @@ module serviceBus 'modules/service-bus.bicep' = {
   }
 }
 
+module graphIdentity 'modules/graph-identity.bicep' = {
+  name: 'graph-identity'
+  params: {
+    name: '${abbreviations.graphIdentity}${token}'
+    location: location
+    tags: tags
+  }
+}
+
 module keyVault 'modules/key-vault.bicep' = {
   name: 'key-vault'
   params: {
@@ -211,6 +234,7 @@ module functionApp 'modules/function-app.bicep' = {
     deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
     instanceMemoryMB: instanceMemoryMB
     apiClientId: apiClientId
+    graphIdentityId: graphIdentity.outputs.id
     virtualNetworkSubnetId: deployNetwork ? network!.outputs.functionAppSubnetId : ''
     tags: tags
     appTags: {
@@ -235,15 +259,18 @@ module functionApp 'modules/function-app.bicep' = {
       MAILSWEEP_SERVICEBUS__credential: 'managedidentity'
       MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: string(queueMaxDeliveryCount)
 
-      MAILSWEEP_GRAPH_TENANT_ID: graphTenantId
+      MAILSWEEP_GRAPH_TENANT_ID: empty(graphTenantId) ? tenant().tenantId : graphTenantId
       MAILSWEEP_GRAPH_CLIENT_ID: graphClientId
       MAILSWEEP_GRAPH_CLIENT_SECRET: graphCredential == 'clientSecret' ? graphSecretReference : ''
+      MAILSWEEP_GRAPH_MANAGED_IDENTITY_CLIENT_ID: graphCredential == 'federated' ? graphIdentity.outputs.clientId : ''
 
       MAILSWEEP_EWS_URL: ewsUrl
       MAILSWEEP_EWS_AUTH: ewsAuth
       MAILSWEEP_EWS_USERNAME: ewsUsername
       MAILSWEEP_EWS_DOMAIN: ewsDomain
       MAILSWEEP_EWS_PASSWORD: ewsPasswordNeeded ? ewsPasswordReference : ''
+      MAILSWEEP_EWS_CA_CERTIFICATES: ewsCaCertificatesFromVault ? ewsCaReference : ''
+      MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES: string(ewsPushStatusFrequencyMinutes)
       MAILSWEEP_ONPREM_MAILBOXES: onPremMailboxes
       MAILSWEEP_ONPREM_DOMAINS: onPremDomains
 
@@ -271,6 +298,7 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     tableNames: tableNames
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     queueNames: queueNames
+    grantQueueOwner: grantQueueStatusRole
     keyVaultName: keyVault.outputs.vaultName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
@@ -282,8 +310,14 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 @description('Webhook base URL of the function app; Graph posts to /api/graph/notifications below it.')
 output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
 
-@description('Object id of the function app\'s managed identity, for the Graph federated credential.')
+@description('Object id of the function app\'s system-assigned managed identity, which holds the Azure roles.')
 output FUNCTION_APP_PRINCIPAL_ID string = functionApp.outputs.principalId
+
+@description('Name of the user-assigned managed identity to select in the Graph app registration\'s federated credential.')
+output GRAPH_IDENTITY_NAME string = graphIdentity.outputs.name
+
+@description('Object (principal) id of the user-assigned managed identity for the Graph federated credential.')
+output GRAPH_IDENTITY_PRINCIPAL_ID string = graphIdentity.outputs.principalId
 
 @description('Name of the Key Vault that holds the secrets behind Key Vault references.')
 output KEY_VAULT_NAME string = keyVault.outputs.vaultName

@@ -7,6 +7,9 @@ using 'main.bicep'
 param environmentName = take(readEnvironmentVariable('AZURE_ENV_NAME', 'dev'), 8)
 param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
 param retentionDays = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS', '30'))
+// The mailboxes' tenant, when it is not the tenant of the subscription; a fixed value such as
+// param graphTenantId = '<tenant-id>' works as well.
+param graphTenantId = readEnvironmentVariable('MAILSWEEP_GRAPH_TENANT_ID', '')
 param graphClientId = readEnvironmentVariable('MAILSWEEP_GRAPH_CLIENT_ID', '')
 // Until DEPLOY_API_CLIENT_ID names the API's app registration, no token matches the all-zero
 // audience, so every route that needs a signed-in caller answers 401.
@@ -19,5 +22,8 @@ param ewsUsername = readEnvironmentVariable('MAILSWEEP_EWS_USERNAME', '')
 param ewsDomain = readEnvironmentVariable('MAILSWEEP_EWS_DOMAIN', '')
 param onPremMailboxes = readEnvironmentVariable('MAILSWEEP_ONPREM_MAILBOXES', '')
 param onPremDomains = readEnvironmentVariable('MAILSWEEP_ONPREM_DOMAINS', '')
+param ewsCaCertificatesFromVault = bool(readEnvironmentVariable('DEPLOY_EWS_CA_FROM_VAULT', 'false'))
+param ewsPushStatusFrequencyMinutes = int(readEnvironmentVariable('MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES', '5'))
+param grantQueueStatusRole = bool(readEnvironmentVariable('DEPLOY_QUEUE_STATUS_ROLE', 'false'))
 param deployNetwork = bool(readEnvironmentVariable('DEPLOY_NETWORK', 'false'))
 param deployScanEngines = bool(readEnvironmentVariable('DEPLOY_SCAN_ENGINES', 'false'))

@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+
 import { z } from 'zod';
 
 import type { Action, Category } from '../scanning/types.js';
@@ -169,6 +171,11 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_EWS_PASSWORD: z.string().min(1).optional(),
   MAILSWEEP_EWS_DOMAIN: z.string().trim().min(1).max(256).optional(),
   MAILSWEEP_EWS_OAUTH_SCOPE: z.string().trim().min(1).max(500).optional(),
+  MAILSWEEP_EWS_CA_CERTIFICATES: z
+    .string()
+    .max(64 * 1024, 'must be at most 64 KiB of PEM')
+    .refine(isCertificateList, 'must be one or more PEM certificates (-----BEGIN CERTIFICATE-----)')
+    .optional(),
   MAILSWEEP_EWS_MAX_CONCURRENCY: positiveInt(10),
   MAILSWEEP_EWS_MAX_TRIES: positiveInt(6),
   MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES: positiveInt(5).pipe(
@@ -242,6 +249,21 @@ export const settingsSchema = z.strictObject({
       context.addIssue({ code: 'custom', path: ['MAILSWEEP_SCHEDULED_SCAN'], message: issue });
     }
   }
+  // App Service passes a Key Vault reference it cannot resolve (secret missing, no access, vault
+  // unreachable) to the app as its literal text. Sent as the EWS password, that text could lock
+  // the service account out, so a start-up error names the key instead. A field that failed its
+  // own check still contains its input here, so every key is covered.
+  for (const [key, value] of Object.entries(raw)) {
+    if (isKeyVaultReference(value)) {
+      context.addIssue({
+        code: 'custom',
+        path: [key],
+        message:
+          'Key Vault reference not resolved; check that the secret exists and that the app\'s ' +
+          'identity may read it (Key Vault Secrets User), then restart the app',
+      });
+    }
+  }
   // A daemon engine without an address would fail every scan, so it is a start-up error instead.
   if (raw.MAILSWEEP_ENGINES_ANTIVIRUS.includes('clamd') && !raw.MAILSWEEP_CLAMD_HOST) {
     context.addIssue({
@@ -290,7 +312,39 @@ export const settingsSchema = z.strictObject({
       message: 'must differ from MAILSWEEP_LOCAL_ADMIN_TOKEN',
     });
   }
-});
+  // Zod skips a refinement after an aborting issue, such as an invalid enum value. This one runs
+  // anyway, so that a reference in an enum setting is reported as a reference.
+}, { when: (payload) => typeof payload.value === 'object' && payload.value !== null });
+
+/** A PEM certificate block. Base64 has no `-`, so `[^-]+` spans the body and its line breaks. */
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** True when the text contains at least one PEM certificate and every one of them parses. */
+function isCertificateList(pem: string): boolean {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    return false;
+  }
+  try {
+    for (const block of blocks) {
+      new X509Certificate(block);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The start of an App Service Key Vault reference, `@Microsoft.KeyVault(...)`. */
+const KEY_VAULT_REFERENCE = /^\s*@microsoft\.keyvault\(/i;
+
+/** True for a reference's text, also as the item of a comma-separated list that split it. */
+function isKeyVaultReference(value: unknown): boolean {
+  if (typeof value === 'string') {
+    return KEY_VAULT_REFERENCE.test(value);
+  }
+  return Array.isArray(value) && value.some((item) => isKeyVaultReference(item));
+}
 
 type RawSettings = z.infer<typeof settingsSchema>;
 
@@ -554,6 +608,11 @@ export interface EwsSettings {
   domain?: string;
   /** OAuth token scope; default `<EWS origin>/.default`. */
   oauthScope?: string;
+  /**
+   * PEM of the CA certificates that the EWS server's certificate must chain to, for an internal
+   * PKI. They replace Node's public CAs for EWS requests only; unset means the public CAs.
+   */
+  caCertificates?: string;
   /** EWS requests in flight at once to the server; default 10. */
   maxConcurrency: number;
   /** Tries per EWS request, the first included; default 6. */
@@ -699,6 +758,7 @@ function toSettings(raw: RawSettings): Settings {
       password: raw.MAILSWEEP_EWS_PASSWORD,
       domain: raw.MAILSWEEP_EWS_DOMAIN,
       oauthScope: raw.MAILSWEEP_EWS_OAUTH_SCOPE,
+      caCertificates: raw.MAILSWEEP_EWS_CA_CERTIFICATES,
       maxConcurrency: raw.MAILSWEEP_EWS_MAX_CONCURRENCY,
       maxTries: raw.MAILSWEEP_EWS_MAX_TRIES,
       pushStatusFrequencyMinutes: raw.MAILSWEEP_EWS_PUSH_STATUS_FREQUENCY_MINUTES,

@@ -42,6 +42,7 @@ export function createEwsClient(
     auth,
     maxConcurrency: ews.maxConcurrency,
     retry: { maxTries: ews.maxTries },
+    ca: ews.caCertificates,
     logger,
     ...overrides,
   });

@@ -65,6 +65,45 @@ describe('loadSettings', () => {
   });
 });
 
+describe('loadSettings with Key Vault references', () => {
+  const reference = '@Microsoft.KeyVault(VaultName=kv-ms-abc;SecretName=ews-password)';
+  const cases = {
+    MAILSWEEP_EWS_PASSWORD: reference,
+    MAILSWEEP_GRAPH_CLIENT_SECRET: reference,
+    MAILSWEEP_EWS_URL: reference,
+    MAILSWEEP_MAX_MIME_PARTS: reference,
+    MAILSWEEP_EWS_AUTH: reference,
+    MAILSWEEP_ONPREM_MAILBOXES: reference,
+    MAILSWEEP_ORG_DOMAINS: ` ${reference.toLowerCase()}`,
+  };
+
+  for (const [key, value] of Object.entries(cases)) {
+    it(`rejects an unresolved reference in ${key}`, () => {
+      try {
+        loadSettings({ [key]: value });
+        assert.fail('expected a config-invalid error');
+      } catch (error: unknown) {
+        assert.ok(error instanceof ScannerError, String(error));
+        assert.equal(error.code, 'config-invalid');
+        assert.ok(
+          error.message.includes(`${key}: Key Vault reference not resolved`),
+          error.message,
+        );
+        assert.ok(!error.message.includes('SecretName'), 'the reference must not be echoed');
+      }
+    });
+  }
+
+  it('accepts a password that only mentions Key Vault', () => {
+    const settings = loadSettings({
+      MAILSWEEP_EWS_URL: 'https://mail.contoso.com/EWS/Exchange.asmx',
+      MAILSWEEP_EWS_USERNAME: 'svc-mailsweep',
+      MAILSWEEP_EWS_PASSWORD: 'x@Microsoft.KeyVault(',
+    });
+    assert.equal(settings.ews.password, 'x@Microsoft.KeyVault(');
+  });
+});
+
 describe('loadSettings engines', () => {
   it('defaults to the embedded engines and the retry policy', () => {
     const settings = loadSettings({});

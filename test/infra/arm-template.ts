@@ -28,6 +28,8 @@ export interface DeployedResource {
   properties: Record<string, unknown>;
   /** Evaluated `scope` of an extension resource such as a role assignment. */
   scope?: unknown;
+  /** Evaluated `identity` of a resource with managed identities. */
+  identity?: unknown;
   /** Names of the module deployments that contain it, outermost first. */
   deploymentPath: string[];
 }
@@ -58,14 +60,15 @@ export function compileBicep(cli: string, file: string): Record<string, unknown>
 
 /**
  * Lists every resource the template deploys. With `defaults`, the top-level parameters take their
- * default values; with `unknown`, they stay unresolved, as values an operator may supply.
+ * default values; with `unknown`, they stay unresolved, as values an operator may supply. An
+ * object passes those parameters' values, and the others take their defaults.
  */
 export function listDeployedResources(
   template: Record<string, unknown>,
-  parameters: 'defaults' | 'unknown' = 'defaults',
+  parameters: 'defaults' | 'unknown' | Record<string, unknown> = 'defaults',
 ): DeployedResource[] {
   const resources: DeployedResource[] = [];
-  const passed: Record<string, unknown> = {};
+  const passed: Record<string, unknown> = typeof parameters === 'object' ? { ...parameters } : {};
   if (parameters === 'unknown') {
     for (const name of Object.keys((template.parameters ?? {}) as object)) {
       passed[name] = new Unresolved(`parameters('${name}')`);
@@ -168,6 +171,7 @@ function addResource(
     nameSegments: splitName(resource.name, name, scope),
     properties: evaluateValue(properties, scope) as Record<string, unknown>,
     scope: resource.scope === undefined ? undefined : evaluateValue(resource.scope, scope),
+    identity: resource.identity === undefined ? undefined : evaluateValue(resource.identity, scope),
     deploymentPath,
   });
 }

@@ -44,6 +44,11 @@ const LEFT_UNSET = JSON.parse(
 /** Settings that carry a credential: the template may set them only to a Key Vault reference. */
 const SECRET_SETTINGS = /PASSWORD|SECRET|TOKEN|CONNECTION_STRING|^MAILSWEEP_SERVICEBUS$/;
 
+/** Operations the app survives without; the template grants them only when this parameter is true. */
+const OPTIONAL_OPERATIONS: Partial<Record<DataPlaneOperation, string>> = {
+  'service-bus:read-queue': 'grantQueueStatusRole',
+};
+
 /** Built-in role definition ids by role name. */
 const ROLE_IDS: Record<string, string> = {
   'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
@@ -84,10 +89,10 @@ const OPERATION_ROLES: Record<string, { roles: string[]; scopeType: string }> = 
     roles: ['Azure Service Bus Data Receiver', 'Azure Service Bus Data Owner'],
     scopeType: 'Microsoft.ServiceBus/namespaces/queues',
   },
-  // NOTE: the Sender and Receiver roles include Microsoft.ServiceBus/*/queues/read; whether the
-  // runtime-properties request of the status endpoint accepts it has not been tried in Azure.
+  // Runtime properties come from the management endpoint, which needs the Manage right; of the
+  // built-in data roles only Data Owner has it. The template grants it only by parameter.
   'service-bus:read-queue': {
-    roles: ['Azure Service Bus Data Receiver', 'Azure Service Bus Data Sender', 'Azure Service Bus Data Owner'],
+    roles: ['Azure Service Bus Data Owner'],
     scopeType: 'Microsoft.ServiceBus/namespaces/queues',
   },
   'key-vault:get-secret': {
@@ -106,6 +111,7 @@ const RESOURCE_TYPES = {
 } as const;
 
 describe('deployment template against the code', { skip }, () => {
+  let template: Record<string, unknown>;
   let resources: DeployedResource[];
   let appSettings: Record<string, unknown>;
   // The same settings with every parameter of main.bicep unknown, as an operator may set it.
@@ -113,7 +119,7 @@ describe('deployment template against the code', { skip }, () => {
 
   before(() => {
     assert.ok(cli, 'the Bicep CLI is required here but was not found');
-    const template = compileBicep(cli, MAIN_BICEP);
+    template = compileBicep(cli, MAIN_BICEP);
     resources = listDeployedResources(template);
     appSettings = readAppSettings(resources);
     appSettingsForAnyParameters = readAppSettings(listDeployedResources(template, 'unknown'));
@@ -198,9 +204,12 @@ describe('deployment template against the code', { skip }, () => {
       assert.ok(found.has(expected as DataPlaneOperation), `the code scan found no ${expected}`);
     }
     const principal = functionAppPrincipal(resources);
-    const assignments = resources.filter((resource) => resource.type === RESOURCE_TYPES.roleAssignment);
     const gaps: string[] = [];
     for (const { operation, targets, source } of operations) {
+      const parameter = OPTIONAL_OPERATIONS[operation];
+      const deployed =
+        parameter === undefined ? resources : listDeployedResources(template, { [parameter]: true });
+      const assignments = deployed.filter((resource) => resource.type === RESOURCE_TYPES.roleAssignment);
       const { roles, scopeType } = OPERATION_ROLES[operation] ?? { roles: [], scopeType: '' };
       const roleIds = new Set(roles.map((role) => ROLE_IDS[role]));
       for (const target of targets) {
@@ -217,6 +226,37 @@ describe('deployment template against the code', { skip }, () => {
       }
     }
     assert.deepEqual(gaps, [], 'add role assignments to modules/role-assignments.bicep');
+  });
+
+  it('grants optional roles only by parameter', () => {
+    const principal = functionAppPrincipal(resources);
+    for (const [operation, parameter] of Object.entries(OPTIONAL_OPERATIONS)) {
+      const roleIds = new Set(OPERATION_ROLES[operation]?.roles.map((role) => ROLE_IDS[role]));
+      const granted = resources.filter(
+        (resource) =>
+          resource.type === RESOURCE_TYPES.roleAssignment &&
+          isPrincipal(resource, principal) &&
+          roleIds.has(roleIdOf(resource)),
+      );
+      assert.deepEqual(granted, [], `${operation} must need ${parameter}=true`);
+    }
+  });
+
+  it('gives Graph sign-in a user-assigned identity', () => {
+    const sites = resources.filter((resource) => resource.type === RESOURCE_TYPES.site);
+    const identity = sites[0]?.identity as
+      | { type?: unknown; userAssignedIdentities?: unknown }
+      | undefined;
+    const identityResource = resources.find(
+      (resource) => resource.type === 'Microsoft.ManagedIdentity/userAssignedIdentities',
+    );
+    assert.ok(identityResource, 'the Graph federated credential needs a user-assigned managed identity');
+    // The system-assigned identity stays, because every role assignment names it.
+    assert.equal(identity?.type, 'SystemAssigned, UserAssigned');
+    assert.ok(identity?.userAssignedIdentities, 'the site must attach the user-assigned identity');
+    const clientId = appSettings.MAILSWEEP_GRAPH_MANAGED_IDENTITY_CLIENT_ID;
+    assert.ok(clientId instanceof Unresolved, 'the client id must come from the identity resource');
+    assert.match(clientId.text, /clientId/);
   });
 
   it('turns on App Service authentication for app-service mode', () => {

@@ -1,6 +1,7 @@
 // The function app on a Flex Consumption plan: Node.js 20, a system-assigned managed identity for
-// every Azure connection, the deployment package in a blob container reached with that identity,
-// and optional virtual network integration for outbound traffic.
+// every Azure connection, a user-assigned one for the Graph federated credential, the deployment
+// package in a blob container reached with the system-assigned identity, and optional virtual
+// network integration for outbound traffic.
 
 @description('Required. Name of the function app; also the first label of its host name.')
 param name string
@@ -36,6 +37,9 @@ param virtualNetworkSubnetId string = ''
 @description('Required. Application (client) id of the Entra app registration that defines the API\'s app roles.')
 param apiClientId string
 
+@description('Required. Resource id of the user-assigned managed identity that signs in to Graph; the system-assigned identity stays the one for every Azure connection.')
+param graphIdentityId string
+
 @description('Optional. Tags applied to every resource.')
 param tags object = {}
 
@@ -62,7 +66,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   tags: union(tags, appTags)
   kind: 'functionapp,linux'
   identity: {
-    type: 'SystemAssigned'
+    type: 'SystemAssigned, UserAssigned'
+    userAssignedIdentities: {
+      '${graphIdentityId}': {}
+    }
   }
   properties: {
     serverFarmId: plan.id

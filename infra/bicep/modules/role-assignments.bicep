@@ -23,6 +23,9 @@ param serviceBusNamespaceName string
 @description('Required. Queues the app both sends to and receives from.')
 param queueNames string[]
 
+@description('Optional. Also grant Azure Service Bus Data Owner on each queue, for reading its runtime properties (message counts); the role also allows managing the queue.')
+param grantQueueOwner bool = false
+
 @description('Required. Key Vault holding the secrets behind Key Vault references.')
 param keyVaultName string
 
@@ -36,6 +39,7 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
@@ -143,6 +147,21 @@ resource queueReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     scope: queues[index]
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataReceiver)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+// Reading a queue's runtime properties (GET /api/status) is a management request, which the
+// Sender and Receiver roles do not allow. Data Owner does, and it also allows changing or
+// deleting the queue, so it is granted only when the operator opts in.
+resource queueOwners 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (queueName, index) in queueNames: if (grantQueueOwner) {
+    name: guid(queues[index].id, principalId, roles.serviceBusDataOwner)
+    scope: queues[index]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
       principalId: principalId
       principalType: 'ServicePrincipal'
     }

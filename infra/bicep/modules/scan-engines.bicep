@@ -110,9 +110,21 @@ resource rspamd 'Microsoft.App/containerApps@2024-03-01' = {
           }
         }
       ]
+      // TCP ingress gets no HTTP scale rule, so without this rule the app would stay at one
+      // replica. The threshold is a starting value, not a measured one.
       scale: {
         minReplicas: 1
         maxReplicas: 3
+        rules: [
+          {
+            name: 'tcp-connections'
+            tcp: {
+              metadata: {
+                concurrentConnections: '10'
+              }
+            }
+          }
+        ]
       }
     }
   }
