@@ -44,6 +44,27 @@ param apiClientId string
 @description('Optional. Organization domains, comma-separated, for the look-alike domain check.')
 param organizationDomains string = ''
 
+@description('Optional. NCRONTAB schedule (UTC) of the scheduled mailbox scan (MAILSWEEP_SCHEDULED_SCAN_CRON).')
+param scheduledScanCron string = '0 0 2 * * *'
+
+@description('Optional. The scheduled scan as a POST /api/scans body in JSON (MAILSWEEP_SCHEDULED_SCAN); empty means no scheduled scan.')
+param scheduledScan string = ''
+
+@description('Optional. NCRONTAB schedule (UTC) of the quarantine digest timer (MAILSWEEP_DIGEST_CRON).')
+param digestCron string = '0 */15 * * * *'
+
+@description('Optional. Mailbox that sends quarantine digests through Graph (MAILSWEEP_DIGEST_SENDER); needs Mail.Send. Empty means no digests are mailed.')
+param digestSender string = ''
+
+@description('Optional. Comma-separated addresses that get the digest summary across mailboxes (MAILSWEEP_DIGEST_ADMINS).')
+param digestAdmins string = ''
+
+@description('Optional. Mailbox that sends the notify action of rules through Graph (MAILSWEEP_NOTIFY_SENDER); needs Mail.Send.')
+param notifySender string = ''
+
+@description('Optional. Comma-separated administrator addresses for the notify action of rules (MAILSWEEP_NOTIFY_ADMINS).')
+param notifyAdmins string = ''
+
 @description('Optional. EWS endpoint of the on-premises Exchange server; empty when every mailbox is in Exchange Online.')
 param ewsUrl string = ''
 
@@ -126,6 +147,8 @@ var tableNames = [
   'quarantineindex'
   'quarantineaudit'
   'ewssubscriptions'
+  'scans'
+  'digeststate'
 ]
 var quarantineContainerName = 'quarantine'
 var rulesContainerName = 'rules'
@@ -281,6 +304,15 @@ module functionApp 'modules/function-app.bicep' = {
       MAILSWEEP_ENGINES_ANTISPAM: useScanEngines ? 'embedded,rspamd' : 'embedded'
       MAILSWEEP_CLAMD_HOST: useScanEngines ? scanEngines!.outputs.clamdHost : ''
       MAILSWEEP_RSPAMD_URL: useScanEngines ? scanEngines!.outputs.rspamdUrl : ''
+
+      // The timers read their schedules from these settings, so they are always set.
+      MAILSWEEP_SCHEDULED_SCAN_CRON: scheduledScanCron
+      MAILSWEEP_SCHEDULED_SCAN: scheduledScan
+      MAILSWEEP_DIGEST_CRON: digestCron
+      MAILSWEEP_DIGEST_SENDER: digestSender
+      MAILSWEEP_DIGEST_ADMINS: digestAdmins
+      MAILSWEEP_NOTIFY_SENDER: notifySender
+      MAILSWEEP_NOTIFY_ADMINS: notifyAdmins
     }
   }
 }

@@ -15,7 +15,7 @@ param location string = resourceGroup().location
 @description('Required. URL of the blob container that receives the deployment package.')
 param deploymentContainerUrl string
 
-@description('Required. App settings; MAILSWEEP_PUBLIC_BASE_URL is added from the app\'s host name.')
+@description('Required. App settings; MAILSWEEP_PUBLIC_BASE_URL and MAILSWEEP_UI_BASE_URL are added from the app\'s host name.')
 param appSettings object
 
 @description('Optional. Instance memory in MB: 512, 2048 or 4096. Scanning runs worker processes with their own heaps.')
@@ -107,6 +107,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   name: 'appsettings'
   properties: union(appSettings, {
     MAILSWEEP_PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
+    MAILSWEEP_UI_BASE_URL: 'https://${site.properties.defaultHostName}'
   })
 }
 
