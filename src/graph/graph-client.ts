@@ -51,6 +51,9 @@ export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 /** Messages per page when listing; Graph allows up to 1,000 with $top. */
 export const GRAPH_PAGE_SIZE = 100;
 
+/** A received-time lower bound older than any mail, for filters that need one. */
+const OPEN_RECEIVED_BOUND = '1970-01-01T00:00:00Z';
+
 /** Pages followed in one listing or sync before giving up, so a link loop cannot run forever. */
 export const MAX_GRAPH_PAGES = 10_000;
 
@@ -119,6 +122,14 @@ export class GraphClient
     }
     if (options.receivedBefore !== undefined) {
       filters.push(`receivedDateTime lt ${options.receivedBefore.toISOString()}`);
+    }
+    if (options.modifiedAfter !== undefined) {
+      // Graph refuses a filter that does not compare the $orderby property first
+      // (InefficientFilter), so a window on the modified time alone gets an open received bound.
+      if (filters.length === 0) {
+        filters.push(`receivedDateTime ge ${OPEN_RECEIVED_BOUND}`);
+      }
+      filters.push(`lastModifiedDateTime ge ${options.modifiedAfter.toISOString()}`);
     }
     const query: Record<string, string> = {
       $select: MESSAGE_SELECT,

@@ -44,10 +44,7 @@ export interface ListMessagesOptions {
   receivedAfter?: Date;
   /** Only items received before this time. */
   receivedBefore?: Date;
-  /**
-   * Only items last modified at or after this time. EWS applies it (LastModifiedTime); the Graph
-   * client ignores it and returns a superset.
-   */
+  /** Only items last modified at or after this time (EWS LastModifiedTime, Graph lastModifiedDateTime). */
   modifiedAfter?: Date;
   /** Items per page requested from the service. */
   pageSize?: number;

@@ -209,8 +209,6 @@ class MailboxScanRun {
       // therefore never shifts an unseen message past an offset, as following a `$skip` link would.
       const page: MailboxMessageRef[] = [];
       let exhausted = true;
-      // NOTE: the Graph client does not filter on the last-modified time, so on Graph a
-      // `modifiedInLastDays` window lists every message received before the window's end.
       const listing = this.deps.client.listMessages(this.job.mailbox, {
         folder: toFolderRef(folder),
         receivedAfter: byModifiedTime ? undefined : new Date(since),

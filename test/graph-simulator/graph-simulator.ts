@@ -157,6 +157,8 @@ export interface DeliverMessageInput {
   folder?: string;
   /** Default now. */
   receivedAt?: Date;
+  /** Default the time received. */
+  modifiedAt?: Date;
   internetMessageId?: string;
   isDraft?: boolean;
 }
@@ -633,6 +635,7 @@ export async function startGraphSimulator(
       const message = store.addMessage(mailbox, folder, {
         mime: typeof input.mime === 'string' ? Buffer.from(input.mime) : input.mime,
         receivedDateTime: (input.receivedAt ?? new Date()).toISOString(),
+        lastModifiedDateTime: input.modifiedAt?.toISOString(),
         internetMessageId: input.internetMessageId ?? `<${randomUUID()}@simulator.test>`,
         isDraft: input.isDraft ?? false,
       });

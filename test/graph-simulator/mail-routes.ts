@@ -45,6 +45,7 @@ export function toGraphMessage(message: SimMessage): Record<string, unknown> {
     internetMessageId: message.internetMessageId,
     parentFolderId: message.folderId,
     receivedDateTime: message.receivedDateTime,
+    lastModifiedDateTime: message.lastModifiedDateTime,
     isDraft: message.isDraft,
     categories: message.categories,
     flag: { flagStatus: message.flagStatus },
@@ -303,22 +304,42 @@ function pageSize(url: URL, request: IncomingMessage): number {
   return Math.min(Math.max(1, Number.isFinite(size) ? size : DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
 }
 
-/** Parses the `receivedDateTime` comparisons mailsweep sends, joined by `and`. */
-function parseReceivedFilter(filter: string | null): ((received: string) => boolean) | undefined {
+/** The date properties of a message that a list filter may compare. */
+const FILTER_PROPERTIES = {
+  receiveddatetime: (message: SimMessage) => message.receivedDateTime,
+  lastmodifieddatetime: (message: SimMessage) => message.lastModifiedDateTime,
+} as const;
+
+/**
+ * Parses the date comparisons mailsweep sends (`receivedDateTime` and `lastModifiedDateTime`,
+ * joined by `and`). Returns `inefficient` when the `$orderby` property is not compared first:
+ * Graph refuses such a query with InefficientFilter.
+ */
+function parseMessageFilter(
+  filter: string | null,
+  orderBy: string | null,
+): ((message: SimMessage) => boolean) | 'invalid' | 'inefficient' {
   if (filter === null) {
     return () => true;
   }
-  const tests: Array<(received: number) => boolean> = [];
+  const tests: Array<(message: SimMessage) => boolean> = [];
+  const properties: string[] = [];
   for (const clause of filter.split(/\s+and\s+/i)) {
-    const match = /^receivedDateTime\s+(ge|gt|le|lt)\s+(\S+)$/i.exec(clause.trim());
-    const bound = Date.parse(match?.[2] ?? '');
+    const match = /^(receivedDateTime|lastModifiedDateTime)\s+(ge|gt|le|lt)\s+(\S+)$/i.exec(clause.trim());
+    const bound = Date.parse(match?.[3] ?? '');
     if (match === null || Number.isNaN(bound)) {
-      return undefined;
+      return 'invalid';
     }
-    const operator = match[1]!.toLowerCase();
-    tests.push((received) => compare(operator, received, bound));
+    const property = match[1]!.toLowerCase() as keyof typeof FILTER_PROPERTIES;
+    const operator = match[2]!.toLowerCase();
+    properties.push(property);
+    tests.push((message) => compare(operator, Date.parse(FILTER_PROPERTIES[property](message)), bound));
   }
-  return (received) => tests.every((test) => test(Date.parse(received)));
+  const sorted = orderBy?.trim().split(/\s+/)[0]?.toLowerCase();
+  if (sorted !== undefined && sorted !== '' && properties[0] !== sorted) {
+    return 'inefficient';
+  }
+  return (message) => tests.every((test) => test(message));
 }
 
 function compare(operator: string, value: number, bound: number): boolean {
@@ -342,8 +363,8 @@ function listMessages(
   request: IncomingMessage,
   response: ServerResponse,
 ): void {
-  const matches = parseReceivedFilter(url.searchParams.get('$filter'));
-  if (matches === undefined) {
+  const matches = parseMessageFilter(url.searchParams.get('$filter'), url.searchParams.get('$orderby'));
+  if (matches === 'invalid') {
     return sendGraphError(
       response,
       400,
@@ -351,9 +372,17 @@ function listMessages(
       'The query filter is invalid.',
     );
   }
+  if (matches === 'inefficient') {
+    return sendGraphError(
+      response,
+      400,
+      'InefficientFilter',
+      'The restriction or sort order is too complex for this operation.',
+    );
+  }
   const all = [...mailbox.messages.values()]
     .filter((message) => folder === undefined || message.folderId === folder.id)
-    .filter((message) => matches(message.receivedDateTime))
+    .filter((message) => matches(message))
     .sort((a, b) => Date.parse(b.receivedDateTime) - Date.parse(a.receivedDateTime));
   const size = pageSize(url, request);
   const skip = Number(url.searchParams.get('$skip') ?? '0');

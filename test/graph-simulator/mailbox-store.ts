@@ -47,6 +47,8 @@ export interface SimMessage {
   folderId: string;
   internetMessageId: string;
   receivedDateTime: string;
+  /** Set on delivery, and to the time of each move or in-place update. */
+  lastModifiedDateTime: string;
   mime: Buffer;
   isDraft: boolean;
   categories: string[];
@@ -144,13 +146,20 @@ export class MailboxStore {
   addMessage(
     mailbox: SimMailbox,
     folder: SimFolder,
-    input: { mime: Buffer; receivedDateTime: string; internetMessageId: string; isDraft: boolean },
+    input: {
+      mime: Buffer;
+      receivedDateTime: string;
+      lastModifiedDateTime?: string;
+      internetMessageId: string;
+      isDraft: boolean;
+    },
   ): SimMessage {
     const message: SimMessage = {
       id: newItemId(),
       folderId: folder.id,
       internetMessageId: input.internetMessageId,
       receivedDateTime: input.receivedDateTime,
+      lastModifiedDateTime: input.lastModifiedDateTime ?? input.receivedDateTime,
       mime: input.mime,
       isDraft: input.isDraft,
       categories: [],
@@ -169,7 +178,12 @@ export class MailboxStore {
     if (source !== undefined) {
       this.recordChange(source, message.id);
     }
-    const moved: SimMessage = { ...message, id: newItemId(), folderId: destination.id };
+    const moved: SimMessage = {
+      ...message,
+      id: newItemId(),
+      folderId: destination.id,
+      lastModifiedDateTime: new Date().toISOString(),
+    };
     mailbox.messages.set(moved.id, moved);
     this.recordChange(destination, moved.id);
     return moved;
@@ -187,6 +201,7 @@ export class MailboxStore {
   /** Records an in-place update (categories, flag) for delta queries. */
   touchMessage(mailbox: SimMailbox, message: SimMessage): void {
     message.changeKey = randomBytes(8).toString('base64');
+    message.lastModifiedDateTime = new Date().toISOString();
     const folder = mailbox.folders.get(message.folderId);
     if (folder !== undefined) {
       this.recordChange(folder, message.id);

@@ -40,6 +40,31 @@ describe('GraphClient mailbox access', () => {
     assert.equal(pages.length, 3);
   });
 
+  it('lists messages modified after a time, the received bound first', async () => {
+    const { sim, client } = fixture;
+    const mailbox = sim.addMailbox('modified@contoso.com');
+    const base = Date.parse('2026-02-01T00:00:00Z');
+    for (let index = 0; index < 6; index += 1) {
+      sim.deliverMessage(mailbox.mail, {
+        mime: sampleMime(index),
+        receivedAt: new Date(base + index * 60_000),
+        // Messages 0, 2 and 4 were changed a day later.
+        modifiedAt: new Date(base + index * 60_000 + (index % 2 === 0 ? 86_400_000 : 0)),
+      });
+    }
+    sim.resetStats();
+    const listed = [];
+    for await (const ref of client.listMessages(mailbox.mail, {
+      modifiedAfter: new Date(base + 3_600_000),
+    })) {
+      listed.push(ref.receivedAt);
+    }
+    assert.deepEqual(listed, [4, 2, 0].map((index) => new Date(base + index * 60_000).toISOString()));
+    // The simulator answers InefficientFilter, as Graph does, unless the sorted property comes first.
+    const pages = sim.requestLog.filter((entry) => entry.path.endsWith('/messages'));
+    assert.deepEqual(pages.map((entry) => entry.status), [200]);
+  });
+
   it('lists one folder only', async () => {
     const { sim, client } = fixture;
     const mailbox = sim.addMailbox('folder-list@contoso.com');
