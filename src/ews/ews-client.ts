@@ -2,10 +2,12 @@ import type {
   DeleteMode,
   FolderRef,
   FolderSyncResult,
+  ImportedMessage,
   ListMessagesOptions,
   MailboxClient,
   MailboxMessageRef,
   MailboxName,
+  MessageImporting,
   MessageTag,
   MimeDownload,
 } from '../mailbox/mailbox-client.js';
@@ -71,7 +73,7 @@ export interface EwsClientOptions {
  * method throws ScannerError with the codes listed on MailboxClient.
  * @see https://learn.microsoft.com/exchange/client-developer/web-service-reference/ews-operations-in-exchange
  */
-export class EwsClient implements MailboxClient {
+export class EwsClient implements MailboxClient, MessageImporting {
   private readonly transport: EwsTransport;
   private readonly logger: Logger;
   private readonly minMimeToSizeRatio: number;
@@ -325,6 +327,15 @@ export class EwsClient implements MailboxClient {
       },
     });
     return firstItemId(message, 'create-message');
+  }
+
+  /** Imports a message for release: CreateItem keeps the MIME byte for byte (see above). */
+  async importMessage(
+    mailbox: MailboxName,
+    folder: FolderRef,
+    mime: Buffer,
+  ): Promise<ImportedMessage> {
+    return { id: await this.createMessageFromMime(mailbox, folder, mime), preservesMime: true };
   }
 
   /**
