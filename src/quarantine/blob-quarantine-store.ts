@@ -75,7 +75,8 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
       const startedAt = Date.now();
       const digest = digestBytes(raw);
       const id = toQuarantineId(item.mailbox, digest.sha256);
-      const metadata = toMetadata(id, digest, item, new Date(startedAt), settings.retentionDays);
+      const days = retentionDaysOf(settings, item.verdict.category);
+      const metadata = toMetadata(id, digest, item, new Date(startedAt), days);
       const document = toMetadataDocument(metadata);
       assertStorable(document, id);
 
@@ -150,6 +151,12 @@ async function createContainer(container: ContainerClient, logger: Logger): Prom
   } catch (error) {
     throw toBlobScannerError(error, { operation: 'create container' });
   }
+}
+
+/** Days an item of this category is kept: its category's setting, else the general one. */
+export function retentionDaysOf(settings: Settings['quarantine'], category: string): number {
+  const byCategory = settings.retentionDaysByCategory as Record<string, number | undefined> | undefined;
+  return byCategory?.[category] ?? settings.retentionDays;
 }
 
 function toMetadata(

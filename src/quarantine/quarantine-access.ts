@@ -70,6 +70,9 @@ export const listQuerySchema = z.strictObject({
 
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
+/** The filters of a list query without paging, as a bulk request's `filter` takes them. */
+export const listFilterSchema = listQuerySchema.omit({ limit: true, continuation: true });
+
 /** True when the caller may see the item's metadata, preview and message. */
 export function mayRead(principal: Principal, metadata: QuarantineMetadata): boolean {
   if (canReadEverything(principal)) {

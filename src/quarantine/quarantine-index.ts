@@ -49,6 +49,10 @@ export interface QuarantineSummary {
   size: number;
   /** ISO 8601 time the item was released to its mailbox; unset while it is quarantined. */
   releasedAt?: string;
+  /** Error code of the last failed release; the item stayed quarantined. */
+  releaseError?: string;
+  /** True while the item is on legal hold: never purged or deleted. */
+  legalHold?: boolean;
 }
 
 const rowSchema = z.object({
@@ -66,6 +70,8 @@ const rowSchema = z.object({
   size: z.number(),
   addressPartitions: z.string().default(''),
   releasedAt: z.string().optional(),
+  releaseError: z.string().optional(),
+  legalHold: z.boolean().optional(),
 });
 
 type IndexRow = z.infer<typeof rowSchema>;
@@ -179,9 +185,53 @@ export class QuarantineIndex {
     }
   }
 
+  /**
+   * Records the error code of a failed release on every row of the item, so that listings show
+   * why the item is still quarantined. A later success clears nothing: `releasedAt` wins.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async markReleaseFailed(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    code: string,
+    at: Date,
+  ): Promise<void> {
+    await this.mergeAll(item, { releaseError: code, releaseErrorAt: at.toISOString() });
+  }
+
+  /**
+   * Sets or clears the legal hold on every row of the item. Retention skips held items.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async setLegalHold(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    hold: boolean,
+  ): Promise<void> {
+    await this.mergeAll(item, { legalHold: hold });
+  }
+
+  private async mergeAll(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    fields: Record<string, string | boolean>,
+  ): Promise<void> {
+    try {
+      for (const partitionKey of [...item.addressPartitions, ALL_PARTITION]) {
+        await this.table.updateEntity({ partitionKey, rowKey: item.rowKey, ...fields }, 'Merge');
+      }
+    } catch (error) {
+      throw toIndexError(error, 'write');
+    }
+  }
+
   /** Returns the `all` row of an item, or undefined when the item is not indexed. */
   async findRow(metadata: Pick<QuarantineMetadata, 'id' | 'quarantinedAt'>): Promise<
-    { rowKey: string; addressPartitions: string[]; releasedAt?: string } | undefined
+    | {
+        rowKey: string;
+        addressPartitions: string[];
+        releasedAt?: string;
+        releaseError?: string;
+        legalHold?: boolean;
+      }
+    | undefined
   > {
     const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
     try {
@@ -192,6 +242,8 @@ export class QuarantineIndex {
             rowKey,
             addressPartitions: splitList(parsed.data.addressPartitions),
             releasedAt: parsed.data.releasedAt,
+            releaseError: parsed.data.releaseError,
+            legalHold: parsed.data.legalHold,
           }
         : { rowKey, addressPartitions: [] };
     } catch (error) {
@@ -238,6 +290,8 @@ export class QuarantineIndex {
 
   /**
    * Lists the `all` rows of items whose `expiresAt` is at or before `now`, up to `limit` rows.
+   * Items on legal hold are skipped. They are checked after the query, because Table storage
+   * drops rows that lack a property compared in a filter, and most rows have no `legalHold`.
    * @throws ScannerError `blob-unavailable` when Table storage fails.
    */
   async listExpired(
@@ -250,7 +304,7 @@ export class QuarantineIndex {
     try {
       for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
         const parsed = rowSchema.safeParse(entity);
-        if (parsed.success) {
+        if (parsed.success && parsed.data.legalHold !== true) {
           expired.push({
             id: parsed.data.id,
             rowKey: parsed.data.rowKey,
@@ -386,6 +440,8 @@ function toSummary(row: IndexRow): QuarantineSummary {
     expiresAt: row.expiresAt,
     size: row.size,
     releasedAt: row.releasedAt,
+    releaseError: row.releasedAt === undefined ? row.releaseError : undefined,
+    legalHold: row.legalHold,
   };
 }
 
