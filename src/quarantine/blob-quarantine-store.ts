@@ -26,7 +26,12 @@ import {
 import { uploadMessageOnce } from './message-upload.js';
 import { parseQuarantineId, toQuarantineId } from './quarantine-id.js';
 import { listMetadata, parseListOptions } from './quarantine-list.js';
-import type { NewQuarantineItem, QuarantineMetadata, QuarantineStore } from './quarantine-types.js';
+import {
+  RETENTION_TAG,
+  type NewQuarantineItem,
+  type QuarantineMetadata,
+  type QuarantineStore,
+} from './quarantine-types.js';
 
 /** Default blobs per listing request. */
 const LIST_PAGE_SIZE = 1000;
@@ -88,6 +93,10 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
         id,
       );
       const created = await uploadMetadataOnce(container, metadata, document);
+      if (created) {
+        // Only a new item gets its tag: a repeated put must not lift the legal hold of the first.
+        await setRetentionTag(container, id, metadata.verdict.category);
+      }
       logger.info('Quarantine item stored', {
         quarantineId: id,
         bytes: digest.size,
@@ -138,7 +147,26 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
     list(listOptions) {
       return listMetadata(container, logger, parseListOptions(listOptions), pageSize);
     },
+
+    async setRetentionTag(id, value) {
+      await setRetentionTag(container, parseQuarantineId(id), value);
+    },
   };
+}
+
+/**
+ * Tags both blobs of an item with `retention=<value>`. Blob lifecycle rules filter on blob index
+ * tags with equality only, so each category gets its own rule and a held item (`hold`) matches
+ * none (docs/quarantine-api.md, "Retention").
+ */
+async function setRetentionTag(container: ContainerClient, id: string, value: string): Promise<void> {
+  for (const name of [messageBlobName(id), metadataBlobName(id)]) {
+    try {
+      await container.getBlobClient(name).setTags({ [RETENTION_TAG]: value });
+    } catch (error) {
+      throw toBlobScannerError(error, { operation: 'set retention tag', quarantineId: id });
+    }
+  }
 }
 
 async function createContainer(container: ContainerClient, logger: Logger): Promise<void> {

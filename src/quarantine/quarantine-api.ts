@@ -31,7 +31,7 @@ import { buildPreview } from './quarantine-preview.js';
 import type { ReleaseTarget } from './quarantine-release.js';
 import { createReleaseHandlers } from './quarantine-release-api.js';
 import { removeQuarantineItem, toIndexedItem } from './quarantine-removal.js';
-import type { QuarantineMetadata, QuarantineStore } from './quarantine-types.js';
+import { HOLD_TAG_VALUE, type QuarantineMetadata, type QuarantineStore } from './quarantine-types.js';
 import type { ReleasedMessages } from './released-messages.js';
 import type { ReleaseRequestStore } from './release-requests.js';
 
@@ -79,8 +79,6 @@ export interface QuarantineApiOptions {
   releasedMessages?: ReleasedMessages;
   /** Most items one bulk request may act on; default {@link DEFAULT_MAX_BULK_ITEMS}. */
   maxBulkItems?: number;
-  /** Sets the blob index tag that the lifecycle rule reads; see the blob store. */
-  setRetentionTag?: (id: string, value: string) => Promise<void>;
 }
 
 /** The handlers of the quarantine routes. */
@@ -334,11 +332,11 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
       // The blob tag goes first when holding and last when releasing, so that at no moment the
       // lifecycle rule may delete an item the index shows as held.
       if (hold) {
-        await options.setRetentionTag?.(metadata.id, 'hold');
+        await options.store.setRetentionTag?.(metadata.id, HOLD_TAG_VALUE);
       }
       await options.index.setLegalHold(await toIndexedItem(options.index, metadata), hold);
       if (!hold) {
-        await options.setRetentionTag?.(metadata.id, metadata.verdict.category);
+        await options.store.setRetentionTag?.(metadata.id, metadata.verdict.category);
       }
       await record(call, 'legal-hold', 'ok', { quarantineId: metadata.id, detail: `hold=${hold}` });
       return { status: 200, json: { id: metadata.id, legalHold: hold } };

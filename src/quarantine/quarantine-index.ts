@@ -209,6 +209,19 @@ export class QuarantineIndex {
     await this.mergeAll(item, { legalHold: hold });
   }
 
+  /** True when the item with this row key is on legal hold (read from its `all` row). */
+  async isOnHold(rowKey: string): Promise<boolean> {
+    try {
+      const entity = await this.table.getEntity(ALL_PARTITION, rowKey);
+      return entity.legalHold === true;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) {
+        return false;
+      }
+      throw toIndexError(error, 'read');
+    }
+  }
+
   private async mergeAll(
     item: { rowKey: string; addressPartitions: readonly string[] },
     fields: Record<string, string | boolean>,
