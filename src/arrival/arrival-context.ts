@@ -7,6 +7,14 @@ import type { HiddenFolders } from './mailbox-actions.js';
 import type { MessageLocks } from './message-locks.js';
 import type { VerdictLog } from './verdict-log.js';
 
+/** What the consumer asks before quarantining: was this released, is its sender allowed. */
+export interface ReleaseMemory {
+  /** True when exactly this message (internet message id and SHA-256 of its bytes) was released. */
+  isReleased(internetMessageId: string | undefined, sha256: string): Promise<boolean>;
+  /** True when an administrator allowed this sender while releasing. */
+  isSenderAllowed(sender: string | undefined): Promise<boolean>;
+}
+
 /** Dependencies of the scan-message consumer, built once per host instance. */
 export interface ArrivalDependencies {
   settings: Settings;
@@ -17,6 +25,8 @@ export interface ArrivalDependencies {
   verdictLog: VerdictLog;
   hiddenFolders: HiddenFolders;
   logger: Logger;
+  /** Released messages and allowed senders; without it, every verdict is carried out. */
+  releases?: ReleaseMemory;
 }
 
 /** What became of one scan-message job. */

@@ -9,6 +9,7 @@ import { jobSchema, type Job, type JobQueue } from '../queue/jobs.js';
 import { createScanPool } from '../scanning/scan-pool.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { ReleasedMessages } from '../quarantine/released-messages.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import type { ArrivalDependencies } from './arrival-context.js';
 import { handleCatchUp, type CatchUpDependencies } from './catch-up.js';
@@ -147,12 +148,13 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
   const services = await servicesFactory();
   const logger = toLogger(undefined);
   const state = { settings: settings.state };
-  const [verdicts, locks, syncStates, mailboxes, quarantineIndex] = await Promise.all([
+  const [verdicts, locks, syncStates, mailboxes, quarantineIndex, releases] = await Promise.all([
     openStateTable(state, STATE_TABLES.verdicts),
     openStateTable(state, STATE_TABLES.messageLocks),
     openStateTable(state, STATE_TABLES.syncStates),
     openStateTable(state, STATE_TABLES.mailboxes),
     openStateTable(state, STATE_TABLES.quarantineIndex),
+    openStateTable(state, STATE_TABLES.quarantineReleases),
   ]);
   const scanner = await createScanPool({
     settings,
@@ -178,6 +180,8 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
       locks: messageLocks,
       verdictLog: new VerdictLog(verdicts),
       hiddenFolders: new HiddenFolders(services.client, settings.arrival.quarantineFolderName),
+      // Released messages and allowed senders, written by the quarantine API's releases.
+      releases: new ReleasedMessages(releases),
     },
     catchUp: {
       settings,

@@ -21,6 +21,8 @@ export const STATE_TABLES = {
   leases: 'leases',
   quarantineIndex: 'quarantineindex',
   quarantineAudit: 'quarantineaudit',
+  quarantineReleases: 'quarantinereleases',
+  releaseRequests: 'quarantinerequests',
 } as const;
 
 export type StateTableName = (typeof STATE_TABLES)[keyof typeof STATE_TABLES];
