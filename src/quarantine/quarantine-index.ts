@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { odata, RestError, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 
 import type { Category } from '../scanning/types.js';
@@ -33,6 +33,9 @@ const MAX_INDEXED_SUBJECT_CHARS = 1024;
 const MAX_INDEXED_SIGNATURES_CHARS = 2000;
 
 const LATEST_MS = 9_999_999_999_999;
+
+/** Most operations one entity group transaction may hold (Table storage's limit). */
+const MAX_TRANSACTION_ACTIONS = 100;
 
 /** One listed item: what the list endpoint returns per item, without recipients or body. */
 export interface QuarantineSummary {
@@ -146,6 +149,35 @@ export class QuarantineIndex {
     try {
       for (const entity of toIndexEntities(metadata)) {
         await this.table.upsertEntity(entity, 'Replace');
+      }
+    } catch (error) {
+      throw toIndexError(error, 'write');
+    }
+  }
+
+  /**
+   * Writes the rows of many items with entity group transactions: rows are grouped by partition
+   * and sent 100 at a time (the most one transaction may hold). Address rows go first and the
+   * `all` rows last, as in {@link add}. For bulk loads such as a rebuild or a benchmark seed.
+   * @throws ScannerError `blob-unavailable` when Table storage fails; a retry is safe.
+   */
+  async addBatch(items: readonly QuarantineMetadata[]): Promise<void> {
+    const byPartition = new Map<string, TransactionAction[]>();
+    for (const metadata of items) {
+      for (const entity of toIndexEntities(metadata)) {
+        const actions = byPartition.get(entity.partitionKey) ?? [];
+        actions.push(['upsert', entity, 'Replace']);
+        byPartition.set(entity.partitionKey, actions);
+      }
+    }
+    const partitions = [...byPartition.keys()].filter((key) => key !== ALL_PARTITION);
+    partitions.push(ALL_PARTITION);
+    try {
+      for (const partitionKey of partitions) {
+        const actions = byPartition.get(partitionKey) ?? [];
+        for (let start = 0; start < actions.length; start += MAX_TRANSACTION_ACTIONS) {
+          await this.table.submitTransaction(actions.slice(start, start + MAX_TRANSACTION_ACTIONS));
+        }
       }
     } catch (error) {
       throw toIndexError(error, 'write');
