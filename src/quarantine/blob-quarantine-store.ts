@@ -95,7 +95,17 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
       const created = await uploadMetadataOnce(container, metadata, document);
       if (created) {
         // Only a new item gets its tag: a repeated put must not lift the legal hold of the first.
-        await setRetentionTag(container, id, metadata.verdict.category);
+        // A failed tag is logged, not thrown: an untagged item matches no lifecycle rule and is
+        // removed by the retention timer alone, which is safe, while a thrown error would leave
+        // the message unquarantined (the identity may lack the tag permission).
+        try {
+          await setRetentionTag(container, id, metadata.verdict.category);
+        } catch (error) {
+          logger.warn('Quarantine item stored without its retention tag', {
+            quarantineId: id,
+            code: error instanceof ScannerError ? error.code : 'unknown',
+          });
+        }
       }
       logger.info('Quarantine item stored', {
         quarantineId: id,
