@@ -103,7 +103,7 @@ async function main(): Promise<void> {
       const response = await open(id);
       times.push(Number(process.hrtime.bigint() - started) / 1e6);
       if (response.status !== 200) {
-        throw new Error(`${name} answered ${response.status}`);
+        throw new Error(`${name} failed with status ${response.status}`);
       }
     }
     times.sort((a, b) => a - b);

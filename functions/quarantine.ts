@@ -7,7 +7,7 @@ import { purgeExpiredItems } from '../src/quarantine/quarantine-retention.js';
 import { getQuarantineRuntime } from '../src/quarantine/quarantine-runtime.js';
 import { toLogger } from '../src/realtime/services.js';
 
-/** Largest body of a route that takes none: anything bigger answers 413. */
+/** Largest body of a route that takes none; a larger body gets 413. */
 const NO_BODY_BYTES = 1024;
 
 /** Largest body of a single-item change (a note of 1,000 characters, 20 recipients). */

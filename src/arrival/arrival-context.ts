@@ -7,7 +7,7 @@ import type { HiddenFolders } from './mailbox-actions.js';
 import type { MessageLocks } from './message-locks.js';
 import type { VerdictLog } from './verdict-log.js';
 
-/** What the consumer asks before quarantining: was this released, is its sender allowed. */
+/** Lookups the consumer makes before quarantining: was this released, is its sender allowed. */
 export interface ReleaseMemory {
   /** True when exactly this message (internet message id and SHA-256 of its bytes) was released. */
   isReleased(internetMessageId: string | undefined, sha256: string): Promise<boolean>;

@@ -3,14 +3,14 @@ import PostalMime, { type Address } from 'postal-mime';
 import { ScannerError } from '../shared/errors.js';
 
 /**
- * Builds the JSON of Graph's "create message" for a release import. Graph offers two creates: a
- * base64 MIME body sent as text/plain, which keeps the bytes but always yields a draft, and a
- * JSON body, which may set PR_MESSAGE_FLAGS (0x0E07) as a single-value extended property in the
- * same request and so yields a received, non-draft message. A released message must not come
- * back as a draft, so mailsweep uses the JSON create and accepts what it loses: Exchange rebuilds
- * the MIME from these fields, so the original header block (Received chain, authentication
- * results, X- headers, header order and folding), the MIME structure and boundaries, transfer
- * encodings and S/MIME or DKIM signatures over the original bytes do not survive.
+ * Builds the JSON of Graph's "create message" for a release import. Graph offers two creates. A
+ * base64 MIME body sent as text/plain keeps the bytes but always yields a draft. A JSON body may
+ * set PR_MESSAGE_FLAGS (0x0E07) as a single-value extended property in the same request, and so
+ * yields a received, non-draft message. A released message must not come back as a draft, so
+ * mailsweep uses the JSON create and accepts what it loses. Exchange rebuilds the MIME from these
+ * fields, so the original header block (Received chain, authentication results, X- headers,
+ * header order and folding), the MIME structure, boundaries and transfer encodings, and S/MIME or
+ * DKIM signatures over the original bytes do not survive.
  * docs/quarantine-api.md lists what is kept.
  * @see https://learn.microsoft.com/graph/api/user-post-messages
  * @see https://learn.microsoft.com/openspecs/exchange_server_protocols/ms-oxcmsg (2.2.1.6)

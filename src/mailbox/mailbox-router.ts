@@ -163,7 +163,7 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing, MessageIm
   }
 
   /**
-   * Imports a message through the store that holds the mailbox.
+   * Imports a message through the store that contains the mailbox.
    * @throws ScannerError `mailbox-request-failed` when that store cannot import MIME.
    */
   importMessage(

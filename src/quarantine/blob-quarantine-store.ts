@@ -94,10 +94,10 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
       );
       const created = await uploadMetadataOnce(container, metadata, document);
       if (created) {
-        // Only a new item gets its tag: a repeated put must not lift the legal hold of the first.
-        // A failed tag is logged, not thrown: an untagged item matches no lifecycle rule and is
-        // removed by the retention timer alone, which is safe, while a thrown error would leave
-        // the message unquarantined (the identity may lack the tag permission).
+        // Only a new item gets its tag, so that a repeated put cannot lift the legal hold of the
+        // first. A failed tag is logged, not thrown, because an untagged item matches no lifecycle
+        // rule and only the retention timer removes it. Throwing would leave the message in the
+        // mailbox when the identity lacks the tag permission.
         try {
           await setRetentionTag(container, id, metadata.verdict.category);
         } catch (error) {

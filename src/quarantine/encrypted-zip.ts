@@ -2,7 +2,7 @@ import { BlobWriter, configure, Uint8ArrayReader, ZipWriter } from '@zip.js/zip.
 
 /**
  * Password that malware analysts expect on a zip of a live sample, so that a virus scanner on the
- * way does not delete the download and nobody opens it by accident.
+ * way does not delete the download and a user does not open it by accident.
  */
 export const SAMPLE_ZIP_PASSWORD = 'infected';
 

@@ -6,8 +6,8 @@ import type { AuditAction, AuditEntry, AuditResult } from './quarantine-audit.js
 import type { QuarantineMetadata } from './quarantine-types.js';
 
 /**
- * What the quarantine handlers share: the authenticated call, the audit recorder and the item
- * reader that turns an unknown id and another user's item into the same 404.
+ * Shared parts of the quarantine handlers: the authenticated call, the audit recorder and the
+ * item reader that turns an unknown id and another user's item into the same 404.
  */
 
 /** One authenticated request. */
@@ -140,7 +140,7 @@ export function clientIp(request: ApiRequest): string | undefined {
   );
 }
 
-/** The 404 of an unknown item, also sent for an item the caller may not see. */
+/** Returns the 404 of an unknown item, also sent for an item the caller may not see. */
 export function notFound(): ApiResponse {
   return { status: 404, json: { error: 'Quarantine item not found' } };
 }

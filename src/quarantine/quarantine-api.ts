@@ -75,7 +75,7 @@ export interface QuarantineApiOptions {
   releaseTarget?: () => Promise<ReleaseTarget>;
   /** Release requests; without them, the request routes return 501. */
   releaseRequests?: ReleaseRequestStore;
-  /** Where released messages and allowed senders are remembered for the scan consumer. */
+  /** Store of released messages and allowed senders, which the scan consumer reads. */
   releasedMessages?: ReleasedMessages;
   /** Most items one bulk request may act on; default {@link DEFAULT_MAX_BULK_ITEMS}. */
   maxBulkItems?: number;

@@ -11,8 +11,8 @@ import type { ReleaseHandlers } from './quarantine-release-api.js';
 /**
  * Bulk release and delete: one request names items by id or by a list filter, and each item goes
  * through the same checks, mailbox operation and audit entry as the single-item route. The
- * number of items is bounded, so one request cannot tie up a function instance: more ids, or a
- * filter matching more items, answers 413 before anything changes.
+ * number of items is bounded, so that one request cannot tie up a function instance. More ids, or
+ * a filter matching more items, get 413 before anything changes.
  */
 
 /** Body of `POST /api/quarantine/bulk`. */
@@ -37,7 +37,7 @@ export function bulkBodySchema(maxItems: number) {
 /** Result of one item of a bulk request. */
 export interface BulkItemResult {
   id: string;
-  /** HTTP status the single-item route would have answered. */
+  /** HTTP status the single-item route would have returned. */
   status: number;
   error?: string;
   code?: string;
@@ -70,7 +70,7 @@ export function createBulkHandler(kit: ApiKit, deps: BulkDependencies) {
         await kit.record(call, 'bulk', 'invalid');
         return { status: 400, json: { error: `invalid body: filter.${plan.invalid}` } };
       }
-      // Reading one row past the limit tells "exactly the limit" from "more than the limit".
+      // Reading one row past the limit distinguishes "exactly the limit" from "more than it".
       const page = plan === 'empty' ? { items: [] } : await deps.index.query({ ...plan, maxScannedRows: 10_000 });
       if ('after' in page && page.after !== undefined && page.items.length <= deps.maxItems) {
         await kit.record(call, 'bulk', 'invalid', { detail: 'filter-unbounded' });

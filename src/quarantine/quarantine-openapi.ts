@@ -227,7 +227,7 @@ function toSchema(schema: z.ZodType): JsonSchema {
 }
 
 /**
- * Handler of `GET /api/openapi.json`. The document holds no data, but it maps the API, so it is
+ * Creates the handler of `GET /api/openapi.json`. The document contains no data, but it maps the API, so it is
  * served to signed-in callers only, like every other route.
  */
 export function createOpenApiHandler(auth: AuthMode): ApiHandler {

@@ -31,7 +31,7 @@ export const USER_RELEASABLE_CATEGORIES: readonly Category[] = ['spam'];
  */
 export const DANGEROUS_CATEGORIES: readonly Category[] = ['malware', 'phishing'];
 
-/** What the policy needs to know about an item the caller can already see. */
+/** Facts the policy needs about an item the caller can already see. */
 export interface PolicyItem {
   mailbox?: string;
   category: Category;

@@ -79,7 +79,7 @@ export const releaseRequestQuerySchema = z.strictObject({
 
 export type ReleaseBody = z.infer<typeof releaseBodySchema>;
 
-/** What the release handlers need besides the kit. */
+/** Dependencies of the release handlers besides the kit. */
 export interface ReleaseApiDependencies {
   store: QuarantineStore;
   index: QuarantineIndex;

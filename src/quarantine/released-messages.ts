@@ -6,7 +6,7 @@ import { ScannerError } from '../shared/errors.js';
 import { normalizeMailbox } from './quarantine-id.js';
 
 /**
- * What the scan consumer must not quarantine again: messages an administrator or user released,
+ * Memory of what the scan consumer must not quarantine again: messages an administrator or user released,
  * remembered by internet message id and SHA-256 of the exact bytes, and senders an administrator
  * allowed when releasing. Both live in one table, in partitions `r-<hash of the internet message
  * id>` (row key: the content SHA-256) and `s-<hash of the sender address>` (row key `allowed`).

@@ -9,10 +9,10 @@ import { toGraphMessage } from './mail-routes.js';
 /**
  * `POST /users/{id}/mailFolders/{id}/messages` and `POST /users/{id}/messages`: Graph's "create
  * message", as its documentation describes it. A `text/plain` body is base64 MIME: the message
- * keeps those bytes but is always a draft, because MIME gives no way to set PR_MESSAGE_FLAGS. A
- * JSON body is rebuilt into a new MIME message by the store; it is a draft unless
+ * keeps those bytes but is always a draft, because MIME gives no way to set PR_MESSAGE_FLAGS. The
+ * store rebuilds a JSON body into a new MIME message. That message is a draft unless
  * singleValueExtendedProperties sets PR_MESSAGE_FLAGS (`Integer 0x0E07`) without MSGFLAG_UNSENT
- * (8), and PR_MESSAGE_DELIVERY_TIME (`SystemTime 0x0E06`) becomes its received time.
+ * (8). PR_MESSAGE_DELIVERY_TIME (`SystemTime 0x0E06`) becomes its received time.
  * @see https://learn.microsoft.com/graph/api/user-post-messages
  */
 
@@ -37,7 +37,7 @@ interface JsonMessage {
   attachments?: { name?: string; contentType?: string; contentBytes?: string; isInline?: boolean; contentId?: string }[];
 }
 
-/** Creates a message in `folder` from the request body and answers 201 with it. */
+/** Creates a message in `folder` from the request body and responds 201 with it. */
 export async function createMessage(
   context: MailRouteContext,
   mailbox: SimMailbox,

@@ -173,7 +173,7 @@ describe('Graph simulator', () => {
     assert.equal(response.status, 400);
   });
 
-  it('creates a draft from MIME and a received message from JSON with PR_MESSAGE_FLAGS', async () => {
+  it('creates drafts from MIME, received mail from flagged JSON', async () => {
     const mailbox = sim.addMailbox('create@contoso.com');
     const url = `${sim.baseUrl}/users/${mailbox.id}/mailFolders/inbox/messages`;
     const mime = Buffer.from(sampleMime(1));

@@ -12,7 +12,7 @@ import { createQuarantineFixture, newItem, type QuarantineFixture } from './quar
 const HIDDEN_FOLDER = 'mailsweep quarantine';
 
 /**
- * A message whose bytes only a byte-preserving store keeps: a Received chain, an authentication
+ * Builds a message whose bytes only a byte-preserving store keeps: a Received chain, an authentication
  * result, a folded header, 8-bit text and a base64 attachment.
  */
 function originalMime(tag: string, to: string): Buffer {

@@ -157,7 +157,7 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal(again.status, 409);
   });
 
-  it('imports the stored copy when the message left the hidden folder', async () => {
+  it('imports the copy after the hidden folder emptied', async () => {
     const setup = await setUp();
     const { id, raw } = await quarantine(setup);
     await emptyHiddenFolder(setup);
@@ -210,7 +210,7 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal(row?.releaseError, 'mailbox-throttled');
   });
 
-  it('remembers the released message for the scan consumer', async () => {
+  it('remembers the released message', async () => {
     const setup = await setUp();
     const { id, raw } = await quarantine(setup);
     const metadata = await setup.fixture.store.getMetadata(id);
