@@ -16,6 +16,10 @@ import { ScannerError } from '../shared/errors.js';
  * @see https://learn.microsoft.com/openspecs/exchange_server_protocols/ms-oxcmsg (2.2.1.6)
  */
 
+// NOTE: that Exchange Online keeps a supplied internetMessageId, from and sender on this create
+// comes from the message resource's documentation and the simulator, not from a tenant. If a
+// tenant drops the internet message id, the release check fails and the item stays quarantined.
+
 /** PR_MESSAGE_FLAGS with only MSGFLAG_READ (1): received, read, not unsent (8), so not a draft. */
 export const MESSAGE_FLAGS_PROPERTY = { id: 'Integer 0x0E07', value: '1' };
 
