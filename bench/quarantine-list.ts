@@ -1,31 +1,30 @@
 // Latency of filtered quarantine listings (GET /api/quarantine/items through the real handler,
-// audit append included) over an index of BENCH_ITEMS items (default 100,000) in Azurite:
+// audit append included) over an index of BENCH_ITEMS items (default 100,000) in Azurite, and of
+// opening one item (preview, download). Run with `npm run bench:quarantine`, or:
 //
 //   node scripts/with-azurite.mjs node --import tsx bench/quarantine-list.ts
 //
-// Only the index table is seeded, in batch transactions, because a listing never reads blobs.
-// Not a test: figures go to docs/quarantine-api.md by hand, with the machine.
-import { randomBytes } from 'node:crypto';
+// The index is seeded through QuarantineIndex.addBatch (bench/quarantine-seed.ts); blobs are
+// written only for the items the benchmark opens. Not a test: figures go to docs/benchmarks.md
+// by hand, with the machine.
 import os from 'node:os';
 
-import { TableClient, type TransactionAction } from '@azure/data-tables';
+import { TableClient } from '@azure/data-tables';
 
 import { loadSettings } from '../src/config/settings.js';
 import type { ApiRequest } from '../src/functions-host/registry.js';
 import { createBlobQuarantineStore } from '../src/quarantine/blob-quarantine-store.js';
 import { createQuarantineApi } from '../src/quarantine/quarantine-api.js';
 import { QuarantineAuditLog } from '../src/quarantine/quarantine-audit.js';
-import { QuarantineIndex, toIndexEntities } from '../src/quarantine/quarantine-index.js';
-import type { QuarantineMetadata } from '../src/quarantine/quarantine-types.js';
-import type { Category } from '../src/scanning/types.js';
+import { withQuarantineIndex } from '../src/quarantine/indexed-store.js';
+import { QuarantineIndex } from '../src/quarantine/quarantine-index.js';
 import { silentLogger } from '../src/shared/logger.js';
+import { seededMailbox, seedOpenedItems, seedQuarantineIndex } from './quarantine-seed.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
-const MAILBOXES = 1000;
 const REQUESTS = 50;
-const CATEGORIES: Category[] = ['spam', 'spam', 'spam', 'phishing', 'malware', 'policy'];
-/** Entity group transactions take at most 100 operations, all in one partition. */
-const BATCH = 100;
+/** Items stored with blobs, for the preview and download cases. */
+const OPENED = 10;
 
 const context = { invocationId: 'bench', log: () => undefined };
 
@@ -43,28 +42,35 @@ async function main(): Promise<void> {
   };
   const indexTable = await table('benchqindex');
   const index = new QuarantineIndex(indexTable);
-  const api = createQuarantineApi({
-    store: createBlobQuarantineStore({
+  const store = withQuarantineIndex(
+    createBlobQuarantineStore({
       settings: { connectionString, container: 'benchq', retentionDays: 30 },
       logger: silentLogger,
     }),
+    index,
+  );
+  const api = createQuarantineApi({
+    store,
     index,
     audit: new QuarantineAuditLog(await table('benchqaudit')),
     auth: { kind: 'app-service' },
     limits: loadSettings({}).limits,
   });
 
-  const seedStart = Date.now();
-  await seed(indexTable);
-  const seedSeconds = ((Date.now() - seedStart) / 1000).toFixed(1);
-  process.stdout.write(`seeded ${ITEMS} items in ${seedSeconds} s\n`);
+  const seedSeconds = await seedQuarantineIndex(index, {
+    items: ITEMS,
+    onProgress: (written) => process.stderr.write(`indexed ${written} items\n`),
+  });
+  process.stdout.write(`seeded ${ITEMS} items in ${seedSeconds.toFixed(1)} s\n`);
+  const opened = await seedOpenedItems(store, seededMailbox(7), OPENED);
 
   const admin = principal({ oid: 'bench-admin', roles: ['Mailsweep.Admin'] });
-  const user = principal({ oid: 'bench-user', email: mailboxOf(7) });
+  const user = principal({ oid: 'bench-user', email: seededMailbox(7) });
   const cases: [string, string, string][] = [
     ['admin, no filter', admin, ''],
     ['admin, category=malware', admin, '?category=malware'],
-    ['admin, mailbox filter', admin, `?mailbox=${encodeURIComponent(mailboxOf(7))}`],
+    ['admin, mailbox filter', admin, `?mailbox=${encodeURIComponent(seededMailbox(7))}`],
+    ['admin, mailbox and category', admin, `?mailbox=${encodeURIComponent(seededMailbox(7))}&category=spam`],
     ['admin, subject text', admin, '?q=invoice'],
     ['user, own items', user, ''],
     ['user, category=spam', user, '?category=spam'],
@@ -86,48 +92,24 @@ async function main(): Promise<void> {
     const figures = `median ${median.toFixed(1)} ms  p95 ${p95.toFixed(1)} ms`;
     process.stdout.write(`${name.padEnd(28)} items ${String(count).padStart(3)}  ${figures}\n`);
   }
-}
-
-function mailboxOf(index: number): string {
-  return `user${index}@contoso.com`;
-}
-
-/** Writes ITEMS items, newest last, grouped by partition into batch transactions. */
-async function seed(table: TableClient): Promise<void> {
-  const byPartition = new Map<string, TransactionAction[]>();
-  const flush = async (partition: string, force: boolean) => {
-    const actions = byPartition.get(partition) ?? [];
-    if (actions.length >= BATCH || (force && actions.length > 0)) {
-      await table.submitTransaction(actions);
-      byPartition.set(partition, []);
+  for (const [name, open] of [
+    ['user, preview', (id: string) => api.item(request(user, '', id), context)],
+    ['user, download', (id: string) => api.message(request(user, '', id, '/message'), context)],
+  ] as const) {
+    const times: number[] = [];
+    for (let index = 0; index < REQUESTS; index += 1) {
+      const id = opened[index % opened.length] ?? '';
+      const started = process.hrtime.bigint();
+      const response = await open(id);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (response.status !== 200) {
+        throw new Error(`${name} failed with status ${response.status}`);
+      }
     }
-  };
-  const start = Date.now() - ITEMS * 1000;
-  for (let item = 0; item < ITEMS; item += 1) {
-    const mailbox = mailboxOf(item % MAILBOXES);
-    const category = CATEGORIES[item % CATEGORIES.length] ?? 'spam';
-    const quarantinedAt = new Date(start + item * 1000).toISOString();
-    const metadata: QuarantineMetadata = {
-      id: randomBytes(16).toString('hex'),
-      mailbox,
-      recipients: [mailbox],
-      sender: `sender${item % 97}@fabrikam.com`,
-      subject: item % 50 === 0 ? `Invoice ${item}` : `Message ${item}`,
-      size: 2048,
-      sha256: randomBytes(32).toString('hex'),
-      verdict: { category, action: 'quarantine', findings: [], durationMs: 1 },
-      quarantinedAt,
-      expiresAt: new Date(Date.parse(quarantinedAt) + 30 * 86_400_000).toISOString(),
-    };
-    for (const entity of toIndexEntities(metadata)) {
-      const actions = byPartition.get(entity.partitionKey) ?? [];
-      actions.push(['upsert', entity, 'Replace']);
-      byPartition.set(entity.partitionKey, actions);
-      await flush(entity.partitionKey, false);
-    }
-  }
-  for (const partition of byPartition.keys()) {
-    await flush(partition, true);
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)] ?? 0;
+    const p95 = times[Math.floor(times.length * 0.95)] ?? 0;
+    process.stdout.write(`${name.padEnd(28)}            median ${median.toFixed(1)} ms  p95 ${p95.toFixed(1)} ms\n`);
   }
 }
 
@@ -142,12 +124,13 @@ function principal(caller: { oid: string; email?: string; roles?: string[] }): s
   return Buffer.from(JSON.stringify({ auth_typ: 'aad', claims })).toString('base64');
 }
 
-function request(header: string, query: string): ApiRequest {
+function request(header: string, query: string, id?: string, suffix = ''): ApiRequest {
+  const path = id === undefined ? '' : `/${id}${suffix}`;
   return {
     method: 'GET',
-    url: new URL(`http://127.0.0.1/api/quarantine/items${query}`),
+    url: new URL(`http://127.0.0.1/api/quarantine/items${path}${query}`),
     headers: new Headers({ 'x-ms-client-principal': header }),
-    params: {},
+    params: id === undefined ? {} : { id },
     body: Buffer.alloc(0),
   };
 }

@@ -1,62 +1,64 @@
-import { registerHttp, registerTimer } from '../src/functions-host/registry.js';
+import { toAuthMode } from '../src/auth/require-admin.js';
+import { loadSettings } from '../src/config/settings.js';
+import { registerHttp, registerTimer, type HttpRoute } from '../src/functions-host/registry.js';
 import type { QuarantineApi } from '../src/quarantine/quarantine-api.js';
+import { createOpenApiHandler } from '../src/quarantine/quarantine-openapi.js';
 import { purgeExpiredItems } from '../src/quarantine/quarantine-retention.js';
 import { getQuarantineRuntime } from '../src/quarantine/quarantine-runtime.js';
 import { toLogger } from '../src/realtime/services.js';
 
-/** Largest request body; the quarantine routes take none, so only a small one is let through. */
-const MAX_QUARANTINE_BODY_BYTES = 1024;
+/** Largest body of a route that takes none; a larger body gets 413. */
+const NO_BODY_BYTES = 1024;
+
+/** Largest body of a single-item change (a note of 1,000 characters, 20 recipients). */
+const ITEM_BODY_BYTES = 16 * 1024;
+
+/** Largest bulk body: room for 1,000 ids; the item count is bounded by its own setting. */
+const BULK_BODY_BYTES = 64 * 1024;
 
 const handlerOf =
   (name: keyof QuarantineApi) =>
   async (...args: Parameters<QuarantineApi['list']>) =>
     (await getQuarantineRuntime()).api[name](...args);
 
-// Anonymous at the host level: App Service authentication signs callers in, and the handlers
-// decide what each caller may see (src/quarantine/quarantine-access.ts).
+/**
+ * Registers one quarantine route. Anonymous at the host level: App Service authentication signs
+ * callers in, and the handlers decide what each caller may see (src/quarantine/quarantine-access.ts).
+ */
+function route(
+  name: string,
+  methods: HttpRoute['methods'],
+  path: string,
+  handler: keyof QuarantineApi,
+  maxBodyBytes = NO_BODY_BYTES,
+): void {
+  registerHttp({ name, methods, route: path, authLevel: 'anonymous', maxBodyBytes, handler: handlerOf(handler) });
+}
+
+route('list-quarantine-items', ['GET'], 'quarantine/items', 'list');
+route('quarantine-item', ['GET', 'DELETE'], 'quarantine/items/{id}', 'item');
+route('download-quarantine-message', ['GET'], 'quarantine/items/{id}/message', 'message');
+route('release-quarantine-item', ['POST'], 'quarantine/items/{id}/release', 'release', ITEM_BODY_BYTES);
+route('request-quarantine-release', ['POST'], 'quarantine/items/{id}/release-requests', 'requestRelease', ITEM_BODY_BYTES);
+route('set-quarantine-legal-hold', ['PUT'], 'quarantine/items/{id}/legal-hold', 'legalHold');
+route('list-release-requests', ['GET'], 'quarantine/release-requests', 'listReleaseRequests');
+route('approve-release-request', ['POST'], 'quarantine/release-requests/{requestId}/approve', 'approveReleaseRequest', ITEM_BODY_BYTES);
+route('deny-release-request', ['POST'], 'quarantine/release-requests/{requestId}/deny', 'denyReleaseRequest', ITEM_BODY_BYTES);
+route('bulk-quarantine-action', ['POST'], 'quarantine/bulk', 'bulk', BULK_BODY_BYTES);
+route('read-quarantine-audit', ['GET'], 'quarantine/audit', 'audit');
+
+let openApi: ReturnType<typeof createOpenApiHandler> | undefined;
+
 registerHttp({
-  name: 'list-quarantine-items',
+  name: 'get-openapi-document',
   methods: ['GET'],
-  route: 'quarantine/items',
+  route: 'openapi.json',
   authLevel: 'anonymous',
-  maxBodyBytes: MAX_QUARANTINE_BODY_BYTES,
-  handler: handlerOf('list'),
-});
-
-registerHttp({
-  name: 'quarantine-item',
-  methods: ['GET', 'DELETE'],
-  route: 'quarantine/items/{id}',
-  authLevel: 'anonymous',
-  maxBodyBytes: MAX_QUARANTINE_BODY_BYTES,
-  handler: handlerOf('item'),
-});
-
-registerHttp({
-  name: 'download-quarantine-message',
-  methods: ['GET'],
-  route: 'quarantine/items/{id}/message',
-  authLevel: 'anonymous',
-  maxBodyBytes: MAX_QUARANTINE_BODY_BYTES,
-  handler: handlerOf('message'),
-});
-
-registerHttp({
-  name: 'release-quarantine-item',
-  methods: ['POST'],
-  route: 'quarantine/items/{id}/release',
-  authLevel: 'anonymous',
-  maxBodyBytes: MAX_QUARANTINE_BODY_BYTES,
-  handler: handlerOf('release'),
-});
-
-registerHttp({
-  name: 'read-quarantine-audit',
-  methods: ['GET'],
-  route: 'quarantine/audit',
-  authLevel: 'anonymous',
-  maxBodyBytes: MAX_QUARANTINE_BODY_BYTES,
-  handler: handlerOf('audit'),
+  maxBodyBytes: NO_BODY_BYTES,
+  handler: async (request, context) => {
+    openApi ??= createOpenApiHandler(toAuthMode(loadSettings(process.env).auth));
+    return openApi(request, context);
+  },
 });
 
 // Daily at 03:17 UTC: removes items past their expiry and records each removal in the audit log.

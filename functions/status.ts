@@ -3,7 +3,7 @@ import { realtimeServices } from '../src/realtime/provider.js';
 import { handleStatus } from '../src/realtime/status-api.js';
 
 // Anonymous at the host level: App Service authentication signs callers in, and the handler
-// admits administrators only.
+// admits administrators and readers.
 registerHttp({
   name: 'get-status',
   methods: ['GET'],

@@ -9,6 +9,14 @@ import type { MessageLocks } from './message-locks.js';
 import type { RuleNotifier } from './rule-notifier.js';
 import type { VerdictLog } from './verdict-log.js';
 
+/** Lookups the consumer makes before quarantining: was this released, is its sender allowed. */
+export interface ReleaseMemory {
+  /** True when exactly this message (internet message id and SHA-256 of its bytes) was released. */
+  isReleased(internetMessageId: string | undefined, sha256: string): Promise<boolean>;
+  /** True when an administrator allowed this sender while releasing. */
+  isSenderAllowed(sender: string | undefined): Promise<boolean>;
+}
+
 /** Dependencies of the scan-message consumer, built once per host instance. */
 export interface ArrivalDependencies {
   settings: Settings;
@@ -23,6 +31,8 @@ export interface ArrivalDependencies {
   notifier?: RuleNotifier;
   /** Finds the mailbox's groups named in rule scopes; without it, group-scoped rules never apply. */
   groupScope?: GroupScope;
+  /** Released messages and allowed senders; without it, every verdict is carried out. */
+  releases?: ReleaseMemory;
 }
 
 /** What became of one scan-message job. */

@@ -12,6 +12,7 @@ import { handleScanMailbox, type MailboxScanDependencies } from '../scans/mailbo
 import { ScanStore } from '../scans/scan-store.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { ReleasedMessages } from '../quarantine/released-messages.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import type { ArrivalDependencies } from './arrival-context.js';
 import { handleCatchUp, type CatchUpDependencies } from './catch-up.js';
@@ -159,13 +160,14 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
   const services = await servicesFactory();
   const logger = toLogger(undefined);
   const state = { settings: settings.state };
-  const [verdicts, locks, syncStates, mailboxes, quarantineIndex, scans] = await Promise.all([
+  const [verdicts, locks, syncStates, mailboxes, quarantineIndex, scans, releases] = await Promise.all([
     openStateTable(state, STATE_TABLES.verdicts),
     openStateTable(state, STATE_TABLES.messageLocks),
     openStateTable(state, STATE_TABLES.syncStates),
     openStateTable(state, STATE_TABLES.mailboxes),
     openStateTable(state, STATE_TABLES.quarantineIndex),
     openStateTable(state, STATE_TABLES.scans),
+    openStateTable(state, STATE_TABLES.quarantineReleases),
   ]);
   const scanner = await createScanPool({
     settings,
@@ -205,6 +207,8 @@ async function buildRuntime(): Promise<ArrivalRuntime> {
       logger,
     }),
     groupScope,
+    // Released messages and allowed senders, written by the quarantine API's releases.
+    releases: new ReleasedMessages(releases),
   };
   return {
     settings,

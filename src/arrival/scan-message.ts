@@ -162,7 +162,8 @@ async function scanAndAct(
   }
 
   const result = await scan(raw, ref, job, deps);
-  const { verdict, summary } = result;
+  const { summary } = result;
+  const verdict = await honourReleases(result.verdict, raw, ref.internetMessageId ?? summary.internetMessageId, summary.sender, deps);
   if (shouldRetry(verdict)) {
     // A daemon engine (clamd, rspamd) was down or answered nonsense: the message goes back to
     // the queue rather than being quarantined as unscannable for a fault that will pass.
@@ -223,6 +224,35 @@ async function scan(raw: Buffer, ref: MailboxMessageRef, job: ScanMessageJob, de
     }
     throw new ScannerError('engine-failed', 'The scanner failed on the message', { cause: error });
   }
+}
+
+/**
+ * Turns a removing action into `none` for a message that was released from quarantine before
+ * (same internet message id and bytes, for example a copy released to another mailbox), and for
+ * spam from a sender an administrator allowed. Malware and phishing from an allowed sender are
+ * still acted on: allowing a sender is about unwanted mail, not dangerous mail.
+ */
+async function honourReleases(
+  verdict: Verdict,
+  raw: Buffer,
+  internetMessageId: string | undefined,
+  sender: string | undefined,
+  deps: ArrivalDependencies,
+): Promise<Verdict> {
+  const removing = verdict.action === 'quarantine' || verdict.action === 'delete' || verdict.action === 'junk';
+  if (deps.releases === undefined || !removing) {
+    return verdict;
+  }
+  const sha256 = createHash('sha256').update(raw).digest('hex');
+  if (verdict.action !== 'junk' && (await deps.releases.isReleased(internetMessageId, sha256))) {
+    deps.logger.info('released message not quarantined again', { category: verdict.category });
+    return { ...verdict, action: 'none' };
+  }
+  if (verdict.category === 'spam' && (await deps.releases.isSenderAllowed(sender))) {
+    deps.logger.info('spam from an allowed sender left in place', { category: verdict.category });
+    return { ...verdict, action: 'none' };
+  }
+  return verdict;
 }
 
 /** Tells whether the item sits in the hidden folder that quarantine moves messages to. */

@@ -2,7 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 
 import type { AuthMode } from '../auth/principal.js';
-import { requireAdmin } from '../auth/require-admin.js';
+import { requireReader } from '../auth/require-admin.js';
 import type { ApiHandler } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
 import {
@@ -52,13 +52,13 @@ export interface VerdictsHandlerOptions {
 }
 
 /**
- * Creates the handler of `GET /api/verdicts` (administrators only). Query parameters: `mailbox`,
+ * Creates the handler of `GET /api/verdicts` (administrators and readers). Query parameters: `mailbox`,
  * `category`, `from` and `to` (ISO 8601; default the last 7 days), `limit` (1 to 500, default
  * 100) and `continuation` (the token of the previous page). Entries come newest first.
  */
 export function createVerdictsHandler(options: VerdictsHandlerOptions): ApiHandler {
   return async (request, context) => {
-    const auth = requireAdmin(request, options.auth);
+    const auth = requireReader(request, options.auth);
     if ('response' in auth) {
       return auth.response;
     }

@@ -29,3 +29,19 @@ export function requireAdmin(
   }
   return user;
 }
+
+/**
+ * Checks that the caller may read status and reports: an administrator or a holder of the reader
+ * role. Returns the principal, or the response to send instead: 401 without a valid identity,
+ * 403 for a signed-in caller with neither role.
+ */
+export function requireReader(
+  request: ApiRequest,
+  mode: AuthMode,
+): { principal: Principal } | { response: ApiResponse } {
+  const user = requireUser(request, mode);
+  if ('principal' in user && !user.principal.isAdmin && user.principal.isReader !== true) {
+    return { response: { status: 403, json: { error: 'Administrators and readers only' } } };
+  }
+  return user;
+}

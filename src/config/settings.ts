@@ -133,6 +133,10 @@ export const settingsSchema = z.strictObject({
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid blob container name')
     .default('quarantine'),
   MAILSWEEP_RETENTION_DAYS: positiveInt(30),
+  MAILSWEEP_RETENTION_DAYS_MALWARE: positiveInt(30),
+  MAILSWEEP_RETENTION_DAYS_PHISHING: positiveInt(30),
+  MAILSWEEP_RETENTION_DAYS_SPAM: positiveInt(15),
+  MAILSWEEP_QUARANTINE_MAX_BULK_ITEMS: positiveInt(100),
 
   MAILSWEEP_STATE_CONNECTION_STRING: z.string().min(1).optional(),
   MAILSWEEP_STATE_TABLE_URI: z.url({ protocol: /^https?$/ }).optional(),
@@ -430,7 +434,12 @@ export interface Settings {
     connectionString?: string;
     blobServiceUri?: string;
     container: string;
+    /** Days an item is kept when its category has no days of its own. */
     retentionDays: number;
+    /** Days kept per category; categories not named use `retentionDays`. */
+    retentionDaysByCategory?: Partial<Record<'malware' | 'phishing' | 'spam', number>>;
+    /** Most items one bulk release or delete request may name or match; default 100. */
+    maxBulkItems?: number;
   };
   /** Engines of the antivirus and antispam stages, and the policy for an engine failure. */
   engines: EngineSettings;
@@ -707,6 +716,12 @@ function toSettings(raw: RawSettings): Settings {
       blobServiceUri: raw.MAILSWEEP_QUARANTINE_BLOB_URI,
       container: raw.MAILSWEEP_QUARANTINE_CONTAINER,
       retentionDays: raw.MAILSWEEP_RETENTION_DAYS,
+      retentionDaysByCategory: {
+        malware: raw.MAILSWEEP_RETENTION_DAYS_MALWARE,
+        phishing: raw.MAILSWEEP_RETENTION_DAYS_PHISHING,
+        spam: raw.MAILSWEEP_RETENTION_DAYS_SPAM,
+      },
+      maxBulkItems: raw.MAILSWEEP_QUARANTINE_MAX_BULK_ITEMS,
     },
     engines: {
       antivirus: raw.MAILSWEEP_ENGINES_ANTIVIRUS,

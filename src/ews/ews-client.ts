@@ -7,10 +7,12 @@ import type {
   FolderRef,
   FolderSyncResult,
   ListFoldersOptions,
+  ImportedMessage,
   ListMessagesOptions,
   MailboxClient,
   MailboxMessageRef,
   MailboxName,
+  MessageImporting,
   MessageTag,
   MimeDownload,
   StoreAttachment,
@@ -77,7 +79,7 @@ export interface EwsClientOptions {
  * method throws ScannerError with the codes listed on MailboxClient.
  * @see https://learn.microsoft.com/exchange/client-developer/web-service-reference/ews-operations-in-exchange
  */
-export class EwsClient implements MailboxClient, AttachmentRemoving {
+export class EwsClient implements MailboxClient, AttachmentRemoving, MessageImporting {
   private readonly transport: EwsTransport;
   private readonly logger: Logger;
   private readonly minMimeToSizeRatio: number;
@@ -390,6 +392,15 @@ export class EwsClient implements MailboxClient, AttachmentRemoving {
       },
     });
     return firstItemId(message, 'create-message');
+  }
+
+  /** Imports a message for release: CreateItem keeps the MIME byte for byte (see above). */
+  async importMessage(
+    mailbox: MailboxName,
+    folder: FolderRef,
+    mime: Buffer,
+  ): Promise<ImportedMessage> {
+    return { id: await this.createMessageFromMime(mailbox, folder, mime), preservesMime: true };
   }
 
   /**

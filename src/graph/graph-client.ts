@@ -10,11 +10,13 @@ import type {
   FolderRef,
   FolderSyncResult,
   ListFoldersOptions,
+  ImportedMessage,
   ListMessagesOptions,
   MailboxFolder,
   MailboxClient,
   MailboxMessageRef,
   MailboxName,
+  MessageImporting,
   MessageTag,
   MimeDownload,
   StoreAttachment,
@@ -32,6 +34,7 @@ import {
   graphUserSchema,
   MESSAGE_SELECT,
 } from './graph-schemas.js';
+import { toGraphImportBody } from './graph-import.js';
 import { GraphTransport, type GraphCall } from './graph-transport.js';
 import { OUTLOOK_MAILBOX_LIMITS, type MailboxGateOptions } from './mailbox-gate.js';
 import { checkDownloadLength } from './mime-download.js';
@@ -88,7 +91,13 @@ type GraphPage = z.infer<typeof graphPageSchema>;
  * @see https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits
  */
 export class GraphClient
-  implements MailboxClient, AttachmentRemoving, SubscriptionClient, DirectoryClient, MailSender
+  implements
+    MailboxClient,
+    AttachmentRemoving,
+    MessageImporting,
+    SubscriptionClient,
+    DirectoryClient,
+    MailSender
 {
   private readonly transport: GraphTransport;
   private readonly logger: Logger;
@@ -314,6 +323,29 @@ export class GraphClient
       operation: 'move-message',
     });
     return parse(graphMessageSchema, body, 'move-message').id;
+  }
+
+  /**
+   * Imports a message for release with Graph's JSON create, which can set PR_MESSAGE_FLAGS so
+   * that the message is received mail and not a draft, at the cost of the original MIME
+   * (src/graph/graph-import.ts lists what is lost).
+   * @throws ScannerError `mailbox-request-failed` for a message too large for one request.
+   */
+  async importMessage(
+    mailbox: MailboxName,
+    folder: FolderRef,
+    mime: Buffer,
+    receivedAt?: Date,
+  ): Promise<ImportedMessage> {
+    const body = await this.transport.json({
+      method: 'POST',
+      path: `${userPath(mailbox)}/mailFolders/${folderSegment(folder)}/messages`,
+      body: await toGraphImportBody(mime, receivedAt),
+      mailbox,
+      scope: 'item',
+      operation: 'import-message',
+    });
+    return { id: parse(graphMessageSchema, body, 'import-message').id, preservesMime: false };
   }
 
   /**

@@ -203,3 +203,33 @@ export interface AttachmentRemoving {
 export function canRemoveAttachments(client: object): client is AttachmentRemoving {
   return typeof (client as Partial<AttachmentRemoving>).removeAttachment === 'function';
 }
+
+/** A message created in a mailbox from stored MIME. */
+export interface ImportedMessage {
+  /** The store's id of the new item. */
+  id: string;
+  /**
+   * True when the store keeps the MIME byte for byte (EWS). False when the store rebuilds the
+   * message from parsed fields (Graph), so headers such as the Received chain are lost.
+   */
+  preservesMime: boolean;
+}
+
+/** A store that can create a received (non-draft) message from MIME, for release. */
+export interface MessageImporting {
+  /**
+   * Creates a message in a folder from MIME, as received mail rather than a draft. `receivedAt`
+   * is the original receive time, which stores that rebuild the message keep.
+   */
+  importMessage(
+    mailbox: MailboxName,
+    folder: FolderRef,
+    mime: Buffer,
+    receivedAt?: Date,
+  ): Promise<ImportedMessage>;
+}
+
+/** True when the client can import a message from MIME. */
+export function canImportMessage(client: object): client is MessageImporting {
+  return typeof (client as Partial<MessageImporting>).importMessage === 'function';
+}

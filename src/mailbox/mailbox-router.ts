@@ -1,6 +1,7 @@
 import { ScannerError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import {
+  canImportMessage,
   canPrefixSubject,
   canRemoveAttachments,
   type AttachmentRemoving,
@@ -10,10 +11,12 @@ import {
   type FolderRef,
   type FolderSyncResult,
   type ListFoldersOptions,
+  type ImportedMessage,
   type ListMessagesOptions,
   type MailboxClient,
   type MailboxMessageRef,
   type MailboxName,
+  type MessageImporting,
   type MessageTag,
   type MimeDownload,
   type SubjectPrefixing,
@@ -46,7 +49,9 @@ export interface MailboxRouterOptions {
  * reports it as `mailbox-on-premises`, the call is repeated on EWS and the mailbox is remembered
  * for `cacheTtlMs`. After that Graph is tried again, so that a migrated mailbox is noticed.
  */
-export class MailboxRouter implements MailboxClient, SubjectPrefixing, AttachmentRemoving {
+export class MailboxRouter
+  implements MailboxClient, SubjectPrefixing, AttachmentRemoving, MessageImporting
+{
   private readonly graph: MailboxClient;
   private readonly ews: MailboxClient | undefined;
   private readonly onPremMailboxes: ReadonlySet<string>;
@@ -186,6 +191,28 @@ export class MailboxRouter implements MailboxClient, SubjectPrefixing, Attachmen
         );
       }
       return client.removeAttachment(mailbox, id, target);
+    });
+  }
+
+  /**
+   * Imports a message through the store that contains the mailbox.
+   * @throws ScannerError `mailbox-request-failed` when that store cannot import MIME.
+   */
+  importMessage(
+    mailbox: MailboxName,
+    folder: FolderRef,
+    mime: Buffer,
+    receivedAt?: Date,
+  ): Promise<ImportedMessage> {
+    return this.run(mailbox, 'import-message', (client) => {
+      if (!canImportMessage(client)) {
+        throw new ScannerError(
+          'mailbox-request-failed',
+          'This mailbox store cannot create a message from MIME',
+          { fields: { operation: 'import-message' } },
+        );
+      }
+      return client.importMessage(mailbox, folder, mime, receivedAt);
     });
   }
 

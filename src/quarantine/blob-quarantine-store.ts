@@ -26,7 +26,12 @@ import {
 import { uploadMessageOnce } from './message-upload.js';
 import { parseQuarantineId, toQuarantineId } from './quarantine-id.js';
 import { listMetadata, parseListOptions } from './quarantine-list.js';
-import type { NewQuarantineItem, QuarantineMetadata, QuarantineStore } from './quarantine-types.js';
+import {
+  RETENTION_TAG,
+  type NewQuarantineItem,
+  type QuarantineMetadata,
+  type QuarantineStore,
+} from './quarantine-types.js';
 
 /** Default blobs per listing request. */
 const LIST_PAGE_SIZE = 1000;
@@ -75,7 +80,8 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
       const startedAt = Date.now();
       const digest = digestBytes(raw);
       const id = toQuarantineId(item.mailbox, digest.sha256);
-      const metadata = toMetadata(id, digest, item, new Date(startedAt), settings.retentionDays);
+      const days = retentionDaysOf(settings, item.verdict.category);
+      const metadata = toMetadata(id, digest, item, new Date(startedAt), days);
       const document = toMetadataDocument(metadata);
       assertStorable(document, id);
 
@@ -87,6 +93,20 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
         id,
       );
       const created = await uploadMetadataOnce(container, metadata, document);
+      if (created) {
+        // Only a new item gets its tag, so that a repeated put cannot lift the legal hold of the
+        // first. A failed tag is logged, not thrown, because an untagged item matches no lifecycle
+        // rule and only the retention timer removes it. Throwing would leave the message in the
+        // mailbox when the identity lacks the tag permission.
+        try {
+          await setRetentionTag(container, id, metadata.verdict.category);
+        } catch (error) {
+          logger.warn('Quarantine item stored without its retention tag', {
+            quarantineId: id,
+            code: error instanceof ScannerError ? error.code : 'unknown',
+          });
+        }
+      }
       logger.info('Quarantine item stored', {
         quarantineId: id,
         bytes: digest.size,
@@ -137,7 +157,26 @@ export function createBlobQuarantineStore(options: BlobQuarantineStoreOptions): 
     list(listOptions) {
       return listMetadata(container, logger, parseListOptions(listOptions), pageSize);
     },
+
+    async setRetentionTag(id, value) {
+      await setRetentionTag(container, parseQuarantineId(id), value);
+    },
   };
+}
+
+/**
+ * Tags both blobs of an item with `retention=<value>`. Blob lifecycle rules filter on blob index
+ * tags with equality only, so each category gets its own rule and a held item (`hold`) matches
+ * none (docs/quarantine-api.md, "Retention").
+ */
+async function setRetentionTag(container: ContainerClient, id: string, value: string): Promise<void> {
+  for (const name of [messageBlobName(id), metadataBlobName(id)]) {
+    try {
+      await container.getBlobClient(name).setTags({ [RETENTION_TAG]: value });
+    } catch (error) {
+      throw toBlobScannerError(error, { operation: 'set retention tag', quarantineId: id });
+    }
+  }
 }
 
 async function createContainer(container: ContainerClient, logger: Logger): Promise<void> {
@@ -150,6 +189,12 @@ async function createContainer(container: ContainerClient, logger: Logger): Prom
   } catch (error) {
     throw toBlobScannerError(error, { operation: 'create container' });
   }
+}
+
+/** Days an item of this category is kept: its category's setting, else the general one. */
+export function retentionDaysOf(settings: Settings['quarantine'], category: string): number {
+  const byCategory = settings.retentionDaysByCategory as Record<string, number | undefined> | undefined;
+  return byCategory?.[category] ?? settings.retentionDays;
 }
 
 function toMetadata(

@@ -27,7 +27,7 @@ export const MAX_LIST_PAGE_SIZE = 500;
 /**
  * Maximum index rows one list request reads, whatever its filters. The `signature` and `q`
  * filters are checked per row, so a rare match returns a short page and a continuation rather
- * than one slow request: 1,000 rows took about 200 ms in Azurite (docs/quarantine-api.md).
+ * than one slow request. Reading 1,000 rows took 0.2 to 0.9 s in Azurite (docs/benchmarks.md).
  */
 export const MAX_SCANNED_ROWS = 1000;
 
@@ -69,6 +69,9 @@ export const listQuerySchema = z.strictObject({
 });
 
 export type ListQuery = z.infer<typeof listQuerySchema>;
+
+/** The filters of a list query without paging, as a bulk request's `filter` takes them. */
+export const listFilterSchema = listQuerySchema.omit({ limit: true, continuation: true });
 
 /** True when the caller may see the item's metadata, preview and message. */
 export function mayRead(principal: Principal, metadata: QuarantineMetadata): boolean {

@@ -19,14 +19,24 @@ import { ScannerError } from '../shared/errors.js';
  */
 
 /** Action recorded by an audit entry. */
-export type AuditAction =
-  | 'list'
-  | 'preview'
-  | 'download'
-  | 'release'
-  | 'delete'
-  | 'purge'
-  | 'audit-read';
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Every audited action. */
+export const AUDIT_ACTIONS = [
+  'list',
+  'preview',
+  'download',
+  'release',
+  'request-release',
+  'list-requests',
+  'approve-release',
+  'deny-release',
+  'delete',
+  'legal-hold',
+  'bulk',
+  'purge',
+  'audit-read',
+] as const;
 
 /** Result of an audited action. `not-found` also covers items the caller may not see. */
 export type AuditResult = 'ok' | 'not-found' | 'forbidden' | 'invalid' | 'failed';
@@ -60,7 +70,7 @@ const entrySchema = z.object({
   actorId: z.string(),
   actorMailbox: z.string().optional(),
   actorRole: z.enum(['admin', 'reader', 'user', 'system']),
-  action: z.enum(['list', 'preview', 'download', 'release', 'delete', 'purge', 'audit-read']),
+  action: z.enum(AUDIT_ACTIONS),
   quarantineId: z.string().optional(),
   result: z.enum(['ok', 'not-found', 'forbidden', 'invalid', 'failed']),
   clientIp: z.string().optional(),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { odata, RestError, type TableClient } from '@azure/data-tables';
+import { odata, RestError, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 
 import type { Category } from '../scanning/types.js';
@@ -34,6 +34,9 @@ const MAX_INDEXED_SIGNATURES_CHARS = 2000;
 
 const LATEST_MS = 9_999_999_999_999;
 
+/** Most operations one entity group transaction may hold (Table storage's limit). */
+const MAX_TRANSACTION_ACTIONS = 100;
+
 /** One listed item: what the list endpoint returns per item, without recipients or body. */
 export interface QuarantineSummary {
   id: string;
@@ -49,6 +52,10 @@ export interface QuarantineSummary {
   size: number;
   /** ISO 8601 time the item was released to its mailbox; unset while it is quarantined. */
   releasedAt?: string;
+  /** Error code of the last failed release; the item stayed quarantined. */
+  releaseError?: string;
+  /** True while the item is on legal hold: never purged or deleted. */
+  legalHold?: boolean;
 }
 
 const rowSchema = z.object({
@@ -66,6 +73,8 @@ const rowSchema = z.object({
   size: z.number(),
   addressPartitions: z.string().default(''),
   releasedAt: z.string().optional(),
+  releaseError: z.string().optional(),
+  legalHold: z.boolean().optional(),
 });
 
 type IndexRow = z.infer<typeof rowSchema>;
@@ -147,6 +156,35 @@ export class QuarantineIndex {
   }
 
   /**
+   * Writes the rows of many items with entity group transactions: rows are grouped by partition
+   * and sent 100 at a time (the most one transaction may hold). Address rows go first and the
+   * `all` rows last, as in {@link add}. For bulk loads such as a rebuild or a benchmark seed.
+   * @throws ScannerError `blob-unavailable` when Table storage fails; a retry is safe.
+   */
+  async addBatch(items: readonly QuarantineMetadata[]): Promise<void> {
+    const byPartition = new Map<string, TransactionAction[]>();
+    for (const metadata of items) {
+      for (const entity of toIndexEntities(metadata)) {
+        const actions = byPartition.get(entity.partitionKey) ?? [];
+        actions.push(['upsert', entity, 'Replace']);
+        byPartition.set(entity.partitionKey, actions);
+      }
+    }
+    const partitions = [...byPartition.keys()].filter((key) => key !== ALL_PARTITION);
+    partitions.push(ALL_PARTITION);
+    try {
+      for (const partitionKey of partitions) {
+        const actions = byPartition.get(partitionKey) ?? [];
+        for (let start = 0; start < actions.length; start += MAX_TRANSACTION_ACTIONS) {
+          await this.table.submitTransaction(actions.slice(start, start + MAX_TRANSACTION_ACTIONS));
+        }
+      }
+    } catch (error) {
+      throw toIndexError(error, 'write');
+    }
+  }
+
+  /**
    * Deletes an item's address rows; the `all` row is removed by {@link removeAllRow} once the
    * blobs are gone, so that an interrupted delete is still found by retention.
    */
@@ -179,9 +217,66 @@ export class QuarantineIndex {
     }
   }
 
+  /**
+   * Records the error code of a failed release on every row of the item, so that listings show
+   * why the item is still quarantined. A later success clears nothing: `releasedAt` wins.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async markReleaseFailed(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    code: string,
+    at: Date,
+  ): Promise<void> {
+    await this.mergeAll(item, { releaseError: code, releaseErrorAt: at.toISOString() });
+  }
+
+  /**
+   * Sets or clears the legal hold on every row of the item. Retention skips held items.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async setLegalHold(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    hold: boolean,
+  ): Promise<void> {
+    await this.mergeAll(item, { legalHold: hold });
+  }
+
+  /** True when the item with this row key is on legal hold (read from its `all` row). */
+  async isOnHold(rowKey: string): Promise<boolean> {
+    try {
+      const entity = await this.table.getEntity(ALL_PARTITION, rowKey);
+      return entity.legalHold === true;
+    } catch (error) {
+      if (error instanceof RestError && error.statusCode === 404) {
+        return false;
+      }
+      throw toIndexError(error, 'read');
+    }
+  }
+
+  private async mergeAll(
+    item: { rowKey: string; addressPartitions: readonly string[] },
+    fields: Record<string, string | boolean>,
+  ): Promise<void> {
+    try {
+      for (const partitionKey of [...item.addressPartitions, ALL_PARTITION]) {
+        await this.table.updateEntity({ partitionKey, rowKey: item.rowKey, ...fields }, 'Merge');
+      }
+    } catch (error) {
+      throw toIndexError(error, 'write');
+    }
+  }
+
   /** Returns the `all` row of an item, or undefined when the item is not indexed. */
   async findRow(metadata: Pick<QuarantineMetadata, 'id' | 'quarantinedAt'>): Promise<
-    { rowKey: string; addressPartitions: string[]; releasedAt?: string } | undefined
+    | {
+        rowKey: string;
+        addressPartitions: string[];
+        releasedAt?: string;
+        releaseError?: string;
+        legalHold?: boolean;
+      }
+    | undefined
   > {
     const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
     try {
@@ -192,6 +287,8 @@ export class QuarantineIndex {
             rowKey,
             addressPartitions: splitList(parsed.data.addressPartitions),
             releasedAt: parsed.data.releasedAt,
+            releaseError: parsed.data.releaseError,
+            legalHold: parsed.data.legalHold,
           }
         : { rowKey, addressPartitions: [] };
     } catch (error) {
@@ -238,6 +335,8 @@ export class QuarantineIndex {
 
   /**
    * Lists the `all` rows of items whose `expiresAt` is at or before `now`, up to `limit` rows.
+   * Items on legal hold are skipped. They are checked after the query, because Table storage
+   * drops rows that lack a property compared in a filter, and most rows have no `legalHold`.
    * @throws ScannerError `blob-unavailable` when Table storage fails.
    */
   async listExpired(
@@ -250,7 +349,7 @@ export class QuarantineIndex {
     try {
       for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
         const parsed = rowSchema.safeParse(entity);
-        if (parsed.success) {
+        if (parsed.success && parsed.data.legalHold !== true) {
           expired.push({
             id: parsed.data.id,
             rowKey: parsed.data.rowKey,
@@ -386,6 +485,8 @@ function toSummary(row: IndexRow): QuarantineSummary {
     expiresAt: row.expiresAt,
     size: row.size,
     releasedAt: row.releasedAt,
+    releaseError: row.releasedAt === undefined ? row.releaseError : undefined,
+    legalHold: row.legalHold,
   };
 }
 

@@ -33,9 +33,8 @@ export interface RetentionResult {
  * per item to the audit log, with actor `system:retention`. A failure on one item is logged and
  * counted, and the run goes on, so one bad item cannot block the rest. The next run tries it again.
  *
- * NOTE: an item's expiry is fixed when it is stored (`MAILSWEEP_RETENTION_DAYS` after it was
- * quarantined, one value for every category), and there is no legal hold yet: an expired item
- * is always removed.
+ * An item's expiry is fixed when it is stored, from the retention days of its category. An item
+ * on legal hold is skipped, however long ago it expired.
  */
 export async function purgeExpiredItems(options: RetentionOptions): Promise<RetentionResult> {
   const { store, index, audit, logger, now } = options;
@@ -44,6 +43,10 @@ export async function purgeExpiredItems(options: RetentionOptions): Promise<Rete
   let failed = 0;
   for (const item of expired) {
     try {
+      // The hold may have been set after the listing; it is read again right before removal.
+      if (await index.isOnHold(item.rowKey)) {
+        continue;
+      }
       await removeQuarantineItem(store, index, item);
       purged += 1;
       await audit.append({

@@ -9,6 +9,8 @@ import { createQuarantineApi, type QuarantineApi } from './quarantine-api.js';
 import { QuarantineAuditLog } from './quarantine-audit.js';
 import { QuarantineIndex } from './quarantine-index.js';
 import type { QuarantineStore } from './quarantine-types.js';
+import { ReleasedMessages } from './released-messages.js';
+import { ReleaseRequestStore } from './release-requests.js';
 
 /** The services the quarantine functions share within one host instance. */
 export interface QuarantineRuntime {
@@ -38,9 +40,11 @@ export function getQuarantineRuntime(): Promise<QuarantineRuntime> {
 async function buildRuntime(): Promise<QuarantineRuntime> {
   const settings = loadSettings(process.env);
   const state = { settings: settings.state };
-  const [indexTable, auditTable] = await Promise.all([
+  const [indexTable, auditTable, releasesTable, requestsTable] = await Promise.all([
     openStateTable(state, STATE_TABLES.quarantineIndex),
     openStateTable(state, STATE_TABLES.quarantineAudit),
+    openStateTable(state, STATE_TABLES.quarantineReleases),
+    openStateTable(state, STATE_TABLES.releaseRequests),
   ]);
   const index = new QuarantineIndex(indexTable);
   const audit = new QuarantineAuditLog(auditTable);
@@ -56,6 +60,9 @@ async function buildRuntime(): Promise<QuarantineRuntime> {
     audit,
     auth: toAuthMode(settings.auth),
     limits: settings.limits,
+    releaseRequests: new ReleaseRequestStore(requestsTable),
+    releasedMessages: new ReleasedMessages(releasesTable),
+    maxBulkItems: settings.quarantine.maxBulkItems,
     // The mailbox client is the one the scan consumers use (Graph or EWS, wired by the host).
     releaseTarget: async () => {
       const arrival = await getArrivalRuntime();

@@ -99,4 +99,18 @@ export interface QuarantineStore {
 
   /** Yields the metadata of stored items in id order, page by page. */
   list(options?: QuarantineListOptions): AsyncIterable<QuarantineMetadata>;
+
+  /**
+   * Sets the retention tag that a storage lifecycle rule filters on, on both blobs of an item:
+   * the verdict category while the item may expire, `hold` while it is on legal hold. Stores
+   * without lifecycle rules leave it out.
+   * @throws ScannerError `blob-unavailable` if storage fails.
+   */
+  setRetentionTag?(id: string, value: string): Promise<void>;
 }
+
+/** Blob index tag name read by the quarantine lifecycle rules. */
+export const RETENTION_TAG = 'retention';
+
+/** Retention tag value of an item on legal hold; no lifecycle rule matches it. */
+export const HOLD_TAG_VALUE = 'hold';

@@ -1,4 +1,4 @@
-import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
+import { requireReader, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
 import { findMailboxProblems, logMailboxProblems } from './mailbox-health.js';
@@ -6,7 +6,7 @@ import { toView } from './mailboxes-api.js';
 import { toLogger, type RealtimeServices } from './services.js';
 
 /**
- * Handles `GET /api/status` for administrators. It returns each mailbox's subscription state and
+ * Handles `GET /api/status` for administrators and readers. It returns each mailbox's subscription state and
  * expiry, last notification, last catch-up and problems, and the scan queue's backlog and
  * dead-letter count. Each mailbox with a problem is also logged as an error.
  */
@@ -16,7 +16,7 @@ export async function handleStatus(
   loadServices: () => Promise<RealtimeServices>,
 ): Promise<ApiResponse> {
   const services = await loadServices();
-  const auth = requireAdmin(request, toAuthMode(services.settings.auth));
+  const auth = requireReader(request, toAuthMode(services.settings.auth));
   if ('response' in auth) {
     return auth.response;
   }

@@ -25,6 +25,8 @@ export const STATE_TABLES = {
   digestState: 'digeststate',
   /** Mailbox scans: scan records, per-mailbox progress rows and per-message report rows. */
   scans: 'scans',
+  quarantineReleases: 'quarantinereleases',
+  releaseRequests: 'quarantinerequests',
 } as const;
 
 export type StateTableName = (typeof STATE_TABLES)[keyof typeof STATE_TABLES];

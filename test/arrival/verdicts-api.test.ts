@@ -62,6 +62,16 @@ describe('GET /api/verdicts', () => {
     assert.equal(response.status, 403);
   });
 
+  it('admits a caller with the reader role', async () => {
+    const appServiceHandler = createVerdictsHandler({ table, auth: { kind: 'app-service' } });
+    const principal = { auth_typ: 'aad', claims: [{ typ: 'oid', val: 'reader-1' }, { typ: 'roles', val: 'Mailsweep.Reader' }] };
+    const encoded = Buffer.from(JSON.stringify(principal)).toString('base64');
+
+    const response = await appServiceHandler(request('', null, { 'x-ms-client-principal': encoded }), context);
+
+    assert.equal(response.status, 200);
+  });
+
   it('rejects a wrong token', async () => {
     const response = await handler(request('', 'wrong'), context);
     assert.equal(response.status, 401);

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { listMimeAttachments } from '../helpers/sim-attachments.js';
 import { readJson, sendEmpty, sendGraphError, sendJson } from './http-tools.js';
+import { createMessage } from './message-create.js';
 import type { MailboxStore, SimFolder, SimMailbox, SimMessage } from './mailbox-store.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
@@ -90,6 +91,13 @@ export async function handleMailboxRequest(
   if (lower[0] === 'messages' && rest.length === 1 && method === 'GET') {
     return listMessages(context, mailbox, undefined, url, request, response);
   }
+  if (lower[0] === 'messages' && rest.length === 1 && method === 'POST') {
+    // Without a folder, Graph creates the message in Drafts.
+    const drafts = context.store.findFolder(mailbox, 'drafts') ?? context.store.findFolder(mailbox, 'inbox');
+    return drafts === undefined
+      ? sendGraphError(response, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.')
+      : createMessage(context, mailbox, drafts, request, response);
+  }
   if (lower[0] === 'messages' && second !== undefined) {
     return handleMessage(context, mailbox, second, lower.slice(2), request, response);
   }
@@ -116,6 +124,9 @@ export async function handleMailboxRequest(
     }
     if (lower[2] === 'messages' && rest.length === 3 && method === 'GET') {
       return listMessages(context, mailbox, folder, url, request, response);
+    }
+    if (lower[2] === 'messages' && rest.length === 3 && method === 'POST') {
+      return createMessage(context, mailbox, folder, request, response);
     }
     if (lower[2] === 'messages' && lower[3] === 'delta' && rest.length === 4 && method === 'GET') {
       return deltaMessages(context, mailbox, folder, url, request, response);

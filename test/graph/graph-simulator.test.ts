@@ -172,4 +172,28 @@ describe('Graph simulator', () => {
     );
     assert.equal(response.status, 400);
   });
+
+  it('creates drafts from MIME, received mail from flagged JSON', async () => {
+    const mailbox = sim.addMailbox('create@contoso.com');
+    const url = `${sim.baseUrl}/users/${mailbox.id}/mailFolders/inbox/messages`;
+    const mime = Buffer.from(sampleMime(1));
+    const fromMime = await send(sim, 'POST', url, { token, body: mime.toString('base64'), contentType: 'text/plain' });
+    assert.equal(fromMime.status, 201);
+    const draft = JSON.parse(fromMime.body) as { id: string; isDraft: boolean };
+    assert.equal(draft.isDraft, true);
+    assert.deepEqual(sim.message('create@contoso.com', draft.id)?.mime, mime);
+
+    const json = (flags?: string) =>
+      JSON.stringify({
+        subject: 'Hello',
+        body: { contentType: 'text', content: 'Hi' },
+        singleValueExtendedProperties: flags === undefined ? [] : [{ id: 'Integer 0x0E07', value: flags }],
+      });
+    const received = await send(sim, 'POST', url, { token, body: json('1'), contentType: 'application/json' });
+    const unsent = await send(sim, 'POST', url, { token, body: json('9'), contentType: 'application/json' });
+    const plain = await send(sim, 'POST', url, { token, body: json(), contentType: 'application/json' });
+    assert.equal((JSON.parse(received.body) as { isDraft: boolean }).isDraft, false);
+    assert.equal((JSON.parse(unsent.body) as { isDraft: boolean }).isDraft, true);
+    assert.equal((JSON.parse(plain.body) as { isDraft: boolean }).isDraft, true);
+  });
 });

@@ -6,9 +6,11 @@ import type {
   FolderListing,
   FolderRef,
   FolderSyncResult,
+  ImportedMessage,
   ListMessagesOptions,
   MailboxClient,
   MailboxMessageRef,
+  MessageImporting,
   MessageTag,
   MimeDownload,
 } from '../../src/mailbox/mailbox-client.js';
@@ -28,9 +30,12 @@ export interface StoredMessage {
 
 /** A fault the next matching call throws or causes, consumed once. */
 export type Fault =
-  | { method: keyof MailboxClient; error: ScannerError }
+  | { method: MailboxMethod; error: ScannerError }
   /** getMime returns only the first `bytes` bytes, with the full size declared. */
   | { method: 'getMime'; truncateTo: number };
+
+/** A method of the fake that a fault can target. */
+export type MailboxMethod = keyof MailboxClient | 'importMessage';
 
 interface MailboxState {
   folders: Map<string, { displayName: string; hidden: boolean }>;
@@ -47,7 +52,7 @@ const WELL_KNOWN = ['inbox', 'junkemail', 'deleteditems', 'sentitems', 'recovera
  * hidden ones, drafts exist, and `syncFolder` returns changes since an opaque state. Faults are
  * queued with {@link InMemoryMailbox.failNext}; every call is counted in `calls`.
  */
-export class InMemoryMailbox implements MailboxClient {
+export class InMemoryMailbox implements MailboxClient, MessageImporting {
   readonly calls: { method: string; mailbox: string; id?: string }[] = [];
   private readonly mailboxes = new Map<string, MailboxState>();
   private readonly faults: Fault[] = [];
@@ -104,7 +109,7 @@ export class InMemoryMailbox implements MailboxClient {
   }
 
   /** Number of calls of one method. */
-  count(method: keyof MailboxClient): number {
+  count(method: MailboxMethod): number {
     return this.calls.filter((call) => call.method === method).length;
   }
 
@@ -176,6 +181,18 @@ export class InMemoryMailbox implements MailboxClient {
     return moved.id;
   }
 
+  /**
+   * Creates a received message from MIME, byte for byte as EWS CreateItem with PR_MESSAGE_FLAGS
+   * does. The internet message id comes from the Message-ID header, as Exchange reads it.
+   */
+  async importMessage(mailbox: string, folder: FolderRef, mime: Buffer): Promise<ImportedMessage> {
+    this.enter('importMessage', mailbox);
+    const folderId = this.resolve(mailbox, folder);
+    const header = /^Message-ID:[ \t]*(<[^>\r\n]*>)/im.exec(mime.toString('latin1'));
+    const id = this.deliver(mailbox, Buffer.from(mime), { folderId, internetMessageId: header?.[1] });
+    return { id, preservesMime: true };
+  }
+
   async deleteMessage(mailbox: string, id: string, mode: DeleteMode): Promise<void> {
     this.enter('deleteMessage', mailbox, id);
     const state = this.mailbox(mailbox);
@@ -210,7 +227,7 @@ export class InMemoryMailbox implements MailboxClient {
     return this.mailbox(mailbox).folders.get(folderId)?.hidden === true;
   }
 
-  private enter(method: keyof MailboxClient, mailbox: string, id?: string): Fault | undefined {
+  private enter(method: MailboxMethod, mailbox: string, id?: string): Fault | undefined {
     this.calls.push({ method, mailbox, id });
     const index = this.faults.findIndex((fault) => fault.method === method);
     if (index < 0) {

@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -252,13 +257,49 @@ describe('GET /api/quarantine/items/{id}', () => {
 
 describe('GET /api/quarantine/items/{id}/message', () => {
   it('returns the stored bytes as an attachment', async () => {
-    const id = ids['alice-malware'] ?? '';
+    const id = ids['alice-spam'] ?? '';
     const response = await download(asAlice, id);
     assert.equal(response.status, 200);
     assert.deepEqual(response.body, await fixture.store.getContent(id));
     assert.equal(response.headers?.['content-type'], 'application/octet-stream');
     assert.equal(response.headers?.['content-disposition'], `attachment; filename="${id}.eml"`);
     assert.equal(response.headers?.['x-content-type-options'], 'nosniff');
+  });
+
+  it('refuses a user the download of their malware', async () => {
+    const response = await download(asAlice, ids['alice-malware'] ?? '');
+    assert.equal(response.status, 403);
+    assert.equal(response.body, undefined);
+  });
+
+  it('zips malware with the password infected by default', async () => {
+    const id = ids['alice-malware'] ?? '';
+    const response = await download(asAdmin, id);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers?.['content-type'], 'application/zip');
+    assert.equal(response.headers?.['content-disposition'], `attachment; filename="${id}.zip"`);
+    const extracted = await unzipWith(response.body as Buffer, 'infected', `${id}.eml`);
+    assert.equal(extracted.code, 0);
+    assert.deepEqual(extracted.stdout, await fixture.store.getContent(id));
+    const wrong = await unzipWith(response.body as Buffer, 'wrong', `${id}.eml`);
+    assert.notEqual(wrong.code, 0);
+    assert.notDeepEqual(wrong.stdout, await fixture.store.getContent(id));
+  });
+
+  it('returns the plain message with format=eml', async () => {
+    const id = ids['alice-malware'] ?? '';
+    const request = apiRequest('GET', `quarantine/items/${id}/message?format=eml`, asAdmin, { id });
+    const response = await fixture.api.message(request, context);
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, await fixture.store.getContent(id));
+  });
+
+  it('rejects an unknown format', async () => {
+    const id = ids['alice-spam'] ?? '';
+    const request = apiRequest('GET', `quarantine/items/${id}/message?format=rar`, asAlice, { id });
+    const response = await fixture.api.message(request, context);
+    assert.equal(response.status, 400);
+    assert.match(jsonOf<{ error: string }>(response).error, /format/);
   });
 
   it('returns 404 for another user\'s item', async () => {
@@ -272,6 +313,41 @@ describe('GET /api/quarantine/items/{id}/message', () => {
     assert.equal(response.status, 200);
   });
 });
+
+describe('allowedActions', () => {
+  it('lists what each caller may do on list rows', async () => {
+    const actionsOf = async (caller: TestCaller, name: string) => {
+      const page = await list(caller);
+      return (page.items as (QuarantineSummary & { allowedActions: string[] })[]).find(
+        (item) => item.id === ids[name],
+      )?.allowedActions;
+    };
+    assert.deepEqual(await actionsOf(asAlice, 'alice-spam'), ['download', 'release', 'delete']);
+    assert.deepEqual(await actionsOf(asAlice, 'alice-malware'), ['request-release', 'delete']);
+    assert.deepEqual(await actionsOf(asAlice, 'carol-to-alice'), ['download']);
+    assert.deepEqual(await actionsOf(asAdmin, 'alice-malware'), ['download', 'release', 'delete']);
+    assert.deepEqual(await actionsOf(asReader, 'alice-malware'), ['download']);
+  });
+
+  it('matches the item view', async () => {
+    const response = await preview(asAlice, ids['alice-malware'] ?? '');
+    const item = jsonOf<{ item: { allowedActions: string[] } }>(response).item;
+    assert.deepEqual(item.allowedActions, ['request-release', 'delete']);
+  });
+});
+
+/** Extracts one entry with the system's unzip (Debian's unzip 6.0) and a password. */
+async function unzipWith(zip: Buffer, password: string, entry: string): Promise<{ code: number | null; stdout: Buffer }> {
+  const directory = await mkdtemp(join(tmpdir(), 'mailsweep-zip-'));
+  const path = join(directory, 'item.zip');
+  await writeFile(path, zip);
+  const child = spawn('unzip', ['-p', '-P', password, path, entry], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const [code] = (await once(child, 'close')) as [number | null];
+  await rm(directory, { recursive: true, force: true });
+  return { code, stdout: Buffer.concat(chunks) };
+}
 
 describe('GET /api/quarantine/audit', () => {
   it('admits administrators only', async () => {

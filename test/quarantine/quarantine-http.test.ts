@@ -17,6 +17,7 @@ process.env.MAILSWEEP_LOCAL_ADMIN_TOKEN = ADMIN_TOKEN;
 process.env.MAILSWEEP_LOCAL_USER_TOKEN = USER_TOKEN;
 process.env.MAILSWEEP_LOCAL_USER_ADDRESS = userAddress;
 process.env.MAILSWEEP_QUARANTINE_CONTAINER = `qhttp-${randomBytes(6).toString('hex')}`;
+process.env.MAILSWEEP_QUARANTINE_MAX_BULK_ITEMS = '3';
 await import('../../functions/quarantine.js');
 
 describe('quarantine routes over HTTP', () => {
@@ -25,7 +26,9 @@ describe('quarantine routes over HTTP', () => {
   let otherId: string;
 
   before(async () => {
-    const http = registeredFunctions().http.filter((route) => route.route.startsWith('quarantine'));
+    const http = registeredFunctions().http.filter(
+      (route) => route.route.startsWith('quarantine') || route.route === 'openapi.json',
+    );
     host = await startLocalHost({
       port: 0,
       logger: silentLogger,
@@ -80,12 +83,104 @@ describe('quarantine routes over HTTP', () => {
     }
   });
 
-  it('returns 413 for an oversized body', async () => {
-    const response = await fetch(`${host.url}/api/quarantine/items/${ownId}/release`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      body: 'x'.repeat(4096),
+  const send = (method: string, path: string, token: string, body: string) =>
+    fetch(`${host.url}/api/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
     });
+
+  it('returns 413 for an oversized body', async () => {
+    const release = await send('POST', `quarantine/items/${ownId}/release`, ADMIN_TOKEN, 'x'.repeat(17 * 1024));
+    assert.equal(release.status, 413);
+    const hold = await send('PUT', `quarantine/items/${ownId}/legal-hold`, ADMIN_TOKEN, 'x'.repeat(4096));
+    assert.equal(hold.status, 413);
+    const bulk = await send('POST', 'quarantine/bulk', ADMIN_TOKEN, 'x'.repeat(65 * 1024));
+    assert.equal(bulk.status, 413);
+  });
+
+  it('returns 413 for a bulk request over the item limit', async () => {
+    const ids = Array.from({ length: 4 }, () => randomBytes(16).toString('hex'));
+    const response = await send('POST', 'quarantine/bulk', ADMIN_TOKEN, JSON.stringify({ action: 'delete', ids }));
     assert.equal(response.status, 413);
+    const { store } = await getQuarantineRuntime();
+    assert.equal((await store.getMetadata(ownId)).id, ownId);
+  });
+
+  it('returns 413 for a bulk filter matching too many items', async () => {
+    const { store } = await getQuarantineRuntime();
+    const crowd = uniqueAddress('crowd');
+    for (let index = 0; index < 4; index += 1) {
+      await store.put(plainMessage(), newItem(crowd));
+    }
+    const body = JSON.stringify({ action: 'delete', filter: { mailbox: crowd } });
+    const response = await send('POST', 'quarantine/bulk', ADMIN_TOKEN, body);
+    assert.equal(response.status, 413);
+    const listed = (await (await get(`quarantine/items?mailbox=${crowd}`, ADMIN_TOKEN)).json()) as { items: unknown[] };
+    assert.equal(listed.items.length, 4);
+  });
+
+  it('deletes in bulk with a result per item', async () => {
+    const { store } = await getQuarantineRuntime();
+    const mine = (await store.put(plainMessage(), newItem(userAddress))).id;
+    const body = JSON.stringify({ action: 'delete', ids: [mine, otherId] });
+    const response = await send('POST', 'quarantine/bulk', USER_TOKEN, body);
+    assert.equal(response.status, 200);
+    const { results } = (await response.json()) as { results: { id: string; status: number }[] };
+    assert.deepEqual(results.map((result) => [result.id, result.status]), [[mine, 204], [otherId, 404]]);
+    assert.equal((await store.getMetadata(otherId)).id, otherId);
+  });
+
+  it('rejects unsafe ids on every item route', async () => {
+    const unsafe = ['%2e%2e', '..%2f..%2fmetadata.json', `${ownId}%00`, `%00${ownId.slice(1)}`, ownId.toUpperCase()];
+    for (const id of unsafe) {
+      for (const [method, path] of [
+        ['POST', `quarantine/items/${id}/release`],
+        ['POST', `quarantine/items/${id}/release-requests`],
+        ['PUT', `quarantine/items/${id}/legal-hold`],
+        ['POST', `quarantine/release-requests/${id}/approve`],
+      ] as const) {
+        const response = await send(method, path, ADMIN_TOKEN, method === 'PUT' ? '{"hold":true}' : '{}');
+        // URL parsing turns `%2e%2e` into `..`, so that path can land on another route: 405.
+        assert.ok([400, 404, 405].includes(response.status), `${method} ${path}: ${response.status}`);
+      }
+    }
+  });
+
+  it('keeps filter values out of the storage query', async () => {
+    for (const injection of ["' or PartitionKey ne '", "x' or '1' eq '1"]) {
+      const response = await get(`quarantine/items?sender=${encodeURIComponent(`a${injection}@fabrikam.com`)}`, USER_TOKEN);
+      assert.ok(response.status === 200 || response.status === 400, String(response.status));
+      if (response.status === 200) {
+        const body = (await response.json()) as { items: unknown[] };
+        assert.equal(body.items.length, 0);
+      }
+      const text = await get(`quarantine/items?q=${encodeURIComponent(injection)}`, USER_TOKEN);
+      assert.equal(text.status, 200);
+      assert.equal(((await text.json()) as { items: unknown[] }).items.length, 0);
+    }
+  });
+
+  it('serves the OpenAPI document to signed-in callers', async () => {
+    assert.equal((await get('openapi.json')).status, 401);
+    const response = await get('openapi.json', USER_TOKEN);
+    assert.equal(response.status, 200);
+    const document = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    assert.equal(document.openapi, '3.1.0');
+    for (const path of [
+      '/quarantine/items',
+      '/quarantine/items/{id}',
+      '/quarantine/items/{id}/message',
+      '/quarantine/items/{id}/release',
+      '/quarantine/items/{id}/release-requests',
+      '/quarantine/items/{id}/legal-hold',
+      '/quarantine/release-requests',
+      '/quarantine/release-requests/{requestId}/approve',
+      '/quarantine/release-requests/{requestId}/deny',
+      '/quarantine/bulk',
+      '/quarantine/audit',
+    ]) {
+      assert.ok(document.paths[path], path);
+    }
   });
 });

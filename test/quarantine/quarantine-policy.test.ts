@@ -1,0 +1,45 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import type { Principal } from '../../src/auth/principal.js';
+import { allowedActions, type PolicyItem } from '../../src/quarantine/quarantine-policy.js';
+
+const admin: Principal = { id: 'a', mailbox: 'admin@contoso.com', isAdmin: true };
+const reader: Principal = { id: 'r', mailbox: 'reader@contoso.com', isAdmin: false, isReader: true };
+const owner: Principal = { id: 'o', mailbox: 'owner@contoso.com', isAdmin: false };
+const recipient: Principal = { id: 'c', mailbox: 'cc@contoso.com', isAdmin: false };
+
+const item = (overrides: Partial<PolicyItem> = {}): PolicyItem => ({
+  mailbox: 'Owner@Contoso.com',
+  category: 'spam',
+  ...overrides,
+});
+
+describe('allowedActions', () => {
+  const cases: [string, Principal, PolicyItem, string[]][] = [
+    ['admin, spam', admin, item(), ['download', 'release', 'delete']],
+    ['admin, released malware', admin, item({ category: 'malware', releasedAt: 'x' }), ['download', 'delete']],
+    ['admin, held', admin, item({ legalHold: true }), ['download', 'release']],
+    ['reader, malware of another', reader, item({ category: 'malware' }), ['download']],
+    ['reader, own spam', reader, item({ mailbox: 'reader@contoso.com' }), ['download', 'release', 'delete']],
+    ['owner, spam', owner, item(), ['download', 'release', 'delete']],
+    ['owner, malware', owner, item({ category: 'malware' }), ['request-release', 'delete']],
+    ['owner, phishing', owner, item({ category: 'phishing' }), ['request-release', 'delete']],
+    ['owner, policy', owner, item({ category: 'policy' }), ['download', 'request-release', 'delete']],
+    ['owner, released spam', owner, item({ releasedAt: 'x' }), ['download', 'delete']],
+    ['owner, held malware', owner, item({ category: 'malware', legalHold: true }), ['request-release']],
+    ['recipient, spam', recipient, item(), ['download']],
+    ['recipient, malware', recipient, item({ category: 'malware' }), []],
+  ];
+  for (const [name, principal, policyItem, expected] of cases) {
+    it(name, () => {
+      assert.deepEqual(allowedActions(principal, policyItem), expected);
+    });
+  }
+
+  it('never treats an addressless caller as owner', () => {
+    const anonymous: Principal = { id: 'x', isAdmin: false };
+    assert.deepEqual(allowedActions(anonymous, item({ category: 'malware' })), []);
+    assert.deepEqual(allowedActions(anonymous, item({ mailbox: undefined })), ['download']);
+  });
+});
