@@ -12,6 +12,18 @@ param environmentName string = 'dev'
 @minValue(1)
 param retentionDays int = 30
 
+@description('Optional. Days a quarantined malware item is kept (MAILSWEEP_RETENTION_DAYS_MALWARE).')
+@minValue(1)
+param retentionDaysMalware int = 30
+
+@description('Optional. Days a quarantined phishing item is kept (MAILSWEEP_RETENTION_DAYS_PHISHING).')
+@minValue(1)
+param retentionDaysPhishing int = 30
+
+@description('Optional. Days a quarantined spam item is kept (MAILSWEEP_RETENTION_DAYS_SPAM).')
+@minValue(1)
+param retentionDaysSpam int = 15
+
 @description('Optional. Days each audit blob stays immutable.')
 @minValue(1)
 param auditImmutabilityDays int = 365
@@ -149,6 +161,8 @@ var tableNames = [
   'ewssubscriptions'
   'scans'
   'digeststate'
+  'quarantinereleases'
+  'quarantinerequests'
 ]
 var quarantineContainerName = 'quarantine'
 var rulesContainerName = 'rules'
@@ -192,6 +206,11 @@ module quarantineStorage 'modules/quarantine-storage.bicep' = {
     ]
     tableNames: tableNames
     retentionDays: retentionDays
+    retentionDaysByCategory: {
+      malware: retentionDaysMalware
+      phishing: retentionDaysPhishing
+      spam: retentionDaysSpam
+    }
     auditImmutabilityDays: auditImmutabilityDays
     tags: tags
   }
@@ -276,6 +295,9 @@ module functionApp 'modules/function-app.bicep' = {
       MAILSWEEP_QUARANTINE_CONTAINER: quarantineContainerName
       MAILSWEEP_RULES_CONTAINER: rulesContainerName
       MAILSWEEP_RETENTION_DAYS: string(retentionDays)
+      MAILSWEEP_RETENTION_DAYS_MALWARE: string(retentionDaysMalware)
+      MAILSWEEP_RETENTION_DAYS_PHISHING: string(retentionDaysPhishing)
+      MAILSWEEP_RETENTION_DAYS_SPAM: string(retentionDaysSpam)
       MAILSWEEP_STATE_TABLE_URI: quarantineStorage.outputs.tableServiceUri
 
       MAILSWEEP_SERVICEBUS__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
@@ -324,8 +346,11 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     hostStorageAccountName: hostStorage.outputs.accountName
     dataStorageAccountName: quarantineStorage.outputs.accountName
     blobContainerNames: [
-      quarantineContainerName
       rulesContainerName
+    ]
+    // The quarantine tags each item with its retention class, for the lifecycle rules.
+    taggedContainerNames: [
+      quarantineContainerName
     ]
     tableNames: tableNames
     serviceBusNamespaceName: serviceBus.outputs.namespaceName

@@ -7,6 +7,9 @@ using 'main.bicep'
 param environmentName = take(readEnvironmentVariable('AZURE_ENV_NAME', 'dev'), 8)
 param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
 param retentionDays = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS', '30'))
+param retentionDaysMalware = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS_MALWARE', '30'))
+param retentionDaysPhishing = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS_PHISHING', '30'))
+param retentionDaysSpam = int(readEnvironmentVariable('MAILSWEEP_RETENTION_DAYS_SPAM', '15'))
 // The mailboxes' tenant, when it is not the tenant of the subscription; a fixed value such as
 // param graphTenantId = '<tenant-id>' works as well.
 param graphTenantId = readEnvironmentVariable('MAILSWEEP_GRAPH_TENANT_ID', '')

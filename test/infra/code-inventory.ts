@@ -67,12 +67,17 @@ const SDK_OPERATIONS: readonly {
   {
     sdk: '@azure/storage-blob',
     operation: 'blob:read',
-    methods: ['download', 'downloadToBuffer', 'getProperties', 'exists', 'listBlobsFlat', 'listBlobsByHierarchy', 'getTags'],
+    methods: ['download', 'downloadToBuffer', 'getProperties', 'exists', 'listBlobsFlat', 'listBlobsByHierarchy'],
   },
   {
     sdk: '@azure/storage-blob',
     operation: 'blob:write',
-    methods: ['upload', 'uploadData', 'uploadStream', 'stageBlock', 'commitBlockList', 'delete', 'deleteIfExists', 'setMetadata', 'setHTTPHeaders', 'create', 'createIfNotExists', 'beginCopyFromURL', 'syncCopyFromURL', 'setTags', 'setImmutabilityPolicy', 'setLegalHold'],
+    methods: ['upload', 'uploadData', 'uploadStream', 'stageBlock', 'commitBlockList', 'delete', 'deleteIfExists', 'setMetadata', 'setHTTPHeaders', 'create', 'createIfNotExists', 'beginCopyFromURL', 'syncCopyFromURL', 'setImmutabilityPolicy', 'setLegalHold'],
+  },
+  {
+    sdk: '@azure/storage-blob',
+    operation: 'blob:tags',
+    methods: ['setTags', 'getTags', 'findBlobsByTags'],
   },
   {
     sdk: '@azure/data-tables',

@@ -73,6 +73,12 @@ const OPERATION_ROLES: Record<string, { roles: string[]; scopeType: string }> = 
     roles: ['Storage Blob Data Contributor', 'Storage Blob Data Owner'],
     scopeType: 'Microsoft.Storage/storageAccounts/blobServices/containers',
   },
+  // Blob index tags need the tags/read and tags/write data actions, which among the built-in
+  // storage roles only Storage Blob Data Owner has.
+  'blob:tags': {
+    roles: ['Storage Blob Data Owner'],
+    scopeType: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+  },
   'table:read': {
     roles: ['Storage Table Data Reader', 'Storage Table Data Contributor'],
     scopeType: 'Microsoft.Storage/storageAccounts/tableServices/tables',
@@ -324,6 +330,12 @@ async function requiredOperations(appSettings: Record<string, unknown>): Promise
   const receiveQueues = await codeReceiveQueueNames();
   const required: RequiredOperation[] = findDataPlaneOperations().map(({ operation, files }) => {
     const source = files.join(', ');
+    if (operation === 'blob:tags') {
+      // Only the quarantine store tags blobs, for the lifecycle rules of its container.
+      const quarantine = appSettings.MAILSWEEP_QUARANTINE_CONTAINER ?? settingDefault('MAILSWEEP_QUARANTINE_CONTAINER');
+      assert.deepEqual(files, ['src/quarantine/blob-quarantine-store.ts'], 'blob tags set outside the quarantine store');
+      return { operation, targets: [String(quarantine)], source };
+    }
     if (operation.startsWith('blob:')) {
       return { operation, targets: containers, source };
     }

@@ -24,6 +24,9 @@ param tableNames string[] = []
 @minValue(1)
 param retentionDays int = 30
 
+@description('Optional. Days kept per category (malware, phishing, spam); categories not named use retentionDays.')
+param retentionDaysByCategory object = {}
+
 @description('Optional. Days deleted blobs and containers stay recoverable.')
 @minValue(1)
 @maxValue(365)
@@ -126,14 +129,29 @@ resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-
 
 // Versioning keeps a previous version of every deleted or overwritten blob, so the rule deletes
 // old versions of quarantined items too; otherwise a purged item would stay as a version.
+// The app tags both blobs of an item with `retention=<category>`, or `retention=hold` while the
+// item is on legal hold (src/quarantine/blob-quarantine-store.ts). Lifecycle filters match tags by
+// equality only, so each category has its own rule and no rule matches `hold`. The rules run two
+// days after the retention period, so that the app's purge timer, which also removes the index
+// rows and writes the audit entry, normally deletes an item first.
+var lifecycleGraceDays = 2
+var categoryRetention = [
+  { category: 'malware', days: retentionDaysByCategory.?malware ?? retentionDays }
+  { category: 'phishing', days: retentionDaysByCategory.?phishing ?? retentionDays }
+  { category: 'spam', days: retentionDaysByCategory.?spam ?? retentionDays }
+  { category: 'policy', days: retentionDays }
+  { category: 'unscannable', days: retentionDays }
+  { category: 'clean', days: retentionDays }
+]
+
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: account
   name: 'default'
   properties: {
     policy: {
-      rules: [
-        {
-          name: 'expire-quarantined-items'
+      rules: concat(
+        map(categoryRetention, entry => {
+          name: 'expire-${entry.category}'
           enabled: true
           type: 'Lifecycle'
           definition: {
@@ -144,22 +162,50 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               prefixMatch: [
                 '${containerName}/items/'
               ]
+              blobIndexMatch: [
+                {
+                  name: 'retention'
+                  op: '=='
+                  value: entry.category
+                }
+              ]
             }
             actions: {
               baseBlob: {
                 delete: {
-                  daysAfterCreationGreaterThan: retentionDays
-                }
-              }
-              version: {
-                delete: {
-                  daysAfterCreationGreaterThan: retentionDays
+                  daysAfterCreationGreaterThan: entry.days + lifecycleGraceDays
                 }
               }
             }
           }
-        }
-      ]
+        }),
+        [
+          {
+            // Earlier versions of a blob (left by a metadata change or a delete) hold no item
+            // that is still listed; the current version of a held item is never a version here.
+            name: 'expire-previous-versions'
+            enabled: true
+            type: 'Lifecycle'
+            definition: {
+              filters: {
+                blobTypes: [
+                  'blockBlob'
+                ]
+                prefixMatch: [
+                  '${containerName}/items/'
+                ]
+              }
+              actions: {
+                version: {
+                  delete: {
+                    daysAfterCreationGreaterThan: max(retentionDays, retentionDaysByCategory.?malware ?? retentionDays, retentionDaysByCategory.?phishing ?? retentionDays, retentionDaysByCategory.?spam ?? retentionDays) + lifecycleGraceDays
+                  }
+                }
+              }
+            }
+          }
+        ]
+      )
     }
   }
   dependsOn: [

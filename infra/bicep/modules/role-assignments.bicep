@@ -14,6 +14,9 @@ param dataStorageAccountName string
 @description('Required. Blob containers in the data account that the app reads and writes.')
 param blobContainerNames string[]
 
+@description('Optional. Blob containers in the data account where the app also sets blob index tags; they get Storage Blob Data Owner instead of Contributor, because only Owner among the built-in data roles includes the tags permissions.')
+param taggedContainerNames string[] = []
+
 @description('Required. Tables in the data account that the app reads and writes.')
 param tableNames string[]
 
@@ -67,6 +70,13 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
+resource taggedContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [
+  for containerName in taggedContainerNames: {
+    parent: dataStorage::blobService
+    name: containerName
+  }
+]
+
 resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' existing = [
   for tableName in tableNames: {
     parent: dataStorage::tableService
@@ -111,6 +121,18 @@ resource containerContributors 'Microsoft.Authorization/roleAssignments@2022-04-
     scope: containers[index]
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+resource taggedContainerOwners 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (containerName, index) in taggedContainerNames: {
+    name: guid(taggedContainers[index].id, principalId, roles.storageBlobDataOwner)
+    scope: taggedContainers[index]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
       principalId: principalId
       principalType: 'ServicePrincipal'
     }
