@@ -184,6 +184,10 @@ describe('web interface in Chromium', { skip: chromiumPath === undefined ? NO_CH
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const rows = page.locator('#items tbody tr');
     await rows.filter({ hasText: `Verify your mailbox ${tag}` }).waitFor();
+    // The unfiltered first page may still be on screen for a moment; wait for the filtered one.
+    await page
+      .waitForFunction("document.querySelectorAll('#items tbody tr').length === 2", undefined, { timeout: 10_000 })
+      .catch(() => undefined);
     assert.equal(await rows.count(), 2);
     assert.match(await page.locator('#who').textContent() ?? '', /administrator/);
 
@@ -282,8 +286,15 @@ describe('web interface in Chromium', { skip: chromiumPath === undefined ? NO_CH
     await page.close();
   });
 
-  it('downloads the original message', async () => {
-    const page = await signIn(USER_TOKEN);
+  it('downloads the original message as the administrator, never as its user', async () => {
+    // Users may not download phishing or malware (src/quarantine/quarantine-policy.ts).
+    const userPage = await signIn(USER_TOKEN);
+    await userPage.goto(`${harness.host.url}/api/ui/?item=${ids.phishing}`);
+    await userPage.locator('#item-view').waitFor({ state: 'visible' });
+    assert.equal(await userPage.getByRole('button', { name: 'Download .eml' }).count(), 0);
+    await userPage.close();
+
+    const page = await signIn(harness.adminToken);
     await page.goto(`${harness.host.url}/api/ui/?item=${ids.phishing}`);
     await page.locator('#item-view').waitFor({ state: 'visible' });
     const [download] = await Promise.all([
