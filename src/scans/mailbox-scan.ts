@@ -296,9 +296,9 @@ class MailboxScanRun {
    * message is done. Report mode stores the page's rows in one transaction at the end of the page,
    * which saves a Table storage request per message. A crash before that write makes the resumed
    * job scan that page's messages again, which changes nothing in the mailbox and replaces no row
-   * twice. Act mode cannot wait like this: a message moved or deleted before a crash is not
-   * listed again, so its row would be lost, while the scan's lock already keeps it from being
-   * acted on twice.
+   * twice. Act mode cannot wait for the page. The scan's lock keeps a message from being acted
+   * on twice, but a message moved out of the scanned folders or deleted is not listed again, so a
+   * crash before its row is written would lose the row.
    */
   private async scanPage(page: readonly MailboxMessageRef[], folder: PlannedFolder): Promise<void> {
     const context: MessageStepContext = {
@@ -353,6 +353,9 @@ class MailboxScanRun {
             finished.set(rowKey, item);
             continue;
           }
+          // NOTE: a crash between the action and this write still loses the row of a message
+          // that the action moved out of the scanned folders or deleted. The scan's lock records
+          // the verdict, but nothing rebuilds the row from it.
           await this.deps.store.writeItem(this.job.scanId, this.mailboxKey, rowKey, item);
           this.count(item);
           await this.deps.afterMessage?.(item);
