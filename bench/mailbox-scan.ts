@@ -5,7 +5,10 @@
 // requests with throttling (Graph 429, EWS ErrorServerBusy with BackOffMilliseconds 50). It prints
 // misses and duplicates (from the scanner's count per message id), the achieved rate, the rate the
 // simulated limits allow, and their ratio. Not a test: figures go to docs/benchmarks.md by hand.
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+
+import type { TableClient } from '@azure/data-tables';
 
 import { handleScanMailbox, type MailboxScanDependencies } from '../src/scans/mailbox-scan.js';
 import { startScan } from '../src/scans/start-scan.js';
@@ -86,6 +89,55 @@ async function runAll(fixture: ScanFixture, deps: MailboxScanDependencies): Prom
   return failures;
 }
 
+/** Counts a table client's requests to Table storage by HTTP method. */
+function countTableRequests(table: TableClient, counts: Map<string, number>): void {
+  table.pipeline.addPolicy({
+    name: 'benchRequestCounter',
+    sendRequest: (request, next) => {
+      counts.set(request.method, (counts.get(request.method) ?? 0) + 1);
+      return next(request);
+    },
+  });
+}
+
+/**
+ * Returns the CPU seconds used so far by the other children of this process's parent, which are
+ * Azurite when the bench runs under scripts/with-azurite.mjs. Linux only; 0 elsewhere.
+ */
+function siblingCpuSeconds(): number {
+  const ticksPerSecond = 100;
+  let total = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
+        continue;
+      }
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      // The fields after the command name: state, ppid, ..., utime (14th), stime (15th).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.ppid) {
+        total += (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return total;
+}
+
+/** Formats counts as `key n (n per message)`, largest first. */
+function perMessage(counts: Map<string, number>, messages: number): string {
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, count]) => `${key} ${count} (${(count / messages).toFixed(3)}/msg)`)
+    .join(', ');
+}
+
 async function main(): Promise<void> {
   const fixture = await createScanFixture({ MAILSWEEP_EWS_MAX_CONCURRENCY: String(EWS_CONCURRENCY) });
   try {
@@ -97,6 +149,13 @@ async function main(): Promise<void> {
     fixture.ews.faults.serverBusyRate = THROTTLE_RATE;
     fixture.ews.faults.backOffMs = 50;
     const { graph, ews, ids } = fill(fixture);
+    const tableRequests = new Map<string, number>();
+    countTableRequests(fixture.deps.locksTable, tableRequests);
+    countTableRequests(fixture.scansTable, tableRequests);
+    const graphLogStart = fixture.graph.sim.requestLog.length;
+    const ewsLogStart = fixture.ews.requestLog.length;
+    const cpuStart = process.cpuUsage();
+    const siblingCpuStart = siblingCpuSeconds();
 
     const started = Date.now();
     const result = await startScan(
@@ -109,6 +168,8 @@ async function main(): Promise<void> {
     }
     const failures = await runAll(fixture, { ...fixture.deps, logger: silentLogger });
     const seconds = (Date.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
+    const azuriteCpu = siblingCpuSeconds() - siblingCpuStart;
 
     let misses = 0;
     let duplicates = 0;
@@ -142,6 +203,31 @@ async function main(): Promise<void> {
     console.log(
       `allowed rate: ${allowedRate.toFixed(1)} messages/s ` +
         `(EWS ${ewsPerSecond.toFixed(0)}/s for ${ewsSeconds.toFixed(0)} s; Graph ${graphPerSecond.toFixed(0)}/s per mailbox)`,
+    );
+    const graphRequests = new Map<string, number>();
+    for (const entry of fixture.graph.sim.requestLog.slice(graphLogStart)) {
+      const kind = `${entry.method} ${entry.path
+        .replace(/^\/users\/[^/]+/, '')
+        .replace(/\/mailFolders\/[^/]+/, '/mailFolders/ID')
+        .replace(/\/messages\/[^/]+/, '/messages/ID')}`;
+      const key = entry.status === 429 ? `${kind} (429)` : kind;
+      graphRequests.set(key, (graphRequests.get(key) ?? 0) + 1);
+    }
+    const ewsRequests = new Map<string, number>();
+    for (const entry of fixture.ews.requestLog.slice(ewsLogStart)) {
+      const key = entry.fault === undefined ? entry.operation : `${entry.operation} (${entry.fault})`;
+      ewsRequests.set(key, (ewsRequests.get(key) ?? 0) + 1);
+    }
+    console.log(`Graph requests: ${perMessage(graphRequests, sideMessages)}`);
+    console.log(`EWS requests: ${perMessage(ewsRequests, sideMessages)}`);
+    console.log(`Table requests: ${perMessage(tableRequests, ids.length)}`);
+    console.log(
+      `Azurite CPU: ${azuriteCpu.toFixed(1)} s (${((azuriteCpu / seconds) * 100).toFixed(0)}% of one core, ` +
+        `${((azuriteCpu * 1000) / ids.length).toFixed(2)} ms per message)`,
+    );
+    console.log(
+      `scanner process CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s ` +
+        `(${((cpu.user + cpu.system) / 1e6 / seconds * 100).toFixed(0)}% of one core)`,
     );
     console.log(`ratio: ${(achievedRate / allowedRate).toFixed(3)} (target >= 0.80)`);
   } finally {

@@ -199,6 +199,9 @@ class MailboxScanRun {
   private async scanFolderWindow(folder: PlannedFolder): Promise<MailboxScanResult | undefined> {
     const { since, until, byModifiedTime } = this.definition;
     const pageSize = this.deps.settings.scans.pageSize;
+    // Messages at the cursor's millisecond that are already done come back at the top of the next
+    // listing. Asking for that many more keeps a full page to one listing request in most cases.
+    let doneAtCursor = this.progress.before === undefined ? 0 : 1;
     for (;;) {
       const stop = await this.checkStop();
       if (stop !== undefined) {
@@ -214,7 +217,7 @@ class MailboxScanRun {
         receivedAfter: byModifiedTime ? undefined : new Date(since),
         modifiedAfter: byModifiedTime ? new Date(since) : undefined,
         receivedBefore: new Date(this.progress.before ?? until),
-        pageSize,
+        pageSize: pageSize + doneAtCursor,
       });
       for await (const ref of listing) {
         if (ref.isDraft === true || this.done.has(toScanItemKey(ref))) {
@@ -232,6 +235,7 @@ class MailboxScanRun {
         // Messages received at exactly the oldest time may continue on the next page, so the next
         // listing includes that millisecond and skips the ones already done.
         this.progress.before = new Date(oldest + 1).toISOString();
+        doneAtCursor = page.filter((ref) => receivedTime(ref) === oldest).length;
       }
       if (exhausted) {
         return undefined;
@@ -285,7 +289,15 @@ class MailboxScanRun {
     return undefined;
   }
 
-  /** Scans one page's messages, a few at a time, storing each report row as soon as it is done. */
+  /**
+   * Scans one page's messages, a few at a time. Act mode stores each report row as soon as its
+   * message is done. Report mode stores the page's rows in one transaction at the end of the page,
+   * which saves a Table storage request per message. A crash before that write makes the resumed
+   * job scan that page's messages again, which changes nothing in the mailbox and replaces no row
+   * twice. Act mode cannot wait for the page. The scan's lock keeps a message from being acted
+   * on twice, but a message moved out of the scanned folders or deleted is not listed again, so a
+   * crash before its row is written would lose the row.
+   */
   private async scanPage(page: readonly MailboxMessageRef[], folder: PlannedFolder): Promise<void> {
     const context: MessageStepContext = {
       mailbox: this.job.mailbox,
@@ -310,6 +322,8 @@ class MailboxScanRun {
           ),
         );
     const queue = [...page];
+    const batched = this.definition.mode === 'report';
+    const finished = new Map<string, ScanItem>();
     let failure: unknown;
     const worker = async (): Promise<void> => {
       for (let ref = queue.shift(); ref !== undefined && failure === undefined; ref = queue.shift()) {
@@ -333,6 +347,13 @@ class MailboxScanRun {
             continue;
           }
           this.done.add(rowKey);
+          if (batched) {
+            finished.set(rowKey, item);
+            continue;
+          }
+          // NOTE: a crash between the action and this write still loses the row of a message
+          // that the action moved out of the scanned folders or deleted. The scan's lock records
+          // the verdict, but nothing rebuilds the row from it.
           await this.deps.store.writeItem(this.job.scanId, this.mailboxKey, rowKey, item);
           this.count(item);
           await this.deps.afterMessage?.(item);
@@ -343,8 +364,22 @@ class MailboxScanRun {
     };
     const workers = Math.max(1, this.deps.settings.scans.messageConcurrency);
     await Promise.all(Array.from({ length: workers }, () => worker()));
+    if (finished.size > 0) {
+      await this.storeRows(finished);
+    }
     if (failure !== undefined) {
       throw failure;
+    }
+  }
+
+  /** Stores report rows in one batch, then counts them. */
+  private async storeRows(rows: ReadonlyMap<string, ScanItem>): Promise<void> {
+    await this.deps.store.writeItems(this.job.scanId, this.mailboxKey, rows);
+    for (const item of rows.values()) {
+      this.count(item);
+    }
+    for (const item of rows.values()) {
+      await this.deps.afterMessage?.(item);
     }
   }
 
@@ -449,10 +484,14 @@ function toFolderRef(folder: PlannedFolder): FolderRef {
     : { folderId: folder.id };
 }
 
+function receivedTime(ref: MailboxMessageRef): number {
+  return ref.receivedAt === undefined ? Number.NaN : Date.parse(ref.receivedAt);
+}
+
 function oldestReceived(page: readonly MailboxMessageRef[]): number | undefined {
   let oldest: number | undefined;
   for (const ref of page) {
-    const time = ref.receivedAt === undefined ? Number.NaN : Date.parse(ref.receivedAt);
+    const time = receivedTime(ref);
     if (Number.isFinite(time) && (oldest === undefined || time < oldest)) {
       oldest = time;
     }

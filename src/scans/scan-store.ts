@@ -353,6 +353,27 @@ export class ScanStore {
     }
   }
 
+  /**
+   * Stores many report rows of one mailbox in transactions of up to 100 rows, the most Table
+   * storage takes in one. Rows are replaced by key, so a retried write stores no second row; each
+   * transaction is all or nothing, but a failure after the first leaves the earlier ones stored.
+   * @throws ScannerError `blob-unavailable` when Table storage fails.
+   */
+  async writeItems(scanId: string, mailboxKey: string, rows: ReadonlyMap<string, ScanItem>): Promise<void> {
+    const actions: TableTransaction['actions'] = [...rows].map(([itemKey, item]) => [
+      'upsert',
+      { partitionKey: itemPartition(scanId, mailboxKey), rowKey: itemKey, ...withoutUndefined(item) },
+      'Replace',
+    ]);
+    try {
+      for (let start = 0; start < actions.length; start += MAX_BATCH) {
+        await this.table.submitTransaction(actions.slice(start, start + MAX_BATCH));
+      }
+    } catch (error) {
+      throw toTableError(error, 'scan item batch write');
+    }
+  }
+
   /** Reads one mailbox's report rows, keyed by item key. */
   async readItems(scanId: string, mailboxKey: string): Promise<Map<string, ScanItem>> {
     const items = new Map<string, ScanItem>();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { buildSamples, GTUBE } from '../../src/samples/samples.js';
 import { summarizeScan } from '../../src/scans/scan-summary.js';
-import type { ScanItem } from '../../src/scans/scan-store.js';
+import type { ScanItem, ScanStore } from '../../src/scans/scan-store.js';
 import { startScan } from '../../src/scans/start-scan.js';
 import { SERVICE_PASSWORD } from '../ews/ews-test-support.js';
 import { createScanFixture, drain, ONPREM_DOMAIN, plainMessage, type ScanFixture } from './scan-test-support.js';
@@ -174,6 +174,75 @@ describe('mailbox scans', () => {
     for (const id of ids) {
       assert.equal(fixture.scanner.counts.get(id), 1, `message scanned ${fixture.scanner.counts.get(id) ?? 0} times`);
     }
+  });
+
+  it('stores report rows once per page', async () => {
+    const graphBox = `${uniqueName('g')}@contoso.com`;
+    const ids = fillGraph(fixture, graphBox, 30);
+    const scanId = await begin(fixture, { scope: { mailboxes: [graphBox] } });
+
+    // The second page's batch fails once, as a crash before the write would lose it.
+    const batches: number[] = [];
+    let singleWrites = 0;
+    const store = Object.create(fixture.store) as ScanStore;
+    store.writeItems = async (id, mailboxKey, rows) => {
+      batches.push(rows.size);
+      if (batches.length === 2) {
+        throw new Error('Table storage unreachable');
+      }
+      return fixture.store.writeItems(id, mailboxKey, rows);
+    };
+    store.writeItem = async (...args) => {
+      singleWrites += 1;
+      return fixture.store.writeItem(...args);
+    };
+    const { results, thrown } = await drain(fixture, { store });
+
+    assert.deepEqual(thrown, []);
+    assert.deepEqual(results, ['done']);
+    assert.equal(singleWrites, 0);
+    assert.deepEqual(batches, [7, 7, 7, 7, 7, 2]);
+    assert.equal((await reportOf(fixture, scanId)).length, 30);
+    // Page size 7, newest first: only the page whose rows were lost is scanned again.
+    ids.forEach((id, index) => {
+      const expected = index >= 7 && index < 14 ? 2 : 1;
+      assert.equal(fixture.scanner.counts.get(id), expected, `message ${index}`);
+    });
+  });
+
+  it('acts once per message across a kill', async () => {
+    const graphBox = `${uniqueName('g')}@contoso.com`;
+    const ids = fillGraph(fixture, graphBox, 12);
+    const spam = fixture.graph.sim.deliverMessage(graphBox, { mime: plainMessage('spam3', `Buy ${GTUBE}`), internetMessageId: '<spam3@x>', receivedAt: new Date(Date.now() - 90_000) });
+    const malware = fixture.graph.sim.deliverMessage(graphBox, { mime: eicar.raw, internetMessageId: '<eicar3@x>', receivedAt: new Date(Date.now() - 150_000) });
+    const scanId = await begin(fixture, { scope: { mailboxes: [graphBox] }, mode: 'act' });
+    const [job] = fixture.queue.take();
+    assert.ok(job);
+
+    let finished = 0;
+    const killAfter = async (): Promise<void> => {
+      finished += 1;
+      if (finished === 5) {
+        throw new Error('worker killed');
+      }
+    };
+    const { handleScanMailbox } = await import('../../src/scans/mailbox-scan.js');
+    await assert.rejects(
+      handleScanMailbox(job, { deliveryCount: 1 }, { ...fixture.deps, logger: fixtureLogger, afterMessage: killAfter }),
+      /worker killed/,
+    );
+    fixture.queue.jobs.push(job);
+    const { results } = await drain(fixture);
+    assert.deepEqual(results, ['done']);
+
+    const items = await reportOf(fixture, scanId);
+    assert.equal(items.length, 14);
+    for (const id of [...ids, spam.id, malware.id]) {
+      assert.equal(fixture.scanner.counts.get(id), 1, `message scanned ${fixture.scanner.counts.get(id) ?? 0} times`);
+    }
+    const malwareRows = items.filter((item) => item.category === 'malware');
+    assert.equal(malwareRows.length, 1);
+    assert.equal(malwareRows[0]?.outcome, 'acted');
   });
 
   it('checkpoints and re-sends itself when the budget runs out', async () => {

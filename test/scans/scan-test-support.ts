@@ -1,3 +1,5 @@
+import type { TableClient } from '@azure/data-tables';
+
 import { HiddenFolders } from '../../src/arrival/mailbox-actions.js';
 import { MessageLocks } from '../../src/arrival/message-locks.js';
 import { SyncStates } from '../../src/arrival/sync-states.js';
@@ -68,6 +70,8 @@ export interface ScanFixture {
   settings: Settings;
   queue: RecordingQueue;
   store: ScanStore;
+  /** The `scans` table behind `store`. */
+  scansTable: TableClient;
   scanner: ReturnType<typeof countingScanner>;
   deps: Omit<MailboxScanDependencies, 'logger'>;
   start: StartScanDependencies;
@@ -113,6 +117,7 @@ export async function createScanFixture(overrides: Record<string, string> = {}):
     settings,
     queue,
     store,
+    scansTable: scans,
     scanner,
     monitored,
     deps: {
