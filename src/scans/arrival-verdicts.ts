@@ -15,6 +15,8 @@ const finishedRowSchema = z.object({
   category: z.string().optional(),
   action: z.string().optional(),
   signatures: z.string().optional(),
+  quarantineId: z.string().optional(),
+  receivedAt: z.string().optional(),
 });
 
 /** The verdict scan on arrival stored for a message it finished. */
@@ -51,6 +53,38 @@ export async function readArrivalVerdicts(
     } catch (error) {
       throw toTableError(error, 'arrival verdict query');
     }
+  }
+  return found;
+}
+
+/** A message this scan finished acting on, from the scan's own lock. */
+export interface ScanLockVerdict extends ArrivalVerdict {
+  lockKey: string;
+  quarantineId?: string;
+  receivedAt?: string;
+}
+
+/**
+ * Lists the `done` locks of one mailbox in a scan's lock partition (see ScanLocks), that is every
+ * message the scan acted on, including those its action moved out of the scanned folders.
+ * @throws ScannerError `blob-unavailable` when Table storage fails.
+ */
+export async function listScanLockVerdicts(
+  locksTable: TableClient,
+  scanPartition: string,
+): Promise<ScanLockVerdict[]> {
+  const found: ScanLockVerdict[] = [];
+  const filter = odata`PartitionKey eq ${scanPartition} and state eq ${'done'}`;
+  try {
+    for await (const entity of locksTable.listEntities({ queryOptions: { filter } })) {
+      const row = finishedRowSchema.safeParse(entity);
+      if (row.success) {
+        const { rowKey, category, action, signatures, quarantineId, receivedAt } = row.data;
+        found.push({ lockKey: rowKey, category, action, signatures, quarantineId, receivedAt });
+      }
+    }
+  } catch (error) {
+    throw toTableError(error, 'scan lock query');
   }
   return found;
 }

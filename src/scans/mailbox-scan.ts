@@ -10,9 +10,9 @@ import type { FolderRef, MailboxClient, MailboxMessageRef, WellKnownFolder } fro
 import { scanMailboxJobSchema, type JobQueue, type ScanMailboxJob } from '../queue/jobs.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { readArrivalVerdicts } from './arrival-verdicts.js';
+import { listScanLockVerdicts, readArrivalVerdicts } from './arrival-verdicts.js';
 import { describeScanError, toScanErrorCode } from './scan-errors.js';
-import { ScanLocks } from './scan-locks.js';
+import { scanLockPartition, ScanLocks } from './scan-locks.js';
 import { scanOneMessage, toScanItemKey, type MessageStepContext } from './scan-one-message.js';
 import type { ScanDefinition } from './scan-request.js';
 import {
@@ -24,6 +24,9 @@ import {
   type ScanRecord,
   type ScanStore,
 } from './scan-store.js';
+
+/** Folder of a report row rebuilt from the scan's lock, whose folder was not recorded. */
+const RECOVERED_FOLDER = '(recovered from the scan lock)';
 
 /** Well-known folder names a request may use in `folders`. */
 const WELL_KNOWN_NAMES: ReadonlySet<string> = new Set(['inbox', 'junkemail', 'deleteditems', 'sentitems']);
@@ -351,9 +354,8 @@ class MailboxScanRun {
             finished.set(rowKey, item);
             continue;
           }
-          // NOTE: a crash between the action and this write still loses the row of a message
-          // that the action moved out of the scanned folders or deleted. The scan's lock records
-          // the verdict, but nothing rebuilds the row from it.
+          // A crash between the action and this write is repaired when the job resumes: the
+          // scan's lock records the verdict, and loadDone rebuilds the row from it.
           await this.deps.store.writeItem(this.job.scanId, this.mailboxKey, rowKey, item);
           this.count(item);
           await this.deps.afterMessage?.(item);
@@ -409,9 +411,39 @@ class MailboxScanRun {
     return 'yielded';
   }
 
-  /** Loads the messages this mailbox's scan already finished and recounts the counters from them. */
+  /**
+   * Loads the messages this mailbox's scan already finished and recounts the counters from them.
+   * In act mode, a message the scan acted on but whose row was never written (a crash between the
+   * two) gets its row back from the scan's lock, because its action may have moved it out of the
+   * folders the scan lists.
+   */
   private async loadDone(): Promise<void> {
     const items = await this.deps.store.readItems(this.job.scanId, this.mailboxKey);
+    if (this.definition.mode === 'act') {
+      const locks = await listScanLockVerdicts(this.deps.locksTable, scanLockPartition(this.mailboxKey, this.job.scanId));
+      const recovered = new Map<string, ScanItem>();
+      for (const lock of locks) {
+        if (!items.has(lock.lockKey)) {
+          recovered.set(lock.lockKey, {
+            mailbox: this.job.mailbox,
+            folder: RECOVERED_FOLDER,
+            receivedAt: lock.receivedAt,
+            outcome: 'acted',
+            category: lock.category,
+            action: lock.action,
+            rule: lock.signatures,
+            quarantineId: lock.quarantineId,
+            scannedAt: new Date(this.now()).toISOString(),
+          });
+        }
+      }
+      if (recovered.size > 0) {
+        await this.deps.store.writeItems(this.job.scanId, this.mailboxKey, recovered);
+        for (const [key, item] of recovered) {
+          items.set(key, item);
+        }
+      }
+    }
     this.progress.scanned = 0;
     this.progress.skipped = 0;
     this.progress.errors = 0;

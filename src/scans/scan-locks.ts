@@ -13,7 +13,7 @@ export class ScanLocks extends MessageLocks {
 
   constructor(table: TableClient, scanId: string) {
     super(table);
-    this.suffix = `-${scanId}`;
+    this.suffix = scanLockSuffix(scanId);
   }
 
   override claim(mailboxKey: string, lockKey: string, identity: LockIdentity): Promise<ClaimResult> {
@@ -39,4 +39,13 @@ export class ScanLocks extends MessageLocks {
   private scoped(mailboxKey: string): string {
     return mailboxKey.endsWith(this.suffix) ? mailboxKey : `${mailboxKey}${this.suffix}`;
   }
+}
+
+function scanLockSuffix(scanId: string): string {
+  return `-${scanId}`;
+}
+
+/** The lock partition of one mailbox in one scan. */
+export function scanLockPartition(mailboxKey: string, scanId: string): string {
+  return `${mailboxKey}${scanLockSuffix(scanId)}`;
 }

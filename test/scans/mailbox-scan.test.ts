@@ -245,6 +245,49 @@ describe('mailbox scans', () => {
     assert.equal(malwareRows[0]?.outcome, 'acted');
   });
 
+  it('rebuilds the row of a message acted on just before a kill', async () => {
+    const graphBox = `${uniqueName('g')}@contoso.com`;
+    const ids = fillGraph(fixture, graphBox, 8);
+    const malware = fixture.graph.sim.deliverMessage(graphBox, { mime: eicar.raw, internetMessageId: '<eicar4@x>', receivedAt: new Date(Date.now() - 5_000) });
+    const scanId = await begin(fixture, { scope: { mailboxes: [graphBox] }, mode: 'act' });
+    const [job] = fixture.queue.take();
+    assert.ok(job);
+    const killAfterMalware = async (item: ScanItem): Promise<void> => {
+      if (item.category === 'malware') {
+        throw new Error('worker killed');
+      }
+    };
+    const { handleScanMailbox } = await import('../../src/scans/mailbox-scan.js');
+    await assert.rejects(
+      handleScanMailbox(job, { deliveryCount: 1 }, { ...fixture.deps, logger: fixtureLogger, afterMessage: killAfterMalware }),
+      /worker killed/,
+    );
+    // The kill came after the malware was moved to the quarantine folder but before its row was
+    // written: remove the row the first run wrote.
+    const rows = fixture.scansTable.listEntities<{ category?: string }>();
+    let removed = 0;
+    for await (const row of rows) {
+      if (row.partitionKey?.startsWith(`i-${scanId}`) === true && row.category === 'malware') {
+        await fixture.scansTable.deleteEntity(row.partitionKey, row.rowKey ?? '');
+        removed += 1;
+      }
+    }
+    assert.equal(removed, 1);
+
+    fixture.queue.jobs.push(job);
+    const { results } = await drain(fixture);
+    assert.deepEqual(results, ['done']);
+    const items = await reportOf(fixture, scanId);
+    assert.equal(items.length, 9);
+    const malwareRows = items.filter((item) => item.category === 'malware');
+    assert.equal(malwareRows.length, 1);
+    assert.equal(malwareRows[0]?.outcome, 'acted');
+    assert.ok(malwareRows[0]?.quarantineId);
+    for (const id of [...ids, malware.id]) {
+      assert.equal(fixture.scanner.counts.get(id), 1, `message scanned ${fixture.scanner.counts.get(id) ?? 0} times`);
+    }
+  });
+
   it('checkpoints and re-sends itself when the budget runs out', async () => {
     const ewsBox = `${uniqueName('e')}@${ONPREM_DOMAIN}`;
     const ids = fillEws(fixture, ewsBox, 20);
