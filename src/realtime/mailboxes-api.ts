@@ -78,10 +78,54 @@ async function addMailbox(
   if ('groupId' in parsed.data) {
     return addGroup(parsed.data.groupId, services, context);
   }
-  const record = await services.mailboxes.add(parsed.data.address, {}, services.now());
+  const address = parsed.data.address;
+  const existing = await services.mailboxes.get(address);
+  if (existing?.directlyAdded === true) {
+    return { status: 200, json: { mailbox: toView(existing) } };
+  }
+  if (existing === undefined && (await isUnknownUser(address, services, context))) {
+    return {
+      status: 404,
+      json: { error: 'No user with this address was found in the directory; the mailbox was not added' },
+    };
+  }
+  const record = await services.mailboxes.add(address, {}, services.now());
   context.log('info', 'Mailbox added', { mailboxHash: hashMailbox(record.mailbox) });
   const current = await subscribeNow(record, services, context);
   return { status: 201, json: { mailbox: toView(current ?? record) } };
+}
+
+/**
+ * True when Graph answers 404 for the address's user. Mailboxes of on-premises domains or named
+ * on premises in settings are not checked, and any other failure lets the add go on, because the
+ * subscription sync reports and retries it.
+ */
+async function isUnknownUser(
+  address: string,
+  services: RealtimeServices,
+  context: HandlerContext,
+): Promise<boolean> {
+  const users = services.graph?.users;
+  const lower = address.toLowerCase();
+  const domain = lower.slice(lower.lastIndexOf('@') + 1);
+  const hybrid = services.settings.hybrid;
+  if (users === undefined || hybrid.onPremMailboxes.includes(lower) || hybrid.onPremDomains.includes(domain)) {
+    return false;
+  }
+  try {
+    await users.resolveUserId(lower);
+    return false;
+  } catch (error) {
+    if (error instanceof ScannerError && error.fields.status === 404) {
+      context.log('warn', 'Mailbox not added: no such user', { mailboxHash: hashMailbox(lower) });
+      return true;
+    }
+    context.log('warn', 'Looking up the user of a new mailbox failed; it is added anyway', {
+      mailboxHash: hashMailbox(lower),
+      error: toError(error).message,
+    });
+    return false;
+  }
 }
 
 async function addGroup(

@@ -31,6 +31,8 @@ export class InMemoryGraph implements SubscriptionClient, DirectoryClient, UserI
   readonly subscriptions = new Map<string, StoredSubscription>();
   readonly groups = new Map<string, string[]>();
   readonly onPremises = new Set<string>();
+  /** Addresses with no user in the directory: looking them up fails with 404, as in Graph. */
+  readonly unknownUsers = new Set<string>();
   readonly calls: string[] = [];
   /** Object ids of users, by address; created on first use. */
   private readonly userIds = new Map<string, string>();
@@ -105,6 +107,11 @@ export class InMemoryGraph implements SubscriptionClient, DirectoryClient, UserI
   }
 
   async resolveUserId(mailbox: string): Promise<string> {
+    if (this.unknownUsers.has(mailbox)) {
+      throw new ScannerError('mailbox-request-failed', 'Graph rejected the request', {
+        fields: { status: 404, graphCode: 'Request_ResourceNotFound', operation: 'resolve-user-id' },
+      });
+    }
     return this.userIdOf(mailbox);
   }
 

@@ -53,6 +53,31 @@ describe('/api/mailboxes', () => {
     assert.equal(graph.subscriptionsOf('new.user@contoso.com').length, 1);
   });
 
+  it('answers 200 for a mailbox added twice', async () => {
+    const add = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ address: 'twice@contoso.com' }),
+      });
+    assert.equal((await add()).status, 201);
+    const second = await add();
+    assert.equal(second.status, 200);
+    assert.equal(graph.subscriptionsOf('twice@contoso.com').length, 1);
+  });
+
+  it('answers 404 for an address with no user', async () => {
+    graph.unknownUsers.add('nobody@contoso.com');
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ address: 'nobody@contoso.com' }),
+    });
+    assert.equal(response.status, 404);
+    assert.equal(await services.mailboxes.get('nobody@contoso.com'), undefined);
+    assert.equal(graph.subscriptionsOf('nobody@contoso.com').length, 0);
+  });
+
   it('lists mailboxes with their state', async () => {
     const response = await fetch(url, { headers: admin });
     assert.equal(response.status, 200);
