@@ -66,9 +66,11 @@ describe('real-time loop against the Graph simulator', () => {
     const userLookups = loop.sim.requestLog.filter(
       (entry) => entry.method === 'GET' && entry.path === `/users/${address}`,
     );
+    // One lookup by POST /api/mailboxes, which refuses an unknown user, and one by the
+    // subscription manager, which keeps the id to check each notification against.
     assert.deepEqual(
       userLookups.map((entry) => entry.status),
-      [200],
+      [200, 200],
     );
 
     const cases = ['malware', 'phishing', 'spam', 'clean'].map((category) => ({
