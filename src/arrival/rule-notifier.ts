@@ -100,8 +100,8 @@ export function createRuleNotifier(options: RuleNotifierOptions): RuleNotifier {
         logger.warn('rule notification dropped by the rate limit', { rule: notice.rule, dropped });
         return 'rate-limited';
       }
-      const mail = composeNotice(notice, about, to);
       try {
+        const mail = composeNotice(notice, about, to);
         if (canSend) {
           await options.mailSender?.sendMail(sender, mail);
           return 'sent';

@@ -553,7 +553,7 @@ export interface RulesSettings {
   notify: NotifySettings;
 }
 
-/** Where rule notifications go. Without a sender and an outbox folder, they are logged only. */
+/** Destination of rule notifications. Without a sender and an outbox folder, they are logged only. */
 export interface NotifySettings {
   /** Mailbox that sends notifications through Graph sendMail. Default: unset. */
   sender?: string;

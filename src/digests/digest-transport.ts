@@ -6,7 +6,7 @@ import libmime from 'libmime';
 
 import type { MailSender, OutgoingMail } from '../graph/subscription-client.js';
 
-/** Where digests go: Graph sendMail from a mailbox, or .eml files in a folder. */
+/** The destination of digests: Graph sendMail from a mailbox, or .eml files in a folder. */
 export interface DigestTransport {
   /** `graph` or `eml-folder`, for logs. */
   kind: 'graph' | 'eml-folder';

@@ -69,7 +69,7 @@ export async function runEwsSubscriptionSync(
   const notificationUrl = endpointUrl(services);
   const lease = await services.lease.tryAcquire();
   if (lease === undefined) {
-    logger.info('EWS subscription sync skipped: another instance holds the lease');
+    logger.info('EWS subscription sync skipped: the lease is held by another instance');
     return report;
   }
   report.ran = true;

@@ -96,9 +96,9 @@ async function addMailbox(
 }
 
 /**
- * True when Graph answers 404 for the address's user. Mailboxes of on-premises domains or named
- * on premises in settings are not checked, and any other failure lets the add go on, because the
- * subscription sync reports and retries it.
+ * Returns true when Graph returns 404 for the address's user. Mailboxes of on-premises domains,
+ * or named on premises in settings, are not checked. Any other failure lets the add go on, because
+ * the subscription sync reports and retries it.
  */
 async function isUnknownUser(
   address: string,

@@ -413,8 +413,8 @@ class MailboxScanRun {
 
   /**
    * Loads the messages this mailbox's scan already finished and recounts the counters from them.
-   * In act mode, a message the scan acted on but whose row was never written (a crash between the
-   * two) gets its row back from the scan's lock, because its action may have moved it out of the
+   * In act mode, a crash between an action and its row write leaves a message without a row. Its
+   * row is rebuilt from the scan's lock, because the action may have moved the message out of the
    * folders the scan lists.
    */
   private async loadDone(): Promise<void> {

@@ -45,7 +45,7 @@ function scanLockSuffix(scanId: string): string {
   return `-${scanId}`;
 }
 
-/** The lock partition of one mailbox in one scan. */
+/** Returns the lock partition of one mailbox in one scan. */
 export function scanLockPartition(mailboxKey: string, scanId: string): string {
   return `${mailboxKey}${scanLockSuffix(scanId)}`;
 }

@@ -225,7 +225,7 @@ async function scanAndAct(
       return { outcome: 'error', error: failureCode ?? 'scan-failed' };
     case 'in-progress':
     case 'lease-lost':
-      throw new ScannerError('mailbox-unavailable', 'Another invocation holds the message lock; trying again');
+      throw new ScannerError('mailbox-unavailable', 'The message lock is held by another invocation; the scan tries again');
   }
 }
 

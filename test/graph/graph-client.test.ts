@@ -60,7 +60,7 @@ describe('GraphClient mailbox access', () => {
       listed.push(ref.receivedAt);
     }
     assert.deepEqual(listed, [4, 2, 0].map((index) => new Date(base + index * 60_000).toISOString()));
-    // The simulator answers InefficientFilter, as Graph does, unless the sorted property comes first.
+    // The simulator returns InefficientFilter, as Graph does, unless the sorted property comes first.
     const pages = sim.requestLog.filter((entry) => entry.path.endsWith('/messages'));
     assert.deepEqual(pages.map((entry) => entry.status), [200]);
   });

@@ -245,7 +245,7 @@ function notificationBody(): string {
   );
 }
 
-/** The secret with its last character replaced by a different one. */
+/** Returns the secret with its last character replaced by a different one. */
 function withLastCharacterChanged(secret: string): string {
   return `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
 }
