@@ -34,6 +34,9 @@ const MAX_INDEXED_SIGNATURES_CHARS = 2000;
 
 const LATEST_MS = 9_999_999_999_999;
 
+/** Most entities one query page may return (Table storage's limit). */
+const MAX_PAGE_ROWS = 1000;
+
 /** Most operations one entity group transaction may hold (Table storage's limit). */
 const MAX_TRANSACTION_ACTIONS = 100;
 
@@ -311,9 +314,13 @@ export class QuarantineIndex {
     let scanned = 0;
     let lastRowKey: string | undefined;
     try {
-      const pages = this.table
-        .listEntities({ queryOptions: { filter } })
-        .byPage({ maxPageSize: Math.min(1000, Math.max(query.limit, 100)) });
+      // Filters checked on each row may skip most rows, so those queries read the most a page
+      // may hold (1,000) and need fewer round trips.
+      const rowChecked = query.signature !== undefined || query.subjectText !== undefined;
+      const pageSize = rowChecked
+        ? MAX_PAGE_ROWS
+        : Math.min(MAX_PAGE_ROWS, Math.max(query.limit, 100));
+      const pages = this.table.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: pageSize });
       for await (const page of pages) {
         for (const entity of page) {
           scanned += 1;
