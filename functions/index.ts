@@ -7,6 +7,7 @@ import './graph-lifecycle.js';
 import './graph-notifications.js';
 import './health.js';
 import './mailboxes.js';
+import './openapi.js';
 import './quarantine.js';
 import './rules.js';
 import './scan-queue.js';

@@ -1,8 +1,5 @@
-import { toAuthMode } from '../src/auth/require-admin.js';
-import { loadSettings } from '../src/config/settings.js';
 import { registerHttp, registerTimer, type HttpRoute } from '../src/functions-host/registry.js';
 import type { QuarantineApi } from '../src/quarantine/quarantine-api.js';
-import { createOpenApiHandler } from '../src/quarantine/quarantine-openapi.js';
 import { purgeExpiredItems } from '../src/quarantine/quarantine-retention.js';
 import { getQuarantineRuntime } from '../src/quarantine/quarantine-runtime.js';
 import { toLogger } from '../src/realtime/services.js';
@@ -46,20 +43,6 @@ route('approve-release-request', ['POST'], 'quarantine/release-requests/{request
 route('deny-release-request', ['POST'], 'quarantine/release-requests/{requestId}/deny', 'denyReleaseRequest', ITEM_BODY_BYTES);
 route('bulk-quarantine-action', ['POST'], 'quarantine/bulk', 'bulk', BULK_BODY_BYTES);
 route('read-quarantine-audit', ['GET'], 'quarantine/audit', 'audit');
-
-let openApi: ReturnType<typeof createOpenApiHandler> | undefined;
-
-registerHttp({
-  name: 'get-openapi-document',
-  methods: ['GET'],
-  route: 'openapi.json',
-  authLevel: 'anonymous',
-  maxBodyBytes: NO_BODY_BYTES,
-  handler: async (request, context) => {
-    openApi ??= createOpenApiHandler(toAuthMode(loadSettings(process.env).auth));
-    return openApi(request, context);
-  },
-});
 
 // Daily at 03:17 UTC: removes items past their expiry and records each removal in the audit log.
 registerTimer({

@@ -5,6 +5,7 @@ import type { AuthMode } from '../auth/principal.js';
 import { requireReader } from '../auth/require-admin.js';
 import type { ApiHandler } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
+import { describeIssues } from '../shared/http-input.js';
 import {
   dayPartition,
   mailboxPartition,
@@ -23,7 +24,8 @@ export const MAX_ALL_MAILBOXES_RANGE_DAYS = 92;
 /** Largest page a request may ask for. */
 export const MAX_VERDICT_PAGE_SIZE = 500;
 
-const querySchema = z.strictObject({
+/** Query of `GET /api/verdicts`. */
+export const verdictsQuerySchema = z.strictObject({
   mailbox: z.string().trim().min(1).max(320).optional(),
   category: z.enum(['clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable']).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
@@ -96,10 +98,9 @@ function toQueryPlan(params: URLSearchParams, now: Date): QueryPlan | { error: s
     }
     raw[key] = value;
   }
-  const parsed = querySchema.safeParse(raw);
+  const parsed = verdictsQuerySchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`);
-    return { error: `invalid query: ${problems.join('; ')}` };
+    return { error: `invalid query: ${describeIssues(parsed.error.issues)}` };
   }
   const query = parsed.data;
   const to = query.to === undefined ? now : new Date(query.to);

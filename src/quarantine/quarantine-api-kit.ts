@@ -1,9 +1,9 @@
-import { z } from 'zod';
-
 import type { Principal } from '../auth/principal.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import type { AuditAction, AuditEntry, AuditResult } from './quarantine-audit.js';
 import type { QuarantineMetadata } from './quarantine-types.js';
+
+export { describeIssues, parseJsonBody, parseQueryParams } from '../shared/http-input.js';
 
 /**
  * Shared parts of the quarantine handlers: the authenticated call, the audit recorder and the
@@ -35,67 +35,6 @@ export interface ApiKit {
   readItem(call: Call, action: AuditAction): Promise<QuarantineMetadata | ApiResponse>;
   /** Reads an item by id for the caller, as {@link readItem} does for the route parameter. */
   readItemById(call: Call, action: AuditAction, id: string): Promise<QuarantineMetadata | ApiResponse>;
-}
-
-/** Lists zod issues as `field: message`, joined with semicolons. */
-export function describeIssues(
-  issues: readonly { path: PropertyKey[]; message: string }[],
-): string {
-  return issues
-    .map((issue) => {
-      if (issue.path.length > 0) {
-        return `${issue.path.map(String).join('.')}: ${issue.message}`;
-      }
-      // zod reports unknown keys of a strict object at the root, naming them in `keys`.
-      const keys = (issue as { keys?: string[] }).keys;
-      return keys === undefined ? issue.message : `${keys.join(', ')}: unknown parameter`;
-    })
-    .join('; ');
-}
-
-/**
- * Parses a JSON request body with a zod schema. An empty body counts as `{}`, so that routes
- * whose fields are all optional accept a bare POST.
- */
-export function parseJsonBody<T extends z.ZodType>(
-  request: ApiRequest,
-  schema: T,
-): { value: z.infer<T> } | { error: string } {
-  let json: unknown = {};
-  if (request.body.byteLength > 0) {
-    try {
-      json = JSON.parse(request.body.toString('utf8'));
-    } catch {
-      return { error: 'invalid body: must be a JSON object' };
-    }
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    return { error: `invalid body: ${describeIssues(parsed.error.issues)}` };
-  }
-  return { value: parsed.data };
-}
-
-/**
- * Collects query parameters into an object, refusing a parameter given twice, and parses it with
- * a zod schema.
- */
-export function parseQueryParams<T extends z.ZodType>(
-  params: URLSearchParams,
-  schema: T,
-): { value: z.infer<T> } | { error: string } {
-  const raw: Record<string, string> = {};
-  for (const [key, value] of params) {
-    if (key in raw) {
-      return { error: `invalid query: ${key} is given twice` };
-    }
-    raw[key] = value;
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    return { error: `invalid query: ${describeIssues(parsed.error.issues)}` };
-  }
-  return { value: parsed.data };
 }
 
 /** Builds an audit entry for a call. */

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import {
   buildSendNotificationResult,
@@ -21,6 +23,17 @@ export const MAX_EWS_NOTIFICATION_BODY_BYTES = 1024 * 1024;
 /** Query parameters of the callback URL: the row's callback id and the secret. */
 export const CALLBACK_ID_PARAMETER = 'id';
 export const CALLBACK_SECRET_PARAMETER = 'key';
+
+/**
+ * Query of the callback URL as documented. The secret is documented as a security scheme
+ * instead. Neither is rejected with 400: an unknown id gets `Unsubscribe` and a wrong secret 401.
+ */
+export const ewsCallbackQuerySchema = z.object({
+  [CALLBACK_ID_PARAMETER]: z
+    .string()
+    .optional()
+    .meta({ description: 'Id of the subscription row that the callback URL names.' }),
+});
 
 /** Events that report a new item to scan. */
 const NEW_ITEM_EVENTS = new Set(['NewMailEvent', 'CreatedEvent']);

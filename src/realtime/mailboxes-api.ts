@@ -4,6 +4,7 @@ import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import type { CatchUpJob } from '../queue/jobs.js';
 import { ScannerError, toError } from '../shared/errors.js';
+import { parseJsonBody } from '../shared/http-input.js';
 import { hashMailbox } from './mailbox-health.js';
 import type { MailboxRecord } from './mailbox-store.js';
 import { GRAPH_NOT_CONFIGURED, toLogger, type RealtimeServices } from './services.js';
@@ -21,7 +22,20 @@ const address = z
   .transform((value) => value.toLowerCase());
 const groupId = z.uuid().transform((value) => value.toLowerCase());
 
-const addRequestSchema = z.union([z.strictObject({ address }), z.strictObject({ groupId })]);
+/** Body of `POST /api/mailboxes`: one mailbox by address, or every member of an Entra group. */
+export const addMailboxBodySchema = z.union([
+  z.strictObject({ address }),
+  z.strictObject({ groupId }),
+]);
+
+/**
+ * The `{mailbox}` of `DELETE /api/mailboxes/{mailbox}`: an address or a group id. It is not
+ * checked beyond that: a value that names nothing monitored gets 404.
+ */
+export const mailboxTargetSchema = z
+  .string()
+  .min(1)
+  .meta({ description: "A monitored mailbox's address, or a monitored group's Entra object id." });
 
 /** Routes `/api/mailboxes` (GET, POST) and `/api/mailboxes/{mailbox}` (DELETE) for admins. */
 export async function handleMailboxes(
@@ -60,25 +74,14 @@ async function addMailbox(
   services: RealtimeServices,
   context: HandlerContext,
 ): Promise<ApiResponse> {
-  let body: unknown;
-  try {
-    body = JSON.parse(request.body.toString('utf8'));
-  } catch {
-    return { status: 400, json: { error: 'The body is not JSON' } };
+  const parsed = parseJsonBody(request, addMailboxBodySchema);
+  if ('error' in parsed) {
+    return { status: 400, json: { error: parsed.error } };
   }
-  const parsed = addRequestSchema.safeParse(body);
-  if (!parsed.success) {
-    return {
-      status: 400,
-      json: {
-        error: 'Expected {"address": "user@example.com"} or {"groupId": "<Entra group id>"}',
-      },
-    };
+  if ('groupId' in parsed.value) {
+    return addGroup(parsed.value.groupId, services, context);
   }
-  if ('groupId' in parsed.data) {
-    return addGroup(parsed.data.groupId, services, context);
-  }
-  const address = parsed.data.address;
+  const address = parsed.value.address;
   const existing = await services.mailboxes.get(address);
   if (existing?.directlyAdded === true) {
     return { status: 200, json: { mailbox: toView(existing) } };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
+import { describeIssues } from '../shared/http-input.js';
 import { clientStateMatches, type SubscriptionRecord } from './subscription-store.js';
 import { answerValidationRequest } from './validation-token.js';
 
@@ -10,6 +11,10 @@ export const MAX_NOTIFICATION_BODY_BYTES = 1024 * 1024;
 /** Maximum items in one request, a bound on the work one request can cause. */
 const MAX_ITEMS = 1000;
 
+/**
+ * The body checked before any item is read. Items are checked one by one afterwards, so that one
+ * malformed item is dropped without losing the others.
+ */
 const collectionSchema = z.object({ value: z.array(z.unknown()).min(1).max(MAX_ITEMS) });
 
 /** One item of Graph's changeNotificationCollection, as far as mailsweep reads it. */
@@ -24,6 +29,14 @@ export const notificationItemSchema = z.object({
 
 export type NotificationItem = z.infer<typeof notificationItemSchema>;
 
+/**
+ * A changeNotificationCollection as documented: the collection check with each item's schema.
+ * An item that fails its schema is dropped and counted, not answered with 400.
+ */
+export const notificationCollectionSchema = collectionSchema.extend({
+  value: z.array(notificationItemSchema).min(1).max(MAX_ITEMS),
+});
+
 /** Reason an item was dropped, logged with counts and never with the item's content. */
 export type DropReason =
   | 'malformed'
@@ -34,16 +47,18 @@ export type DropReason =
   | 'unexpected-change-type'
   | 'unexpected-lifecycle-event';
 
-/** Parses a request body into items; undefined when it is not a notification collection. */
-export function parseCollection(body: Buffer): unknown[] | undefined {
+/** Parses a request body into items, or returns why it is not a notification collection. */
+export function parseCollection(body: Buffer): unknown[] | { error: string } {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch {
-    return undefined;
+    return { error: 'invalid body: must be JSON' };
   }
   const parsed = collectionSchema.safeParse(json);
-  return parsed.success ? parsed.data.value : undefined;
+  return parsed.success
+    ? parsed.data.value
+    : { error: `invalid body: ${describeIssues(parsed.error.issues)}` };
 }
 
 /** Checks an item's clientState against its subscription. */
@@ -168,12 +183,15 @@ export function readGraphPost(
     return { response: validation };
   }
   const items = parseCollection(request.body);
-  if (items === undefined) {
+  if (!Array.isArray(items)) {
     context.log('warn', `Graph ${kind} request rejected: not a notification collection`, {
       bodyBytes: request.body.length,
     });
     return {
-      response: { status: 400, json: { error: 'The body is not a Graph notification collection' } },
+      response: {
+        status: 400,
+        json: { error: `The body is not a Graph notification collection: ${items.error}` },
+      },
     };
   }
   return { items };

@@ -3,19 +3,32 @@ import { z } from 'zod';
 import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import { ScannerError, toError } from '../shared/errors.js';
+import { describeIssues } from '../shared/http-input.js';
 import { RuleSetError } from './rule-errors.js';
 import { MAX_LIST_ENTRIES, MAX_LIST_FILE_BYTES, parseListFile } from './rule-lists.js';
-import { isListFileName } from './rule-store.js';
-import type { RulesApiServices } from './rules-api.js';
+import { LIST_FILE_NAME } from './rule-store.js';
+import { describeRuleSetError, type RulesApiServices } from './rules-api.js';
 
 /** Largest request body of `PUT /api/rules/lists/{name}`: a list file plus JSON quoting. */
 export const MAX_LIST_REQUEST_BYTES = 2 * MAX_LIST_FILE_BYTES;
 
+const listEntrySchema = z.string().max(1024).regex(/^[^\r\n]*$/, 'must not contain a line break');
+
 /** A JSON list body: an array of entries, or `{ "values": [...] }`. */
-const jsonListSchema = z.union([
-  z.array(z.string().max(1024)).max(MAX_LIST_ENTRIES),
-  z.object({ values: z.array(z.string().max(1024)).max(MAX_LIST_ENTRIES) }),
+export const jsonListSchema = z.union([
+  z.array(listEntrySchema).max(MAX_LIST_ENTRIES),
+  z.object({ values: z.array(listEntrySchema).max(MAX_LIST_ENTRIES) }),
 ]);
+
+/** A text list body: one entry per line, checked as a list file before it is stored. */
+export const textListSchema = z.string().meta({
+  description: `One entry per line, at most ${MAX_LIST_FILE_BYTES} bytes.`,
+});
+
+/** The `{name}` of `/api/rules/lists/{name}`: the list file's name. */
+export const listNameSchema = z
+  .string()
+  .regex(LIST_FILE_NAME, 'may contain only letters, digits, _ . and -, up to 128 characters');
 
 /**
  * Handles `GET`, `PUT` and `DELETE /api/rules/lists/{name}` for administrators: the list files that
@@ -34,13 +47,11 @@ export async function handleRuleList(
   if ('response' in auth) {
     return auth.response;
   }
-  const name = request.params.name ?? '';
-  if (!isListFileName(name)) {
-    return {
-      status: 400,
-      json: { error: 'A list name may contain only letters, digits, _ . and -, up to 128 characters' },
-    };
+  const nameCheck = listNameSchema.safeParse(request.params.name ?? '');
+  if (!nameCheck.success) {
+    return { status: 400, json: { error: `invalid name: ${nameCheck.error.issues[0]?.message}` } };
   }
+  const name = nameCheck.data;
   try {
     if (request.method === 'GET') {
       const text = await services.store.readList(name);
@@ -70,12 +81,10 @@ async function putList(
   }
   const parsed = parseListFile(text);
   if ('error' in parsed) {
+    const issue = { path: `lists/${name}`, message: `list file ${name} ${parsed.error}` };
     return {
       status: 400,
-      json: {
-        error: 'The list is invalid',
-        issues: [{ path: `lists/${name}`, message: `list file ${name} ${parsed.error}` }],
-      },
+      json: { error: `The list is invalid: ${issue.path}: ${issue.message}`, issues: [issue] },
     };
   }
   await services.store.writeList(name, text);
@@ -122,25 +131,20 @@ function toListText(request: ApiRequest): string | { error: string } {
   const body = request.body.toString('utf8');
   if (!contentType.startsWith('application/json')) {
     return body.length > MAX_LIST_FILE_BYTES
-      ? { error: `The list is larger than ${MAX_LIST_FILE_BYTES} bytes` }
+      ? { error: `invalid body: the list is larger than ${MAX_LIST_FILE_BYTES} bytes` }
       : body;
   }
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
-    return { error: 'The body is not valid JSON' };
+    return { error: 'invalid body: must be JSON' };
   }
   const parsed = jsonListSchema.safeParse(json);
   if (!parsed.success) {
-    return {
-      error: `The JSON body must be an array of up to ${MAX_LIST_ENTRIES} strings or { "values": [...] }`,
-    };
+    return { error: `invalid body: ${describeIssues(parsed.error.issues)}` };
   }
   const values = Array.isArray(parsed.data) ? parsed.data : parsed.data.values;
-  if (values.some((value) => /[\r\n]/.test(value))) {
-    return { error: 'A list entry must not contain a line break' };
-  }
   return `${values.join('\n')}\n`;
 }
 
@@ -157,7 +161,7 @@ export function usesListFile(ruleSet: unknown, file: string): boolean {
 
 function toErrorResponse(error: unknown, context: HandlerContext): ApiResponse {
   if (error instanceof RuleSetError) {
-    return { status: 400, json: { error: 'The rule set is invalid', issues: error.issues } };
+    return { status: 400, json: { error: describeRuleSetError(error), issues: error.issues } };
   }
   if (error instanceof ScannerError && error.code === 'blob-conflict') {
     return { status: 409, json: { error: error.message } };

@@ -18,7 +18,7 @@ const CURRENT_BLOB = 'current.json';
 const LIST_PREFIX = 'lists/';
 
 /** A list file name: letters, digits, `_ . -`, without a path. */
-const LIST_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const LIST_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Largest rule set document accepted, in bytes. */
 export const MAX_RULE_SET_BYTES = 4 * 1024 * 1024;

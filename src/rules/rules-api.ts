@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
 import type { Settings } from '../config/settings.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
@@ -7,11 +9,20 @@ import { ScannerError, toError } from '../shared/errors.js';
 import { silentLogger } from '../shared/logger.js';
 import type { CompiledRuleSet } from './compile-rules.js';
 import { createRuleHook, type RuleTraceEntry } from './evaluate-rules.js';
-import { RuleSetError } from './rule-errors.js';
+import { formatRuleIssue, RuleSetError } from './rule-errors.js';
 import { parseRuleSetJson, type RuleStore } from './rule-store.js';
 
 /** Largest .eml accepted by `POST /api/rules/test`, in bytes. */
 export const MAX_RULE_TEST_MESSAGE_BYTES = 25 * 1024 * 1024;
+
+/** The If-Match header of `PUT /api/rules`: the version number read, quoted or not. */
+export const ifMatchVersionSchema = z
+  .string()
+  .regex(/^\s*(?:W\/)?"?([0-9]{1,15})"?\s*$/, 'must be the version number of the rule set, such as "3"')
+  .optional();
+
+/** The body of `POST /api/rules/test`: one message in RFC 5322 (.eml) form. */
+export const ruleTestMessageSchema = z.string().min(1).meta({ description: 'An RFC 5322 message.' });
 
 /** Settings and rule store of the rules endpoints. */
 export interface RulesApiServices {
@@ -45,7 +56,7 @@ export async function handleRules(
     if (expectedVersion === 'invalid') {
       return {
         status: 400,
-        json: { error: 'If-Match must be the version number of the rule set, such as "3"' },
+        json: { error: 'invalid If-Match: must be the version number of the rule set, such as "3"' },
       };
     }
     const ruleSet = parseRuleSetJson(request.body.toString('utf8'));
@@ -81,7 +92,7 @@ export async function handleRulesTest(
   if (request.body.length === 0) {
     return {
       status: 400,
-      json: { error: 'The request body must be a message in RFC 5322 (.eml) form' },
+      json: { error: 'invalid body: must be a message in RFC 5322 (.eml) form' },
     };
   }
   try {
@@ -137,16 +148,16 @@ export async function testRuleSet(
 }
 
 function parseIfMatch(header: string | null): number | undefined | 'invalid' {
-  if (header === null) {
-    return undefined;
+  const parsed = ifMatchVersionSchema.safeParse(header ?? undefined);
+  if (!parsed.success) {
+    return 'invalid';
   }
-  const match = /^\s*(?:W\/)?"?([0-9]{1,15})"?\s*$/.exec(header);
-  return match ? Number(match[1]) : 'invalid';
+  return parsed.data === undefined ? undefined : Number(/[0-9]+/.exec(parsed.data)?.[0]);
 }
 
 function toErrorResponse(error: unknown, context: HandlerContext): ApiResponse {
   if (error instanceof RuleSetError) {
-    return { status: 400, json: { error: 'The rule set is invalid', issues: error.issues } };
+    return { status: 400, json: { error: describeRuleSetError(error), issues: error.issues } };
   }
   if (error instanceof ScannerError && error.code === 'blob-conflict') {
     return { status: 409, json: { error: error.message } };
@@ -154,4 +165,9 @@ function toErrorResponse(error: unknown, context: HandlerContext): ApiResponse {
   context.log('error', 'Rule store request failed', { error: toError(error).message });
   const transient = error instanceof ScannerError && error.transient;
   return { status: transient ? 503 : 500, json: { error: 'The rule store could not be reached' } };
+}
+
+/** The 400 message of an invalid rule set or list: every issue, each with its field's path. */
+export function describeRuleSetError(error: RuleSetError): string {
+  return `The rule set is invalid: ${error.issues.map(formatRuleIssue).join('; ')}`;
 }

@@ -1,6 +1,9 @@
+import { z } from 'zod';
+
 import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import { ScannerError, toError } from '../shared/errors.js';
+import { describeIssues } from '../shared/http-input.js';
 import { summarizeScan, toCsv } from './scan-summary.js';
 import { SCAN_ID_PATTERN, type ScanItem } from './scan-store.js';
 import { startScan, type StartScanDependencies } from './start-scan.js';
@@ -11,6 +14,25 @@ export const MAX_SCAN_REQUEST_BYTES = 2 * 1024 * 1024;
 /** Scans `GET /api/scans` lists by default, and at most. */
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 500;
+
+/** Query of `GET /api/scans`. Other parameters are ignored. */
+export const scanListQuerySchema = z.object({
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, `must be a whole number from 1 to ${MAX_LIST_LIMIT}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_LIST_LIMIT))
+    .default(DEFAULT_LIST_LIMIT)
+    .meta({ description: `Scans to list, newest first; default ${DEFAULT_LIST_LIMIT}.` }),
+});
+
+/** Query of `GET /api/scans/{id}/report`. Other parameters are ignored. */
+export const scanReportQuerySchema = z.object({
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+/** The `{id}` of the scan routes: a scan id that `POST /api/scans` returned. */
+export const scanIdSchema = z.string().regex(SCAN_ID_PATTERN, 'must be a scan id from this API');
 
 /** Services of the scans endpoints. */
 export type ScansApiServices = StartScanDependencies;
@@ -31,11 +53,11 @@ export async function handleScans(
   }
   try {
     if (request.method === 'GET') {
-      const limit = parseLimit(request.url.searchParams.get('limit'));
-      if (limit === undefined) {
-        return badRequest('limit', `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+      const query = parseQuery(request.url.searchParams, scanListQuerySchema);
+      if ('response' in query) {
+        return query.response;
       }
-      const scans = await services.store.list(limit);
+      const scans = await services.store.list(query.value.limit);
       return { status: 200, json: { scans } };
     }
     let body: unknown;
@@ -71,8 +93,8 @@ export async function handleScan(
     return auth.response;
   }
   const scanId = request.params.id ?? '';
-  if (!SCAN_ID_PATTERN.test(scanId)) {
-    return badRequest('id', 'The scan id is not valid');
+  if (!scanIdSchema.safeParse(scanId).success) {
+    return badRequest('id', 'invalid id: must be a scan id from this API');
   }
   try {
     const scan = await services.store.get(scanId);
@@ -106,13 +128,14 @@ export async function handleScanReport(
     return auth.response;
   }
   const scanId = request.params.id ?? '';
-  if (!SCAN_ID_PATTERN.test(scanId)) {
-    return badRequest('id', 'The scan id is not valid');
+  if (!scanIdSchema.safeParse(scanId).success) {
+    return badRequest('id', 'invalid id: must be a scan id from this API');
   }
-  const format = request.url.searchParams.get('format') ?? 'json';
-  if (format !== 'json' && format !== 'csv') {
-    return badRequest('format', 'format must be json or csv');
+  const query = parseQuery(request.url.searchParams, scanReportQuerySchema);
+  if ('response' in query) {
+    return query.response;
   }
+  const format = query.value.format;
   try {
     const scan = await services.store.get(scanId);
     if (scan === undefined) {
@@ -142,15 +165,24 @@ export async function handleScanReport(
   }
 }
 
-function parseLimit(value: string | null): number | undefined {
-  if (value === null) {
-    return DEFAULT_LIST_LIMIT;
+/**
+ * Parses the query with a schema, taking the first value of a repeated parameter, and returns
+ * the 400 naming the first invalid field otherwise.
+ */
+function parseQuery<T extends z.ZodType>(
+  params: URLSearchParams,
+  schema: T,
+): { value: z.infer<T> } | { response: ApiResponse } {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of params) {
+    raw[key] ??= value;
   }
-  if (!/^[0-9]{1,4}$/.test(value)) {
-    return undefined;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) {
+    return { value: parsed.data };
   }
-  const limit = Number(value);
-  return limit >= 1 && limit <= MAX_LIST_LIMIT ? limit : undefined;
+  const field = parsed.error.issues[0]?.path.join('.') ?? '(query)';
+  return { response: badRequest(field, `invalid query: ${describeIssues(parsed.error.issues)}`) };
 }
 
 function badRequest(field: string, error: string): ApiResponse {

@@ -8,6 +8,7 @@ import type { ApiHandler, ApiResponse } from '../functions-host/registry.js';
 import { planListQuery } from '../quarantine/quarantine-access.js';
 import type { QuarantineAuditLog } from '../quarantine/quarantine-audit.js';
 import { toError } from '../shared/errors.js';
+import { parseQueryParams } from '../shared/http-input.js';
 
 /**
  * Most index rows one counts request reads. Table storage has no count query, so counting means
@@ -15,6 +16,9 @@ import { toError } from '../shared/errors.js';
  * returns the counts of its newest rows with `complete: false`.
  */
 export const MAX_COUNTED_ROWS = 5000;
+
+/** Query of `GET /api/quarantine/counts`: it takes no parameters. */
+export const countsQuerySchema = z.strictObject({});
 
 const CATEGORIES = ['spam', 'phishing', 'malware', 'policy', 'unscannable', 'clean'] as const;
 
@@ -85,8 +89,9 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
       if ('response' in auth) {
         return withHeaders(auth.response);
       }
-      if ([...request.url.searchParams.keys()].length > 0) {
-        return withHeaders({ status: 400, json: { error: 'invalid query: takes no parameters' } });
+      const query = parseQueryParams(request.url.searchParams, countsQuerySchema);
+      if ('error' in query) {
+        return withHeaders({ status: 400, json: { error: query.error } });
       }
       const plan = planListQuery(auth.principal, { limit: 1 });
       try {

@@ -21,7 +21,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** A file name the folder may contain: lowercase words, one extension, no path. */
-const FILE_NAME = /^[a-z0-9][a-z0-9-]{0,63}\.[a-z]{2,4}$/;
+export const UI_FILE_NAME = /^[a-z0-9][a-z0-9-]{0,63}\.[a-z]{2,4}$/;
 
 /**
  * Content-Security-Policy of every response. Scripts, styles and images come from this origin
@@ -75,7 +75,7 @@ export function createStaticFilesHandler(folder: string = defaultStaticFolder())
       throw error;
     });
     const name = request.params.path ?? 'index.html';
-    const file = FILE_NAME.test(name) ? (await files).get(name) : undefined;
+    const file = UI_FILE_NAME.test(name) ? (await files).get(name) : undefined;
     if (file === undefined) {
       return secured({
         status: 404,
@@ -95,7 +95,7 @@ async function loadFolder(folder: string): Promise<Map<string, StaticFile>> {
   const files = new Map<string, StaticFile>();
   for (const entry of await readdir(folder, { withFileTypes: true })) {
     const contentType = CONTENT_TYPES[extname(entry.name)];
-    if (!entry.isFile() || !FILE_NAME.test(entry.name) || contentType === undefined) {
+    if (!entry.isFile() || !UI_FILE_NAME.test(entry.name) || contentType === undefined) {
       continue;
     }
     files.set(entry.name, { body: await readFile(join(folder, entry.name)), contentType });

@@ -19,6 +19,7 @@ process.env.MAILSWEEP_LOCAL_USER_ADDRESS = userAddress;
 process.env.MAILSWEEP_QUARANTINE_CONTAINER = `qhttp-${randomBytes(6).toString('hex')}`;
 process.env.MAILSWEEP_QUARANTINE_MAX_BULK_ITEMS = '3';
 await import('../../functions/quarantine.js');
+await import('../../functions/openapi.js');
 
 describe('quarantine routes over HTTP', () => {
   let host: LocalHost;

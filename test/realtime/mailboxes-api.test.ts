@@ -87,17 +87,19 @@ describe('/api/mailboxes', () => {
     assert.equal(entry.etag, undefined);
   });
 
-  const badBodies: [string, string][] = [
-    ['malformed JSON', '{"address":'],
-    ['an address with markup', JSON.stringify({ address: '<a>@contoso.com' })],
-    ['an address without a domain', JSON.stringify({ address: 'user' })],
-    ['an unknown field', JSON.stringify({ address: 'a@contoso.com', admin: true })],
-    ['a group id that is not a GUID', JSON.stringify({ groupId: 'all-users' })],
+  const badBodies: [string, string, RegExp][] = [
+    ['malformed JSON', '{"address":', /^invalid body: must be a JSON object$/],
+    ['an address with markup', JSON.stringify({ address: '<a>@contoso.com' }), /address: must be an email address/],
+    ['an address without a domain', JSON.stringify({ address: 'user' }), /address: must be an email address/],
+    ['an unknown field', JSON.stringify({ address: 'a@contoso.com', admin: true }), /admin: unknown parameter/],
+    ['a group id that is not a GUID', JSON.stringify({ groupId: 'all-users' }), /groupId: /],
+    ['an empty body', '', /address: .* or groupId: /],
   ];
-  for (const [name, body] of badBodies) {
+  for (const [name, body, error] of badBodies) {
     it(`rejects ${name} with 400`, async () => {
       const response = await fetch(url, { method: 'POST', headers: admin, body });
       assert.equal(response.status, 400);
+      assert.match(((await response.json()) as { error: string }).error, error);
     });
   }
 

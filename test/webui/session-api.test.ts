@@ -70,6 +70,7 @@ describe('session API', () => {
   it('rejects query parameters', async () => {
     const response = await api.counts(request('quarantine/counts?category=spam', ADMIN_TOKEN), context);
     assert.equal(response.status, 400);
+    assert.match((response.json as { error: string }).error, /category: unknown parameter/);
   });
 
   it('audits a counts read', async () => {
