@@ -62,7 +62,8 @@ export async function handleEwsNotification(
     context.log('warn', 'EWS notification rejected: invalid SendNotification', {
       reason: error.message,
     });
-    return { status: 400, json: { error: 'Invalid SendNotification request' } };
+    // The parser's messages name the element that failed and never contain values from the body.
+    return { status: 400, json: { error: `Invalid SendNotification request: ${error.message}` } };
   }
 
   const services = await loadServices();
