@@ -32,7 +32,8 @@ const SERVICE_AREA: ApiArea = {
       operationId: 'getOpenApiDocument',
       access: 'signed-in',
       summary: 'This OpenAPI 3.1 document.',
-      description: 'It holds no data, but it maps the API, so only signed-in callers may read it.',
+      description:
+        'It contains no data, but it maps the API, so only signed-in callers may read it.',
       responses: { '200': 'the document' },
     },
   ],

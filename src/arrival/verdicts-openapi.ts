@@ -17,8 +17,9 @@ export const VERDICTS_AREA: ApiArea = {
       access: 'reader',
       summary: 'Verdicts newest first, by mailbox or across all mailboxes, one page at a time.',
       description:
-        `from and to default to the last ${DEFAULT_RANGE_DAYS} days. Without mailbox the range ` +
-        `may span at most ${MAX_ALL_MAILBOXES_RANGE_DAYS} days, because each day is one partition read.`,
+        `from and to default to the last ${DEFAULT_RANGE_DAYS} days. Without mailbox the ` +
+        `range may span at most ${MAX_ALL_MAILBOXES_RANGE_DAYS} days, because each day is one ` +
+        'partition read.',
       query: verdictsQuerySchema,
       responses: { '200': 'verdicts and continuation', '503': 'the verdict log is unavailable' },
     },

@@ -81,7 +81,7 @@ export interface ApiArea {
 
 /** The error body every JSON error response shares. */
 export const errorBodySchema = z.object({
-  error: z.string().meta({ description: 'What failed; a 400 names the invalid field.' }),
+  error: z.string().meta({ description: 'What failed. A 400 names the invalid field.' }),
   code: z.string().optional(),
   field: z.string().optional().meta({ description: 'The invalid field, where one is known.' }),
   issues: z
@@ -102,7 +102,8 @@ const SECURITY_SCHEMES: JsonObject = {
       'Set by App Service authentication after the caller signs in with Entra ID: base64 JSON ' +
       'of the claims, with Entra app roles in the roles claim. The platform removes this header ' +
       'from incoming requests, so only it can set the header. Without App Service ' +
-      'authentication in front, every request is refused. Role names in a requirement are app roles.',
+      'authentication in front, every request is refused. Role names in a requirement are ' +
+      'app roles.',
   },
   localBearerToken: {
     type: 'http',
@@ -123,7 +124,8 @@ const SECURITY_SCHEMES: JsonObject = {
     type: 'apiKey',
     in: 'header',
     name: 'x-functions-key',
-    description: 'A function or host key of the Functions app; the code query parameter also works.',
+    description:
+      'A function or host key of the Functions app. The code query parameter also carries one.',
   },
 };
 
@@ -314,5 +316,8 @@ export function toJsonSchema(schema: z.ZodType): JsonObject {
 /** Converts a Functions route template (`ui/{*path}`) to an OpenAPI path (`/ui/{path}`). */
 export function toOpenApiPath(route: string): string {
   const segments = route.split('/').filter((segment) => segment !== '');
-  return `/${segments.map((segment) => segment.replace(/^\{\*?([A-Za-z0-9_]+)\??\}$/, '{$1}')).join('/')}`;
+  const converted = segments.map((segment) =>
+    segment.replace(/^\{\*?([A-Za-z0-9_]+)\??\}$/, '{$1}'),
+  );
+  return `/${converted.join('/')}`;
 }

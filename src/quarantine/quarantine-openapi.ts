@@ -108,7 +108,11 @@ const QUARANTINE_OPERATIONS: ApiOperation[] = [
     summary: 'Administrators: approve a pending request, which performs the release.',
     pathParameters: { requestId: releaseRequestIdSchema },
     body: { schema: decisionBodySchema },
-    responses: { '200': 'approved and released', '409': 'not pending', '502': 'release failed; still pending' },
+    responses: {
+      '200': 'approved and released',
+      '409': 'not pending',
+      '502': 'release failed; still pending',
+    },
   },
   {
     method: 'post',
@@ -126,7 +130,11 @@ const QUARANTINE_OPERATIONS: ApiOperation[] = [
     operationId: 'bulkQuarantineAction',
     access: 'signed-in',
     summary: 'Release or delete items named by ids or matched by a filter, with a result per item.',
-    body: { schema: bulkBodySchema(100) },
+    body: {
+      schema: bulkBodySchema(100).describe(
+        'Bulk action on at most MAILSWEEP_QUARANTINE_MAX_BULK_ITEMS items (default 100)',
+      ),
+    },
     responses: { '200': 'results per item', '413': 'more items than one request may act on' },
   },
   {

@@ -53,7 +53,11 @@ const REALTIME_OPERATIONS: ApiOperation[] = [
     description:
       'A mailbox that is still a member of a monitored group only loses its direct addition (200).',
     pathParameters: { mailbox: mailboxTargetSchema },
-    responses: { '200': 'still monitored through a group', '204': 'removed', '404': 'not monitored' },
+    responses: {
+      '200': 'still monitored through a group',
+      '204': 'removed',
+      '404': 'not monitored',
+    },
   },
   {
     method: 'get',
@@ -93,7 +97,8 @@ const REALTIME_OPERATIONS: ApiOperation[] = [
     body: { schema: z.string(), contentType: 'text/xml', required: true },
     responses: {
       '200': {
-        description: 'a SendNotificationResult: OK, or Unsubscribe for a subscription no longer kept',
+        description:
+          'a SendNotificationResult: OK, or Unsubscribe for a subscription no longer kept',
         contentType: 'text/xml',
       },
       '400': 'not a valid SendNotification request',

@@ -22,7 +22,9 @@ export const validationTokenSchema = z
   .meta({ description: "Graph's subscription validation token, echoed as text/plain." });
 
 /** Query of the Graph notification and lifecycle endpoints; other parameters are ignored. */
-export const graphWebhookQuerySchema = z.object({ validationToken: validationTokenSchema.optional() });
+export const graphWebhookQuerySchema = z.object({
+  validationToken: validationTokenSchema.optional(),
+});
 
 /**
  * Builds the response to Graph's subscription validation request, which carries

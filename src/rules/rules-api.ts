@@ -18,11 +18,17 @@ export const MAX_RULE_TEST_MESSAGE_BYTES = 25 * 1024 * 1024;
 /** The If-Match header of `PUT /api/rules`: the version number read, quoted or not. */
 export const ifMatchVersionSchema = z
   .string()
-  .regex(/^\s*(?:W\/)?"?([0-9]{1,15})"?\s*$/, 'must be the version number of the rule set, such as "3"')
+  .regex(
+    /^\s*(?:W\/)?"?([0-9]{1,15})"?\s*$/,
+    'must be the version number of the rule set, such as "3"',
+  )
   .optional();
 
 /** The body of `POST /api/rules/test`: one message in RFC 5322 (.eml) form. */
-export const ruleTestMessageSchema = z.string().min(1).meta({ description: 'An RFC 5322 message.' });
+export const ruleTestMessageSchema = z
+  .string()
+  .min(1)
+  .meta({ description: 'An RFC 5322 message.' });
 
 /** Settings and rule store of the rules endpoints. */
 export interface RulesApiServices {

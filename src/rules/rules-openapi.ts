@@ -16,7 +16,11 @@ export const RULES_AREA: ApiArea = {
       operationId: 'getRuleSet',
       access: 'admin',
       summary: 'The rule set in force, with its version.',
-      responses: { '200': 'the stored rule set', '404': 'no rule set stored', '503': RULE_STORE_DOWN },
+      responses: {
+        '200': 'the stored rule set',
+        '404': 'no rule set stored',
+        '503': RULE_STORE_DOWN,
+      },
     },
     {
       method: 'put',
@@ -43,7 +47,11 @@ export const RULES_AREA: ApiArea = {
       summary: 'Scan one message with the stored rule set and trace every rule evaluated.',
       description: 'Nothing is stored and no mailbox is touched.',
       body: { schema: ruleTestMessageSchema, contentType: 'message/rfc822', required: true },
-      responses: { '200': 'verdict and trace', '404': 'no rule set stored', '503': RULE_STORE_DOWN },
+      responses: {
+        '200': 'verdict and trace',
+        '404': 'no rule set stored',
+        '503': RULE_STORE_DOWN,
+      },
     },
     {
       method: 'get',

@@ -23,7 +23,8 @@ export const SCANS_AREA: ApiArea = {
       access: 'admin',
       summary: 'Start a scan of mailboxes (a list, an Entra group or all) over a time window.',
       description:
-        'The window may not start in the future or span more than MAILSWEEP_SCAN_MAX_WINDOW_DAYS. ' +
+        'The window may not start in the future or span more than ' +
+        'MAILSWEEP_SCAN_MAX_WINDOW_DAYS. ' +
         'A 400 names the invalid field in both error and field.',
       body: { schema: scanRequestSchema },
       responses: {

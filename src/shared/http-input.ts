@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Parsing of HTTP query strings and JSON bodies with zod schemas, shared by every API area, so
+ * Parsing of HTTP query strings and JSON bodies with zod schemas, used by the API areas so
  * that each 400 names the field that failed in one format: `invalid query: field: message`.
  */
 

@@ -7,7 +7,8 @@ import { UI_FILE_NAME } from './static-files.js';
 /** The web interface's operations, for the OpenAPI document. */
 export const WEBUI_AREA: ApiArea = {
   tag: 'web interface',
-  description: 'The files of the web interface and the two routes it calls beside the quarantine API.',
+  description:
+    'The files of the web interface and the two routes it calls beside the quarantine API.',
   operations: [
     {
       method: 'get',
@@ -31,7 +32,8 @@ export const WEBUI_AREA: ApiArea = {
       operationId: 'getCurrentCaller',
       access: 'signed-in',
       summary: 'The caller: id, mailbox, isAdmin, isReader and the sign-in method.',
-      description: 'A 401 also carries signIn, so that the interface knows how to sign the caller in.',
+      description:
+        'A 401 also carries signIn, so that the interface can choose how to sign the caller in.',
       responses: { '200': 'the caller' },
     },
     {
@@ -39,7 +41,8 @@ export const WEBUI_AREA: ApiArea = {
       path: '/quarantine/counts',
       operationId: 'countQuarantineItems',
       access: 'signed-in',
-      summary: "Counts of the caller's quarantined items by category, over their newest index rows.",
+      summary:
+        "Counts of the caller's quarantined items by category, over their newest index rows.",
       query: countsQuerySchema,
       responses: {
         '200': 'counts by category; complete is false when only the newest rows were counted',

@@ -150,7 +150,9 @@ describe('400 responses of every area', () => {
   let host: LocalHost;
 
   before(async () => {
-    const started = await startTestHost(async (baseUrl) => (await createTestServices({ baseUrl })).services);
+    const started = await startTestHost(
+      async (baseUrl) => (await createTestServices({ baseUrl })).services,
+    );
     host = started.host;
   });
   after(async () => {

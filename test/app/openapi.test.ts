@@ -24,7 +24,7 @@ const document = buildMailsweepOpenApi() as {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 };
 
-/** Every operation of the document as `METHOD /path` with its object. */
+/** Lists every operation of the document as `METHOD /path` with its object. */
 function documentedOperations(): [string, Operation][] {
   return Object.entries(document.paths).flatMap(([path, item]) =>
     Object.entries(item).map(([method, operation]): [string, Operation] => [
@@ -41,7 +41,8 @@ describe('OpenAPI document', () => {
     );
     const documented = new Set(documentedOperations().map(([key]) => key));
     const missing = registered.filter((key) => !documented.has(key));
-    assert.deepEqual(missing, [], `registered routes missing from the document: ${missing.join(', ')}`);
+    const message = `registered routes missing from the document: ${missing.join(', ')}`;
+    assert.deepEqual(missing, [], message);
   });
 
   it('documents no route that is not registered', () => {
@@ -66,7 +67,7 @@ describe('OpenAPI document', () => {
   it('holds only schemas that compile as JSON Schema 2020-12', () => {
     const ajv = new Ajv2020({ strict: true, allErrors: true });
     addFormats.default(ajv);
-    // OpenAPI 3.1 adds these keywords to JSON Schema; zod writes none of them today.
+    // OpenAPI 3.1 adds these keywords to JSON Schema, although zod writes none of them.
     ajv.addVocabulary(['discriminator', 'xml', 'externalDocs', 'example']);
     ajv.addSchema(document.components.schemas.Error as object, '#/components/schemas/Error');
     for (const [key, operation] of documentedOperations()) {

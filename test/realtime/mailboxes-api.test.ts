@@ -89,9 +89,21 @@ describe('/api/mailboxes', () => {
 
   const badBodies: [string, string, RegExp][] = [
     ['malformed JSON', '{"address":', /^invalid body: must be a JSON object$/],
-    ['an address with markup', JSON.stringify({ address: '<a>@contoso.com' }), /address: must be an email address/],
-    ['an address without a domain', JSON.stringify({ address: 'user' }), /address: must be an email address/],
-    ['an unknown field', JSON.stringify({ address: 'a@contoso.com', admin: true }), /admin: unknown parameter/],
+    [
+      'an address with markup',
+      JSON.stringify({ address: '<a>@contoso.com' }),
+      /address: must be an email address/,
+    ],
+    [
+      'an address without a domain',
+      JSON.stringify({ address: 'user' }),
+      /address: must be an email address/,
+    ],
+    [
+      'an unknown field',
+      JSON.stringify({ address: 'a@contoso.com', admin: true }),
+      /admin: unknown parameter/,
+    ],
     ['a group id that is not a GUID', JSON.stringify({ groupId: 'all-users' }), /groupId: /],
     ['an empty body', '', /address: .* or groupId: /],
   ];
