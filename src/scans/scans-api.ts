@@ -181,7 +181,7 @@ function parseQuery<T extends z.ZodType>(
   if (parsed.success) {
     return { value: parsed.data };
   }
-  const field = parsed.error.issues[0]?.path.join('.') ?? '(query)';
+  const field = parsed.error.issues[0]?.path.join('.') || '(query)';
   return { response: badRequest(field, `invalid query: ${describeIssues(parsed.error.issues)}`) };
 }
 
