@@ -31,7 +31,7 @@ export type NotificationItem = z.infer<typeof notificationItemSchema>;
 
 /**
  * A changeNotificationCollection as documented: the collection check with each item's schema.
- * An item that fails its schema is dropped and counted, not answered with 400.
+ * An item that fails its schema is dropped and counted, and gets no 400.
  */
 export const notificationCollectionSchema = collectionSchema.extend({
   value: z.array(notificationItemSchema).min(1).max(MAX_ITEMS),

@@ -21,7 +21,7 @@ export const validationTokenSchema = z
   .regex(ALLOWED_TOKEN, 'contains a control, markup, quote or invisible character')
   .meta({ description: "Graph's subscription validation token, echoed as text/plain." });
 
-/** Query of the Graph notification and lifecycle endpoints; other parameters are ignored. */
+/** Query of the Graph notification and lifecycle endpoints. Other parameters are ignored. */
 export const graphWebhookQuerySchema = z.object({
   validationToken: validationTokenSchema.optional(),
 });

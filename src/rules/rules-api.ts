@@ -173,7 +173,7 @@ function toErrorResponse(error: unknown, context: HandlerContext): ApiResponse {
   return { status: transient ? 503 : 500, json: { error: 'The rule store could not be reached' } };
 }
 
-/** The 400 message of an invalid rule set or list: every issue, each with its field's path. */
+/** Formats the 400 message of an invalid rule set or list: every issue with its field's path. */
 export function describeRuleSetError(error: RuleSetError): string {
   return `The rule set is invalid: ${error.issues.map(formatRuleIssue).join('; ')}`;
 }
