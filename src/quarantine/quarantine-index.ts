@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import type { Category } from '../scanning/types.js';
 import { ScannerError } from '../shared/errors.js';
+import { PartitionMerge } from './index-merge.js';
 import { normalizeMailbox } from './quarantine-id.js';
 import type { QuarantineMetadata } from './quarantine-types.js';
 
@@ -111,9 +112,19 @@ export function indexedAddresses(metadata: QuarantineMetadata): string[] {
   return [...new Set(addresses)].slice(0, MAX_INDEXED_ADDRESSES);
 }
 
-/** Filters a query applies inside one partition. */
+/**
+ * Most rows one partition page asks for when several partitions are merged, at least. Smaller
+ * pages per partition keep the first read of a merge near one page in total.
+ */
+const MIN_MERGED_PAGE_ROWS = 10;
+
+/** Filters a query applies inside each of its partitions. */
 export interface IndexQuery {
-  partitionKey: string;
+  /**
+   * Partitions read, at least one: `all`, or the address partitions of the caller. Several are
+   * merged newest first, each item once.
+   */
+  partitionKeys: readonly string[];
   /** Only items of this mailbox (hash compared in the query). */
   mailboxHash?: string;
   category?: Category;
@@ -303,41 +314,52 @@ export class QuarantineIndex {
   }
 
   /**
-   * Reads one page newest first. Partition, mailbox, category, sender and time go into the OData
-   * filter, built with the `odata` tag so that values are quoted and cannot change the query.
-   * Signature and subject text are checked on each row.
+   * Reads one page newest first, across the query's partitions. Partition, mailbox, category,
+   * sender and time go into the OData filter, built with the `odata` tag so that values are
+   * quoted and cannot change the query. Signature and subject text are checked on each row. A
+   * page stops at `limit` items or once `maxScannedRows` rows were read, and then returns the
+   * position to resume from.
    * @throws ScannerError `blob-unavailable` when Table storage fails.
    */
   async query(query: IndexQuery): Promise<IndexPage> {
-    const filter = buildFilter(query);
+    if (query.partitionKeys.length === 0) {
+      return { items: [] };
+    }
+    // Filters checked on each row may skip most rows, so those queries read the most a page
+    // may hold (1,000) and need fewer round trips.
+    const rowChecked = query.signature !== undefined || query.subjectText !== undefined;
+    const pageSize = rowChecked ? MAX_PAGE_ROWS : Math.min(MAX_PAGE_ROWS, Math.max(query.limit, 100));
+    const partitionPageSize =
+      query.partitionKeys.length === 1
+        ? pageSize
+        : Math.max(MIN_MERGED_PAGE_ROWS, Math.ceil(pageSize / query.partitionKeys.length));
+    const merge = new PartitionMerge(
+      query.partitionKeys.map((partitionKey) =>
+        this.table
+          .listEntities({ queryOptions: { filter: buildFilter(query, partitionKey) } })
+          .byPage({ maxPageSize: partitionPageSize })
+          [Symbol.asyncIterator](),
+      ),
+      query.maxScannedRows,
+    );
+
     const items: QuarantineSummary[] = [];
-    let scanned = 0;
     let lastRowKey: string | undefined;
     try {
-      // Filters checked on each row may skip most rows, so those queries read the most a page
-      // may hold (1,000) and need fewer round trips.
-      const rowChecked = query.signature !== undefined || query.subjectText !== undefined;
-      const pageSize = rowChecked
-        ? MAX_PAGE_ROWS
-        : Math.min(MAX_PAGE_ROWS, Math.max(query.limit, 100));
-      const pages = this.table.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: pageSize });
-      for await (const page of pages) {
-        for (const entity of page) {
-          scanned += 1;
-          lastRowKey = typeof entity.rowKey === 'string' ? entity.rowKey : lastRowKey;
-          const parsed = rowSchema.safeParse(entity);
-          if (parsed.success && matchesRow(parsed.data, query)) {
-            items.push(toSummary(parsed.data));
-          }
-          if (items.length >= query.limit || scanned >= query.maxScannedRows) {
-            return { items, after: lastRowKey };
-          }
+      for (let entity = await merge.next(); entity !== undefined; entity = await merge.next()) {
+        lastRowKey = entity.rowKey;
+        const parsed = rowSchema.safeParse(entity);
+        if (parsed.success && matchesRow(parsed.data, query)) {
+          items.push(toSummary(parsed.data));
+        }
+        if (items.length >= query.limit) {
+          return { items, after: lastRowKey };
         }
       }
     } catch (error) {
       throw toIndexError(error, 'query');
     }
-    return { items };
+    return merge.stoppedAtLimit && lastRowKey !== undefined ? { items, after: lastRowKey } : { items };
   }
 
   /**
@@ -444,8 +466,8 @@ function splitList(value: string): string[] {
   return value === '' ? [] : value.split(',');
 }
 
-function buildFilter(query: IndexQuery): string {
-  const clauses = [odata`PartitionKey eq ${query.partitionKey}`];
+function buildFilter(query: IndexQuery, partitionKey: string): string {
+  const clauses = [odata`PartitionKey eq ${partitionKey}`];
   if (query.to !== undefined) {
     clauses.push(odata`RowKey ge ${rowKeyAtOrBefore(query.to)}`);
   }

@@ -1,3 +1,4 @@
+import { ownAddresses } from '../auth/own-addresses.js';
 import type { Principal } from '../auth/principal.js';
 import type { Category } from '../scanning/types.js';
 import { normalizeMailbox } from './quarantine-id.js';
@@ -74,8 +75,8 @@ export function allowedActions(principal: Principal, item: PolicyItem): ItemActi
   return ITEM_ACTIONS.filter((action) => actions.has(action));
 }
 
-/** True when the caller's own address is the item's mailbox. */
+/** True when the item's mailbox is one of the caller's own addresses (primary or alias). */
 export function isMailboxOwner(principal: Principal, mailbox: string | undefined): boolean {
-  const own = normalizeMailbox(principal.mailbox);
-  return own !== '' && normalizeMailbox(mailbox) === own;
+  const item = normalizeMailbox(mailbox);
+  return item !== '' && ownAddresses(principal).includes(item);
 }

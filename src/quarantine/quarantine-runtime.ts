@@ -1,5 +1,7 @@
 import { getArrivalRuntime } from '../arrival/arrival-runtime.js';
 import { toAuthMode } from '../auth/require-admin.js';
+import { userAddressDirectory } from '../auth/user-address-provider.js';
+import { CachedUserAddressDirectory, type UserAddressDirectory } from '../auth/user-addresses.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { silentLogger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
@@ -20,6 +22,8 @@ export interface QuarantineRuntime {
   index: QuarantineIndex;
   audit: QuarantineAuditLog;
   api: QuarantineApi;
+  /** A user's addresses from the directory, cached; undefined when Graph is not configured. */
+  userAddresses?: UserAddressDirectory;
 }
 
 let runtime: Promise<QuarantineRuntime> | undefined;
@@ -54,7 +58,15 @@ async function buildRuntime(): Promise<QuarantineRuntime> {
     logger: silentLogger,
   });
   const store = withQuarantineIndex(blobStore, index);
+  const directory = userAddressDirectory();
+  const userAddresses =
+    directory === undefined
+      ? undefined
+      : new CachedUserAddressDirectory(directory, {
+          ttlMinutes: settings.auth.userAddressCacheMinutes,
+        });
   const api = createQuarantineApi({
+    userAddresses,
     store,
     index,
     audit,
@@ -72,5 +84,5 @@ async function buildRuntime(): Promise<QuarantineRuntime> {
       };
     },
   });
-  return { settings, store, index, audit, api };
+  return { settings, store, index, audit, api, userAddresses };
 }
