@@ -7,9 +7,9 @@ import { z } from 'zod';
  */
 
 /**
- * Most addresses one user may own for the quarantine API. Each address is one index partition
- * that a listing reads, so the bound caps the partitions of one request. Exchange Online allows
- * up to about 400 proxy addresses per recipient; more than 50 SMTP aliases is rare.
+ * Maximum addresses one user owns for the quarantine API. Each address is one index partition
+ * that a listing reads, so the bound caps the partitions of one request; a longer list is cut and
+ * logged.
  */
 export const MAX_USER_ADDRESSES = 50;
 
@@ -67,9 +67,12 @@ export function toSmtpAddresses(
 export interface CachedUserAddressDirectoryOptions {
   /** Minutes a successful lookup is reused. */
   ttlMinutes: number;
-  /** Milliseconds a failed lookup is remembered, so that a directory outage is not asked on every request; default 60,000. */
+  /**
+   * Milliseconds a failed lookup is remembered, so that requests during a directory outage do
+   * not each wait for Graph's retries. Default 60,000, and at most the success lifetime.
+   */
   failureTtlMs?: number;
-  /** Most users kept; the oldest entry is dropped first. Default 10,000. */
+  /** Maximum users kept; the oldest entry is dropped first. Default 10,000. */
   maxEntries?: number;
   /** Clock; default Date.now. */
   now?: () => number;

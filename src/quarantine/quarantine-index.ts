@@ -113,8 +113,8 @@ export function indexedAddresses(metadata: QuarantineMetadata): string[] {
 }
 
 /**
- * Most rows one partition page asks for when several partitions are merged, at least. Smaller
- * pages per partition keep the first read of a merge near one page in total.
+ * Minimum page size per partition when several partitions are merged. Each partition otherwise
+ * gets an equal share of the page size, so the first read of a merge stays near one page.
  */
 const MIN_MERGED_PAGE_ROWS = 10;
 

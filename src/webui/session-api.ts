@@ -41,7 +41,7 @@ export interface CategoryCounts {
 /** Dependencies of the web interface's own API routes. */
 export interface SessionApiOptions {
   auth: AuthMode;
-  /** The directory that lists a user's aliases, as the quarantine API uses it; optional. */
+  /** The directory that lists a user's aliases, the one the quarantine API uses. Optional. */
   userAddresses?: UserAddressDirectory;
   /** The quarantine index table (`quarantineindex`). */
   indexTable: TableClient;
