@@ -1,8 +1,9 @@
 import { getArrivalRuntime } from '../arrival/arrival-runtime.js';
 import { toAuthMode } from '../auth/require-admin.js';
-import { userAddressDirectory } from '../auth/user-address-provider.js';
+import { wiredUserAddressDirectory } from '../auth/user-address-provider.js';
 import { CachedUserAddressDirectory, type UserAddressDirectory } from '../auth/user-addresses.js';
 import { loadSettings, type Settings } from '../config/settings.js';
+import { isGraphConfigured } from '../graph/create-graph-client.js';
 import { silentLogger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import { createBlobQuarantineStore } from './blob-quarantine-store.js';
@@ -58,13 +59,12 @@ async function buildRuntime(): Promise<QuarantineRuntime> {
     logger: silentLogger,
   });
   const store = withQuarantineIndex(blobStore, index);
-  const directory = userAddressDirectory();
-  const userAddresses =
-    directory === undefined
-      ? undefined
-      : new CachedUserAddressDirectory(directory, {
-          ttlMinutes: settings.auth.userAddressCacheMinutes,
-        });
+  // Without Graph settings users own only their sign-in address, as documented, with no warning.
+  const userAddresses = isGraphConfigured(settings)
+    ? new CachedUserAddressDirectory(wiredUserAddressDirectory(), {
+        ttlMinutes: settings.auth.userAddressCacheMinutes,
+      })
+    : undefined;
   const api = createQuarantineApi({
     userAddresses,
     store,

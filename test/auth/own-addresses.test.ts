@@ -4,7 +4,9 @@ import { after, before, describe, it } from 'node:test';
 
 import { ownAddresses, withOwnAddresses, type RequestLog } from '../../src/auth/own-addresses.js';
 import type { Principal } from '../../src/auth/principal.js';
+import { provideUserAddressDirectory, wiredUserAddressDirectory } from '../../src/auth/user-address-provider.js';
 import { CachedUserAddressDirectory, MAX_USER_ADDRESSES } from '../../src/auth/user-addresses.js';
+import { ScannerError } from '../../src/shared/errors.js';
 import { startGraphFixture, type GraphFixture } from '../graph/graph-test-support.js';
 
 interface LogLine {
@@ -179,5 +181,32 @@ describe('CachedUserAddressDirectory', () => {
     }
     assert.equal(lookups(first.id), 2);
     assert.equal(lookups(third.id), 1);
+  });
+});
+
+describe('wiredUserAddressDirectory', () => {
+  after(() => {
+    provideUserAddressDirectory(undefined);
+  });
+
+  it('fails a lookup when nothing is wired', async () => {
+    provideUserAddressDirectory(undefined);
+    await assert.rejects(wiredUserAddressDirectory().addressesOf(randomUUID()), { code: 'config-invalid' });
+  });
+
+  it('turns a failing client build into a fallback to the claim', async () => {
+    provideUserAddressDirectory(() => {
+      throw new ScannerError('config-invalid', 'Graph credential is invalid');
+    });
+    const { log, lines } = recordingLog();
+    const resolved = await withOwnAddresses(user(randomUUID(), 'kim@contoso.com'), wiredUserAddressDirectory(), log);
+    assert.deepEqual(resolved.addresses, ['kim@contoso.com']);
+    assert.equal(lines[0]?.fields?.code, 'config-invalid');
+  });
+
+  it('asks the wired directory', async () => {
+    provideUserAddressDirectory(() => ({ addressesOf: async () => ({ addresses: ['wired@contoso.com'] }) }));
+    const result = await wiredUserAddressDirectory().addressesOf(randomUUID());
+    assert.deepEqual(result.addresses, ['wired@contoso.com']);
   });
 });
