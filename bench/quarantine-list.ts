@@ -56,8 +56,8 @@ async function main(): Promise<void> {
     audit: new QuarantineAuditLog(await table('benchqaudit')),
     auth: { kind: 'app-service' },
     limits: loadSettings({}).limits,
-    // The alias user below owns three seeded mailboxes. A fixed directory stands in for Graph,
-    // because this measures the merged index read, not the lookup (which is cached per user).
+    // The alias user below owns three seeded mailboxes. A fixed directory replaces Graph, because
+    // this measures the merged index read, not the lookup (which is cached per user).
     userAddresses: {
       addressesOf: async (objectId) => ({
         addresses: objectId === ALIAS_USER_OID ? [7, 8, 9].map(seededMailbox) : [],

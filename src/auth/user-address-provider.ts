@@ -15,9 +15,10 @@ export function provideUserAddressDirectory(next: UserAddressDirectoryFactory | 
 }
 
 /**
- * Returns a directory that asks the wired one on each lookup. The Graph client is then built at
- * the first lookup, and a failure to build it (a credential setting, say) fails that lookup
- * only, which the caller turns into a fallback to the sign-in address, instead of the whole API.
+ * Returns a directory that calls the wired one on each lookup. The Graph client is then built at
+ * the first lookup. A failure to build it (an invalid credential setting, say) fails that lookup
+ * only, and `withOwnAddresses` turns it into a fallback to the sign-in address. The quarantine
+ * API keeps working.
  * @throws ScannerError `config-invalid` from a lookup when no directory is wired.
  */
 export function wiredUserAddressDirectory(): UserAddressDirectory {
@@ -25,7 +26,10 @@ export function wiredUserAddressDirectory(): UserAddressDirectory {
     addressesOf: async (objectId) => {
       const directory = factory?.();
       if (directory === undefined) {
-        throw new ScannerError('config-invalid', 'No user address directory is wired');
+        throw new ScannerError(
+          'config-invalid',
+          'No user address directory is wired; call provideUserAddressDirectory at start-up',
+        );
       }
       return directory.addressesOf(objectId);
     },
