@@ -197,7 +197,9 @@ export const settingsSchema = z.strictObject({
     .regex(/^[^\s@<>()\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9.-]{1,255}$/, 'must be an email address')
     .transform((value) => value.toLowerCase())
     .optional(),
-  MAILSWEEP_LOCAL_USER_ALIASES: commaList(z.email({ message: 'must be a mail address like adele@contoso.com' })),
+  MAILSWEEP_LOCAL_USER_ALIASES: commaList(
+    z.email({ message: 'must be a mail address like adele@contoso.com' }),
+  ),
   MAILSWEEP_USER_ADDRESS_CACHE_MINUTES: positiveInt(15).pipe(
     z.number().max(1440, 'must be at most 1440 (one day), so that a removed alias stops counting'),
   ),

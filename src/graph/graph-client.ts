@@ -1,7 +1,11 @@
 import type { TokenCredential } from '@azure/identity';
 import type { z } from 'zod';
 
-import { toSmtpAddresses, type DirectoryUser, type UserAddressDirectory } from '../auth/user-addresses.js';
+import {
+  toSmtpAddresses,
+  type DirectoryUser,
+  type UserAddressDirectory,
+} from '../auth/user-addresses.js';
 import { pickAttachment } from '../mailbox/attachment-match.js';
 import type {
   AttachmentRemoving,

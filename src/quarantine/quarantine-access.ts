@@ -120,7 +120,10 @@ export function planListQuery(
   } else {
     // A recipient filter may name one of the caller's own addresses and nothing else.
     const own = ownAddresses(principal);
-    const scope = query.recipient === undefined ? own : own.filter((address) => address === query.recipient);
+    const scope =
+      query.recipient === undefined
+        ? own
+        : own.filter((address) => address === query.recipient);
     if (scope.length === 0) {
       return 'empty';
     }

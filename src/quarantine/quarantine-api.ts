@@ -131,7 +131,11 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
         return withSafeHeaders(auth.response);
       }
       try {
-        const principal = await withOwnAddresses(auth.principal, options.userAddresses, context.log);
+        const principal = await withOwnAddresses(
+          auth.principal,
+          options.userAddresses,
+          context.log,
+        );
         return withSafeHeaders(await run({ principal, request, context }));
       } catch (error) {
         return withSafeHeaders(toErrorResponse(error, context));

@@ -328,7 +328,9 @@ export class QuarantineIndex {
     // Filters checked on each row may skip most rows, so those queries read the most a page
     // may hold (1,000) and need fewer round trips.
     const rowChecked = query.signature !== undefined || query.subjectText !== undefined;
-    const pageSize = rowChecked ? MAX_PAGE_ROWS : Math.min(MAX_PAGE_ROWS, Math.max(query.limit, 100));
+    const pageSize = rowChecked
+      ? MAX_PAGE_ROWS
+      : Math.min(MAX_PAGE_ROWS, Math.max(query.limit, 100));
     const partitionPageSize =
       query.partitionKeys.length === 1
         ? pageSize
@@ -359,7 +361,10 @@ export class QuarantineIndex {
     } catch (error) {
       throw toIndexError(error, 'query');
     }
-    return merge.stoppedAtLimit && lastRowKey !== undefined ? { items, after: lastRowKey } : { items };
+    if (merge.stoppedAtLimit && lastRowKey !== undefined) {
+      return { items, after: lastRowKey };
+    }
+    return { items };
   }
 
   /**

@@ -96,7 +96,11 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
         return withHeaders({ status: 400, json: { error: 'invalid query: takes no parameters' } });
       }
       try {
-        const principal = await withOwnAddresses(auth.principal, options.userAddresses, context.log);
+        const principal = await withOwnAddresses(
+          auth.principal,
+          options.userAddresses,
+          context.log,
+        );
         const plan = planListQuery(principal, { limit: 1 });
         const counts =
           typeof plan === 'object' && 'partitionKeys' in plan
