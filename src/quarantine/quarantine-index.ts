@@ -140,7 +140,11 @@ export interface IndexQuery {
   /** Row key of the last item of the previous page. */
   after?: string;
   limit: number;
-  /** Most rows read for one page, so a rare text match cannot make one request read everything. */
+  /**
+   * Rows read for one page, so that a rare text match cannot make one request read everything.
+   * No page is requested past it. Across several partitions, the pages requested together when
+   * the bound was not yet reached may pass it by at most one page per partition.
+   */
   maxScannedRows: number;
 }
 
