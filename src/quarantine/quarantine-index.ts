@@ -13,7 +13,7 @@ import type { QuarantineMetadata } from './quarantine-types.js';
  * The quarantine index: Table storage rows that let the API list items by filter, newest first,
  * without downloading a metadata blob per item. Each item has one row in partition `all` and one
  * row in partition `a-<SHA-256 of address>` for its mailbox and each distinct recipient, so that
- * a user's listing reads only the partition of their own address. Row keys are the inverted
+ * a user's listing reads only the partitions of their own addresses. Row keys are the inverted
  * quarantine time in milliseconds, a dash and the item id, so every partition reads newest first.
  * The metadata blob stays the authority; the index only finds items.
  */

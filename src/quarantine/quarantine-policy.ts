@@ -45,8 +45,8 @@ export interface PolicyItem {
 /**
  * Returns the actions the caller may take on an item they may read. Administrators may do
  * everything. Readers download everything, and otherwise act like a user on their own mailbox.
- * A user acts only on items of their own mailbox: releasing spam, requesting the release of
- * anything else, deleting. A released item can no longer be released or requested, and an item
+ * A user acts only on items whose mailbox is one of their own addresses (primary or alias):
+ * releasing spam, requesting the release of anything else, deleting. A released item can no longer be released or requested, and an item
  * on legal hold cannot be deleted by anyone.
  */
 export function allowedActions(principal: Principal, item: PolicyItem): ItemAction[] {
