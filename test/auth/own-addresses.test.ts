@@ -82,7 +82,7 @@ describe('withOwnAddresses', () => {
     assert.equal(JSON.stringify(lines).includes('isaiah@'), false);
   });
 
-  it('does not query the directory for an object id that is not a GUID', async () => {
+  it('skips the lookup for a non-GUID object id', async () => {
     fixture.sim.resetStats();
     const { log, lines } = recordingLog();
     const resolved = await withOwnAddresses(user('../groups', 'nora@contoso.com'), fixture.client, log);
