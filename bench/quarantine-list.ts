@@ -27,6 +27,7 @@ const REQUESTS = 50;
 const OPENED = 10;
 
 const context = { invocationId: 'bench', log: () => undefined };
+const ALIAS_USER_OID = '00000000-0000-4000-8000-000000000007';
 
 async function main(): Promise<void> {
   const connectionString = process.env.MAILSWEEP_QUARANTINE_CONNECTION_STRING;
@@ -55,6 +56,13 @@ async function main(): Promise<void> {
     audit: new QuarantineAuditLog(await table('benchqaudit')),
     auth: { kind: 'app-service' },
     limits: loadSettings({}).limits,
+    // The alias user below owns three seeded mailboxes. A fixed directory replaces Graph, because
+    // this measures the merged index read, not the lookup (which is cached per user).
+    userAddresses: {
+      addressesOf: async (objectId) => ({
+        addresses: objectId === ALIAS_USER_OID ? [7, 8, 9].map(seededMailbox) : [],
+      }),
+    },
   });
 
   const seedSeconds = await seedQuarantineIndex(index, {
@@ -66,6 +74,7 @@ async function main(): Promise<void> {
 
   const admin = principal({ oid: 'bench-admin', roles: ['Mailsweep.Admin'] });
   const user = principal({ oid: 'bench-user', email: seededMailbox(7) });
+  const aliasUser = principal({ oid: ALIAS_USER_OID, email: seededMailbox(7) });
   const cases: [string, string, string][] = [
     ['admin, no filter', admin, ''],
     ['admin, category=malware', admin, '?category=malware'],
@@ -74,6 +83,9 @@ async function main(): Promise<void> {
     ['admin, subject text', admin, '?q=invoice'],
     ['user, own items', user, ''],
     ['user, category=spam', user, '?category=spam'],
+    ['user, 3 addresses', aliasUser, ''],
+    ['user, 3 addresses, spam', aliasUser, '?category=spam'],
+    ['user, 3 addresses, text', aliasUser, '?q=invoice'],
   ];
   process.stdout.write(`Node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model}\n`);
   for (const [name, header, query] of cases) {

@@ -81,7 +81,9 @@ function actionsFor(item) {
   const me = state.me;
   const actions = new Set(['download']);
   if (item.releasedAt) return actions;
-  const own = me.mailbox !== undefined && (item.mailbox ?? '').toLowerCase() === me.mailbox;
+  // The caller's own addresses, aliases included; whoami leaves them out for administrators.
+  const ownAddresses = Array.isArray(me.addresses) ? me.addresses : [];
+  const own = ownAddresses.includes((item.mailbox ?? '').toLowerCase());
   if (me.isAdmin || own) actions.add('delete');
   if (me.isAdmin || (own && item.category === 'spam')) actions.add('release');
   return actions;

@@ -1,5 +1,6 @@
 import { provideArrivalServices } from '../arrival/arrival-runtime.js';
 import { toAuthMode } from '../auth/require-admin.js';
+import { provideUserAddressDirectory } from '../auth/user-address-provider.js';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { createEwsClient } from '../ews/create-ews-client.js';
 import type { EwsClient, EwsClientOptions } from '../ews/ews-client.js';
@@ -78,6 +79,8 @@ export function wireServices(options: WiringOptions = {}): void {
     return { subscriptions: graph, directory: graph, users: graph };
   });
   provideScanQueue(() => build().scanQueue);
+  // The quarantine API reads a user's aliases from the same Graph client (User.Read.All).
+  provideUserAddressDirectory(() => build().graph);
   // One EWS client serves scans and push subscriptions, so they share its concurrency limit.
   const ewsClient = (): EwsClient | undefined => {
     const current = build();
@@ -122,6 +125,7 @@ export function wireServices(options: WiringOptions = {}): void {
 
 /** Closes the Graph and EWS clients' connections and forgets the built services. */
 export function unwireServices(): void {
+  provideUserAddressDirectory(undefined);
   wired?.graph?.close();
   wired?.ews?.client?.close();
   wired = undefined;

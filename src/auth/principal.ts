@@ -21,8 +21,14 @@ export const READER_ROLE = 'Mailsweep.Reader';
 export interface Principal {
   /** Stable id of the account (Entra object id), or `local-admin`. */
   id: string;
-  /** Lower-cased mail or user principal name: whose mail this caller may see. */
+  /** Lower-cased mail or user principal name from the sign-in claims. */
   mailbox?: string;
+  /**
+   * Every address whose mail this caller sees and owns, primary first: set from the directory by
+   * `withOwnAddresses` (src/auth/own-addresses.ts), or from settings for the local user. Unset
+   * means `mailbox` alone.
+   */
+  addresses?: readonly string[];
   isAdmin: boolean;
   /** Holds the reader role: may read every quarantined item. Unset means false. */
   isReader?: boolean;
@@ -33,9 +39,14 @@ export type AuthMode =
   | { kind: 'app-service' }
   /**
    * Local runs only: bearer tokens compared in constant time. `adminToken` signs in the
-   * administrator, `user.token` a user without a role whose address is `user.mailbox`.
+   * administrator, `user.token` a user without a role whose address is `user.mailbox` and whose
+   * aliases are `user.aliases`.
    */
-  | { kind: 'local-token'; adminToken: string; user?: { token: string; mailbox: string } };
+  | {
+      kind: 'local-token';
+      adminToken: string;
+      user?: { token: string; mailbox: string; aliases?: readonly string[] };
+    };
 
 const claimSchema = z.object({ typ: z.string().max(512), val: z.string().max(4096) });
 const clientPrincipalSchema = z.object({
@@ -65,7 +76,8 @@ export function authenticate(request: ApiRequest, mode: AuthMode): Principal | u
       return { id: 'local-admin', isAdmin: true };
     }
     if (mode.user !== undefined && secretsEqual(token, mode.user.token)) {
-      return { id: 'local-user', mailbox: mode.user.mailbox, isAdmin: false };
+      const { mailbox, aliases = [] } = mode.user;
+      return { id: 'local-user', mailbox, addresses: [mailbox, ...aliases], isAdmin: false };
     }
     return undefined;
   }

@@ -4,7 +4,7 @@ import { authenticate, type AuthMode, type Principal } from './principal.js';
 /**
  * Checks that the caller is signed in, with or without a role. Returns the principal, or a 401
  * response for a request without a valid identity. What the caller may then see is up to the
- * handler: a caller without a role sees only mail of their own address.
+ * handler: a caller without a role sees only mail of their own addresses (primary and aliases).
  */
 export function requireUser(
   request: ApiRequest,

@@ -197,6 +197,12 @@ export const settingsSchema = z.strictObject({
     .regex(/^[^\s@<>()\u0000-\u001f\u007f]{1,64}@[A-Za-z0-9.-]{1,255}$/, 'must be an email address')
     .transform((value) => value.toLowerCase())
     .optional(),
+  MAILSWEEP_LOCAL_USER_ALIASES: commaList(
+    z.email({ message: 'must be a mail address like adele@contoso.com' }),
+  ),
+  MAILSWEEP_USER_ADDRESS_CACHE_MINUTES: positiveInt(15).pipe(
+    z.number().max(1440, 'must be at most 1440 (one day), so that a removed alias stops counting'),
+  ),
 
   MAILSWEEP_UI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   MAILSWEEP_DIGEST_CRON: z
@@ -307,6 +313,13 @@ export const settingsSchema = z.strictObject({
       code: 'custom',
       path: ['MAILSWEEP_LOCAL_USER_ADDRESS'],
       message: 'must be set together with MAILSWEEP_LOCAL_USER_TOKEN',
+    });
+  }
+  if (raw.MAILSWEEP_LOCAL_USER_ALIASES.length > 0 && raw.MAILSWEEP_LOCAL_USER_ADDRESS === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['MAILSWEEP_LOCAL_USER_ALIASES'],
+      message: 'must be set only together with MAILSWEEP_LOCAL_USER_ADDRESS',
     });
   }
   if (userToken !== undefined && userToken === raw.MAILSWEEP_LOCAL_ADMIN_TOKEN) {
@@ -465,7 +478,9 @@ export interface Settings {
     mode: 'app-service' | 'local-token';
     localAdminToken?: string;
     /** In `local-token` mode, a second bearer token that signs in as a user without a role. */
-    localUser?: { token: string; mailbox: string };
+    localUser?: { token: string; mailbox: string; aliases: string[] };
+    /** Minutes a user's addresses read from the directory are reused. */
+    userAddressCacheMinutes: number;
   };
   /** The scan queue: Service Bus when either field is set, the in-process queue otherwise. */
   queue: {
@@ -786,7 +801,12 @@ function toSettings(raw: RawSettings): Settings {
     auth: {
       mode: raw.MAILSWEEP_AUTH_MODE,
       localAdminToken: raw.MAILSWEEP_LOCAL_ADMIN_TOKEN,
-      localUser: toLocalUser(raw.MAILSWEEP_LOCAL_USER_TOKEN, raw.MAILSWEEP_LOCAL_USER_ADDRESS),
+      localUser: toLocalUser(
+        raw.MAILSWEEP_LOCAL_USER_TOKEN,
+        raw.MAILSWEEP_LOCAL_USER_ADDRESS,
+        raw.MAILSWEEP_LOCAL_USER_ALIASES,
+      ),
+      userAddressCacheMinutes: raw.MAILSWEEP_USER_ADDRESS_CACHE_MINUTES,
     },
     queue: {
       serviceBusConnectionString: raw.MAILSWEEP_SERVICEBUS,
@@ -859,8 +879,9 @@ function checkScheduledScan(text: string): string | undefined {
 function toLocalUser(
   token: string | undefined,
   mailbox: string | undefined,
+  aliases: string[],
 ): Settings['auth']['localUser'] {
-  return token === undefined || mailbox === undefined ? undefined : { token, mailbox };
+  return token === undefined || mailbox === undefined ? undefined : { token, mailbox, aliases };
 }
 
 function deepFreeze<T>(value: T): T {

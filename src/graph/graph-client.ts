@@ -1,6 +1,11 @@
 import type { TokenCredential } from '@azure/identity';
 import type { z } from 'zod';
 
+import {
+  toSmtpAddresses,
+  type DirectoryUser,
+  type UserAddressDirectory,
+} from '../auth/user-addresses.js';
 import { pickAttachment } from '../mailbox/attachment-match.js';
 import type {
   AttachmentRemoving,
@@ -30,6 +35,7 @@ import {
   graphMessageSchema,
   graphPageSchema,
   graphSubscriptionSchema,
+  graphUserAddressesSchema,
   graphUserIdSchema,
   graphUserSchema,
   MESSAGE_SELECT,
@@ -97,7 +103,8 @@ export class GraphClient
     MessageImporting,
     SubscriptionClient,
     DirectoryClient,
-    MailSender
+    MailSender,
+    UserAddressDirectory
 {
   private readonly transport: GraphTransport;
   private readonly logger: Logger;
@@ -531,6 +538,28 @@ export class GraphClient
       operation: 'resolve-user-id',
     });
     return parse(graphUserIdSchema, body, 'resolve-user-id').id;
+  }
+
+  /**
+   * Returns a user's SMTP addresses (primary first) and UPN, read by object id with
+   * `GET /users/{id}?$select=mail,userPrincipalName,proxyAddresses`. Needs User.Read.All.
+   * @throws ScannerError `mailbox-request-failed` when no such user exists, or as other calls do.
+   * @see https://learn.microsoft.com/graph/api/user-get
+   */
+  async addressesOf(objectId: string): Promise<DirectoryUser> {
+    const body = await this.transport.json({
+      method: 'GET',
+      path: `/users/${encodeURIComponent(objectId)}`,
+      query: { $select: 'mail,userPrincipalName,proxyAddresses' },
+      scope: 'tenant',
+      operation: 'read-user-addresses',
+    });
+    const user = parse(graphUserAddressesSchema, body, 'read-user-addresses');
+    const userPrincipalName = user.userPrincipalName?.trim().toLowerCase();
+    return {
+      addresses: toSmtpAddresses(user.mail, user.proxyAddresses),
+      userPrincipalName: userPrincipalName === '' ? undefined : userPrincipalName,
+    };
   }
 
   /** Lists the mail addresses of the group's user members, nested groups included. */

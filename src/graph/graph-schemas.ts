@@ -59,6 +59,16 @@ export const graphUserSchema = z.object({
   mail: z.string().max(320).nullish(),
 });
 
+/**
+ * A user read with `$select=mail,userPrincipalName,proxyAddresses`. Graph returns proxyAddresses
+ * only when selected; entries look like `SMTP:adele@contoso.com` or `x500:/o=...`.
+ */
+export const graphUserAddressesSchema = z.object({
+  mail: z.string().max(320).nullish(),
+  userPrincipalName: z.string().max(1024).nullish(),
+  proxyAddresses: z.array(z.string().max(2048)).max(2000).nullish(),
+});
+
 /** An attachment of a message, read with `$select=id,name,contentType`. */
 export const graphAttachmentSchema = z.object({
   id: z.string().min(1).max(2048),

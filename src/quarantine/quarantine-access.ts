@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
-import { canReadEverything } from '../auth/require-user.js';
+import { ownAddresses } from '../auth/own-addresses.js';
 import type { Principal } from '../auth/principal.js';
+import { canReadEverything } from '../auth/require-user.js';
 import {
   ALL_PARTITION,
   addressPartition,
@@ -13,12 +14,10 @@ import type { QuarantineMetadata } from './quarantine-types.js';
 
 /**
  * Who may see and change which quarantined item. Administrators and readers see every item. A
- * caller without a role sees an item when its mailbox or one of its recipients is the caller's
- * own address, and deletes only items of their own mailbox. The list query is confined to the
- * caller's partition of the index, so the rule holds in storage and not only in a client.
- *
- * NOTE: only the address in the caller's token counts; aliases (proxyAddresses) are not looked
- * up yet, so mail addressed to a user's alias is visible to administrators and readers only.
+ * caller without a role sees an item when its mailbox or one of its recipients is one of the
+ * caller's own addresses (primary and aliases, see src/auth/own-addresses.ts), and deletes only
+ * items whose mailbox is one of them. The list query is confined to the caller's partitions of
+ * the index, one per own address, so the rule holds in storage and not only in a client.
  */
 
 /** Largest page of the list endpoint. */
@@ -78,13 +77,10 @@ export function mayRead(principal: Principal, metadata: QuarantineMetadata): boo
   if (canReadEverything(principal)) {
     return true;
   }
-  const own = ownAddress(principal);
-  if (own === undefined) {
-    return false;
-  }
+  const own = new Set(ownAddresses(principal));
   return (
-    normalizeMailbox(metadata.mailbox) === own ||
-    metadata.recipients.some((recipient) => normalizeMailbox(recipient) === own)
+    own.has(normalizeMailbox(metadata.mailbox)) ||
+    metadata.recipients.some((recipient) => own.has(normalizeMailbox(recipient)))
   );
 }
 
@@ -93,8 +89,7 @@ export function mayDelete(principal: Principal, metadata: QuarantineMetadata): b
   if (principal.isAdmin) {
     return true;
   }
-  const own = ownAddress(principal);
-  return own !== undefined && normalizeMailbox(metadata.mailbox) === own;
+  return ownAddresses(principal).includes(normalizeMailbox(metadata.mailbox));
 }
 
 /**
@@ -118,19 +113,24 @@ export function planListQuery(
     }
   }
 
-  let partitionKey: string;
+  let partitionKeys: string[];
   if (canReadEverything(principal)) {
     const scopeAddress = query.recipient ?? query.mailbox;
-    partitionKey = scopeAddress === undefined ? ALL_PARTITION : addressPartition(scopeAddress);
+    partitionKeys = [scopeAddress === undefined ? ALL_PARTITION : addressPartition(scopeAddress)];
   } else {
-    const own = ownAddress(principal);
-    if (own === undefined || (query.recipient !== undefined && query.recipient !== own)) {
+    // A recipient filter may name one of the caller's own addresses and nothing else.
+    const own = ownAddresses(principal);
+    const scope =
+      query.recipient === undefined
+        ? own
+        : own.filter((address) => address === query.recipient);
+    if (scope.length === 0) {
       return 'empty';
     }
-    partitionKey = addressPartition(own);
+    partitionKeys = scope.map(addressPartition);
   }
   return {
-    partitionKey,
+    partitionKeys,
     mailboxHash: query.mailbox === undefined ? undefined : toAddressHash(query.mailbox),
     category: query.category,
     sender: query.sender,
@@ -161,9 +161,4 @@ function decodeContinuation(token: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function ownAddress(principal: Principal): string | undefined {
-  const own = normalizeMailbox(principal.mailbox);
-  return own === '' ? undefined : own;
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
+import { withOwnAddresses } from '../auth/own-addresses.js';
 import type { AuthMode } from '../auth/principal.js';
 import { requireUser } from '../auth/require-user.js';
+import type { UserAddressDirectory } from '../auth/user-addresses.js';
 import type { ScanLimits } from '../config/settings.js';
 import type { ApiHandler, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import { ScannerError, toError } from '../shared/errors.js';
@@ -79,6 +81,11 @@ export interface QuarantineApiOptions {
   releasedMessages?: ReleasedMessages;
   /** Most items one bulk request may act on; default {@link DEFAULT_MAX_BULK_ITEMS}. */
   maxBulkItems?: number;
+  /**
+   * The directory that lists a user's aliases by object id, cached. Without it, a caller without
+   * a role owns only the address in their sign-in claims (or the local user's from settings).
+   */
+  userAddresses?: UserAddressDirectory;
 }
 
 /** The handlers of the quarantine routes. */
@@ -124,7 +131,12 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
         return withSafeHeaders(auth.response);
       }
       try {
-        return withSafeHeaders(await run({ principal: auth.principal, request, context }));
+        const principal = await withOwnAddresses(
+          auth.principal,
+          options.userAddresses,
+          context.log,
+        );
+        return withSafeHeaders(await run({ principal, request, context }));
       } catch (error) {
         return withSafeHeaders(toErrorResponse(error, context));
       }

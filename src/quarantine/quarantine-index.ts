@@ -5,6 +5,7 @@ import { z } from 'zod';
 
 import type { Category } from '../scanning/types.js';
 import { ScannerError } from '../shared/errors.js';
+import { PartitionMerge } from './index-merge.js';
 import { normalizeMailbox } from './quarantine-id.js';
 import type { QuarantineMetadata } from './quarantine-types.js';
 
@@ -12,7 +13,7 @@ import type { QuarantineMetadata } from './quarantine-types.js';
  * The quarantine index: Table storage rows that let the API list items by filter, newest first,
  * without downloading a metadata blob per item. Each item has one row in partition `all` and one
  * row in partition `a-<SHA-256 of address>` for its mailbox and each distinct recipient, so that
- * a user's listing reads only the partition of their own address. Row keys are the inverted
+ * a user's listing reads only the partitions of their own addresses. Row keys are the inverted
  * quarantine time in milliseconds, a dash and the item id, so every partition reads newest first.
  * The metadata blob stays the authority; the index only finds items.
  */
@@ -111,9 +112,19 @@ export function indexedAddresses(metadata: QuarantineMetadata): string[] {
   return [...new Set(addresses)].slice(0, MAX_INDEXED_ADDRESSES);
 }
 
-/** Filters a query applies inside one partition. */
+/**
+ * Minimum page size per partition when several partitions are merged. Each partition otherwise
+ * gets an equal share of the page size, so the first read of a merge stays near one page.
+ */
+const MIN_MERGED_PAGE_ROWS = 10;
+
+/** Filters a query applies inside each of its partitions. */
 export interface IndexQuery {
-  partitionKey: string;
+  /**
+   * Partitions read, at least one: `all`, or the address partitions of the caller. Several are
+   * merged newest first, each item once.
+   */
+  partitionKeys: readonly string[];
   /** Only items of this mailbox (hash compared in the query). */
   mailboxHash?: string;
   category?: Category;
@@ -129,7 +140,11 @@ export interface IndexQuery {
   /** Row key of the last item of the previous page. */
   after?: string;
   limit: number;
-  /** Most rows read for one page, so a rare text match cannot make one request read everything. */
+  /**
+   * Rows read for one page, so that a rare text match cannot make one request read everything.
+   * No page is requested past it. Across several partitions, the pages requested together when
+   * the bound was not yet reached may pass it by at most one page per partition.
+   */
   maxScannedRows: number;
 }
 
@@ -303,39 +318,55 @@ export class QuarantineIndex {
   }
 
   /**
-   * Reads one page newest first. Partition, mailbox, category, sender and time go into the OData
-   * filter, built with the `odata` tag so that values are quoted and cannot change the query.
-   * Signature and subject text are checked on each row.
+   * Reads one page newest first, across the query's partitions. Partition, mailbox, category,
+   * sender and time go into the OData filter, built with the `odata` tag so that values are
+   * quoted and cannot change the query. Signature and subject text are checked on each row. A
+   * page stops at `limit` items or once `maxScannedRows` rows were read, and then returns the
+   * position to resume from.
    * @throws ScannerError `blob-unavailable` when Table storage fails.
    */
   async query(query: IndexQuery): Promise<IndexPage> {
-    const filter = buildFilter(query);
+    if (query.partitionKeys.length === 0) {
+      return { items: [] };
+    }
+    // Filters checked on each row may skip most rows, so those queries read the most a page
+    // may hold (1,000) and need fewer round trips.
+    const rowChecked = query.signature !== undefined || query.subjectText !== undefined;
+    const pageSize = rowChecked
+      ? MAX_PAGE_ROWS
+      : Math.min(MAX_PAGE_ROWS, Math.max(query.limit, 100));
+    const partitionPageSize =
+      query.partitionKeys.length === 1
+        ? pageSize
+        : Math.max(MIN_MERGED_PAGE_ROWS, Math.ceil(pageSize / query.partitionKeys.length));
+    const merge = new PartitionMerge(
+      query.partitionKeys.map((partitionKey) =>
+        this.table
+          .listEntities({ queryOptions: { filter: buildFilter(query, partitionKey) } })
+          .byPage({ maxPageSize: partitionPageSize })
+          [Symbol.asyncIterator](),
+      ),
+      query.maxScannedRows,
+    );
+
     const items: QuarantineSummary[] = [];
-    let scanned = 0;
     let lastRowKey: string | undefined;
     try {
-      // Filters checked on each row may skip most rows, so those queries read the most a page
-      // may hold (1,000) and need fewer round trips.
-      const rowChecked = query.signature !== undefined || query.subjectText !== undefined;
-      const pageSize = rowChecked
-        ? MAX_PAGE_ROWS
-        : Math.min(MAX_PAGE_ROWS, Math.max(query.limit, 100));
-      const pages = this.table.listEntities({ queryOptions: { filter } }).byPage({ maxPageSize: pageSize });
-      for await (const page of pages) {
-        for (const entity of page) {
-          scanned += 1;
-          lastRowKey = typeof entity.rowKey === 'string' ? entity.rowKey : lastRowKey;
-          const parsed = rowSchema.safeParse(entity);
-          if (parsed.success && matchesRow(parsed.data, query)) {
-            items.push(toSummary(parsed.data));
-          }
-          if (items.length >= query.limit || scanned >= query.maxScannedRows) {
-            return { items, after: lastRowKey };
-          }
+      for (let entity = await merge.next(); entity !== undefined; entity = await merge.next()) {
+        lastRowKey = entity.rowKey;
+        const parsed = rowSchema.safeParse(entity);
+        if (parsed.success && matchesRow(parsed.data, query)) {
+          items.push(toSummary(parsed.data));
+        }
+        if (items.length >= query.limit) {
+          return { items, after: lastRowKey };
         }
       }
     } catch (error) {
       throw toIndexError(error, 'query');
+    }
+    if (merge.stoppedAtLimit && lastRowKey !== undefined) {
+      return { items, after: lastRowKey };
     }
     return { items };
   }
@@ -444,8 +475,8 @@ function splitList(value: string): string[] {
   return value === '' ? [] : value.split(',');
 }
 
-function buildFilter(query: IndexQuery): string {
-  const clauses = [odata`PartitionKey eq ${query.partitionKey}`];
+function buildFilter(query: IndexQuery, partitionKey: string): string {
+  const clauses = [odata`PartitionKey eq ${partitionKey}`];
   if (query.to !== undefined) {
     clauses.push(odata`RowKey ge ${rowKeyAtOrBefore(query.to)}`);
   }

@@ -1,3 +1,4 @@
+import { ownAddresses } from '../auth/own-addresses.js';
 import type { Principal } from '../auth/principal.js';
 import type { Category } from '../scanning/types.js';
 import { normalizeMailbox } from './quarantine-id.js';
@@ -44,8 +45,8 @@ export interface PolicyItem {
 /**
  * Returns the actions the caller may take on an item they may read. Administrators may do
  * everything. Readers download everything, and otherwise act like a user on their own mailbox.
- * A user acts only on items of their own mailbox: releasing spam, requesting the release of
- * anything else, deleting. A released item can no longer be released or requested, and an item
+ * A user acts only on items whose mailbox is one of their own addresses (primary or alias):
+ * releasing spam, requesting the release of anything else, deleting. A released item can no longer be released or requested, and an item
  * on legal hold cannot be deleted by anyone.
  */
 export function allowedActions(principal: Principal, item: PolicyItem): ItemAction[] {
@@ -74,8 +75,8 @@ export function allowedActions(principal: Principal, item: PolicyItem): ItemActi
   return ITEM_ACTIONS.filter((action) => actions.has(action));
 }
 
-/** True when the caller's own address is the item's mailbox. */
+/** True when the item's mailbox is one of the caller's own addresses (primary or alias). */
 export function isMailboxOwner(principal: Principal, mailbox: string | undefined): boolean {
-  const own = normalizeMailbox(principal.mailbox);
-  return own !== '' && normalizeMailbox(mailbox) === own;
+  const item = normalizeMailbox(mailbox);
+  return item !== '' && ownAddresses(principal).includes(item);
 }

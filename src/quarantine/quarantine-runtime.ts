@@ -1,6 +1,9 @@
 import { getArrivalRuntime } from '../arrival/arrival-runtime.js';
 import { toAuthMode } from '../auth/require-admin.js';
+import { wiredUserAddressDirectory } from '../auth/user-address-provider.js';
+import { CachedUserAddressDirectory, type UserAddressDirectory } from '../auth/user-addresses.js';
 import { loadSettings, type Settings } from '../config/settings.js';
+import { isGraphConfigured } from '../graph/create-graph-client.js';
 import { silentLogger } from '../shared/logger.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import { createBlobQuarantineStore } from './blob-quarantine-store.js';
@@ -20,6 +23,8 @@ export interface QuarantineRuntime {
   index: QuarantineIndex;
   audit: QuarantineAuditLog;
   api: QuarantineApi;
+  /** A user's addresses from the directory, cached; undefined when Graph is not configured. */
+  userAddresses?: UserAddressDirectory;
 }
 
 let runtime: Promise<QuarantineRuntime> | undefined;
@@ -54,7 +59,14 @@ async function buildRuntime(): Promise<QuarantineRuntime> {
     logger: silentLogger,
   });
   const store = withQuarantineIndex(blobStore, index);
+  // Without Graph settings users own only their sign-in address, as documented, with no warning.
+  const userAddresses = isGraphConfigured(settings)
+    ? new CachedUserAddressDirectory(wiredUserAddressDirectory(), {
+        ttlMinutes: settings.auth.userAddressCacheMinutes,
+      })
+    : undefined;
   const api = createQuarantineApi({
+    userAddresses,
     store,
     index,
     audit,
@@ -72,5 +84,5 @@ async function buildRuntime(): Promise<QuarantineRuntime> {
       };
     },
   });
-  return { settings, store, index, audit, api };
+  return { settings, store, index, audit, api, userAddresses };
 }

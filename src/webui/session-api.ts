@@ -2,9 +2,12 @@ import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 
+import { ownAddresses, withOwnAddresses } from '../auth/own-addresses.js';
 import type { AuthMode, Principal } from '../auth/principal.js';
 import { requireUser } from '../auth/require-user.js';
+import type { UserAddressDirectory } from '../auth/user-addresses.js';
 import type { ApiHandler, ApiResponse } from '../functions-host/registry.js';
+import { PartitionMerge } from '../quarantine/index-merge.js';
 import { planListQuery } from '../quarantine/quarantine-access.js';
 import type { QuarantineAuditLog } from '../quarantine/quarantine-audit.js';
 import { toError } from '../shared/errors.js';
@@ -33,7 +36,7 @@ export interface CategoryCounts {
   counts: Record<(typeof CATEGORIES)[number], number>;
   /** Items read that were already released. */
   released: number;
-  /** Index rows read. */
+  /** Items counted; an item in several of the caller's partitions counts once. */
   rowsRead: number;
   /** False when the caller has more rows than {@link MAX_COUNTED_ROWS}, so counts are a floor. */
   complete: boolean;
@@ -42,6 +45,8 @@ export interface CategoryCounts {
 /** Dependencies of the web interface's own API routes. */
 export interface SessionApiOptions {
   auth: AuthMode;
+  /** The directory that lists a user's aliases, the one the quarantine API uses. Optional. */
+  userAddresses?: UserAddressDirectory;
   /** The quarantine index table (`quarantineindex`). */
   indexTable: TableClient;
   audit: QuarantineAuditLog;
@@ -66,17 +71,19 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
   const now = options.now ?? (() => new Date());
 
   return {
-    whoami: async (request) => {
+    whoami: async (request, context) => {
       const auth = requireUser(request, options.auth);
       if ('response' in auth) {
         return withHeaders(signInResponse(auth.response, options.auth));
       }
-      const { principal } = auth;
+      const principal = await withOwnAddresses(auth.principal, options.userAddresses, context.log);
       return withHeaders({
         status: 200,
         json: {
           id: principal.id,
           mailbox: principal.mailbox,
+          // Administrators see every item, so their own addresses are not looked up.
+          addresses: principal.isAdmin ? undefined : ownAddresses(principal),
           isAdmin: principal.isAdmin,
           isReader: principal.isReader === true,
           signIn: options.auth.kind,
@@ -93,11 +100,16 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
       if ('error' in query) {
         return withHeaders({ status: 400, json: { error: query.error } });
       }
-      const plan = planListQuery(auth.principal, { limit: 1 });
       try {
+        const principal = await withOwnAddresses(
+          auth.principal,
+          options.userAddresses,
+          context.log,
+        );
+        const plan = planListQuery(principal, { limit: 1 });
         const counts =
-          typeof plan === 'object' && 'partitionKey' in plan
-            ? await countCategories(options.indexTable, plan.partitionKey, options.maxCountedRows)
+          typeof plan === 'object' && 'partitionKeys' in plan
+            ? await countCategories(options.indexTable, plan.partitionKeys, options.maxCountedRows)
             : emptyCounts();
         await options.audit.append({
           time: now().toISOString(),
@@ -121,39 +133,46 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
 }
 
 /**
- * Counts the rows of one index partition by category, newest first, reading at most `maxRows`
- * rows and only the `category` and `releasedAt` columns.
+ * Counts the items of index partitions by category, newest first, reading only the row key,
+ * `category` and `releasedAt` columns. The partitions of a user's addresses are merged by row
+ * key, so an item addressed to two of them counts once. At most `maxRows` items are counted.
  */
 export async function countCategories(
   table: TableClient,
-  partitionKey: string,
+  partitionKeys: readonly string[],
   maxRows = MAX_COUNTED_ROWS,
 ): Promise<CategoryCounts> {
   const result = emptyCounts();
-  const pages = table
-    .listEntities({
-      queryOptions: {
-        filter: odata`PartitionKey eq ${partitionKey}`,
-        select: ['category', 'releasedAt'],
-      },
-    })
-    .byPage({ maxPageSize: Math.min(1000, maxRows + 1) });
-  for await (const page of pages) {
-    for (const entity of page) {
-      if (result.rowsRead >= maxRows) {
-        result.complete = false;
-        return result;
-      }
-      result.rowsRead += 1;
-      const row = countedRowSchema.safeParse(entity);
-      if (!row.success) {
-        continue;
-      }
-      if (row.data.releasedAt !== undefined) {
-        result.released += 1;
-      } else {
-        result.counts[row.data.category] += 1;
-      }
+  const pageSize = Math.min(1000, maxRows + 1);
+  const merge = new PartitionMerge(
+    partitionKeys.map((partitionKey) =>
+      table
+        .listEntities({
+          queryOptions: {
+            filter: odata`PartitionKey eq ${partitionKey}`,
+            select: ['RowKey', 'category', 'releasedAt'],
+          },
+        })
+        .byPage({ maxPageSize: Math.max(10, Math.ceil(pageSize / partitionKeys.length)) })
+        [Symbol.asyncIterator](),
+    ),
+    // Each partition may hold every counted item, so the read bound covers all of them.
+    (maxRows + 1) * partitionKeys.length,
+  );
+  for (let entity = await merge.next(); entity !== undefined; entity = await merge.next()) {
+    if (result.rowsRead >= maxRows) {
+      result.complete = false;
+      return result;
+    }
+    result.rowsRead += 1;
+    const row = countedRowSchema.safeParse(entity);
+    if (!row.success) {
+      continue;
+    }
+    if (row.data.releasedAt !== undefined) {
+      result.released += 1;
+    } else {
+      result.counts[row.data.category] += 1;
     }
   }
   return result;

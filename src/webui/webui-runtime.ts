@@ -18,10 +18,10 @@ export function getSessionApi(): Promise<SessionApi> {
 }
 
 async function buildSessionApi(): Promise<SessionApi> {
-  const { settings, audit } = await getQuarantineRuntime();
+  const { settings, audit, userAddresses } = await getQuarantineRuntime();
   const indexTable = await openStateTable(
     { settings: settings.state },
     STATE_TABLES.quarantineIndex,
   );
-  return createSessionApi({ auth: toAuthMode(settings.auth), indexTable, audit });
+  return createSessionApi({ auth: toAuthMode(settings.auth), indexTable, audit, userAddresses });
 }

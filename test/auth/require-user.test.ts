@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { authenticate } from '../../src/auth/principal.js';
+import { authenticate, type AuthMode } from '../../src/auth/principal.js';
 import { toAuthMode } from '../../src/auth/require-admin.js';
 import { canReadEverything, requireUser } from '../../src/auth/require-user.js';
 import { loadSettings } from '../../src/config/settings.js';
@@ -37,7 +37,22 @@ const localMode = toAuthMode(
 describe('local-token mode', () => {
   it('signs in the local user with the user token', () => {
     const principal = authenticate(request({ authorization: `Bearer ${USER_TOKEN}` }), localMode);
-    assert.deepEqual(principal, { id: 'local-user', mailbox: 'dev.user@contoso.com', isAdmin: false });
+    assert.deepEqual(principal, {
+      id: 'local-user',
+      mailbox: 'dev.user@contoso.com',
+      addresses: ['dev.user@contoso.com'],
+      isAdmin: false,
+    });
+  });
+
+  it('gives the local user the aliases from settings', () => {
+    const withAliases: AuthMode = {
+      kind: 'local-token',
+      adminToken: ADMIN_TOKEN,
+      user: { token: USER_TOKEN, mailbox: 'dev.user@contoso.com', aliases: ['dev.alias@contoso.com'] },
+    };
+    const principal = authenticate(request({ authorization: `Bearer ${USER_TOKEN}` }), withAliases);
+    assert.deepEqual(principal?.addresses, ['dev.user@contoso.com', 'dev.alias@contoso.com']);
   });
 
   it('signs in the administrator with the admin token', () => {

@@ -163,6 +163,38 @@ describe('loadSettings for the real-time functions', () => {
     );
   });
 
+  it('reads the local user aliases and the address cache time', () => {
+    const settings = loadSettings({
+      MAILSWEEP_AUTH_MODE: 'local-token',
+      MAILSWEEP_LOCAL_ADMIN_TOKEN: 'a'.repeat(32),
+      MAILSWEEP_LOCAL_USER_TOKEN: 'u'.repeat(32),
+      MAILSWEEP_LOCAL_USER_ADDRESS: 'Dev@Contoso.com',
+      MAILSWEEP_LOCAL_USER_ALIASES: 'Dev.Alias@contoso.com, dev@sales.contoso.com',
+      MAILSWEEP_USER_ADDRESS_CACHE_MINUTES: '5',
+    });
+    assert.deepEqual(settings.auth.localUser?.aliases, ['dev.alias@contoso.com', 'dev@sales.contoso.com']);
+    assert.equal(settings.auth.userAddressCacheMinutes, 5);
+    assert.equal(loadSettings({}).auth.userAddressCacheMinutes, 15);
+  });
+
+  it('rejects local user aliases without a local user', () => {
+    assert.throws(
+      () => loadSettings({ MAILSWEEP_LOCAL_USER_ALIASES: 'dev.alias@contoso.com' }),
+      (error: unknown) =>
+        error instanceof ScannerError && error.message.includes('MAILSWEEP_LOCAL_USER_ALIASES'),
+    );
+  });
+
+  it('rejects an address cache time of zero or over a day', () => {
+    for (const value of ['0', '1441']) {
+      assert.throws(
+        () => loadSettings({ MAILSWEEP_USER_ADDRESS_CACHE_MINUTES: value }),
+        (error: unknown) =>
+          error instanceof ScannerError && error.message.includes('MAILSWEEP_USER_ADDRESS_CACHE_MINUTES'),
+      );
+    }
+  });
+
   it('rejects a lifetime past Graph limit', () => {
     assert.throws(
       () => loadSettings({ MAILSWEEP_SUBSCRIPTION_MINUTES: '4231' }),

@@ -108,6 +108,11 @@ export interface GraphSimulator {
   addMailbox(mail: string, kind?: MailboxKind): SimMailbox;
   /** Adds a user with no mailbox (mail is null), for group membership. */
   addUserWithoutMailbox(): string;
+  /**
+   * Replaces a user's proxy addresses, as an administrator adding or removing an alias does;
+   * entries are kept as given (`SMTP:` primary, `smtp:` alias, other types).
+   */
+  setProxyAddresses(idOrMail: string, proxyAddresses: string[]): void;
   /** Adds a group whose members are user or group ids; returns the group id. */
   addGroup(members: string[]): string;
   /** Puts a message in a folder (default inbox) and sends `created` notifications. */
@@ -443,21 +448,64 @@ export async function startGraphSimulator(
   };
 
   /**
-   * `GET /users/{id or address}`: the user's id and mail. The directory answers for every user,
-   * an on-premises mailbox's included; unknown users get 404 Request_ResourceNotFound.
+   * `GET /users/{id | userPrincipalName}`: a directory read. Without `$select` it returns the
+   * default properties (here id, mail and userPrincipalName). With `$select` it returns only the
+   * named ones, and only then proxyAddresses. An unknown property in `$select` is 400, and an
+   * unknown user 404 Request_ResourceNotFound. The directory answers for every user, an
+   * on-premises mailbox's included. Scripted faults without a mailbox apply, as on the other
+   * tenant-wide routes. The Outlook per-mailbox limits do not, because this is no mailbox call.
    */
-  const handleUser = (idOrMail: string, response: ServerResponse, log: RequestLogEntry): void => {
+  const handleUser = (
+    idOrMail: string,
+    url: URL,
+    request: IncomingMessage,
+    response: ServerResponse,
+    log: RequestLogEntry,
+  ): void => {
+    const fault = takeScriptedFault(request.method ?? 'GET', log.path);
+    if (fault !== undefined) {
+      return sendFault(response, fault);
+    }
     const mailbox = store.findMailbox(idOrMail);
     if (mailbox === undefined) {
       return sendGraphError(
         response,
         404,
         'Request_ResourceNotFound',
-        `Resource '${idOrMail}' does not exist.`,
+        `Resource '${idOrMail}' does not exist or one of its queried reference-property objects are not present.`,
       );
     }
     log.mailboxId = mailbox.id;
-    sendJson(response, 200, { id: mailbox.id, mail: mailbox.mail });
+    const user: Record<string, unknown> = {
+      id: mailbox.id,
+      mail: usersWithoutMailbox.has(mailbox.id) ? null : mailbox.mail,
+      userPrincipalName: mailbox.userPrincipalName,
+      proxyAddresses: [...mailbox.proxyAddresses],
+    };
+    const select = url.searchParams.get('$select');
+    if (select === null) {
+      return sendJson(response, 200, {
+        id: user.id,
+        mail: user.mail,
+        userPrincipalName: user.userPrincipalName,
+      });
+    }
+    const body: Record<string, unknown> = {
+      '@odata.context': `${baseUrl}/$metadata#users(${select})/$entity`,
+    };
+    for (const name of select.split(',').map((item) => item.trim())) {
+      const known = Object.keys(user).find((key) => key.toLowerCase() === name.toLowerCase());
+      if (known === undefined) {
+        return sendGraphError(
+          response,
+          400,
+          'Request_BadRequest',
+          `Could not find a property named '${name}' on type 'microsoft.graph.user'.`,
+        );
+      }
+      body[known] = user[known];
+    }
+    sendJson(response, 200, body);
   };
 
   const handleSubscriptions = async (
@@ -573,7 +621,7 @@ export async function startGraphSimulator(
         .map((segment) => decodeURIComponent(segment));
       const head = segments[0]?.toLowerCase();
       if (head === 'users' && segments.length === 2 && request.method === 'GET') {
-        return handleUser(segments[1]!, response, log);
+        return handleUser(segments[1]!, url, request, response, log);
       }
       if (head === 'users' && segments.length >= 3) {
         return handleUsers(segments, url, request, response, log);
@@ -620,6 +668,9 @@ export async function startGraphSimulator(
       const id = randomUUID();
       usersWithoutMailbox.add(id);
       return id;
+    },
+    setProxyAddresses: (idOrMail, proxyAddresses) => {
+      findMailbox(idOrMail).proxyAddresses = [...proxyAddresses];
     },
     addGroup: (members) => {
       const id = randomUUID();

@@ -65,6 +65,13 @@ export interface SimMessage {
 export interface SimMailbox {
   id: string;
   mail: string;
+  /** The user principal name; default the mail address. */
+  userPrincipalName: string;
+  /**
+   * Directory proxy addresses as Graph lists them: `SMTP:` marks the primary address, `smtp:` an
+   * alias, and other types (`x500:`, `sip:`) are not mail. Default `SMTP:<mail>`.
+   */
+  proxyAddresses: string[];
   kind: MailboxKind;
   rootFolderId: string;
   folders: Map<string, SimFolder>;
@@ -90,6 +97,8 @@ export class MailboxStore {
     const mailbox: SimMailbox = {
       id,
       mail: mail.toLowerCase(),
+      userPrincipalName: mail.toLowerCase(),
+      proxyAddresses: [`SMTP:${mail.toLowerCase()}`],
       kind,
       rootFolderId,
       folders: new Map(),

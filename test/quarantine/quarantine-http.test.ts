@@ -12,10 +12,12 @@ import { newItem, plainMessage, principalHeader, uniqueAddress } from './quarant
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const USER_TOKEN = randomBytes(24).toString('hex');
 const userAddress = uniqueAddress('httpuser');
+const userAlias = uniqueAddress('httpalias');
 process.env.MAILSWEEP_AUTH_MODE = 'local-token';
 process.env.MAILSWEEP_LOCAL_ADMIN_TOKEN = ADMIN_TOKEN;
 process.env.MAILSWEEP_LOCAL_USER_TOKEN = USER_TOKEN;
 process.env.MAILSWEEP_LOCAL_USER_ADDRESS = userAddress;
+process.env.MAILSWEEP_LOCAL_USER_ALIASES = userAlias;
 process.env.MAILSWEEP_QUARANTINE_CONTAINER = `qhttp-${randomBytes(6).toString('hex')}`;
 process.env.MAILSWEEP_QUARANTINE_MAX_BULK_ITEMS = '3';
 await import('../../functions/quarantine.js');
@@ -24,6 +26,7 @@ await import('../../functions/openapi.js');
 describe('quarantine routes over HTTP', () => {
   let host: LocalHost;
   let ownId: string;
+  let aliasId: string;
   let otherId: string;
 
   before(async () => {
@@ -39,6 +42,8 @@ describe('quarantine routes over HTTP', () => {
     const { store } = await getQuarantineRuntime();
     ownId = (await store.put(plainMessage(), newItem(userAddress))).id;
     otherId = (await store.put(plainMessage(), newItem(uniqueAddress('other')))).id;
+    await new Promise((resolve) => setTimeout(resolve, 5)); // A later quarantine time.
+    aliasId = (await store.put(plainMessage(), newItem(uniqueAddress('shared'), { recipients: [userAlias] }))).id;
   });
   after(async () => {
     await host.close();
@@ -49,11 +54,13 @@ describe('quarantine routes over HTTP', () => {
       headers: token === undefined ? headers : { authorization: `Bearer ${token}`, ...headers },
     });
 
-  it('lists only the local user\'s items', async () => {
+  it('lists only the local user\'s items, aliases included', async () => {
     const response = await get('quarantine/items', USER_TOKEN);
     assert.equal(response.status, 200);
     const body = (await response.json()) as { items: { id: string }[] };
-    assert.deepEqual(body.items.map((item) => item.id), [ownId]);
+    assert.deepEqual(body.items.map((item) => item.id), [aliasId, ownId]);
+    const byAlias = (await (await get(`quarantine/items?recipient=${userAlias}`, USER_TOKEN)).json()) as { items: { id: string }[] };
+    assert.deepEqual(byAlias.items.map((item) => item.id), [aliasId]);
   });
 
   it('returns 404 to the local user for another item', async () => {

@@ -8,6 +8,20 @@ const admin: Principal = { id: 'a', mailbox: 'admin@contoso.com', isAdmin: true 
 const reader: Principal = { id: 'r', mailbox: 'reader@contoso.com', isAdmin: false, isReader: true };
 const owner: Principal = { id: 'o', mailbox: 'owner@contoso.com', isAdmin: false };
 const recipient: Principal = { id: 'c', mailbox: 'cc@contoso.com', isAdmin: false };
+// Signed in as their primary address, with the item's mailbox among their aliases.
+const aliasOwner: Principal = {
+  id: 'l',
+  mailbox: 'primary@contoso.com',
+  addresses: ['primary@contoso.com', 'owner@contoso.com'],
+  isAdmin: false,
+};
+// The claim names the item's mailbox, but the directory listed other addresses only.
+const unconfirmedClaim: Principal = {
+  id: 'u',
+  mailbox: 'owner@contoso.com',
+  addresses: ['someone@contoso.com'],
+  isAdmin: false,
+};
 
 const item = (overrides: Partial<PolicyItem> = {}): PolicyItem => ({
   mailbox: 'Owner@Contoso.com',
@@ -30,6 +44,9 @@ describe('allowedActions', () => {
     ['owner, held malware', owner, item({ category: 'malware', legalHold: true }), ['request-release']],
     ['recipient, spam', recipient, item(), ['download']],
     ['recipient, malware', recipient, item({ category: 'malware' }), []],
+    ['alias owner, spam', aliasOwner, item(), ['download', 'release', 'delete']],
+    ['alias owner, malware', aliasOwner, item({ category: 'malware' }), ['request-release', 'delete']],
+    ['unconfirmed claim, spam', unconfirmedClaim, item(), ['download']],
   ];
   for (const [name, principal, policyItem, expected] of cases) {
     it(name, () => {

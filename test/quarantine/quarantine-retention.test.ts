@@ -19,7 +19,7 @@ import {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 async function countRows(index: QuarantineIndex, partitionKey: string): Promise<number> {
-  const page = await index.query({ partitionKey, limit: 500, maxScannedRows: 5000 });
+  const page = await index.query({ partitionKeys: [partitionKey], limit: 500, maxScannedRows: 5000 });
   return page.items.length;
 }
 

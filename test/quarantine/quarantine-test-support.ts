@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 
 import type { AuthMode } from '../../src/auth/principal.js';
+import type { UserAddressDirectory } from '../../src/auth/user-addresses.js';
 import { loadSettings } from '../../src/config/settings.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../../src/functions-host/registry.js';
 import { createBlobQuarantineStore } from '../../src/quarantine/blob-quarantine-store.js';
@@ -36,7 +37,7 @@ export async function openUniqueTable(prefix: string): Promise<TableClient> {
 
 /** Builds the quarantine API on Azurite, authenticating as App Service does by default. */
 export async function createQuarantineFixture(
-  options: { auth?: AuthMode; retentionDays?: number } = {},
+  options: { auth?: AuthMode; retentionDays?: number; userAddresses?: UserAddressDirectory } = {},
 ): Promise<QuarantineFixture> {
   const settings = { ...testQuarantineSettings('qapi'), retentionDays: options.retentionDays ?? 30 };
   const index = new QuarantineIndex(await openUniqueTable('qindex'));
@@ -48,6 +49,7 @@ export async function createQuarantineFixture(
     audit,
     auth: options.auth ?? { kind: 'app-service' },
     limits: loadSettings({}).limits,
+    userAddresses: options.userAddresses,
   });
   return { store, index, audit, api };
 }

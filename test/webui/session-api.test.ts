@@ -41,7 +41,14 @@ describe('session API', () => {
   it('returns the caller and sign-in method', async () => {
     const response = await api.whoami(request('quarantine/whoami', USER_TOKEN), context);
     assert.equal(response.status, 200);
-    assert.deepEqual(response.json, { id: 'local-user', mailbox: USER, isAdmin: false, isReader: false, signIn: 'local-token' });
+    assert.deepEqual(response.json, {
+      id: 'local-user',
+      mailbox: USER,
+      addresses: [USER],
+      isAdmin: false,
+      isReader: false,
+      signIn: 'local-token',
+    });
   });
 
   it('tells an anonymous caller how to sign in', async () => {
@@ -77,6 +84,31 @@ describe('session API', () => {
     await api.counts(request('quarantine/counts', USER_TOKEN), context);
     const page = await audit.read(`d-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`, 50);
     assert.ok(page.entries.some((entry) => entry.actorId === 'local-user' && entry.detail?.startsWith('counts')));
+  });
+
+  it('counts an item addressed to two own addresses once', async () => {
+    const table = await openUniqueTable('walias');
+    const primary = 'aliased-user@contoso.com';
+    const alias = 'aliased-user.alias@contoso.com';
+    const toBoth = fakeMetadata(primary, 'phishing', 1);
+    toBoth.recipients = [primary, alias];
+    const toAlias = fakeMetadata('other@contoso.com', 'spam', 2);
+    toAlias.recipients = [alias];
+    await seedIndex(table, [toBoth, toAlias, fakeMetadata(primary, 'spam', 3), fakeMetadata('other@contoso.com', 'malware', 4)]);
+    const aliasAuth: AuthMode = {
+      kind: 'local-token',
+      adminToken: ADMIN_TOKEN,
+      user: { token: USER_TOKEN, mailbox: primary, aliases: [alias] },
+    };
+    const aliasApi = createSessionApi({ auth: aliasAuth, indexTable: table, audit });
+    const response = await aliasApi.counts(request('quarantine/counts', USER_TOKEN), context);
+    const body = response.json as { counts: Record<string, number>; rowsRead: number };
+    assert.equal(body.rowsRead, 3);
+    assert.equal(body.counts.spam, 2);
+    assert.equal(body.counts.phishing, 1);
+    assert.equal(body.counts.malware, 0);
+    const whoami = await aliasApi.whoami(request('quarantine/whoami', USER_TOKEN), context);
+    assert.deepEqual((whoami.json as { addresses: string[] }).addresses, [primary, alias]);
   });
 
   it('stops counting at the row bound', async () => {
