@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { parseQueryParams } from '../shared/http-input.js';
 import {
   auditDayPartition,
   auditItemPartition,
@@ -37,21 +38,11 @@ export async function readAuditPage(
   params: URLSearchParams,
   now: Date,
 ): Promise<{ entries: AuditEntry[]; continuation?: string } | { error: string }> {
-  const raw: Record<string, string> = {};
-  for (const [key, value] of params) {
-    if (key in raw) {
-      return { error: `invalid query: ${key} is given twice` };
-    }
-    raw[key] = value;
+  const parsed = parseQueryParams(params, auditQuerySchema);
+  if ('error' in parsed) {
+    return parsed;
   }
-  const parsed = auditQuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`,
-    );
-    return { error: `invalid query: ${problems.join('; ')}` };
-  }
-  const query = parsed.data;
+  const query = parsed.value;
   if (query.day !== undefined && query.id !== undefined) {
     return { error: 'invalid query: day, id: give one or the other' };
   }
