@@ -577,7 +577,7 @@ export class GraphClient
 
   /**
    * Sends an RFC 5322 message from a mailbox through sendMail in MIME format: the body is the
-   * base64 MIME, sent as `text/plain`, and Graph answers 202 Accepted. Graph takes the recipients
+   * base64 MIME, sent as `text/plain`, and Graph responds 202 Accepted. Graph takes the recipients
    * from the To, Cc and Bcc headers. Unlike the JSON form, this form has no saveToSentItems, so
    * Exchange keeps a copy in the mailbox's Sent Items.
    * @see https://learn.microsoft.com/graph/api/user-sendmail
@@ -588,7 +588,7 @@ export class GraphClient
   async sendMimeMail(fromMailbox: MailboxName, mime: Buffer): Promise<void> {
     const body = mime.toString('base64');
     if (body.length > MAX_GRAPH_MIME_SEND_BYTES) {
-      throw new ScannerError('mailbox-request-failed', 'MIME message is too large for sendMail', {
+      throw new ScannerError('mailbox-request-failed', 'MIME message exceeds the sendMail size limit', {
         fields: {
           operation: 'send-mime-mail',
           bytes: body.length,

@@ -9,7 +9,7 @@ import type { MailRouteContext } from './mail-routes.js';
 /**
  * `POST /users/{id}/sendMail` with `Content-Type: text/plain`: Graph's sendMail in MIME format.
  * The body is the whole RFC 5322 message in base64, the recipients come from its To, Cc and Bcc
- * headers, and Graph answers 202 Accepted with no body. The documentation gives one error for
+ * headers, and Graph responds 202 Accepted with no body. The documentation gives one error for
  * malformed MIME: 400 with the message "Invalid base64 string for MIME content". The simulator
  * returns it for text that is not base64 and for decoded bytes that are no RFC 5322 message.
  * Throttling is applied before this handler, as for every mailbox request.
@@ -28,7 +28,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** A header field line (RFC 5322 section 2.2: printable name, colon) or a folded continuation. */
 const HEADER_LINE = /^(?:[!-9;-~]+:|[ \t])/;
 
-/** Decodes, checks and records a MIME sendMail, then answers 202. */
+/** Decodes, checks and records a MIME sendMail, then responds 202. */
 export async function sendMimeMail(
   context: MailRouteContext,
   mailbox: SimMailbox,
