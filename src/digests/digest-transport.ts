@@ -24,7 +24,10 @@ export function graphTransport(
 ): DigestTransport {
   return {
     kind: 'graph',
-    send: async (mail) => sender.sendMimeMail(fromMailbox, await toOutgoingMime(mail, fromMailbox, now())),
+    async send(mail) {
+      const mime = await toOutgoingMime(mail, fromMailbox, now());
+      await sender.sendMimeMail(fromMailbox, mime);
+    },
   };
 }
 
@@ -45,7 +48,8 @@ export function emlFolderTransport(
       const time = now();
       const hash = createHash('sha256').update(mail.to.join(','), 'utf8').digest('hex');
       const name = `${time.toISOString().replace(/[:.]/g, '-')}-${hash.slice(0, 12)}.eml`;
-      await writeFile(join(folder, name), await toOutgoingMime(mail, fromAddress, time), { flag: 'wx' });
+      const mime = await toOutgoingMime(mail, fromAddress, time);
+      await writeFile(join(folder, name), mime, { flag: 'wx' });
     },
   };
 }

@@ -588,12 +588,13 @@ export class GraphClient
   async sendMimeMail(fromMailbox: MailboxName, mime: Buffer): Promise<void> {
     const body = mime.toString('base64');
     if (body.length > MAX_GRAPH_MIME_SEND_BYTES) {
-      throw new ScannerError('mailbox-request-failed', 'MIME message exceeds the sendMail size limit', {
-        fields: {
-          operation: 'send-mime-mail',
-          bytes: body.length,
-          limitBytes: MAX_GRAPH_MIME_SEND_BYTES,
-        },
+      const fields = {
+        operation: 'send-mime-mail',
+        bytes: body.length,
+        limitBytes: MAX_GRAPH_MIME_SEND_BYTES,
+      };
+      throw new ScannerError('mailbox-request-failed', 'MIME message exceeds the sendMail limit', {
+        fields,
       });
     }
     await this.transport.run({
