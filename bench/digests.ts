@@ -1,5 +1,6 @@
 // A digest run over BENCH_MAILBOXES mailboxes (default 10,000), each with one new quarantined
-// item, sent through the real Graph client to the Graph simulator, on a simulated clock:
+// item, sent through the real Graph client (sendMail in MIME format) to the Graph simulator, on a
+// simulated clock:
 //
 //   npm run bench:digests
 //
