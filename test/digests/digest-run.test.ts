@@ -218,6 +218,7 @@ describe('runDigests', () => {
     });
     await seedIndex(indexTable, items);
     await runDigests(options());
+
     const [email] = await sent();
     assert.ok(email);
     assert.equal(email.headers.find((header) => header.key === 'auto-submitted')?.value, 'auto-generated');
@@ -233,6 +234,7 @@ describe('runDigests', () => {
         assert.ok(part.includes(link), `${name} part links the item`);
       }
     }
+
     const links = [...`${parts.text}\n${parts.html}`.matchAll(/https?:\/\/[^\s"<>]+/g)].map((m) => new URL(m[0]));
     assert.ok(links.length >= items.length * 2);
     for (const link of links) {
@@ -278,7 +280,7 @@ describe('runDigests', () => {
       fakeMetadata('adele@contoso.com', 'spam', 0, recent(30)),
       fakeMetadata('alex@contoso.com', 'spam', 1, recent(30)),
     ]);
-    // Bytes without a header block are malformed MIME: the simulator answers 400 as Graph does.
+    // Bytes without a header block are malformed MIME, so the simulator responds 400 as Graph does.
     const corrupting: MimeMailSender = {
       sendMimeMail: async (from, mime) =>
         graph.client.sendMimeMail(

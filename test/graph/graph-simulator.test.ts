@@ -200,7 +200,7 @@ describe('Graph simulator', () => {
     const mailbox = sim.addMailbox('mime-send@contoso.com');
     const url = `${sim.baseUrl}/users/${mailbox.id}/sendMail`;
     const mime = Buffer.from(sampleMime(2));
-    // Graph reads base64 split over lines as well as on one line.
+    // The simulator accepts base64 split into lines, as MIME encoders write it, and on one line.
     const folded = mime.toString('base64').replace(/.{76}/g, '$&\r\n');
     const response = await send(sim, 'POST', url, { token, body: folded, contentType: 'text/plain' });
     assert.equal(response.status, 202);
@@ -242,7 +242,7 @@ describe('Graph simulator', () => {
     assert.equal(sim.sentMail.length, sentBefore);
   });
 
-  it('answers 413 for MIME sendMail over 4 MB', async () => {
+  it('returns 413 for MIME sendMail over 4 MB', async () => {
     const mailbox = sim.addMailbox('mime-large@contoso.com');
     const url = `${sim.baseUrl}/users/${mailbox.id}/sendMail`;
     const body = 'QUJD'.repeat(1024 * 1024 + 1);
