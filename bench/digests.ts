@@ -1,5 +1,6 @@
 // A digest run over BENCH_MAILBOXES mailboxes (default 10,000), each with one new quarantined
-// item, sent through the real Graph client to the Graph simulator, on a simulated clock:
+// item, sent through the real Graph client (sendMail in MIME format) to the Graph simulator, on a
+// simulated clock:
 //
 //   npm run bench:digests
 //
@@ -60,7 +61,12 @@ async function main(): Promise<void> {
   }
   const seedSeconds = (performance.now() - seedStart) / 1000;
 
-  const graph = await startGraphFixture();
+  // The client's 10,000-requests-per-10-minutes budget and the simulator's count it in wall-clock
+  // time, but this script compresses a day of sending into minutes. Both are lifted here, and the
+  // script checks that budget on the simulated clock instead (the last figure below). The
+  // concurrency limit of 4 stays.
+  const unlimited = { requestsPerWindow: Number.MAX_SAFE_INTEGER };
+  const graph = await startGraphFixture({ faults: unlimited }, { limits: unlimited });
   graph.sim.addMailbox(SENDER);
   const startTime = Date.now();
   let clock = startTime;
@@ -118,7 +124,7 @@ async function main(): Promise<void> {
     `mailboxes with new items: ${MAILBOXES} (index seeded in ${seedSeconds.toFixed(1)} s)`,
     `timer runs: ${runs.length} (every 15 min, at most ${settings.maxRunSeconds} s each); runs stopped by the daily limit: ${stops}`,
     `digests sent: ${sentDigests} of ${MAILBOXES}; admin summaries: ${runs.filter((run) => run.adminSummarySent).length}; failed: ${runs.reduce((sum, run) => sum + run.failed, 0)}`,
-    `sendMail requests the simulator received: ${graph.sim.sentMail.length}`,
+    `sendMail requests the simulator received: ${graph.sim.sentMail.length}, of which in MIME format: ${graph.sim.sentMail.filter((mail) => mail.format === 'mime').length}`,
     `max messages in any 60 s: ${maxPerMinute} (limit ${settings.messagesPerMinute}) ${maxPerMinute <= settings.messagesPerMinute ? 'OK' : 'EXCEEDED'}`,
     `max recipients in any 24 h: ${maxRecipientsPerDay} (limit ${settings.recipientsPerDay}) ${maxRecipientsPerDay <= settings.recipientsPerDay ? 'OK' : 'EXCEEDED'}`,
     `max sendMail requests in any 10 min: ${maxPer10Minutes} (Graph limit 10000 per mailbox) ${maxPer10Minutes <= 10_000 ? 'OK' : 'EXCEEDED'}`,

@@ -1,7 +1,7 @@
 import type { AuthMode } from '../auth/principal.js';
 import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
 import type { HandlerContext, QueueDelivery } from '../functions-host/registry.js';
-import type { DirectoryClient, MailSender } from '../graph/subscription-client.js';
+import type { DirectoryClient, MimeMailSender } from '../graph/subscription-client.js';
 import type { MailboxClient } from '../mailbox/mailbox-client.js';
 import { createBlobQuarantineStore } from '../quarantine/index.js';
 import { withQuarantineIndex } from '../quarantine/indexed-store.js';
@@ -30,7 +30,7 @@ export interface ArrivalServices {
   queue: JobQueue;
   auth: AuthMode;
   /** Graph sendMail, for the notifications rules ask for. */
-  mailSender?: MailSender;
+  mailSender?: MimeMailSender;
   /** Graph group members, for rules scoped to groups. */
   directory?: DirectoryClient;
 }

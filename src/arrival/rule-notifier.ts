@@ -3,15 +3,18 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import escapeHtml from 'escape-html';
-import libmime from 'libmime';
 
 import type { NotifySettings } from '../config/settings.js';
-import type { MailSender, OutgoingMail } from '../graph/subscription-client.js';
+import type { MimeMailSender, OutgoingMail } from '../graph/subscription-client.js';
 import { toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import { toOutgoingMime } from '../shared/outgoing-mime.js';
 
 /** Length to which the scanned message's sender and subject are cut in a notification. */
 const MAX_QUOTED_CHARS = 256;
+
+/** From address of .eml notifications written without a sender mailbox. */
+const LOCAL_FROM_ADDRESS = 'mailsweep@localhost.invalid';
 
 /** The sliding window of the rate limit, in milliseconds. */
 const RATE_WINDOW_MS = 60 * 60 * 1000;
@@ -47,8 +50,8 @@ export interface RuleNotifier {
 /** Options of {@link createRuleNotifier}. */
 export interface RuleNotifierOptions {
   settings: NotifySettings;
-  /** Graph sendMail; used when `settings.sender` is set. */
-  mailSender?: MailSender;
+  /** Graph sendMail in MIME format; used when `settings.sender` is set. */
+  mailSender?: MimeMailSender;
   logger: Logger;
   now?: () => number;
 }
@@ -103,7 +106,7 @@ export function createRuleNotifier(options: RuleNotifierOptions): RuleNotifier {
       try {
         const mail = composeNotice(notice, about, to);
         if (canSend) {
-          await options.mailSender?.sendMail(sender, mail);
+          await options.mailSender?.sendMimeMail(sender, await toOutgoingMime(mail, sender));
           return 'sent';
         }
         await writeEml(settings.outboxPath ?? '', mail);
@@ -170,23 +173,13 @@ function singleLine(value: string): string {
   return value.replace(/[\r\n\t]+/g, ' ');
 }
 
-/** Writes the notification as an RFC 5322 message; for local runs without a sender mailbox. */
+/**
+ * Writes the notification as the RFC 5322 message Graph would send; for local runs without a
+ * sender mailbox.
+ */
 async function writeEml(folder: string, mail: OutgoingMail): Promise<void> {
   await mkdir(folder, { recursive: true });
-  const body = Buffer.from(mail.html, 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
-  const eml = [
-    'From: mailsweep <mailsweep@localhost.invalid>',
-    `To: ${mail.to.join(', ')}`,
-    `Subject: ${libmime.encodeWords(mail.subject, 'Q', 52)}`,
-    `Date: ${new Date().toUTCString()}`,
-    `Message-ID: <${randomUUID()}@mailsweep.invalid>`,
-    'MIME-Version: 1.0',
-    'Content-Type: text/html; charset=utf-8',
-    'Content-Transfer-Encoding: base64',
-    '',
-    body,
-    '',
-  ].join('\r\n');
+  const eml = await toOutgoingMime(mail, LOCAL_FROM_ADDRESS);
   const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`;
   await writeFile(path.join(folder, name), eml, { flag: 'wx' });
 }

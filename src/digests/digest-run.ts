@@ -6,7 +6,7 @@ import {
   rowKeyAtOrBefore,
   type QuarantineSummary,
 } from '../quarantine/quarantine-index.js';
-import { toError } from '../shared/errors.js';
+import { ScannerError, toError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import {
   buildAdminSummary,
@@ -320,9 +320,12 @@ async function trySend(
     await options.transport.send(mail);
   } catch (error) {
     // The limiter already counted the message: a failed send may still have reached Exchange.
+    // Graph's status and error code (for example 400 for MIME it cannot read) are in the fields.
     options.logger.warn('Digest send failed', {
       transport: options.transport.kind,
+      recipients: mail.to.length,
       error: toError(error).message,
+      ...(error instanceof ScannerError ? { code: error.code, ...error.fields } : {}),
     });
     return 'failed';
   }

@@ -1,10 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import libmime from 'libmime';
-
-import type { MailSender, OutgoingMail } from '../graph/subscription-client.js';
+import type { MimeMailSender, OutgoingMail } from '../graph/subscription-client.js';
+import { toOutgoingMime } from '../shared/outgoing-mime.js';
 
 /** The destination of digests: Graph sendMail from a mailbox, or .eml files in a folder. */
 export interface DigestTransport {
@@ -14,12 +13,22 @@ export interface DigestTransport {
 }
 
 /**
- * Sends through Graph sendMail from `fromMailbox`.
- * NOTE: the Graph client sends the HTML body only, because a JSON sendMail message has one body;
- * the plain-text version reaches only the .eml files.
+ * Sends each digest through Graph sendMail in MIME format from `fromMailbox`, as the same
+ * multipart/alternative message (plain text and HTML) that the .eml files contain. Exchange keeps
+ * a copy of each digest in the sending mailbox's Sent Items.
  */
-export function graphTransport(sender: MailSender, fromMailbox: string): DigestTransport {
-  return { kind: 'graph', send: (mail) => sender.sendMail(fromMailbox, mail) };
+export function graphTransport(
+  sender: MimeMailSender,
+  fromMailbox: string,
+  now: () => Date = () => new Date(),
+): DigestTransport {
+  return {
+    kind: 'graph',
+    async send(mail) {
+      const mime = await toOutgoingMime(mail, fromMailbox, now());
+      await sender.sendMimeMail(fromMailbox, mime);
+    },
+  };
 }
 
 /**
@@ -39,40 +48,8 @@ export function emlFolderTransport(
       const time = now();
       const hash = createHash('sha256').update(mail.to.join(','), 'utf8').digest('hex');
       const name = `${time.toISOString().replace(/[:.]/g, '-')}-${hash.slice(0, 12)}.eml`;
-      await writeFile(join(folder, name), toMime(mail, fromAddress, time), { flag: 'wx' });
+      const mime = await toOutgoingMime(mail, fromAddress, time);
+      await writeFile(join(folder, name), mime, { flag: 'wx' });
     },
   };
-}
-
-/** Builds the RFC 5322 message of a digest, with both bodies base64-encoded in UTF-8. */
-export function toMime(mail: OutgoingMail, fromAddress: string, date: Date): string {
-  const boundary = `mailsweep-${randomBytes(12).toString('hex')}`;
-  const text = mail.text ?? '';
-  return [
-    `From: mailsweep <${fromAddress}>`,
-    `To: ${mail.to.join(', ')}`,
-    `Subject: ${libmime.encodeWords(mail.subject, 'Q', 52)}`,
-    `Date: ${date.toUTCString().replace('GMT', '+0000')}`,
-    `Message-ID: <${randomBytes(16).toString('hex')}@mailsweep.invalid>`,
-    'MIME-Version: 1.0',
-    'Auto-Submitted: auto-generated',
-    `Content-Type: multipart/alternative; boundary="${boundary}"`,
-    '',
-    `--${boundary}`,
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: base64',
-    '',
-    toBase64Lines(text),
-    `--${boundary}`,
-    'Content-Type: text/html; charset=utf-8',
-    'Content-Transfer-Encoding: base64',
-    '',
-    toBase64Lines(mail.html),
-    `--${boundary}--`,
-    '',
-  ].join('\r\n');
-}
-
-function toBase64Lines(text: string): string {
-  return (Buffer.from(text, 'utf8').toString('base64').match(/.{1,76}/g) ?? ['']).join('\r\n');
 }

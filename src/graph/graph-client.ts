@@ -50,6 +50,7 @@ import type {
   DirectoryClient,
   GraphSubscription,
   MailSender,
+  MimeMailSender,
   OutgoingMail,
   SubscriptionClient,
 } from './subscription-client.js';
@@ -59,6 +60,14 @@ export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 
 /** Messages per page when listing; Graph allows up to 1,000 with $top. */
 export const GRAPH_PAGE_SIZE = 100;
+
+/**
+ * Largest base64 body of a MIME sendMail, in bytes. Graph rejects requests over 4 MB, and one
+ * report has MIME sends failing from about 2.2 MB of MIME (3 MB in base64), so the limit keeps
+ * below that. A digest of 50 items is far smaller.
+ * @see https://github.com/microsoftgraph/microsoft-graph-docs/issues/13979
+ */
+export const MAX_GRAPH_MIME_SEND_BYTES = 3 * 1000 * 1000;
 
 /** A received-time lower bound older than any mail, for filters that need one. */
 const OPEN_RECEIVED_BOUND = '1970-01-01T00:00:00Z';
@@ -104,7 +113,8 @@ export class GraphClient
     SubscriptionClient,
     DirectoryClient,
     MailSender,
-    UserAddressDirectory
+    UserAddressDirectory,
+    MimeMailSender
 {
   private readonly transport: GraphTransport;
   private readonly logger: Logger;
@@ -591,6 +601,39 @@ export class GraphClient
       mailbox: fromMailbox,
       scope: 'mailbox',
       operation: 'send-mail',
+    });
+  }
+
+  /**
+   * Sends an RFC 5322 message from a mailbox through sendMail in MIME format: the body is the
+   * base64 MIME, sent as `text/plain`, and Graph responds 202 Accepted. Graph takes the recipients
+   * from the To, Cc and Bcc headers. Unlike the JSON form, this form has no saveToSentItems, so
+   * Exchange keeps a copy in the mailbox's Sent Items.
+   * @see https://learn.microsoft.com/graph/api/user-sendmail
+   * @see https://learn.microsoft.com/graph/outlook-send-mime-message
+   * @throws ScannerError `mailbox-request-failed` when the base64 body would exceed
+   * MAX_GRAPH_MIME_SEND_BYTES, or Graph rejects the MIME (400), or as other calls do.
+   */
+  async sendMimeMail(fromMailbox: MailboxName, mime: Buffer): Promise<void> {
+    const body = mime.toString('base64');
+    if (body.length > MAX_GRAPH_MIME_SEND_BYTES) {
+      const fields = {
+        operation: 'send-mime-mail',
+        bytes: body.length,
+        limitBytes: MAX_GRAPH_MIME_SEND_BYTES,
+      };
+      throw new ScannerError('mailbox-request-failed', 'MIME message exceeds the sendMail limit', {
+        fields,
+      });
+    }
+    await this.transport.run({
+      method: 'POST',
+      path: `${userPath(fromMailbox)}/sendMail`,
+      headers: { 'Content-Type': 'text/plain' },
+      body,
+      mailbox: fromMailbox,
+      scope: 'mailbox',
+      operation: 'send-mime-mail',
     });
   }
 

@@ -50,3 +50,9 @@ export interface OutgoingMail {
 export interface MailSender {
   sendMail(fromMailbox: MailboxName, mail: OutgoingMail): Promise<void>;
 }
+
+/** sendMail in MIME format from a configured mailbox. */
+export interface MimeMailSender {
+  /** Sends a complete RFC 5322 message; its To, Cc and Bcc headers name the recipients. */
+  sendMimeMail(fromMailbox: MailboxName, mime: Buffer): Promise<void>;
+}

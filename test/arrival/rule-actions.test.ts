@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import PostalMime from 'postal-mime';
+
 import { handleScanMessage } from '../../src/arrival/scan-message.js';
 import { HiddenFolders } from '../../src/arrival/mailbox-actions.js';
 import { createRuleNotifier } from '../../src/arrival/rule-notifier.js';
@@ -147,11 +149,13 @@ describe('scan consumer rule actions on Graph', () => {
     const sent = graph.sim.sentMail.slice(sentBefore);
     assert.equal(sent.length, 1, 'two matching attachments, one notification');
     assert.equal(sent[0]?.mailboxId, alerts.id);
-    const body = JSON.stringify(sent[0]?.body);
-    assert.match(body, /admin@contoso.com/);
-    assert.match(body, /Invoice &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
-    assert.doesNotMatch(body, /<script>/);
-    assert.doesNotMatch(body, /SECRET-BODY-TEXT/);
+    assert.equal(sent[0]?.format, 'mime');
+    const email = await PostalMime.parse(sent[0]?.mime ?? '');
+    assert.deepEqual(email.to?.map((entry) => entry.address), ['admin@contoso.com']);
+    assert.match(email.html ?? '', /Invoice &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+    assert.doesNotMatch(email.html ?? '', /<script>/);
+    assert.match(email.text ?? '', /Subject: Invoice <script>alert\(1\)<\/script>/);
+    assert.doesNotMatch(sent[0]?.mime?.toString('latin1') ?? '', /SECRET-BODY-TEXT/);
   });
 
   it('applies a group-scoped rule to transitive members only', async () => {

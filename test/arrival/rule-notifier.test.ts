@@ -4,22 +4,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
+import PostalMime, { type Email } from 'postal-mime';
+
 import { createRuleNotifier } from '../../src/arrival/rule-notifier.js';
-import type { MailSender, OutgoingMail } from '../../src/graph/subscription-client.js';
+import type { MimeMailSender } from '../../src/graph/subscription-client.js';
 import { silentLogger } from '../../src/shared/logger.js';
 
 const notice = { rule: 'Binary alert', to: 'admin' as const, text: 'Rule matched' };
 const about = { mailbox: 'user@contoso.com', sender: 'x@fabrikam.example', subject: 'Hello' };
 
 /** Records what it would send; the Graph wire format is tested against the simulator elsewhere. */
-function recordingSender(): MailSender & { sent: OutgoingMail[] } {
-  const sent: OutgoingMail[] = [];
+function recordingSender(): MimeMailSender & { sent: { from: string; mime: Buffer }[] } {
+  const sent: { from: string; mime: Buffer }[] = [];
   return {
     sent,
-    async sendMail(_from, mail) {
-      sent.push(mail);
+    async sendMimeMail(from, mime) {
+      sent.push({ from, mime });
     },
   };
+}
+
+async function parseSent(sent: { mime: Buffer } | undefined): Promise<Email> {
+  assert.ok(sent, 'a notification was sent');
+  return PostalMime.parse(sent.mime);
 }
 
 describe('createRuleNotifier', () => {
@@ -50,7 +57,12 @@ describe('createRuleNotifier', () => {
     });
 
     assert.equal(await notifier.send({ ...notice, to: 'recipient' }, about), 'sent');
-    assert.deepEqual(sender.sent[0]?.to, ['user@contoso.com']);
+    const sent = await parseSent(sender.sent[0]);
+    assert.deepEqual(sent.to?.map((entry) => entry.address), ['user@contoso.com']);
+    assert.equal(sent.from?.address, 'alerts@contoso.com');
+    assert.equal(sender.sent[0]?.from, 'alerts@contoso.com');
+    assert.match(sent.text ?? '', /Subject: Hello/);
+    assert.match(sent.html ?? '', /<td>Hello<\/td>/);
     assert.equal(await notifier.send(notice, about), 'no-recipient');
   });
 
@@ -66,9 +78,11 @@ describe('createRuleNotifier', () => {
     assert.equal(files.length, 1);
     const eml = await readFile(path.join(folder, files[0] ?? ''), 'utf8');
     assert.match(eml, /^To: admin@contoso.com\r$/m);
-    assert.match(eml, /^Subject: mailsweep: rule "Binary alert" matched\r$/m);
-    const body = Buffer.from(eml.split('\r\n\r\n')[1] ?? '', 'base64').toString('utf8');
-    assert.match(body, /Grüße &lt;b&gt;/);
+    assert.match(eml, /^Auto-Submitted: auto-generated\r$/m);
+    const parsed = await PostalMime.parse(eml);
+    assert.equal(parsed.subject, 'mailsweep: rule "Binary alert" matched');
+    assert.match(parsed.html ?? '', /Grüße &lt;b&gt;/);
+    assert.match(parsed.text ?? '', /Subject: Grüße <b>/);
   });
 
   it('only logs without a sender or outbox', async () => {

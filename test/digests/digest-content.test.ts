@@ -7,8 +7,9 @@ import {
   itemLink,
   MAX_DIGEST_ITEMS,
 } from '../../src/digests/digest-content.js';
-import { toMime } from '../../src/digests/digest-transport.js';
+import { MAX_GRAPH_MIME_SEND_BYTES } from '../../src/graph/graph-client.js';
 import type { QuarantineSummary } from '../../src/quarantine/quarantine-index.js';
+import { toOutgoingMime } from '../../src/shared/outgoing-mime.js';
 
 function summary(index: number, overrides: Partial<QuarantineSummary> = {}): QuarantineSummary {
   return {
@@ -89,17 +90,23 @@ describe('buildAdminSummary', () => {
   });
 });
 
-describe('toMime', () => {
-  it('builds multipart/alternative with both bodies', () => {
-    const raw = toMime(
-      { to: ['adele@contoso.com'], subject: 'Quarantäne', html: '<p>hi</p>', text: 'hi' },
-      'mailsweep@contoso.com',
-      new Date('2026-01-01T00:00:00Z'),
+describe('digest MIME size', () => {
+  it('keeps a full digest far below the sendMail limit', async () => {
+    // The longest values the digest keeps: 200 UTF-16 units of a three-byte character that
+    // quoted-printable writes as nine bytes, plus ampersands that HTML escaping lengthens.
+    const long = `${'\u20ac'.repeat(150)}${'&'.repeat(50)}`;
+    const items = Array.from({ length: MAX_DIGEST_ITEMS }, (_, i) =>
+      summary(i, { sender: long, subject: long }),
     );
-    assert.match(raw, /^Subject: =\?UTF-8\?Q\?Quarant=C3=A4ne\?=\r$/m);
-    assert.match(raw, /Content-Type: multipart\/alternative/);
-    assert.match(raw, /Content-Type: text\/plain; charset=utf-8/);
-    assert.match(raw, /Content-Type: text\/html; charset=utf-8/);
-    assert.ok(raw.includes(Buffer.from('<p>hi</p>').toString('base64')));
+    const mail = buildRecipientDigest(
+      { recipient: 'adele@contoso.com', items, moreCount: 1_000 },
+      'https://mailsweep.contoso.com',
+    );
+    const mime = await toOutgoingMime(mail, 'digest@contoso.com');
+    const base64Bytes = mime.toString('base64').length;
+    assert.ok(
+      base64Bytes < MAX_GRAPH_MIME_SEND_BYTES / 4,
+      `${base64Bytes} bytes of base64 is not below a quarter of ${MAX_GRAPH_MIME_SEND_BYTES}`,
+    );
   });
 });

@@ -5,6 +5,7 @@ import { listMimeAttachments } from '../helpers/sim-attachments.js';
 import { readJson, sendEmpty, sendGraphError, sendJson } from './http-tools.js';
 import { createMessage } from './message-create.js';
 import type { MailboxStore, SimFolder, SimMailbox, SimMessage } from './mailbox-store.js';
+import { sendMimeMail } from './send-mime-mail.js';
 import type { SubscriptionHub } from './subscriptions.js';
 
 /** Graph's default page size for messages is 10; $top may ask for up to 1,000. */
@@ -22,7 +23,12 @@ export interface MimeTruncation {
 /** A mail the simulated mailbox sent through sendMail. */
 export interface SentMail {
   mailboxId: string;
+  /** `json` for an application/json request, `mime` for base64 MIME sent as text/plain. */
+  format: 'json' | 'mime';
+  /** The parsed JSON request; for `mime`, the base64 text as received. */
   body: unknown;
+  /** The decoded MIME message, for `mime` only. */
+  mime?: Buffer;
 }
 
 /** What the mailbox routes share with the rest of the simulator. */
@@ -133,7 +139,10 @@ export async function handleMailboxRequest(
     }
   }
   if (lower[0] === 'sendmail' && rest.length === 1 && method === 'POST') {
-    return sendMail(context, mailbox, request, response);
+    const contentType = String(request.headers['content-type'] ?? '').toLowerCase();
+    return contentType.startsWith('text/plain')
+      ? sendMimeMail(context, mailbox, request, response)
+      : sendMail(context, mailbox, request, response);
   }
   sendGraphError(response, 400, 'BadRequest', 'Resource not found for the segment.');
 }
@@ -606,6 +615,6 @@ async function sendMail(
       'At least one recipient is required.',
     );
   }
-  context.sentMail.push({ mailboxId: mailbox.id, body });
+  context.sentMail.push({ mailboxId: mailbox.id, format: 'json', body });
   sendEmpty(response, 202);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { MAX_GRAPH_MIME_SEND_BYTES } from '../../src/graph/graph-client.js';
 import { ScannerError } from '../../src/shared/errors.js';
 import { readAll, sampleMime, startGraphFixture, type GraphFixture } from './graph-test-support.js';
 
@@ -302,6 +303,57 @@ describe('GraphClient mailbox access', () => {
       },
       saveToSentItems: false,
     });
+  });
+
+  it('sends MIME mail from a mailbox', async () => {
+    const { sim, client } = fixture;
+    const mailbox = sim.addMailbox('mime-sender@contoso.com');
+    const mime = Buffer.from(sampleMime(7).replace('To: user@contoso.com', 'To: admin@contoso.com'));
+    await client.sendMimeMail(mailbox.mail, mime);
+    const sent = sim.sentMail.at(-1);
+    assert.equal(sent?.mailboxId, mailbox.id);
+    assert.equal(sent?.format, 'mime');
+    assert.equal(sent?.body, mime.toString('base64'));
+    assert.deepEqual(sent?.mime, mime);
+    const logged = sim.requestLog.filter((entry) => entry.mailboxId === mailbox.id);
+    assert.deepEqual(
+      logged.map((entry) => [entry.method, entry.path, entry.status]),
+      [['POST', '/users/mime-sender@contoso.com/sendMail', 202]],
+    );
+  });
+
+  it('rejects MIME over the sendMail size limit unsent', async () => {
+    const { sim, client } = fixture;
+    const mailbox = sim.addMailbox('mime-large@contoso.com');
+    const mime = Buffer.alloc((MAX_GRAPH_MIME_SEND_BYTES / 4) * 3 + 1, 'a');
+    await assert.rejects(client.sendMimeMail(mailbox.mail, mime), { code: 'mailbox-request-failed' });
+    assert.equal(sim.requestLog.filter((entry) => entry.mailboxId === mailbox.id).length, 0);
+  });
+
+  it('maps a 400 for malformed MIME to a permanent error', async () => {
+    const { sim, client } = fixture;
+    const mailbox = sim.addMailbox('mime-bad@contoso.com');
+    await assert.rejects(client.sendMimeMail(mailbox.mail, Buffer.from('no header block')), {
+      code: 'mailbox-request-failed',
+      transient: false,
+    });
+    const statuses = sim.requestLog
+      .filter((entry) => entry.mailboxId === mailbox.id)
+      .map((entry) => entry.status);
+    assert.deepEqual(statuses, [400]);
+  });
+
+  it('retries MIME mail after 429 and 503', async () => {
+    const { sim, client } = fixture;
+    const mailbox = sim.addMailbox('mime-retry@contoso.com');
+    sim.addFault({ mailbox: mailbox.mail, status: 429, code: 'ApplicationThrottled', retryAfter: '0' });
+    sim.addFault({ mailbox: mailbox.mail, status: 503, code: 'ServiceUnavailable' });
+    await client.sendMimeMail(mailbox.mail, Buffer.from(sampleMime(8)));
+    const statuses = sim.requestLog
+      .filter((entry) => entry.mailboxId === mailbox.id)
+      .map((entry) => entry.status);
+    assert.deepEqual(statuses, [429, 503, 202]);
+    assert.equal(sim.sentMail.filter((mail) => mail.mailboxId === mailbox.id).length, 1);
   });
 
   it('lists group members transitively with their mail', async () => {

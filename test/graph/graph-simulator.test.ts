@@ -196,4 +196,81 @@ describe('Graph simulator', () => {
     assert.equal((JSON.parse(unsent.body) as { isDraft: boolean }).isDraft, true);
     assert.equal((JSON.parse(plain.body) as { isDraft: boolean }).isDraft, true);
   });
+  it('records base64 MIME sent through sendMail', async () => {
+    const mailbox = sim.addMailbox('mime-send@contoso.com');
+    const url = `${sim.baseUrl}/users/${mailbox.id}/sendMail`;
+    const mime = Buffer.from(sampleMime(2));
+    // The simulator accepts base64 split into lines, as MIME encoders write it, and on one line.
+    const folded = mime.toString('base64').replace(/.{76}/g, '$&\r\n');
+    const response = await send(sim, 'POST', url, { token, body: folded, contentType: 'text/plain' });
+    assert.equal(response.status, 202);
+    assert.equal(response.body, '');
+    const sent = sim.sentMail.at(-1);
+    assert.equal(sent?.mailboxId, mailbox.id);
+    assert.equal(sent?.format, 'mime');
+    assert.deepEqual(sent?.mime, mime);
+  });
+
+  it('rejects malformed MIME on sendMail with 400', async () => {
+    const mailbox = sim.addMailbox('mime-bad@contoso.com');
+    const url = `${sim.baseUrl}/users/${mailbox.id}/sendMail`;
+    const sentBefore = sim.sentMail.length;
+    const cases = [
+      { name: 'not base64', body: 'this is not base64!', code: 'ErrorMimeContentInvalidBase64String' },
+      { name: 'bad padding', body: 'abcde', code: 'ErrorMimeContentInvalidBase64String' },
+      { name: 'empty', body: '', code: 'ErrorMimeContentInvalidBase64String' },
+      {
+        name: 'no header block',
+        body: Buffer.from('just some text\r\n').toString('base64'),
+        code: 'ErrorMimeContentInvalid',
+      },
+      {
+        name: 'no recipient',
+        body: Buffer.from(sampleMime(3).replace('To: user@contoso.com\r\n', '')).toString('base64'),
+        code: 'ErrorInvalidRecipients',
+      },
+    ];
+    for (const testCase of cases) {
+      const response = await send(sim, 'POST', url, { token, body: testCase.body, contentType: 'text/plain' });
+      assert.equal(response.status, 400, testCase.name);
+      const error = JSON.parse(response.body).error as { code: string; message: string };
+      assert.equal(error.code, testCase.code, testCase.name);
+      if (testCase.code !== 'ErrorInvalidRecipients') {
+        assert.equal(error.message, 'Invalid base64 string for MIME content.', testCase.name);
+      }
+    }
+    assert.equal(sim.sentMail.length, sentBefore);
+  });
+
+  it('returns 413 for MIME sendMail over 4 MB', async () => {
+    const mailbox = sim.addMailbox('mime-large@contoso.com');
+    const url = `${sim.baseUrl}/users/${mailbox.id}/sendMail`;
+    const body = 'QUJD'.repeat(1024 * 1024 + 1);
+    const response = await send(sim, 'POST', url, { token, body, contentType: 'text/plain' });
+    assert.equal(response.status, 413);
+    assert.equal(JSON.parse(response.body).error.code, 'RequestEntityTooLarge');
+  });
+
+  it('throttles MIME sendMail like other mailbox requests', async () => {
+    const mailbox = sim.addMailbox('mime-throttled@contoso.com');
+    const url = `${sim.baseUrl}/users/${mailbox.id}/sendMail`;
+    const body = Buffer.from(sampleMime(4)).toString('base64');
+    const limit = sim.faults.requestsPerWindow;
+    sim.faults.requestsPerWindow = 1;
+    let responses: RawResponse[];
+    try {
+      responses = [
+        await send(sim, 'POST', url, { token, body, contentType: 'text/plain' }),
+        await send(sim, 'POST', url, { token, body, contentType: 'text/plain' }),
+      ];
+    } finally {
+      sim.faults.requestsPerWindow = limit;
+    }
+    assert.deepEqual(
+      responses.map((response) => response.status),
+      [202, 429],
+    );
+    assert.ok(Number(responses[1]?.headers['retry-after']) > 0);
+    assert.equal(sim.stats(mailbox.mail).throttled, 1);
+  });
 });

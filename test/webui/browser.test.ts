@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { Browser, Page } from 'playwright-core';
+import PostalMime from 'postal-mime';
 
 import { loadSettings } from '../../src/config/settings.js';
 import { buildRecipientDigest } from '../../src/digests/digest-content.js';
 import { createGraphCredential } from '../../src/graph/graph-credential.js';
 import { GraphClient } from '../../src/graph/graph-client.js';
 import { getQuarantineRuntime } from '../../src/quarantine/quarantine-runtime.js';
+import { toOutgoingMime } from '../../src/shared/outgoing-mime.js';
 import { startLoopHarness, type LoopHarness } from '../e2e/loop-harness.js';
 import { finding, newItem, uniqueAddress } from '../quarantine/quarantine-test-support.js';
 import {
@@ -384,8 +386,11 @@ describe('web interface in Chromium', { skip: chromiumPath === undefined ? NO_CH
       },
       harness.host.url,
     );
+    // The HTML part of the sent MIME message, as a mail client decodes it.
+    const html = (await PostalMime.parse(await toOutgoingMime(mail, 'digest@contoso.com'))).html;
+    assert.ok(html);
     const page = await browser.newPage({ javaScriptEnabled: false });
-    await page.setContent(mail.html);
+    await page.setContent(html);
     assert.equal(await page.locator('tbody tr').count(), 1);
     assert.equal(await page.locator('tbody a').textContent(), '<b>Cheap</b> & "watches"');
     assert.equal(await page.locator('tbody a').getAttribute('href'), `${harness.host.url}/api/ui/?item=${ids.spam}`);
