@@ -19,7 +19,7 @@ import { runDigests, type DigestRunResult } from '../src/digests/digest-run.js';
 import { DigestState } from '../src/digests/digest-state.js';
 import { graphTransport, type DigestTransport } from '../src/digests/digest-transport.js';
 import { SendLimiter } from '../src/digests/send-limiter.js';
-import { ALL_PARTITION, toIndexEntities } from '../src/quarantine/quarantine-index.js';
+import { isAllPartition, toIndexEntities } from '../src/quarantine/quarantine-index.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { startGraphFixture } from '../test/graph/graph-test-support.js';
 import { fakeMetadata } from '../test/webui/index-seeding.js';
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < MAILBOXES; i += 1) {
     const item = fakeMetadata(`user${i}@contoso.com`, i % 5 === 0 ? 'phishing' : 'spam', i, itemsBase);
     item.quarantinedAt = new Date(itemsBase + (i % 3600) * 1000).toISOString();
-    const all = toIndexEntities(item).find((entity) => entity.partitionKey === ALL_PARTITION);
+    const all = toIndexEntities(item).find((entity) => isAllPartition(entity.partitionKey));
     if (all !== undefined) rows.push(['upsert', all, 'Replace']);
   }
   for (let start = 0; start < rows.length; start += 100) {

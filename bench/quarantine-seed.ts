@@ -15,6 +15,8 @@ export interface SeedOptions {
   mailboxes?: number;
   /** Items whose rows are written per addBatch call, bounding memory; default 25,000. */
   chunkSize?: number;
+  /** Days the items are spread over, ending now; default 30, the default malware retention. */
+  spanDays?: number;
   /** Called after each chunk with the items written so far. */
   onProgress?: (written: number) => void;
 }
@@ -28,8 +30,8 @@ export function seededMailbox(index: number): string {
 }
 
 /**
- * Indexes `items` synthetic items, one second apart and ending now, so that the newest are
- * listed first. One subject in 50 contains "Invoice", for text-filter cases. No blobs are
+ * Indexes `items` synthetic items, evenly spread over `spanDays` and ending now, so that the
+ * newest are listed first. One subject in 50 contains "Invoice", for text-filter cases. No blobs are
  * written: a listing reads only the index.
  * @returns Seconds the seeding took.
  */
@@ -37,11 +39,12 @@ export async function seedQuarantineIndex(index: QuarantineIndex, options: SeedO
   const started = Date.now();
   const mailboxes = options.mailboxes ?? 1000;
   const chunkSize = options.chunkSize ?? 25_000;
-  const first = Date.now() - options.items * 1000;
+  const spacingMs = ((options.spanDays ?? 30) * 86_400_000) / options.items;
+  const first = Date.now() - options.items * spacingMs;
   for (let offset = 0; offset < options.items; offset += chunkSize) {
     const chunk: QuarantineMetadata[] = [];
     for (let item = offset; item < Math.min(offset + chunkSize, options.items); item += 1) {
-      chunk.push(syntheticItem(item, first, mailboxes));
+      chunk.push(syntheticItem(item, first + item * spacingMs, mailboxes));
     }
     await index.addBatch(chunk);
     options.onProgress?.(Math.min(offset + chunkSize, options.items));
@@ -75,9 +78,9 @@ export async function seedOpenedItems(store: QuarantineStore, mailbox: string, c
   return ids;
 }
 
-function syntheticItem(item: number, first: number, mailboxes: number): QuarantineMetadata {
+function syntheticItem(item: number, time: number, mailboxes: number): QuarantineMetadata {
   const mailbox = seededMailbox(item % mailboxes);
-  const quarantinedAt = new Date(first + item * 1000).toISOString();
+  const quarantinedAt = new Date(Math.round(time)).toISOString();
   const category = CATEGORIES[item % CATEGORIES.length] ?? 'spam';
   return {
     id: randomBytes(16).toString('hex'),

@@ -19,7 +19,7 @@ import pLimit from 'p-limit';
 
 import { startLocalHost } from '../src/functions-host/local-host.js';
 import { registeredFunctions } from '../src/functions-host/registry.js';
-import { ALL_PARTITION, toIndexEntities } from '../src/quarantine/quarantine-index.js';
+import { isAllPartition, toIndexEntities } from '../src/quarantine/quarantine-index.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { STATE_TABLES } from '../src/state/tables.js';
 import { ARTIFACTS_FOLDER, findChromium, launchChromium } from '../test/webui/browser-support.js';
@@ -28,7 +28,28 @@ import { fakeMetadata } from '../test/webui/index-seeding.js';
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const LOADS = Number(process.env.BENCH_LOADS ?? 10);
 const BATCH = 100;
-const SEED_CONCURRENCY = 8;
+const SEED_CONCURRENCY = 2;
+/** Attempts per seeding transaction; an upsert batch is safe to send again. */
+const SEED_ATTEMPTS = 5;
+
+/**
+ * Sends one seeding transaction, again after a dropped connection: Azurite closes idle sockets
+ * while a large table keeps other requests waiting, and the client then sees ECONNRESET.
+ */
+async function submitWithRetry(table: TableClient, actions: TransactionAction[]): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await table.submitTransaction(actions);
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= SEED_ATTEMPTS || (code !== 'ECONNRESET' && code !== 'ECONNREFUSED')) {
+        throw error;
+      }
+      process.stderr.write(`seeding transaction failed with ${String(code)}, sending it again\n`);
+    }
+  }
+}
 
 async function main(): Promise<void> {
   const connectionString = process.env.MAILSWEEP_QUARANTINE_CONNECTION_STRING;
@@ -44,20 +65,22 @@ async function main(): Promise<void> {
   });
   await table.createTable();
   const seedStart = performance.now();
-  const base = Date.now() - ITEMS * 1000;
+  // The items are spread over the last 30 days, the default retention of malware and phishing.
+  const spacingMs = (30 * 86_400_000) / ITEMS;
+  const base = Date.now() - ITEMS * spacingMs;
   // Several transactions in flight keep Azurite busy while the script builds the next batches.
   const limit = pLimit(SEED_CONCURRENCY);
   const pending: Promise<unknown>[] = [];
   let batch: TransactionAction[] = [];
   for (let i = 0; i < ITEMS; i += 1) {
     const category = (['spam', 'spam', 'phishing', 'malware'] as const)[i % 4] ?? 'spam';
-    const item = fakeMetadata(`user${i % 1000}@contoso.com`, category, i, base);
-    const all = toIndexEntities(item).find((entity) => entity.partitionKey === ALL_PARTITION);
+    const item = fakeMetadata(`user${i % 1000}@contoso.com`, category, i, base, spacingMs);
+    const all = toIndexEntities(item).find((entity) => isAllPartition(entity.partitionKey));
     if (all !== undefined) batch.push(['upsert', all, 'Replace']);
     if (batch.length === BATCH || i === ITEMS - 1) {
       const actions = batch;
       batch = [];
-      pending.push(limit(() => table.submitTransaction(actions)));
+      pending.push(limit(() => submitWithRetry(table, actions)));
     }
     if ((i + 1) % 10_000 === 0) {
       await Promise.all(pending.splice(0));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   ALL_PARTITION,
   rowKeyAtOrBefore,
+  scopeFilter,
   type QuarantineSummary,
 } from '../quarantine/quarantine-index.js';
 import { ScannerError, toError } from '../shared/errors.js';
@@ -244,8 +245,10 @@ async function collectNewItems(
   newestItem?: Date;
 }> {
   const filter =
-    odata`PartitionKey eq ${ALL_PARTITION} and RowKey ge ${rowKeyAtOrBefore(end)}` +
-    odata` and RowKey lt ${rowKeyAtOrBefore(start)}`;
+    scopeFilter(ALL_PARTITION, {
+      newestRowKey: rowKeyAtOrBefore(end),
+      oldestRowKey: rowKeyAtOrBefore(start),
+    }) + odata` and RowKey ge ${rowKeyAtOrBefore(end)} and RowKey lt ${rowKeyAtOrBefore(start)}`;
   const byRecipient = new Map<string, QuarantineSummary[]>();
   let rowsRead = 0;
   let newestItem: Date | undefined;

@@ -11,15 +11,30 @@ import type { QuarantineMetadata } from './quarantine-types.js';
 
 /**
  * The quarantine index: Table storage rows that let the API list items by filter, newest first,
- * without downloading a metadata blob per item. Each item has one row in partition `all` and one
+ * without downloading a metadata blob per item. Each item has one row in the `all` scope and one
  * row in partition `a-<SHA-256 of address>` for its mailbox and each distinct recipient, so that
  * a user's listing reads only the partitions of their own addresses. Row keys are the inverted
  * quarantine time in milliseconds, a dash and the item id, so every partition reads newest first.
  * The metadata blob stays the authority; the index only finds items.
+ *
+ * The `all` scope is split by time into partitions `all-<first 5 digits of the row key>`, each
+ * covering 10^8 ms (about 27.8 hours). One partition for every item would take every write of the
+ * quarantine, the hot-partition pattern Table storage's design guide warns against; split by
+ * time, writes go to the newest partition and older ones only serve reads. Because the partition
+ * name is a prefix of the row key, a range query over `all-` returns every item newest first.
  */
 
-/** Partition with one row per item, read by administrators, readers and retention. */
+/**
+ * Scope name of every item, read by administrators, readers, retention and digests. It is not a
+ * partition key itself: {@link scopeFilter} turns it into a range over the `all-` partitions.
+ */
 export const ALL_PARTITION = 'all';
+
+/** Prefix of the time-bucketed partitions of the `all` scope. */
+const ALL_PARTITION_PREFIX = 'all-';
+
+/** Leading row-key digits that name an `all-` partition: buckets of 10^8 ms. */
+const ALL_BUCKET_DIGITS = 5;
 
 /**
  * Most addresses indexed per item (the mailbox first, then recipients in order). A message with
@@ -188,8 +203,11 @@ export class QuarantineIndex {
         byPartition.set(entity.partitionKey, actions);
       }
     }
-    const partitions = [...byPartition.keys()].filter((key) => key !== ALL_PARTITION);
-    partitions.push(ALL_PARTITION);
+    const keys = [...byPartition.keys()];
+    const partitions = [
+      ...keys.filter((key) => !isAllPartition(key)),
+      ...keys.filter((key) => isAllPartition(key)),
+    ];
     try {
       for (const partitionKey of partitions) {
         const actions = byPartition.get(partitionKey) ?? [];
@@ -214,7 +232,7 @@ export class QuarantineIndex {
 
   /** Deletes an item's row in partition `all`. A missing row is not an error. */
   async removeAllRow(rowKey: string): Promise<void> {
-    await this.deleteRow(ALL_PARTITION, rowKey);
+    await this.deleteRow(allPartitionOf(rowKey), rowKey);
   }
 
   /**
@@ -227,7 +245,7 @@ export class QuarantineIndex {
   ): Promise<void> {
     const fields = { rowKey: item.rowKey, releasedAt: releasedAt.toISOString() };
     try {
-      for (const partitionKey of [...item.addressPartitions, ALL_PARTITION]) {
+      for (const partitionKey of [...item.addressPartitions, allPartitionOf(item.rowKey)]) {
         await this.table.updateEntity({ partitionKey, ...fields }, 'Merge');
       }
     } catch (error) {
@@ -262,7 +280,7 @@ export class QuarantineIndex {
   /** True when the item with this row key is on legal hold (read from its `all` row). */
   async isOnHold(rowKey: string): Promise<boolean> {
     try {
-      const entity = await this.table.getEntity(ALL_PARTITION, rowKey);
+      const entity = await this.table.getEntity(allPartitionOf(rowKey), rowKey);
       return entity.legalHold === true;
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 404) {
@@ -277,7 +295,7 @@ export class QuarantineIndex {
     fields: Record<string, string | boolean>,
   ): Promise<void> {
     try {
-      for (const partitionKey of [...item.addressPartitions, ALL_PARTITION]) {
+      for (const partitionKey of [...item.addressPartitions, allPartitionOf(item.rowKey)]) {
         await this.table.updateEntity({ partitionKey, rowKey: item.rowKey, ...fields }, 'Merge');
       }
     } catch (error) {
@@ -298,7 +316,7 @@ export class QuarantineIndex {
   > {
     const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
     try {
-      const entity = await this.table.getEntity(ALL_PARTITION, rowKey);
+      const entity = await this.table.getEntity(allPartitionOf(rowKey), rowKey);
       const parsed = rowSchema.safeParse(entity);
       return parsed.success
         ? {
@@ -382,7 +400,7 @@ export class QuarantineIndex {
     limit: number,
   ): Promise<{ id: string; rowKey: string; addressPartitions: string[] }[]> {
     const nowIso = now.toISOString();
-    const filter = odata`PartitionKey eq ${ALL_PARTITION} and expiresAt le ${nowIso}`;
+    const filter = `${scopeFilter(ALL_PARTITION)} and ${odata`expiresAt le ${nowIso}`}`;
     const expired: { id: string; rowKey: string; addressPartitions: string[] }[] = [];
     try {
       for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
@@ -426,7 +444,7 @@ export function toIndexEntities(
   const rowKey = toIndexRowKey(metadata.quarantinedAt, metadata.id);
   const partitions = indexedAddresses(metadata).map(addressPartition);
   const fields = toRowFields(metadata, partitions);
-  return [...partitions, ALL_PARTITION].map((partitionKey) => ({
+  return [...partitions, allPartitionOf(rowKey)].map((partitionKey) => ({
     partitionKey,
     rowKey,
     ...fields,
@@ -476,7 +494,12 @@ function splitList(value: string): string[] {
 }
 
 function buildFilter(query: IndexQuery, partitionKey: string): string {
-  const clauses = [odata`PartitionKey eq ${partitionKey}`];
+  // A continuation lies past the `to` bound, so it is the tighter newest bound when both exist.
+  const toRowKey = query.to === undefined ? undefined : rowKeyAtOrBefore(query.to);
+  const fromRowKey = query.from === undefined ? undefined : rowKeyAtOrBefore(query.from);
+  const clauses = [
+    scopeFilter(partitionKey, { newestRowKey: query.after ?? toRowKey, oldestRowKey: fromRowKey }),
+  ];
   if (query.to !== undefined) {
     clauses.push(odata`RowKey ge ${rowKeyAtOrBefore(query.to)}`);
   }
@@ -495,6 +518,39 @@ function buildFilter(query: IndexQuery, partitionKey: string): string {
   }
   if (query.sender !== undefined) {
     clauses.push(odata`sender eq ${query.sender}`);
+  }
+  return clauses.join(' and ');
+}
+
+/** Partition of an item's row in the `all` scope, from its row key. */
+export function allPartitionOf(rowKey: string): string {
+  return `${ALL_PARTITION_PREFIX}${rowKey.slice(0, ALL_BUCKET_DIGITS)}`;
+}
+
+/** True for a partition of the `all` scope. */
+export function isAllPartition(partitionKey: string): boolean {
+  return partitionKey.startsWith(ALL_PARTITION_PREFIX);
+}
+
+/**
+ * OData filter that selects one scope: an address partition by its key, or every partition of
+ * the `all` scope. For `all`, optional row-key bounds narrow the range to the partitions that
+ * can hold them: `newestRowKey` is the smallest row key wanted and `oldestRowKey` the largest
+ * row-key prefix wanted. The caller still compares row keys; these bounds only spare reads.
+ */
+export function scopeFilter(
+  scope: string,
+  bounds: { newestRowKey?: string; oldestRowKey?: string } = {},
+): string {
+  if (scope !== ALL_PARTITION) {
+    return odata`PartitionKey eq ${scope}`;
+  }
+  const lower =
+    bounds.newestRowKey === undefined ? ALL_PARTITION_PREFIX : allPartitionOf(bounds.newestRowKey);
+  // `.` sorts right after the `-` of the prefix, so `all.` is past every `all-` partition.
+  const clauses = [odata`PartitionKey ge ${lower}`, odata`PartitionKey lt ${'all.'}`];
+  if (bounds.oldestRowKey !== undefined) {
+    clauses.push(odata`PartitionKey le ${allPartitionOf(bounds.oldestRowKey)}`);
   }
   return clauses.join(' and ');
 }

@@ -1,5 +1,4 @@
 import type { TableClient } from '@azure/data-tables';
-import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 
 import { ownAddresses, withOwnAddresses } from '../auth/own-addresses.js';
@@ -10,6 +9,7 @@ import type { ApiHandler, ApiResponse } from '../functions-host/registry.js';
 import { PartitionMerge } from '../quarantine/index-merge.js';
 import { planListQuery } from '../quarantine/quarantine-access.js';
 import type { QuarantineAuditLog } from '../quarantine/quarantine-audit.js';
+import { scopeFilter } from '../quarantine/quarantine-index.js';
 import { toError } from '../shared/errors.js';
 import { parseQueryParams } from '../shared/http-input.js';
 
@@ -149,7 +149,7 @@ export async function countCategories(
       table
         .listEntities({
           queryOptions: {
-            filter: odata`PartitionKey eq ${partitionKey}`,
+            filter: scopeFilter(partitionKey),
             select: ['RowKey', 'category', 'releasedAt'],
           },
         })

@@ -12,8 +12,9 @@ export function fakeMetadata(
   category: Category,
   index: number,
   base = Date.UTC(2026, 0, 1),
+  spacingMs = 1000,
 ): QuarantineMetadata {
-  const time = new Date(base + index * 1000).toISOString();
+  const time = new Date(base + index * spacingMs).toISOString();
   return {
     id: randomBytes(16).toString('hex'),
     mailbox,
