@@ -76,6 +76,12 @@ async function main(): Promise<void> {
     const category = (['spam', 'spam', 'phishing', 'malware'] as const)[i % 4] ?? 'spam';
     const item = fakeMetadata(`user${i % 1000}@contoso.com`, category, i, base, spacingMs);
     const all = toIndexEntities(item).find((entity) => isAllPartition(entity.partitionKey));
+    // A transaction holds one partition: send the batch when the next row starts another.
+    if (all !== undefined && batch.length > 0 && batch[0]?.[1].partitionKey !== all.partitionKey) {
+      const actions = batch;
+      batch = [];
+      pending.push(limit(() => submitWithRetry(table, actions)));
+    }
     if (all !== undefined) batch.push(['upsert', all, 'Replace']);
     if (batch.length === BATCH || i === ITEMS - 1) {
       const actions = batch;
