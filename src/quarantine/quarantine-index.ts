@@ -136,8 +136,8 @@ const MIN_MERGED_PAGE_ROWS = 10;
 /** Filters a query applies inside each of its partitions. */
 export interface IndexQuery {
   /**
-   * Partitions read, at least one: `all`, or the address partitions of the caller. Several are
-   * merged newest first, each item once.
+   * Scopes read, at least one: {@link ALL_PARTITION}, or the address partitions of the caller.
+   * Several are merged newest first, each item once.
    */
   partitionKeys: readonly string[];
   /** Only items of this mailbox (hash compared in the query). */
@@ -230,7 +230,7 @@ export class QuarantineIndex {
     }
   }
 
-  /** Deletes an item's row in partition `all`. A missing row is not an error. */
+  /** Deletes an item's row in the `all` scope. A missing row is not an error. */
   async removeAllRow(rowKey: string): Promise<void> {
     await this.deleteRow(allPartitionOf(rowKey), rowKey);
   }
