@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import PostalMime from 'postal-mime';
 
-import { isMimeNode, parseMimeTree, SKIPPED_PARSER_STEPS } from '../../src/scanning/mime-tree.js';
+import { isMimeNode, type MimeNode, parseMimeTree, SKIPPED_PARSER_STEPS } from '../../src/scanning/mime-tree.js';
 import { crlf, toBytes } from '../fixtures/hostile-mail.js';
 
 const LIMITS = { maxNestingDepth: 32, maxHeadersSize: 1024 * 1024, maxPartCount: 100 };
@@ -61,8 +61,54 @@ describe('parseMimeTree', () => {
     assert.deepEqual(headers.ok ? 'ok' : headers.code, 'header-bytes');
   });
 
+  it('gives every node the content that postal-mime gives it', async () => {
+    const bodies = [
+      // 7bit lines with mixed line breaks, parts ended by a boundary and by the message end
+      'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\none\ntwo\r\n\r\n--b\r\n' +
+        'Content-Type: text/plain\r\n\r\nlast part without a terminator\r\n',
+      // quoted-printable with soft breaks and a base64 body padded on every line
+      crlf([
+        'Content-Type: multipart/alternative; boundary=x',
+        '',
+        '--x',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        'caf=C3=A9 soft=',
+        'break =3D done',
+        '--x',
+        'Content-Type: application/octet-stream',
+        'Content-Transfer-Encoding: base64',
+        '',
+        'AAE=',
+        'AgM=',
+        '--x--',
+        'epilogue',
+      ]),
+      // a nested multipart, an empty part and a body without a final line break
+      'Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/related; boundary=i\n\n' +
+        '--i\n\n\n--i\nContent-Type: text/html\n\n<p>x</p>\n--i--\n--o\n\nno final break',
+      'Subject: only a header\r\n',
+    ];
+    for (const body of bodies) {
+      const raw = toBytes(body);
+      const result = await parseMimeTree(raw, LIMITS);
+      assert.ok(result.ok);
+      const stock = new PostalMime({ ...LIMITS, maxRfc822NestingDepth: 0, forceRfc822Attachments: true });
+      await stock.parse(raw);
+      const stockRoot = (stock as unknown as { root: unknown }).root;
+      assert.ok(isMimeNode(stockRoot));
+      assert.deepEqual(contentsOf(result.root), contentsOf(stockRoot));
+    }
+  });
+
   it('rejects values that are not MIME nodes', () => {
     assert.equal(isMimeNode(undefined), false);
     assert.equal(isMimeNode({ childNodes: [] }), false);
   });
 });
+
+/** The content of every node, depth first, as byte arrays (null for a node without a body). */
+function contentsOf(node: MimeNode): (number[] | null)[] {
+  const own = node.content === null ? null : [...new Uint8Array(node.content)];
+  return [own, ...node.childNodes.flatMap((child) => contentsOf(child))];
+}
