@@ -61,7 +61,12 @@ describe('parseMimeTree', () => {
     assert.deepEqual(headers.ok ? 'ok' : headers.code, 'header-bytes');
   });
 
-  it('gives every node the content that postal-mime gives it', async () => {
+  it('finds the postal-mime line step it shortens', () => {
+    const prototype = PostalMime.prototype as unknown as Record<string, unknown>;
+    assert.equal(typeof prototype.processLine, 'function', 'postal-mime no longer has processLine');
+  });
+
+  it('gives every node the headers and content that postal-mime gives it', async () => {
     const bodies = [
       // 7bit lines with mixed line breaks, parts ended by a boundary and by the message end
       'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n\r\none\ntwo\r\n\r\n--b\r\n' +
@@ -88,6 +93,9 @@ describe('parseMimeTree', () => {
       'Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/related; boundary=i\n\n' +
         '--i\n\n\n--i\nContent-Type: text/html\n\n<p>x</p>\n--i--\n--o\n\nno final break',
       'Subject: only a header\r\n',
+      // headers ended by a line that is no header field, once by a body line, once by a boundary
+      'Content-Type: text/plain\r\nnot a header line\r\nmore',
+      'Content-Type: multipart/mixed; boundary=z\r\n--z\r\nContent-Type: text/plain\r\n\r\ninner\r\n--z--\r\n',
     ];
     for (const body of bodies) {
       const raw = toBytes(body);
@@ -107,8 +115,8 @@ describe('parseMimeTree', () => {
   });
 });
 
-/** The content of every node, depth first, as byte arrays (null for a node without a body). */
-function contentsOf(node: MimeNode): (number[] | null)[] {
+/** The headers and content of every node, depth first (content null for a node without a body). */
+function contentsOf(node: MimeNode): unknown[] {
   const own = node.content === null ? null : [...new Uint8Array(node.content)];
-  return [own, ...node.childNodes.flatMap((child) => contentsOf(child))];
+  return [node.headers, own, ...node.childNodes.flatMap((child) => contentsOf(child))];
 }
