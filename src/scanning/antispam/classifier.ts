@@ -83,47 +83,29 @@ export function classifyMessage(model: SpamModel, view: MessageView): Classifica
   return clues.classify();
 }
 
-/**
- * Gathers the hashes of a message's tokens, then looks up their probabilities and combines the
- * strongest.
- */
+/** Gathers the probabilities of a message's tokens, by hash, and combines the strongest. */
 export class ClueCollector {
-  /**
-   * Hashes in the order they were added. They are looked up together in {@link classify}: a
-   * loop of lookups alone lets the processor wait for several table reads at once, where
-   * looking each up between the hashing of two words waited for one read at a time.
-   */
-  private hashes = new Uint32Array(256);
-  private hashCount = 0;
+  private readonly probabilities: number[] = [];
+  private readonly minimumStrength: number;
+  // Looked up once per message rather than once per token.
+  private readonly table: ProbabilityTable;
 
-  constructor(private readonly model: SpamModel) {}
-
-  /** Adds the token with this hash; see {@link classify} for which hashes become clues. */
-  add(hash: number): void {
-    if (this.hashCount === this.hashes.length) {
-      const grown = new Uint32Array(2 * this.hashes.length);
-      grown.set(this.hashes);
-      this.hashes = grown;
-    }
-    this.hashes[this.hashCount] = hash;
-    this.hashCount += 1;
+  constructor(private readonly model: SpamModel) {
+    this.minimumStrength = model.parameters.minimumProbabilityStrength;
+    this.table = probabilityTable(model);
   }
 
-  /**
-   * Combines the strongest clues into a score; see {@link classifyTokens}. A token is a clue when
-   * the model contains it and its probability is far enough from 0.5.
-   */
-  classify(): Classification {
-    const table = probabilityTable(this.model);
-    const minimumStrength = this.model.parameters.minimumProbabilityStrength;
-    const probabilities: number[] = [];
-    for (let index = 0; index < this.hashCount; index += 1) {
-      const probability = lookupInTable(table, this.hashes[index]);
-      if (probability !== 0 && Math.abs(probability - 0.5) >= minimumStrength) {
-        probabilities.push(probability);
-      }
+  /** Adds the token with this hash, if the model contains it and it is far enough from 0.5. */
+  add(hash: number): void {
+    const probability = lookupInTable(this.table, hash);
+    if (probability !== 0 && Math.abs(probability - 0.5) >= this.minimumStrength) {
+      this.probabilities.push(probability);
     }
-    const clues = strongestClues(probabilities, this.model.parameters.maxDiscriminators);
+  }
+
+  /** Combines the strongest clues into a score; see {@link classifyTokens}. */
+  classify(): Classification {
+    const clues = strongestClues(this.probabilities, this.model.parameters.maxDiscriminators);
     if (clues.length === 0) {
       return { score: 0.5, clueCount: 0 };
     }
