@@ -1,4 +1,4 @@
-import PostalMime from 'postal-mime';
+import PostalMime, { type Email, type RawEmail } from 'postal-mime';
 
 /**
  * The part of postal-mime's internal MIME node that extraction reads. postal-mime's public result
@@ -27,13 +27,18 @@ interface ParserInternals {
   counters: { headerSize: number; partCount: number };
 }
 
-/**
- * postal-mime's parser with the steps after tree building switched off. `parse()` first builds the
- * node tree and then collects attachments, renders text and HTML and parses addresses for its
- * summary; extraction reads only the tree, so those steps are replaced by no-ops. The overridden
- * names are internal to postal-mime; if a release renames them, the originals run again, which is
- * slower but still correct, and a test reports the change.
- */
+/** The parser state that {@link TreeOnlyParser} reads and sets. */
+interface ParseInternals {
+  started: boolean;
+  buf: ArrayBuffer;
+  av: Uint8Array;
+  readPos: number;
+  boundaries: unknown[];
+  currentNode: { feed(line: Uint8Array, lineBreak: Uint8Array): boolean };
+  resolveInput(input: RawEmail): Promise<ArrayBuffer>;
+  readLine(): { bytes: Uint8Array; lineBreak: Uint8Array; done: boolean };
+}
+
 /** postal-mime's own line step, which {@link TreeOnlyParser.processLine} hands boundaries to. */
 const stockProcessLine = Reflect.get(PostalMime.prototype, 'processLine') as (
   line: Uint8Array,
@@ -41,6 +46,13 @@ const stockProcessLine = Reflect.get(PostalMime.prototype, 'processLine') as (
   isFinal: boolean,
 ) => Promise<void>;
 
+/**
+ * postal-mime's parser reduced to building the node tree. Its `parse()` first builds the tree and
+ * then collects attachments, renders text and HTML and parses addresses for its summary;
+ * extraction reads only the tree, so `parse()` here stops after the line loop. The methods and
+ * fields used are internal to postal-mime 4.2.0, whose version package.json pins exactly; a test
+ * checks that they exist and that the tree's headers and content equal postal-mime's own.
+ */
 class TreeOnlyParser extends PostalMime {
   /** Backing value of {@link currentNode}; declared only, so that no field initializer resets it. */
   declare private treeCurrentNode: unknown;
@@ -60,13 +72,36 @@ class TreeOnlyParser extends PostalMime {
   }
 
   /**
+   * The line loop of postal-mime's `parse()`, which awaits a line only when {@link processLine}
+   * returned a promise for it. The steps after the loop build only the summary.
+   */
+  override async parse(input: RawEmail): Promise<Email> {
+    const internals = this as unknown as ParseInternals;
+    if (internals.started) {
+      throw new Error('a TreeOnlyParser parses one message');
+    }
+    internals.started = true;
+    internals.buf = await internals.resolveInput(input);
+    internals.av = new Uint8Array(internals.buf);
+    internals.readPos = 0;
+    while (internals.readPos < internals.av.length) {
+      const line = internals.readLine();
+      const pending = this.processLine(line.bytes, line.lineBreak, line.done);
+      if (pending !== undefined) {
+        await pending;
+      }
+    }
+    return {} as Email;
+  }
+
+  /**
    * Feeds a line that cannot be a boundary to the current node without an async call: postal-mime
    * reads every line through `processLine`, an async method, although only boundaries and the
    * last line await anything. The condition below is the one with which postal-mime's
-   * `processLine` (4.2.0) looks for a boundary, and the rest is what it does for any other line.
+   * `processLine` looks for a boundary, and the rest is what it does for any other line.
    */
   processLine(line: Uint8Array, lineBreak: Uint8Array, isFinal: boolean): Promise<void> | undefined {
-    const internals = this as unknown as LineInternals;
+    const internals = this as unknown as ParseInternals;
     const mayBeBoundary =
       internals.boundaries.length > 0 && line.length > 2 && line[0] === 0x2d && line[1] === 0x2d;
     if (mayBeBoundary || isFinal) {
@@ -77,19 +112,10 @@ class TreeOnlyParser extends PostalMime {
     }
     return undefined;
   }
-
-  collectNode(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  renderTextContent(): void {}
-
-  buildMessage(): Record<string, never> {
-    return {};
-  }
-
-  encodeAttachments(): void {}
 }
+
+/** Names of the postal-mime methods that {@link TreeOnlyParser} calls, for the test. */
+export const PARSER_STEPS_USED = ['resolveInput', 'readLine', 'processLine'] as const;
 
 /** A body decoder that writes into a ChunkWriter: postal-mime's base64 and quoted-printable ones. */
 interface ChunkWriterDecoder {
@@ -196,20 +222,6 @@ function joinChunks(chunks: readonly Uint8Array[]): ArrayBuffer {
   }
   return joined.buffer;
 }
-
-/** The parser state that {@link TreeOnlyParser.processLine} reads. */
-interface LineInternals {
-  boundaries: unknown[];
-  currentNode: { feed(line: Uint8Array, lineBreak: Uint8Array): boolean };
-}
-
-/** Names of the postal-mime steps that {@link TreeOnlyParser} replaces, for the test. */
-export const SKIPPED_PARSER_STEPS = [
-  'collectNode',
-  'renderTextContent',
-  'buildMessage',
-  'encodeAttachments',
-] as const;
 
 /** Budgets a parse may spend. The caller subtracts what each parse used before the next one. */
 export interface MimeParseLimits {
