@@ -94,12 +94,31 @@ export function isTokenizedHeader(key: string): boolean {
 }
 
 /**
+ * Returns the values of the first {@link MAX_RECEIVED_HEADERS} Received fields among the first
+ * {@link MAX_HEADERS}, each cut at {@link MAX_HEADER_VALUE_CHARS} and lower-cased: the text that
+ * both {@link emitHeaderTokens} and `emitStructureTokens` read, lower-cased once.
+ */
+export function lowerCaseReceived(headers: readonly HeaderField[]): string[] {
+  const received: string[] = [];
+  const end = Math.min(headers.length, MAX_HEADERS);
+  for (let index = 0; index < end && received.length < MAX_RECEIVED_HEADERS; index += 1) {
+    const field = headers[index];
+    if (field.key === 'received') {
+      received.push(field.value.slice(0, MAX_HEADER_VALUE_CHARS).toLowerCase());
+    }
+  }
+  return received;
+}
+
+/**
  * Emits tokens for the top-level header fields: the presence of each field name, and for the
  * fields that identify the sender and the sending software, tokens prefixed by the field name.
+ * `receivedLower`, when given, is `lowerCaseReceived(headers)`.
  */
 export function emitHeaderTokens(
   headers: readonly HeaderField[],
   emit: EmitToken,
+  receivedLower: readonly string[] = lowerCaseReceived(headers),
 ): void {
   let receivedCount = 0;
   for (const field of headers.slice(0, MAX_HEADERS)) {
@@ -125,8 +144,8 @@ export function emitHeaderTokens(
     } else if (key === 'message-id') {
       emitMessageIdTokens(value, emit);
     } else if (key === 'received' && receivedCount < MAX_RECEIVED_HEADERS) {
+      emitReceivedTokens(receivedLower[receivedCount], emit);
       receivedCount += 1;
-      emitReceivedTokens(value, emit);
     }
   }
 }
@@ -225,14 +244,14 @@ function emitMessageIdTokens(value: string, emit: EmitToken): void {
 }
 
 /**
- * Tokens for the client side of one Received field: the host name the client announced, the
- * host and address the receiving server recorded, and the transfer protocol. The receiving
- * host (`by`), dates and queue ids are left out, because they describe the recipient's own
- * servers and the moment of delivery rather than the sender. Hops from loopback and private
- * addresses, and local retrieval by IMAP or POP3, are skipped for the same reason.
+ * Tokens for the client side of one Received field, given in lower case: the host name the
+ * client announced, the host and address the receiving server recorded, and the transfer
+ * protocol. The receiving host (`by`), dates and queue ids are left out, because they describe
+ * the recipient's own servers and the moment of delivery rather than the sender. Hops from
+ * loopback and private addresses, and local retrieval by IMAP or POP3, are skipped for the same
+ * reason.
  */
-function emitReceivedTokens(value: string, emit: EmitToken): void {
-  const lower = value.toLowerCase();
+function emitReceivedTokens(lower: string, emit: EmitToken): void {
   const byIndex = lower.search(/\bby\s/);
   const clientPart = byIndex < 0 ? lower : lower.slice(0, byIndex);
   const addresses: number[][] = [];
