@@ -267,8 +267,7 @@ function emitReceivedTokens(lower: string, emit: EmitToken): void {
     return;
   }
 
-  const hosts = clientPart.match(/[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}/g) ?? [];
-  for (const host of new Set(hosts.slice(0, 4))) {
+  for (const host of new Set(findHostNames(clientPart, 4))) {
     for (const suffix of domainSuffixes(host, 2)) {
       emit('received:host:', suffix);
     }
@@ -285,6 +284,68 @@ function emitReceivedTokens(lower: string, emit: EmitToken): void {
   if (software) {
     emit('received:software:', software[1]);
   }
+}
+
+/**
+ * Returns the first `limit` matches of `/[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}/g` in
+ * `text`, which a test compares with the regular expression. Labels are runs of `[a-z0-9-]`,
+ * and each one after the first follows a dot. A match from a start takes the first label and
+ * ends after the leading letters of the last label that begins with two or more letters, which
+ * is where the expression's greedy quantifiers stop. When no label qualifies, no later start in
+ * the same dotted run can match either, since it sees only some of those labels, so the search
+ * goes on after the run.
+ */
+export function findHostNames(text: string, limit: number): string[] {
+  const hosts: string[] = [];
+  const length = text.length;
+  let position = 0;
+  while (position < length && hosts.length < limit) {
+    if (!isLowerAlphanumeric(text.charCodeAt(position))) {
+      position += 1;
+      continue;
+    }
+    const start = position;
+    let end = endOfLabel(text, position);
+    let matchEnd = -1;
+    while (end + 1 < length && text.charCodeAt(end) === 0x2e && isLabelCharacter(text.charCodeAt(end + 1))) {
+      const labelStart = end + 1;
+      let lettersEnd = labelStart;
+      while (lettersEnd < length && isLowerLetter(text.charCodeAt(lettersEnd))) {
+        lettersEnd += 1;
+      }
+      if (lettersEnd - labelStart >= 2) {
+        matchEnd = lettersEnd;
+      }
+      end = endOfLabel(text, labelStart);
+    }
+    if (matchEnd < 0) {
+      position = end;
+    } else {
+      hosts.push(text.slice(start, matchEnd));
+      position = matchEnd;
+    }
+  }
+  return hosts;
+}
+
+function endOfLabel(text: string, start: number): number {
+  let end = start;
+  while (end < text.length && isLabelCharacter(text.charCodeAt(end))) {
+    end += 1;
+  }
+  return end;
+}
+
+function isLowerLetter(code: number): boolean {
+  return code >= 0x61 && code <= 0x7a;
+}
+
+function isLowerAlphanumeric(code: number): boolean {
+  return isLowerLetter(code) || (code >= 0x30 && code <= 0x39);
+}
+
+function isLabelCharacter(code: number): boolean {
+  return isLowerAlphanumeric(code) || code === 0x2d;
 }
 
 /** Loopback, private (RFC 1918), link-local and unspecified IPv4 addresses. */
