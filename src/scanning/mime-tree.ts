@@ -47,20 +47,20 @@ const stockProcessLine = Reflect.get(PostalMime.prototype, 'processLine') as (
 ) => Promise<void>;
 
 /**
- * postal-mime's parser reduced to building the node tree. Its `parse()` first builds the tree and
- * then collects attachments, renders text and HTML and parses addresses for its summary;
- * extraction reads only the tree, so `parse()` here stops after the line loop. The methods and
- * fields used are internal to postal-mime 4.2.0, whose version package.json pins exactly; a test
+ * postal-mime's parser reduced to building the node tree. postal-mime's `parse()` builds the tree
+ * and then collects attachments, renders text and HTML and parses addresses for its summary.
+ * Extraction reads only the tree, so `parse()` here stops after the line loop. The methods and
+ * fields used are internal to postal-mime 4.2.0, whose version package.json pins exactly. A test
  * checks that they exist and that the tree's headers and content equal postal-mime's own.
  */
 class TreeOnlyParser extends PostalMime {
-  /** Backing value of {@link currentNode}; declared only, so that no field initializer resets it. */
+  /** Backing value of {@link currentNode}, declared only, so that no field initializer resets it. */
   declare private treeCurrentNode: unknown;
 
   /**
    * postal-mime assigns every node it creates to `currentNode`, the root in its constructor
    * included, before the node reads its headers and picks its body decoder. The setter prepares
-   * each new node so that its decoder ends without a Blob; see {@link joinContentWithoutBlob}.
+   * each new node so that its decoder ends without a Blob, as {@link joinContentWithoutBlob} explains.
    */
   set currentNode(node: unknown) {
     joinContentWithoutBlob(node);
@@ -72,13 +72,13 @@ class TreeOnlyParser extends PostalMime {
   }
 
   /**
-   * The line loop of postal-mime's `parse()`, which awaits a line only when {@link processLine}
-   * returned a promise for it. The steps after the loop build only the summary.
+   * Runs the line loop of postal-mime's `parse()`, and awaits a line only when
+   * {@link processLine} returned a promise for it. The steps after the loop build only the summary.
    */
   override async parse(input: RawEmail): Promise<Email> {
     const internals = this as unknown as ParseInternals;
     if (internals.started) {
-      throw new Error('a TreeOnlyParser parses one message');
+      throw new Error('TreeOnlyParser.parse was called twice: create a new parser for each message');
     }
     internals.started = true;
     internals.buf = await internals.resolveInput(input);

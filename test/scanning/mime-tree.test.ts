@@ -110,7 +110,7 @@ describe('parseMimeTree', () => {
   });
 });
 
-/** The headers and content of every node, depth first (content null for a node without a body). */
+/** Lists the headers and content of every node, depth first, with null for a node without a body. */
 function contentsOf(node: MimeNode): unknown[] {
   const own = node.content === null ? null : [...new Uint8Array(node.content)];
   return [node.headers, own, ...node.childNodes.flatMap((child) => contentsOf(child))];

@@ -95,8 +95,8 @@ export function isTokenizedHeader(key: string): boolean {
 
 /**
  * Returns the values of the first {@link MAX_RECEIVED_HEADERS} Received fields among the first
- * {@link MAX_HEADERS}, each cut at {@link MAX_HEADER_VALUE_CHARS} and lower-cased: the text that
- * both {@link emitHeaderTokens} and `emitStructureTokens` read, lower-cased once.
+ * {@link MAX_HEADERS}, each cut at {@link MAX_HEADER_VALUE_CHARS} and lower-cased. Both
+ * {@link emitHeaderTokens} and `emitStructureTokens` read this text, so it is lower-cased once.
  */
 export function lowerCaseReceived(headers: readonly HeaderField[]): string[] {
   const received: string[] = [];
@@ -292,8 +292,8 @@ function emitReceivedTokens(lower: string, emit: EmitToken): void {
  * and each one after the first follows a dot. A match from a start takes the first label and
  * ends after the leading letters of the last label that begins with two or more letters, which
  * is where the expression's greedy quantifiers stop. When no label qualifies, no later start in
- * the same dotted run can match either, since it sees only some of those labels, so the search
- * goes on after the run.
+ * the same dotted run can match either, because it reads only some of those labels, so the
+ * search goes on after the run.
  */
 export function findHostNames(text: string, limit: number): string[] {
   const hosts: string[] = [];
