@@ -36,8 +36,10 @@ interface ParseInternals {
   boundaries: unknown[];
   currentNode: { feed(line: Uint8Array, lineBreak: Uint8Array): boolean };
   resolveInput(input: RawEmail): Promise<ArrayBuffer>;
-  readLine(): { bytes: Uint8Array; lineBreak: Uint8Array; done: boolean };
 }
+
+/** The line break given to a last line that has none, which no decoder changes. */
+const LINE_FEED = new Uint8Array([0x0a]);
 
 /** postal-mime's own line step, which {@link TreeOnlyParser.processLine} hands boundaries to. */
 const stockProcessLine = Reflect.get(PostalMime.prototype, 'processLine') as (
@@ -85,13 +87,37 @@ class TreeOnlyParser extends PostalMime {
     internals.av = new Uint8Array(internals.buf);
     internals.readPos = 0;
     while (internals.readPos < internals.av.length) {
-      const line = internals.readLine();
+      const line = this.readLine();
       const pending = this.processLine(line.bytes, line.lineBreak, line.done);
       if (pending !== undefined) {
         await pending;
       }
     }
     return {} as Email;
+  }
+
+  /**
+   * Reads the next line as postal-mime's `readLine` does, with a native search for its line feed
+   * instead of a loop over every byte. The line excludes the carriage returns before the line
+   * feed, and the line break returned is the bytes from them to the line feed. A last line
+   * without a line feed gets one, as in postal-mime.
+   */
+  readLine(): { bytes: Uint8Array; lineBreak: Uint8Array; done: boolean } {
+    const internals = this as unknown as ParseInternals;
+    const { av } = internals;
+    const start = internals.readPos;
+    const lineFeed = av.indexOf(0x0a, start);
+    let end = lineFeed < 0 ? av.length : lineFeed;
+    while (end > start && av[end - 1] === 0x0d) {
+      end -= 1;
+    }
+    const bytes = new Uint8Array(internals.buf, start, end - start);
+    if (lineFeed < 0) {
+      internals.readPos = av.length;
+      return { bytes, lineBreak: LINE_FEED, done: true };
+    }
+    internals.readPos = lineFeed + 1;
+    return { bytes, lineBreak: av.subarray(end, lineFeed + 1), done: internals.readPos >= av.length };
   }
 
   /**
@@ -115,7 +141,7 @@ class TreeOnlyParser extends PostalMime {
 }
 
 /** Names of the postal-mime methods that {@link TreeOnlyParser} calls, for the test. */
-export const PARSER_STEPS_USED = ['resolveInput', 'readLine', 'processLine'] as const;
+export const PARSER_STEPS_USED = ['resolveInput', 'processLine'] as const;
 
 /** A body decoder that writes into a ChunkWriter: postal-mime's base64 and quoted-printable ones. */
 interface ChunkWriterDecoder {

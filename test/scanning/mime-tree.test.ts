@@ -91,6 +91,9 @@ describe('parseMimeTree', () => {
       // headers ended by a line that is no header field, once by a body line, once by a boundary
       'Content-Type: text/plain\r\nnot a header line\r\nmore',
       'Content-Type: multipart/mixed; boundary=z\r\n--z\r\nContent-Type: text/plain\r\n\r\ninner\r\n--z--\r\n',
+      // runs of carriage returns before a line feed, a carriage return inside a line, a line of
+      // carriage returns only, and a last line that ends with one
+      'Subject: cr\r\r\n\r\nline\rwith cr\r\r\n\r\r\n\r\nend\r',
     ];
     for (const body of bodies) {
       const raw = toBytes(body);
