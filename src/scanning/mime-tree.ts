@@ -56,13 +56,14 @@ const stockProcessLine = Reflect.get(PostalMime.prototype, 'processLine') as (
  * checks that they exist and that the tree's headers and content equal postal-mime's own.
  */
 class TreeOnlyParser extends PostalMime {
-  /** Backing value of {@link currentNode}, declared only, so that no field initializer resets it. */
+  /** Backing value of {@link currentNode}, only declared, so no field initializer resets it. */
   declare private treeCurrentNode: unknown;
 
   /**
    * postal-mime assigns every node it creates to `currentNode`, the root in its constructor
    * included, before the node reads its headers and picks its body decoder. The setter prepares
-   * each new node so that its decoder ends without a Blob, as {@link joinContentWithoutBlob} explains.
+   * each new node so that its decoder ends without a Blob, as {@link joinContentWithoutBlob}
+   * explains.
    */
   set currentNode(node: unknown) {
     joinContentWithoutBlob(node);
@@ -75,12 +76,13 @@ class TreeOnlyParser extends PostalMime {
 
   /**
    * Runs the line loop of postal-mime's `parse()`, and awaits a line only when
-   * {@link processLine} returned a promise for it. The steps after the loop build only the summary.
+   * {@link processLine} returned a promise for it. The steps after the loop build only the
+   * summary, so the result is an empty object in its place.
    */
   override async parse(input: RawEmail): Promise<Email> {
     const internals = this as unknown as ParseInternals;
     if (internals.started) {
-      throw new Error('TreeOnlyParser.parse was called twice: create a new parser for each message');
+      throw new Error('TreeOnlyParser.parse was called twice: create a parser per message');
     }
     internals.started = true;
     internals.buf = await internals.resolveInput(input);
@@ -117,16 +119,21 @@ class TreeOnlyParser extends PostalMime {
       return { bytes, lineBreak: LINE_FEED, done: true };
     }
     internals.readPos = lineFeed + 1;
-    return { bytes, lineBreak: av.subarray(end, lineFeed + 1), done: internals.readPos >= av.length };
+    const lineBreak = av.subarray(end, lineFeed + 1);
+    return { bytes, lineBreak, done: internals.readPos >= av.length };
   }
 
   /**
-   * Feeds a line that cannot be a boundary to the current node without an async call: postal-mime
+   * Feeds a line that cannot be a boundary to the current node without an async call. postal-mime
    * reads every line through `processLine`, an async method, although only boundaries and the
    * last line await anything. The condition below is the one with which postal-mime's
    * `processLine` looks for a boundary, and the rest is what it does for any other line.
    */
-  processLine(line: Uint8Array, lineBreak: Uint8Array, isFinal: boolean): Promise<void> | undefined {
+  processLine(
+    line: Uint8Array,
+    lineBreak: Uint8Array,
+    isFinal: boolean,
+  ): Promise<void> | undefined {
     const internals = this as unknown as ParseInternals;
     const mayBeBoundary =
       internals.boundaries.length > 0 && line.length > 2 && line[0] === 0x2d && line[1] === 0x2d;
@@ -143,7 +150,7 @@ class TreeOnlyParser extends PostalMime {
 /** Names of the postal-mime methods that {@link TreeOnlyParser} calls, for the test. */
 export const PARSER_STEPS_USED = ['resolveInput', 'processLine'] as const;
 
-/** A body decoder that writes into a ChunkWriter: postal-mime's base64 and quoted-printable ones. */
+/** A body decoder that writes into a ChunkWriter, as postal-mime's base64 and QP decoders do. */
 interface ChunkWriterDecoder {
   output: { chunks: Uint8Array[]; flush(): void; finalize(): unknown };
 }
@@ -162,11 +169,11 @@ interface PassThroughDecoder {
  * Makes the body decoder of a postal-mime node end with one copy of its chunks into a new
  * ArrayBuffer. postal-mime's decoders end by joining their chunks in a `Blob` and reading it back
  * with `Blob.arrayBuffer()`, which in Node 20 runs through a stream and several promise steps for
- * every part: about a quarter of the tree parse over the SpamAssassin corpus. The node gets its own
- * `setupContentDecoder`, which wraps the decoder postal-mime creates; the prototypes stay as they
- * are, so every other use of postal-mime is unchanged. The content is the same bytes, joined the
- * same way. A node or decoder without the expected internals keeps postal-mime's own ending, which
- * is slower but still correct, and a test compares both endings.
+ * every part. That took about a quarter of the tree parse over the SpamAssassin corpus. The node
+ * gets its own `setupContentDecoder`, which wraps the decoder postal-mime creates. The prototypes
+ * stay as they are, so every other use of postal-mime is unchanged. The content is the same
+ * bytes, joined in the same order. A node or decoder without the expected internals keeps
+ * postal-mime's own ending, which is slower but still correct, and a test compares both endings.
  */
 function joinContentWithoutBlob(node: unknown): void {
   if (typeof node !== 'object' || node === null || Object.hasOwn(node, 'setupContentDecoder')) {
@@ -176,10 +183,11 @@ function joinContentWithoutBlob(node: unknown): void {
   if (typeof setup !== 'function') {
     return;
   }
-  Reflect.set(node, 'setupContentDecoder', function (this: { contentDecoder: unknown }, encoding: string) {
+  const setupWithoutBlob = function (this: { contentDecoder: unknown }, encoding: string): void {
     Reflect.apply(setup, this, [encoding]);
     endDecoderWithoutBlob(this.contentDecoder);
-  });
+  };
+  Reflect.set(node, 'setupContentDecoder', setupWithoutBlob);
 }
 
 function endDecoderWithoutBlob(decoder: unknown): void {
@@ -209,7 +217,10 @@ function endDecoderWithoutBlob(decoder: unknown): void {
 }
 
 function isChunkWriterDecoder(decoder: unknown): decoder is ChunkWriterDecoder {
-  const output: unknown = typeof decoder === 'object' && decoder !== null ? Reflect.get(decoder, 'output') : undefined;
+  if (typeof decoder !== 'object' || decoder === null) {
+    return false;
+  }
+  const output: unknown = Reflect.get(decoder, 'output');
   return (
     typeof output === 'object' &&
     output !== null &&
@@ -234,7 +245,7 @@ function isPassThroughDecoder(decoder: unknown): decoder is PassThroughDecoder {
   );
 }
 
-/** Copies the chunks, in order, into one new ArrayBuffer, as `new Blob(chunks).arrayBuffer()` does. */
+/** Copies the chunks in order into one new ArrayBuffer, like `new Blob(chunks).arrayBuffer()`. */
 function joinChunks(chunks: readonly Uint8Array[]): ArrayBuffer {
   let length = 0;
   for (const chunk of chunks) {

@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 
 import PostalMime from 'postal-mime';
 
-import { isMimeNode, type MimeNode, PARSER_STEPS_USED, parseMimeTree } from '../../src/scanning/mime-tree.js';
+import {
+  isMimeNode,
+  type MimeNode,
+  PARSER_STEPS_USED,
+  parseMimeTree,
+} from '../../src/scanning/mime-tree.js';
 import { crlf, toBytes } from '../fixtures/hostile-mail.js';
 
 const LIMITS = { maxNestingDepth: 32, maxHeadersSize: 1024 * 1024, maxPartCount: 100 };
@@ -85,12 +90,14 @@ describe('parseMimeTree', () => {
         'epilogue',
       ]),
       // a nested multipart, an empty part and a body without a final line break
-      'Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/related; boundary=i\n\n' +
+      'Content-Type: multipart/mixed; boundary=o\n\n--o\n' +
+        'Content-Type: multipart/related; boundary=i\n\n' +
         '--i\n\n\n--i\nContent-Type: text/html\n\n<p>x</p>\n--i--\n--o\n\nno final break',
       'Subject: only a header\r\n',
       // headers ended by a line that is no header field, once by a body line, once by a boundary
       'Content-Type: text/plain\r\nnot a header line\r\nmore',
-      'Content-Type: multipart/mixed; boundary=z\r\n--z\r\nContent-Type: text/plain\r\n\r\ninner\r\n--z--\r\n',
+      'Content-Type: multipart/mixed; boundary=z\r\n--z\r\n' +
+        'Content-Type: text/plain\r\n\r\ninner\r\n--z--\r\n',
       // runs of carriage returns before a line feed, a carriage return inside a line, a line of
       // carriage returns only, and a last line that ends with one
       'Subject: cr\r\r\n\r\nline\rwith cr\r\r\n\r\r\n\r\nend\r',
@@ -99,7 +106,11 @@ describe('parseMimeTree', () => {
       const raw = toBytes(body);
       const result = await parseMimeTree(raw, LIMITS);
       assert.ok(result.ok);
-      const stock = new PostalMime({ ...LIMITS, maxRfc822NestingDepth: 0, forceRfc822Attachments: true });
+      const stock = new PostalMime({
+        ...LIMITS,
+        maxRfc822NestingDepth: 0,
+        forceRfc822Attachments: true,
+      });
       await stock.parse(raw);
       const stockRoot = (stock as unknown as { root: unknown }).root;
       assert.ok(isMimeNode(stockRoot));
@@ -113,7 +124,7 @@ describe('parseMimeTree', () => {
   });
 });
 
-/** Lists the headers and content of every node, depth first, with null for a node without a body. */
+/** Lists the headers and content of every node, depth first, with null for no body. */
 function contentsOf(node: MimeNode): unknown[] {
   const own = node.content === null ? null : [...new Uint8Array(node.content)];
   return [node.headers, own, ...node.childNodes.flatMap((child) => contentsOf(child))];

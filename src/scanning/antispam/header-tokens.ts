@@ -307,7 +307,11 @@ export function findHostNames(text: string, limit: number): string[] {
     const start = position;
     let end = endOfLabel(text, position);
     let matchEnd = -1;
-    while (end + 1 < length && text.charCodeAt(end) === 0x2e && isLabelCharacter(text.charCodeAt(end + 1))) {
+    while (
+      end + 1 < length &&
+      text.charCodeAt(end) === 0x2e &&
+      isLabelCharacter(text.charCodeAt(end + 1))
+    ) {
       const labelStart = end + 1;
       let lettersEnd = labelStart;
       while (lettersEnd < length && isLowerLetter(text.charCodeAt(lettersEnd))) {

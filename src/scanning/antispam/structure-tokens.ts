@@ -155,5 +155,6 @@ function registeredDomain(host: string): string {
   if (third === undefined) {
     return `${second}.${last}`;
   }
-  return last.length === 2 && second.length <= 3 ? `${third}.${second}.${last}` : `${second}.${last}`;
+  const keepThree = last.length === 2 && second.length <= 3;
+  return keepThree ? `${third}.${second}.${last}` : `${second}.${last}`;
 }
