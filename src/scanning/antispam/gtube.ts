@@ -43,19 +43,20 @@ export function findGtube(view: MessageView, deadline: Deadline, engine: string)
  * or LF) removed, so the string is found whether or not the encoder wrapped it. The message is
  * read in windows of about {@link DEADLINE_CHECK_BYTES} that end at a line end, so no soft break
  * straddles two windows, and the deadline is checked before each window. The last characters of
- * each cleaned window are carried into the next, so a match across windows is found too. The
- * searches themselves are native string operations over a latin1 copy of each window.
+ * each cleaned window are carried into the next, so a match across windows is found too. In a
+ * message of more than one window the searches are native string operations over a latin1 copy
+ * of each window.
  */
 function searchRaw(raw: Uint8Array, deadline: Deadline): 'found' | 'not-found' | 'timed-out' {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-  if (bytes.length <= DEADLINE_CHECK_BYTES && !hasSoftLineBreak(bytes)) {
-    // Without a soft line break the cleaned text equals the raw bytes, and a message of at most
-    // DEADLINE_CHECK_BYTES is one window checked against the deadline once, so a native search
-    // of the bytes returns the same result as the loop below, without a string copy.
+  if (bytes.length <= DEADLINE_CHECK_BYTES) {
+    // A message of at most DEADLINE_CHECK_BYTES is one window of the loop below, checked against
+    // the deadline once, so a search of the bytes that skips soft line breaks as the loop's
+    // replace removes them returns the same result, without a string copy.
     if (deadline.expired()) {
       return 'timed-out';
     }
-    return bytes.includes(GTUBE, 0, 'latin1') ? 'found' : 'not-found';
+    return includesGtubeAcrossSoftBreaks(bytes) ? 'found' : 'not-found';
   }
   let carry = '';
   let start = 0;
@@ -75,12 +76,45 @@ function searchRaw(raw: Uint8Array, deadline: Deadline): 'found' | 'not-found' |
   return 'not-found';
 }
 
+const GTUBE_BYTES = Buffer.from(GTUBE, 'latin1');
+const EQUALS = 0x3d;
+const CR = 0x0d;
+const LF = 0x0a;
+
 /**
- * Returns true when the bytes contain `=` followed by LF or by CRLF, which is every match of
- * {@link SOFT_LINE_BREAK}, so that without one the replace in {@link searchRaw} changes nothing.
+ * Tests whether the bytes, read as latin1 with every match of {@link SOFT_LINE_BREAK} removed,
+ * contain GTUBE. GTUBE contains no `=`, CR or LF, so no removed break overlaps a character of a
+ * match, and at any `=` inside a candidate the left-to-right replace would remove exactly the
+ * `=\r?\n` that starts there. A candidate therefore starts at an `X` and matches GTUBE with those
+ * breaks skipped. Most messages contain GTUBE's first character seldom, and a native search finds
+ * each one.
  */
-function hasSoftLineBreak(bytes: Buffer): boolean {
-  return bytes.includes('=\n', 0, 'latin1') || bytes.includes('=\r\n', 0, 'latin1');
+function includesGtubeAcrossSoftBreaks(bytes: Buffer): boolean {
+  if (bytes.includes(GTUBE_BYTES)) {
+    return true;
+  }
+  const first = GTUBE_BYTES[0];
+  for (let start = bytes.indexOf(first); start >= 0; start = bytes.indexOf(first, start + 1)) {
+    let position = start;
+    let matched = 0;
+    while (matched < GTUBE_BYTES.length && position < bytes.length) {
+      const byte = bytes[position];
+      if (byte === GTUBE_BYTES[matched]) {
+        matched += 1;
+        position += 1;
+      } else if (byte === EQUALS && bytes[position + 1] === LF) {
+        position += 2;
+      } else if (byte === EQUALS && bytes[position + 1] === CR && bytes[position + 2] === LF) {
+        position += 3;
+      } else {
+        break;
+      }
+    }
+    if (matched === GTUBE_BYTES.length) {
+      return true;
+    }
+  }
+  return false;
 }
 
 function gtubeFinding(engine: string, mimePath: string, where: string): Finding {

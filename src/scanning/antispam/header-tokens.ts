@@ -94,12 +94,31 @@ export function isTokenizedHeader(key: string): boolean {
 }
 
 /**
+ * Returns the values of the first {@link MAX_RECEIVED_HEADERS} Received fields among the first
+ * {@link MAX_HEADERS}, each cut at {@link MAX_HEADER_VALUE_CHARS} and lower-cased. Both
+ * {@link emitHeaderTokens} and `emitStructureTokens` read this text, so it is lower-cased once.
+ */
+export function lowerCaseReceived(headers: readonly HeaderField[]): string[] {
+  const received: string[] = [];
+  const end = Math.min(headers.length, MAX_HEADERS);
+  for (let index = 0; index < end && received.length < MAX_RECEIVED_HEADERS; index += 1) {
+    const field = headers[index];
+    if (field.key === 'received') {
+      received.push(field.value.slice(0, MAX_HEADER_VALUE_CHARS).toLowerCase());
+    }
+  }
+  return received;
+}
+
+/**
  * Emits tokens for the top-level header fields: the presence of each field name, and for the
  * fields that identify the sender and the sending software, tokens prefixed by the field name.
+ * `receivedLower`, when given, is `lowerCaseReceived(headers)`.
  */
 export function emitHeaderTokens(
   headers: readonly HeaderField[],
   emit: EmitToken,
+  receivedLower: readonly string[] = lowerCaseReceived(headers),
 ): void {
   let receivedCount = 0;
   for (const field of headers.slice(0, MAX_HEADERS)) {
@@ -125,8 +144,8 @@ export function emitHeaderTokens(
     } else if (key === 'message-id') {
       emitMessageIdTokens(value, emit);
     } else if (key === 'received' && receivedCount < MAX_RECEIVED_HEADERS) {
+      emitReceivedTokens(receivedLower[receivedCount], emit);
       receivedCount += 1;
-      emitReceivedTokens(value, emit);
     }
   }
 }
@@ -225,14 +244,14 @@ function emitMessageIdTokens(value: string, emit: EmitToken): void {
 }
 
 /**
- * Tokens for the client side of one Received field: the host name the client announced, the
- * host and address the receiving server recorded, and the transfer protocol. The receiving
- * host (`by`), dates and queue ids are left out, because they describe the recipient's own
- * servers and the moment of delivery rather than the sender. Hops from loopback and private
- * addresses, and local retrieval by IMAP or POP3, are skipped for the same reason.
+ * Tokens for the client side of one Received field, given in lower case: the host name the
+ * client announced, the host and address the receiving server recorded, and the transfer
+ * protocol. The receiving host (`by`), dates and queue ids are left out, because they describe
+ * the recipient's own servers and the moment of delivery rather than the sender. Hops from
+ * loopback and private addresses, and local retrieval by IMAP or POP3, are skipped for the same
+ * reason.
  */
-function emitReceivedTokens(value: string, emit: EmitToken): void {
-  const lower = value.toLowerCase();
+function emitReceivedTokens(lower: string, emit: EmitToken): void {
   const byIndex = lower.search(/\bby\s/);
   const clientPart = byIndex < 0 ? lower : lower.slice(0, byIndex);
   const addresses: number[][] = [];
@@ -248,8 +267,7 @@ function emitReceivedTokens(value: string, emit: EmitToken): void {
     return;
   }
 
-  const hosts = clientPart.match(/[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}/g) ?? [];
-  for (const host of new Set(hosts.slice(0, 4))) {
+  for (const host of new Set(findHostNames(clientPart, 4))) {
     for (const suffix of domainSuffixes(host, 2)) {
       emit('received:host:', suffix);
     }
@@ -266,6 +284,72 @@ function emitReceivedTokens(value: string, emit: EmitToken): void {
   if (software) {
     emit('received:software:', software[1]);
   }
+}
+
+/**
+ * Returns the first `limit` matches of `/[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}/g` in
+ * `text`, which a test compares with the regular expression. Labels are runs of `[a-z0-9-]`,
+ * and each one after the first follows a dot. A match from a start takes the first label and
+ * ends after the leading letters of the last label that begins with two or more letters, which
+ * is where the expression's greedy quantifiers stop. When no label qualifies, no later start in
+ * the same dotted run can match either, because it reads only some of those labels, so the
+ * search goes on after the run.
+ */
+export function findHostNames(text: string, limit: number): string[] {
+  const hosts: string[] = [];
+  const length = text.length;
+  let position = 0;
+  while (position < length && hosts.length < limit) {
+    if (!isLowerAlphanumeric(text.charCodeAt(position))) {
+      position += 1;
+      continue;
+    }
+    const start = position;
+    let end = endOfLabel(text, position);
+    let matchEnd = -1;
+    while (
+      end + 1 < length &&
+      text.charCodeAt(end) === 0x2e &&
+      isLabelCharacter(text.charCodeAt(end + 1))
+    ) {
+      const labelStart = end + 1;
+      let lettersEnd = labelStart;
+      while (lettersEnd < length && isLowerLetter(text.charCodeAt(lettersEnd))) {
+        lettersEnd += 1;
+      }
+      if (lettersEnd - labelStart >= 2) {
+        matchEnd = lettersEnd;
+      }
+      end = endOfLabel(text, labelStart);
+    }
+    if (matchEnd < 0) {
+      position = end;
+    } else {
+      hosts.push(text.slice(start, matchEnd));
+      position = matchEnd;
+    }
+  }
+  return hosts;
+}
+
+function endOfLabel(text: string, start: number): number {
+  let end = start;
+  while (end < text.length && isLabelCharacter(text.charCodeAt(end))) {
+    end += 1;
+  }
+  return end;
+}
+
+function isLowerLetter(code: number): boolean {
+  return code >= 0x61 && code <= 0x7a;
+}
+
+function isLowerAlphanumeric(code: number): boolean {
+  return isLowerLetter(code) || (code >= 0x30 && code <= 0x39);
+}
+
+function isLabelCharacter(code: number): boolean {
+  return isLowerAlphanumeric(code) || code === 0x2d;
 }
 
 /** Loopback, private (RFC 1918), link-local and unspecified IPv4 addresses. */

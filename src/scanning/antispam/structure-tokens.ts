@@ -1,9 +1,9 @@
 import type { HeaderField } from '../types.js';
+import { lowerCaseReceived } from './header-tokens.js';
 import type { EmitToken } from './token-sink.js';
 
 const MAX_HEADERS = 200;
 const MAX_HEADER_VALUE_CHARS = 1000;
-const MAX_RECEIVED_HEADERS = 12;
 const HOUR_MS = 3_600_000;
 
 /** A Date field that begins with a day name, as RFC 5322 allows and most clients write. */
@@ -24,20 +24,20 @@ const HELO_AND_RDNS = /^from ([a-z0-9.-]+)\s*\(([a-z0-9.-]+)\s*\[/;
  * and which spam tools of every period get wrong: a Message-ID domain that is not the From
  * domain, a Date far from the time the message arrived or in an unusual format, and relays
  * without reverse DNS or with a HELO name that DNS does not confirm. The classifier learns how
- * much each is worth from the training messages.
+ * much each is worth from the training messages. `receivedLower`, when given, is
+ * `lowerCaseReceived(headers)`.
  */
-export function emitStructureTokens(headers: readonly HeaderField[], emit: EmitToken): void {
+export function emitStructureTokens(
+  headers: readonly HeaderField[],
+  emit: EmitToken,
+  receivedLower: readonly string[] = lowerCaseReceived(headers),
+): void {
   let from: string | undefined;
   let messageId: string | undefined;
   let date: string | undefined;
-  const received: string[] = [];
   for (const field of headers.slice(0, MAX_HEADERS)) {
     const key = field.key;
-    if (key === 'received') {
-      if (received.length < MAX_RECEIVED_HEADERS) {
-        received.push(field.value.slice(0, MAX_HEADER_VALUE_CHARS).toLowerCase());
-      }
-    } else if (key === 'from') {
+    if (key === 'from') {
       from ??= field.value.slice(0, MAX_HEADER_VALUE_CHARS);
     } else if (key === 'message-id') {
       messageId ??= field.value.slice(0, MAX_HEADER_VALUE_CHARS);
@@ -52,9 +52,9 @@ export function emitStructureTokens(headers: readonly HeaderField[], emit: EmitT
     emit(idDomain === fromDomain ? 'meta:msgid=from' : 'meta:msgid!=from');
   }
   if (date !== undefined) {
-    emitDateTokens(date.trim(), received[0], emit);
+    emitDateTokens(date.trim(), receivedLower[0], emit);
   }
-  for (const hop of received) {
+  for (const hop of receivedLower) {
     emitRelayTokens(hop, emit);
   }
 }
@@ -136,12 +136,25 @@ function addressDomain(value: string): string | undefined {
  * higher cost per call. It errs on hosts like `example.de.com` and `city.state.us`.
  */
 function registeredDomain(host: string): string {
-  const labels = host.split('.').filter((label) => label.length > 0);
-  if (labels.length <= 2) {
-    return labels.join('.');
+  // The non-empty labels from the last one backwards, up to three, as `split('.')` without its
+  // empty labels would give them.
+  const labels: string[] = [];
+  let end = host.length;
+  for (let index = host.length - 1; index >= -1 && labels.length < 3; index -= 1) {
+    if (index < 0 || host.charCodeAt(index) === 0x2e) {
+      if (end > index + 1) {
+        labels.push(host.slice(index + 1, end));
+      }
+      end = index;
+    }
   }
-  const last = labels[labels.length - 1];
-  const second = labels[labels.length - 2];
-  const keep = last.length === 2 && second.length <= 3 ? 3 : 2;
-  return labels.slice(-keep).join('.');
+  const [last = '', second, third] = labels;
+  if (second === undefined) {
+    return last;
+  }
+  if (third === undefined) {
+    return `${second}.${last}`;
+  }
+  const keepThree = last.length === 2 && second.length <= 3;
+  return keepThree ? `${third}.${second}.${last}` : `${second}.${last}`;
 }

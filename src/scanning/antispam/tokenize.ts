@@ -1,6 +1,6 @@
 import { analyzeHtmlBody } from '../html-body-analysis.js';
 import type { MessageView } from '../types.js';
-import { emitHeaderTokens } from './header-tokens.js';
+import { emitHeaderTokens, lowerCaseReceived } from './header-tokens.js';
 import { digestHtml, type HtmlDigest } from './html-text.js';
 import { stripListFooter } from './list-footer.js';
 import { emitStructureTokens } from './structure-tokens.js';
@@ -46,8 +46,9 @@ export function tokenize(view: MessageView): Set<string> {
  * {@link MAX_TOKENS_PER_MESSAGE}.
  */
 export function emitTokens(view: MessageView, sink: TokenSink): void {
-  emitHeaderTokens(view.headers, sink.emit);
-  emitStructureTokens(view.headers, sink.emit);
+  const receivedLower = lowerCaseReceived(view.headers);
+  emitHeaderTokens(view.headers, sink.emit, receivedLower);
+  emitStructureTokens(view.headers, sink.emit, receivedLower);
   emitPartTokens(view, sink.emit);
 
   const bodies = view.bodies.slice(0, MAX_BODIES);

@@ -81,4 +81,24 @@ describe('findGtube raw search', () => {
       assert.deepEqual(searchRawMessage(raw), expectedSignatures(raw), JSON.stringify(raw));
     }
   });
+
+  it('matches removing soft breaks around false starts and runs of equals signs', () => {
+    const random = seededRandom(11);
+    const pieces = ['==\n', '==\r\n\n', '=\r\r\n', '=\n=\n', 'X', GTUBE.slice(0, 20)];
+    pieces.push('=\n\n', '\r');
+    for (let round = 0; round < 400; round += 1) {
+      let body = random() < 0.5 ? GTUBE.slice(0, Math.floor(random() * 40)) : '';
+      let rest = GTUBE;
+      while (rest.length > 0) {
+        const take = 1 + Math.floor(random() * 20);
+        body += rest.slice(0, take);
+        rest = rest.slice(take);
+        if (random() < 0.6) {
+          body += pieces[Math.floor(random() * pieces.length)];
+        }
+      }
+      const raw = `Subject: t\n\n${body}`;
+      assert.deepEqual(searchRawMessage(raw), expectedSignatures(raw), JSON.stringify(raw));
+    }
+  });
 });

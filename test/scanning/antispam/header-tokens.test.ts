@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { toShape } from '../../../src/scanning/antispam/header-tokens.js';
+import { findHostNames, toShape } from '../../../src/scanning/antispam/header-tokens.js';
 
 /** The definition: replace runs of digits, then lower-case, then upper-case ASCII letters. */
 function referenceShape(text: string): string {
@@ -43,6 +43,38 @@ describe('toShape', () => {
         text += alphabet[Math.floor(random() * alphabet.length)];
       }
       assert.equal(toShape(text), referenceShape(text), JSON.stringify(text));
+    }
+  });
+});
+
+/** The definition that findHostNames follows. */
+const HOST_NAME = /[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,}/g;
+
+describe('findHostNames', () => {
+  it('finds the host names of a Received field', () => {
+    const text = 'from mail.example.co.uk (relay-2.example.net [192.0.2.1]) helo=x1.y';
+    assert.deepEqual(findHostNames(text, 4), ['mail.example.co.uk', 'relay-2.example.net']);
+    assert.deepEqual(findHostNames('a.bc1x.y c.de', 4), ['a.bc', 'c.de']);
+    assert.deepEqual(findHostNames('a.b.c d.e', 4), []);
+  });
+
+  it('stops at the limit', () => {
+    assert.deepEqual(findHostNames('a.bc d.ef g.hi', 2), ['a.bc', 'd.ef']);
+  });
+
+  it('matches the regular expression definition', () => {
+    const random = seededRandom(5);
+    const alphabet = ['a', 'b', 'cd', 'com', '1', '9', '-', '.', '.', '..', '-.', '0.', ' ', '_'];
+    alphabet.push('é', 'Z', '(', '[');
+    for (let round = 0; round < 5000; round += 1) {
+      const length = Math.floor(random() * 16);
+      let text = '';
+      for (let index = 0; index < length; index += 1) {
+        text += alphabet[Math.floor(random() * alphabet.length)];
+      }
+      const expected = text.match(HOST_NAME) ?? [];
+      assert.deepEqual(findHostNames(text, 100), expected, JSON.stringify(text));
+      assert.deepEqual(findHostNames(text, 2), expected.slice(0, 2), JSON.stringify(text));
     }
   });
 });
