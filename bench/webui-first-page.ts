@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     const category = (['spam', 'spam', 'phishing', 'malware'] as const)[i % 4] ?? 'spam';
     const item = fakeMetadata(`user${i % 1000}@contoso.com`, category, i, base, spacingMs);
     const all = toIndexEntities(item).find((entity) => isAllPartition(entity.partitionKey));
-    // A transaction holds one partition: send the batch when the next row starts another.
+    // A transaction writes to one partition, so the batch is sent when a row of another begins.
     if (all !== undefined && batch.length > 0 && batch[0]?.[1].partitionKey !== all.partitionKey) {
       const actions = batch;
       batch = [];

@@ -7,13 +7,13 @@ import { z } from 'zod';
  */
 
 /**
- * Maximum addresses one user owns for the quarantine API. Each address is one index partition
- * that a listing reads, so the bound caps the partitions of one request; a longer list is cut and
+ * Maximum addresses of one user for the quarantine API. Each address is one index partition that
+ * a listing reads, so the bound caps the partitions of one request. A longer list is cut and
  * logged.
  */
 export const MAX_USER_ADDRESSES = 50;
 
-/** What the directory returns for one user. */
+/** One user's entry in the directory. */
 export interface DirectoryUser {
   /** SMTP addresses, lower-cased and unique, primary first. Empty for a user without mail. */
   addresses: string[];
@@ -84,7 +84,7 @@ interface CacheEntry {
 }
 
 /**
- * Caches a directory's answers per object id. Concurrent requests for one user share one lookup.
+ * Caches a directory's results per object id. Concurrent requests for one user share one lookup.
  * A changed alias list is seen once the entry expires, so an alias removed in the directory keeps
  * showing its mail for up to `ttlMinutes`. A failure is cached for `failureTtlMs` and then asked
  * again.

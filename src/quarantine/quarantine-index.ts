@@ -18,10 +18,10 @@ import type { QuarantineMetadata } from './quarantine-types.js';
  * The metadata blob stays the authority; the index only finds items.
  *
  * The `all` scope is split by time into partitions `all-<first 5 digits of the row key>`, each
- * covering 10^8 ms (about 27.8 hours). One partition for every item would take every write of the
- * quarantine, the hot-partition pattern Table storage's design guide warns against; split by
- * time, writes go to the newest partition and older ones only serve reads. Because the partition
- * name is a prefix of the row key, a range query over `all-` returns every item newest first.
+ * covering 10^8 ms (about 27.8 hours). Table storage's design guide warns against one hot
+ * partition that takes every write. Split by time, writes go to the newest partition and older
+ * ones only serve reads. Because the partition name is a prefix of the row key, a range query
+ * over `all-` returns every item newest first.
  */
 
 /**
