@@ -9,6 +9,7 @@ import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/
 import { createScanPool } from '../scanning/scan-pool.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import { parseQuarantineId } from '../quarantine/index.js';
+import { rebuildQuarantineIndex } from '../quarantine/indexed-store.js';
 import { createJsonLogger, type LogLevel } from '../shared/logger.js';
 import { openQuarantineStore } from './open-store.js';
 import { printMailboxScanSummary, runMailboxScan } from './mailbox-scan-command.js';
@@ -110,6 +111,31 @@ export async function main(
           end: Boolean(flags.output),
         });
       });
+    });
+
+  quarantine
+    .command('reindex')
+    .description(
+      'write the index rows of every stored item, so that the API and web interface list items ' +
+        'stored before the index existed',
+    )
+    .action(async () => {
+      const settings = readSettings();
+      const logger = createJsonLogger(commandLineLogLevel(settings));
+      const opened = await openQuarantineStore(settings, logger);
+      try {
+        if (opened.index === undefined) {
+          throw new ScannerError(
+            'config-invalid',
+            'No table storage is configured for the index: set MAILSWEEP_STATE_CONNECTION_STRING ' +
+              'or MAILSWEEP_STATE_TABLE_URI',
+          );
+        }
+        const count = await rebuildQuarantineIndex(opened.blobStore, opened.index, logger);
+        stdout.write(`Indexed ${count} quarantined items\n`);
+      } finally {
+        await opened.close();
+      }
     });
 
   program

@@ -7,7 +7,11 @@ import { after, before, describe, it } from 'node:test';
 
 import { EXIT_FAILED, EXIT_FOUND, main } from '../../src/cli/main.js';
 import type { ReportLine } from '../../src/cli/scan-run.js';
+import { loadSettings } from '../../src/config/settings.js';
+import { QuarantineIndex } from '../../src/quarantine/quarantine-index.js';
+import type { QuarantineMetadata } from '../../src/quarantine/quarantine-types.js';
 import { writeSamples, type Sample } from '../../src/samples/samples.js';
+import { openStateTable, STATE_TABLES } from '../../src/state/tables.js';
 
 /** Runs `main` and returns what it wrote to its output stream. */
 async function runCapturingStdout(argv: string[]): Promise<{ code: number; stdout: string }> {
@@ -16,6 +20,13 @@ async function runCapturingStdout(argv: string[]): Promise<{ code: number; stdou
   stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
   const code = await main(argv, { stdout });
   return { code, stdout: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** Reads an item's metadata with `quarantine show`, as a user of the command line would. */
+async function readCapturedMetadata(id: string): Promise<QuarantineMetadata> {
+  const shown = await runCapturingStdout(['quarantine', 'show', id]);
+  assert.equal(shown.code, 0);
+  return JSON.parse(shown.stdout) as QuarantineMetadata;
 }
 
 describe('mailsweep scan', () => {
@@ -122,6 +133,23 @@ describe('mailsweep scan', () => {
     const listed = await runCapturingStdout(['quarantine', 'list', '--category', 'malware']);
     assert.equal(listed.code, 0);
     assert.ok(listed.stdout.includes(line?.quarantineId ?? 'missing'));
+  });
+
+  it('indexes what it quarantines for the API', async () => {
+    const index = new QuarantineIndex(await openStateTable({ settings: loadSettings(process.env).state }, STATE_TABLES.quarantineIndex));
+    const quarantined = report.filter((line) => line.quarantineId !== undefined);
+    assert.ok(quarantined.length > 0);
+    for (const line of quarantined) {
+      const metadata = await readCapturedMetadata(line.quarantineId ?? '');
+      assert.ok(await index.findRow(metadata), `index row of ${line.source}`);
+    }
+  });
+
+  it('reindexes every stored item', async () => {
+    const result = await runCapturingStdout(['quarantine', 'reindex']);
+    assert.equal(result.code, 0);
+    const quarantined = new Set(report.map((line) => line.quarantineId).filter((id) => id !== undefined));
+    assert.match(result.stdout, new RegExp(`^Indexed ${quarantined.size} quarantined items`));
   });
 
   it('fails cleanly on an unknown quarantine id', async () => {
