@@ -37,6 +37,8 @@ import { HOLD_TAG_VALUE, type QuarantineMetadata, type QuarantineStore } from '.
 import type { ReleasedMessages } from './released-messages.js';
 import type { ReleaseRequestStore } from './release-requests.js';
 
+/** Query of the item routes other than the download: they take no parameters. */
+export const noQuerySchema = z.strictObject({});
 export { describeIssues } from './quarantine-api-kit.js';
 
 /**
@@ -177,12 +179,25 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
     return metadata;
   };
 
-  const kit: ApiKit = {
-    now,
-    record,
-    readItem: (call, action) => readItemById(call, action, call.request.params.id),
-    readItemById,
+  /**
+   * Reads the item a route names, after checking that the request has no query string: only the
+   * download route takes query parameters, and it parses them before reading the item.
+   */
+  const readItem = async (
+    call: Call,
+    action: AuditAction,
+  ): Promise<QuarantineMetadata | ApiResponse> => {
+    if (action !== 'download') {
+      const query = parseQueryParams(call.request.url.searchParams, noQuerySchema);
+      if ('error' in query) {
+        await record(call, action, 'invalid');
+        return { status: 400, json: { error: query.error } };
+      }
+    }
+    return readItemById(call, action, call.request.params.id);
   };
+
+  const kit: ApiKit = { now, record, readItem, readItemById };
   const release = createReleaseHandlers(kit, options);
 
   /** Returns the item's index row and the actions the caller may take on it. */
@@ -260,6 +275,11 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
 
     item: authenticated(async (call) => {
       if (call.request.method === 'DELETE') {
+        const query = parseQueryParams(call.request.url.searchParams, noQuerySchema);
+        if ('error' in query) {
+          await record(call, 'delete', 'invalid');
+          return { status: 400, json: { error: query.error } };
+        }
         return deleteItem(call, call.request.params.id);
       }
       const metadata = await kit.readItem(call, 'preview');

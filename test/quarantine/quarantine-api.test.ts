@@ -246,6 +246,19 @@ describe('GET /api/quarantine/items/{id}', () => {
     assert.ok(entries.some((entry) => entry.actorId === 'oid-alice' && entry.result === 'not-found'));
   });
 
+  it('rejects unknown and repeated query parameters', async () => {
+    const id = ids['alice-spam'] ?? '';
+    for (const query of ['?x=1', '?limit=1', '?a=1&a=2']) {
+      for (const method of ['GET', 'DELETE']) {
+        const request = apiRequest(method, `quarantine/items/${id}${query}`, asAlice, { id });
+        const response = await fixture.api.item(request, context);
+        assert.equal(response.status, 400, `${method} ${query}`);
+        assert.match(String((response.json as { error: string }).error), /^invalid query: /);
+      }
+    }
+    assert.equal((await preview(asAlice, id)).status, 200, 'the item is still there');
+  });
+
   it('rejects ids that are not 32 lowercase hex characters', async () => {
     const bad = ['..%2f..%2fmetadata', '%2e%2e', `${'a'.repeat(31)}\u0000`, 'A'.repeat(32), 'a'.repeat(33), ''];
     for (const id of bad) {
