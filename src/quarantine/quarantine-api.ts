@@ -409,6 +409,12 @@ function toErrorResponse(error: unknown, context: HandlerContext): ApiResponse {
   if (code === 'mailbox-throttled' || code === 'mailbox-unavailable') {
     return { status: 503, json: { error: 'The mailbox is unavailable; try again later', code } };
   }
+  if (code === 'config-invalid') {
+    // Missing settings, such as Graph or EWS for a release on a local host, or rejected storage
+    // credentials: retrying cannot help, and the log line above names the cause.
+    const error = 'The function app is not configured for this request; its log names the setting';
+    return { status: 500, json: { error, code } };
+  }
   if (code !== undefined && code.startsWith('mailbox-')) {
     return { status: 502, json: { error: 'The mailbox operation failed; the item stays quarantined', code } };
   }

@@ -145,6 +145,25 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal(entry?.result, 'ok');
   });
 
+  it('answers 500 naming config-invalid without mailbox settings', async () => {
+    const setup = await setUp();
+    const { id } = await quarantine(setup);
+    const api = createQuarantineApi({
+      store: setup.fixture.store,
+      index: setup.fixture.index,
+      audit: setup.fixture.audit,
+      auth: { kind: 'app-service' },
+      limits: loadSettings({}).limits,
+      releaseTarget: () => Promise.reject(new ScannerError('config-invalid', 'Graph is not configured')),
+    });
+    const request = apiRequest('POST', `quarantine/items/${id}/release`, setup.owner, { id });
+    const response = await api.release(request, context);
+    assert.equal(response.status, 500);
+    assert.equal((response.json as { code?: string }).code, 'config-invalid');
+    const row = await setup.fixture.index.findRow(await setup.fixture.store.getMetadata(id));
+    assert.equal(row?.releasedAt, undefined);
+  });
+
   it('marks the item released in listings and refuses a second release', async () => {
     const setup = await setUp();
     const { id } = await quarantine(setup);
