@@ -5,7 +5,7 @@ import type { AuthMode } from '../auth/principal.js';
 import { requireReader } from '../auth/require-admin.js';
 import type { ApiHandler } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
-import { describeIssues } from '../shared/http-input.js';
+import { parseQueryParams } from '../shared/http-input.js';
 import {
   dayPartition,
   mailboxPartition,
@@ -91,18 +91,11 @@ interface QueryPlan {
 }
 
 function toQueryPlan(params: URLSearchParams, now: Date): QueryPlan | { error: string } {
-  const raw: Record<string, string> = {};
-  for (const [key, value] of params) {
-    if (key in raw) {
-      return { error: `query parameter ${key} is given twice` };
-    }
-    raw[key] = value;
+  const parsed = parseQueryParams(params, verdictsQuerySchema);
+  if ('error' in parsed) {
+    return parsed;
   }
-  const parsed = verdictsQuerySchema.safeParse(raw);
-  if (!parsed.success) {
-    return { error: `invalid query: ${describeIssues(parsed.error.issues)}` };
-  }
-  const query = parsed.data;
+  const query = parsed.value;
   const to = query.to === undefined ? now : new Date(query.to);
   const from = query.from === undefined ? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS) : new Date(query.from);
   if (from.getTime() > to.getTime()) {

@@ -4,7 +4,7 @@ import { requireAdmin, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import type { CatchUpJob } from '../queue/jobs.js';
 import { ScannerError, toError } from '../shared/errors.js';
-import { parseJsonBody } from '../shared/http-input.js';
+import { parseJsonBody, rejectQueryParameters } from '../shared/http-input.js';
 import { hashMailbox } from './mailbox-health.js';
 import type { MailboxRecord } from './mailbox-store.js';
 import { GRAPH_NOT_CONFIGURED, toLogger, type RealtimeServices } from './services.js';
@@ -47,6 +47,10 @@ export async function handleMailboxes(
   const auth = requireAdmin(request, toAuthMode(services.settings.auth));
   if ('response' in auth) {
     return auth.response;
+  }
+  const invalidQuery = rejectQueryParameters(request.url.searchParams);
+  if (invalidQuery !== undefined) {
+    return invalidQuery;
   }
   if (request.method === 'GET') {
     return listMailboxes(services);

@@ -1,6 +1,7 @@
 import { requireReader, toAuthMode } from '../auth/require-admin.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
+import { rejectQueryParameters } from '../shared/http-input.js';
 import { findMailboxProblems, logMailboxProblems } from './mailbox-health.js';
 import { toView } from './mailboxes-api.js';
 import { toLogger, type RealtimeServices } from './services.js';
@@ -19,6 +20,10 @@ export async function handleStatus(
   const auth = requireReader(request, toAuthMode(services.settings.auth));
   if ('response' in auth) {
     return auth.response;
+  }
+  const invalidQuery = rejectQueryParameters(request.url.searchParams);
+  if (invalidQuery !== undefined) {
+    return invalidQuery;
   }
   const now = services.now();
   const silentAfterMs = services.settings.subscriptions.silentMailboxHours * 3_600_000;

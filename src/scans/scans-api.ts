@@ -166,8 +166,8 @@ export async function handleScanReport(
 }
 
 /**
- * Parses the query with a schema, taking the first value of a repeated parameter, and returns
- * the 400 naming the first invalid field otherwise.
+ * Parses the query with a schema and returns the 400 naming the first invalid field otherwise,
+ * or the repeated parameter when one is given twice.
  */
 function parseQuery<T extends z.ZodType>(
   params: URLSearchParams,
@@ -175,7 +175,10 @@ function parseQuery<T extends z.ZodType>(
 ): { value: z.infer<T> } | { response: ApiResponse } {
   const raw: Record<string, string> = {};
   for (const [key, value] of params) {
-    raw[key] ??= value;
+    if (key in raw) {
+      return { response: badRequest(key, `invalid query: ${key} is given twice`) };
+    }
+    raw[key] = value;
   }
   const parsed = schema.safeParse(raw);
   if (parsed.success) {

@@ -5,6 +5,9 @@ import { z } from 'zod';
  * that each 400 names the field that failed in one format: `invalid query: field: message`.
  */
 
+/** Maximum unknown parameter names one error message lists. */
+const MAX_LISTED_UNKNOWN_KEYS = 10;
+
 /** A zod issue as far as {@link describeIssues} reads it. */
 interface IssueLike {
   path: PropertyKey[];
@@ -30,8 +33,13 @@ function describeIssue(issue: IssueLike, prefix: PropertyKey[]): string {
     return issue.errors.map((branch) => describeIssues(branch, path)).join(' or ');
   }
   if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
-    const keys = issue.keys.map((key) => [...path, key].map(String).join('.'));
-    return `${keys.join(', ')}: unknown parameter`;
+    // A few names are enough to find the mistake; thousands would only echo the request back.
+    const keys = issue.keys
+      .slice(0, MAX_LISTED_UNKNOWN_KEYS)
+      .map((key) => [...path, key].map(String).join('.'));
+    const more = issue.keys.length - keys.length;
+    const listed = more > 0 ? `${keys.join(', ')} and ${more} more` : keys.join(', ');
+    return `${listed}: unknown parameter`;
   }
   return path.length > 0 ? `${path.map(String).join('.')}: ${issue.message}` : issue.message;
 }
@@ -79,4 +87,18 @@ export function parseQueryParams<T extends z.ZodType>(
     return { error: `invalid query: ${describeIssues(parsed.error.issues)}` };
   }
   return { value: parsed.data };
+}
+
+/** Query of the routes that take no parameters. */
+export const emptyQuerySchema = z.strictObject({});
+
+/**
+ * Returns the 400 for a request to a route without query parameters that has some, naming each
+ * unknown parameter, or undefined when the query string is empty.
+ */
+export function rejectQueryParameters(
+  params: URLSearchParams,
+): { status: 400; json: { error: string } } | undefined {
+  const parsed = parseQueryParams(params, emptyQuerySchema);
+  return 'error' in parsed ? { status: 400, json: { error: parsed.error } } : undefined;
 }

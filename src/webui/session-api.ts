@@ -11,7 +11,7 @@ import { planListQuery } from '../quarantine/quarantine-access.js';
 import type { QuarantineAuditLog } from '../quarantine/quarantine-audit.js';
 import { scopeFilter } from '../quarantine/quarantine-index.js';
 import { toError } from '../shared/errors.js';
-import { parseQueryParams } from '../shared/http-input.js';
+import { parseQueryParams, rejectQueryParameters } from '../shared/http-input.js';
 
 /**
  * Most index rows one counts request reads. Table storage has no count query, so counting means
@@ -75,6 +75,10 @@ export function createSessionApi(options: SessionApiOptions): SessionApi {
       const auth = requireUser(request, options.auth);
       if ('response' in auth) {
         return withHeaders(signInResponse(auth.response, options.auth));
+      }
+      const invalidQuery = rejectQueryParameters(request.url.searchParams);
+      if (invalidQuery !== undefined) {
+        return withHeaders(invalidQuery);
       }
       const principal = await withOwnAddresses(auth.principal, options.userAddresses, context.log);
       return withHeaders({

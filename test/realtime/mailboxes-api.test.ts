@@ -35,6 +35,12 @@ describe('/api/mailboxes', () => {
     assert.equal(response.status, 401);
   });
 
+  it('rejects query parameters', async () => {
+    const response = await fetch(`${url}?x=1`, { headers: admin });
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { error: string }).error, /x: unknown parameter/);
+  });
+
   it('answers 401 with a wrong token', async () => {
     const response = await fetch(url, { headers: { authorization: 'Bearer wrong' } });
     assert.equal(response.status, 401);

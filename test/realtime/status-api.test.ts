@@ -97,6 +97,14 @@ describe('GET /api/status', () => {
     assert.deepEqual(body.queue, { backlog: 0, deadLettered: 1 });
   });
 
+  it('rejects query parameters', async () => {
+    const response = await fetch(`${host.url}/api/status?verbose=1`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(response.status, 400);
+    assert.match(((await response.json()) as { error: string }).error, /verbose: unknown parameter/);
+  });
+
   it('logs a mailbox without a live subscription as an error', async () => {
     await fetch(`${host.url}/api/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const alerts = logLines.filter(

@@ -99,6 +99,14 @@ describe('scans API', () => {
     }
   });
 
+  it('rejects a query parameter given twice', async () => {
+    const response = await handleScans(request('GET', 'scans?limit=5&limit=6'), context, load);
+    assert.equal(response.status, 400);
+    const json = response.json as { field: string; error: string };
+    assert.equal(json.field, 'limit');
+    assert.match(json.error, /limit is given twice/);
+  });
+
   it('starts, shows, reports and lists a scan', async () => {
     const mailbox = `api-${Date.now()}@contoso.com`;
     fixture.graph.sim.addMailbox(mailbox);

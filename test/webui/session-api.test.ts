@@ -74,6 +74,21 @@ describe('session API', () => {
     assert.equal(body.counts.spam, 2);
   });
 
+  it('rejects query parameters on whoami', async () => {
+    const response = await api.whoami(request('quarantine/whoami?x=1', USER_TOKEN), context);
+    assert.equal(response.status, 400);
+    assert.match((response.json as { error: string }).error, /x: unknown parameter/);
+  });
+
+  it('lists at most ten unknown parameters', async () => {
+    const query = Array.from({ length: 2000 }, (_, index) => `p${index}=1`).join('&');
+    const response = await api.counts(request(`quarantine/counts?${query}`, ADMIN_TOKEN), context);
+    assert.equal(response.status, 400);
+    const error = (response.json as { error: string }).error;
+    assert.match(error, /p9 and 1990 more: unknown parameter$/);
+    assert.ok(error.length < 200, error);
+  });
+
   it('rejects query parameters', async () => {
     const response = await api.counts(request('quarantine/counts?category=spam', ADMIN_TOKEN), context);
     assert.equal(response.status, 400);
