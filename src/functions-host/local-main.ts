@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     process.env.MAILSWEEP_QUARANTINE_CONNECTION_STRING = azurite.connectionString;
   }
 
-  await import('../../functions/index.js');
+  await importFunctionsQuietly();
   const host = await startLocalHost({ port, logger });
   process.stdout.write(`mailsweep functions on ${host.url}/api\n`);
 
@@ -51,6 +51,31 @@ async function main(): Promise<void> {
     process.once(signal, () => void stop());
   }
 }
+
+/**
+ * Imports the function registrations without the warnings @azure/functions 4 prints for each of
+ * them outside the Functions runtime ("test mode", "Skipping call to register function"). This
+ * host serves the registrations itself, so those warnings only look like a failure. Any other
+ * warning printed meanwhile still reaches the console.
+ */
+async function importFunctionsQuietly(): Promise<void> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const first = typeof args[0] === 'string' ? args[0] : '';
+    if (!TEST_MODE_WARNING.test(first)) {
+      warn(...args);
+    }
+  };
+  try {
+    await import('../../functions/index.js');
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/** The warnings of @azure/functions 4.x when no Functions runtime is present. */
+const TEST_MODE_WARNING =
+  /^WARNING: (Skipping call to register .* test mode\.|Failed to detect the Azure Functions runtime\.)/;
 
 function parsePort(value: string): number {
   const port = Number(value);
