@@ -29,12 +29,11 @@ export const addMailboxBodySchema = z.union([
 ]);
 
 /**
- * The `{mailbox}` of `DELETE /api/mailboxes/{mailbox}`: an address or a group id. It is not
- * checked beyond that: a value that names nothing monitored gets 404.
+ * The `{mailbox}` of `DELETE /api/mailboxes/{mailbox}`: an address or a group id. Anything else
+ * gets 400, and a valid value that names nothing monitored gets 404.
  */
 export const mailboxTargetSchema = z
-  .string()
-  .min(1)
+  .union([groupId, address], { error: 'must be an email address or a group id' })
   .meta({ description: "A monitored mailbox's address, or a monitored group's Entra object id." });
 
 /** Routes `/api/mailboxes` (GET, POST) and `/api/mailboxes/{mailbox}` (DELETE) for admins. */
@@ -62,7 +61,11 @@ export async function handleMailboxes(
     }
     return addMailbox(request, services, context);
   }
-  return deleteMailbox(request.params.mailbox ?? '', services, context);
+  const target = mailboxTargetSchema.safeParse(request.params.mailbox ?? '');
+  if (!target.success) {
+    return { status: 400, json: { error: 'mailbox: must be an email address or a group id' } };
+  }
+  return deleteMailbox(target.data, services, context);
 }
 
 async function listMailboxes(services: RealtimeServices): Promise<ApiResponse> {
