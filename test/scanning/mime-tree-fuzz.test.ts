@@ -83,7 +83,13 @@ function buildMessage(random: Random, depth: number, boundaries: string[]): stri
   if (random.chance(0.5)) {
     headers.push(`Subject: ${randomText(random, random.int(40), 'abc =?!')}`);
   }
-  const kind = depth > 4 ? 0 : random.int(4);
+  let kind = random.int(4);
+  if (depth > 4) {
+    kind = 0;
+  } else if (depth === 0 && random.chance(0.8)) {
+    // The top level is mostly a multipart, so that most cases have boundaries to find.
+    kind = 1;
+  }
   if (kind === 1 || kind === 2) {
     // Reuse an ancestor's boundary or extend it now and then, as hostile mail does.
     let boundary = random.pick(BOUNDARY_STEMS);
@@ -98,7 +104,7 @@ function buildMessage(random: Random, depth: number, boundaries: string[]): stri
     if (random.chance(0.3)) {
       lines.push('preamble', '--not-a-boundary');
     }
-    const count = random.int(4);
+    const count = random.int(5);
     for (let i = 0; i < count; i++) {
       lines.push(`--${boundary}${random.chance(0.1) ? ' \t' : ''}`);
       lines.push(buildMessage(random, depth + 1, [...boundaries, boundary]));
@@ -284,16 +290,57 @@ function loadCorpusSample(count: number): string[] {
       files.push(path.join(folder, group, name));
     }
   }
-  // An even spread over the groups, multipart spam and HTML ham included.
-  const step = Math.max(1, Math.floor(files.length / count));
-  const picked: string[] = [];
-  for (let i = 0; i < files.length && picked.length < count; i += step) {
-    picked.push(readFileSync(files[i] as string).toString('latin1'));
+  // An even spread over the groups, two multipart messages to one single-part message, because
+  // most of the corpus is single-part and boundaries are what the shortened parse checks.
+  const step = Math.max(1, Math.floor(files.length / (count * 2)));
+  const multipart: string[] = [];
+  const singlePart: string[] = [];
+  for (let i = 0; i < files.length; i += step) {
+    const text = readFileSync(files[i] as string).toString('latin1');
+    (/boundary\s*=/i.test(text) ? multipart : singlePart).push(text);
   }
-  return picked;
+  const multipartCount = Math.min(multipart.length, Math.ceil((count * 2) / 3));
+  return [...multipart.slice(0, multipartCount), ...singlePart.slice(0, count - multipartCount)];
 }
 
-async function loadSeeds(random: Random): Promise<string[]> {
+/** Hand-built messages with boundaries that are prefixes of each other and of a nested one. */
+const PREFIX_BOUNDARIES = [
+  hostile.crlf([
+    'Content-Type: multipart/mixed; boundary="a"',
+    '',
+    '--a',
+    'Content-Type: multipart/alternative; boundary="ab"',
+    '',
+    '--ab',
+    'Content-Type: text/plain',
+    '',
+    '--a-',
+    '--abc',
+    '--ab--',
+    '--a',
+    'Content-Type: message/rfc822',
+    '',
+    'Content-Type: multipart/mixed; boundary="a"',
+    '',
+    '--a',
+    'Content-Transfer-Encoding: base64',
+    '',
+    'AAEC=AAE',
+    '--a--',
+    '--a--',
+    'epilogue',
+  ]),
+  'Content-Type: multipart/mixed; boundary="x"\n\n--x\nContent-Type: multipart/mixed; ' +
+    'boundary="x--"\n\n--x--\n--x----\n--x\n',
+  'Content-Type: multipart/mixed; boundary=" b "\r\n\r\n-- b\r\n\r\nx\r\n-- b --',
+];
+
+interface Seeds {
+  fixtures: string[];
+  corpus: string[];
+}
+
+async function loadSeeds(): Promise<Seeds> {
   const pe = hostile.peStub();
   const seeds = [
     hostile.unclosedNestedMultipart(),
@@ -313,11 +360,17 @@ async function loadSeeds(random: Random): Promise<string[]> {
   for (const sample of await buildSamples()) {
     seeds.push(sample.raw.toString('latin1'));
   }
-  for (let i = 0; i < 60; i++) {
-    seeds.push(buildMessage(random, 0, []));
+  seeds.push(...PREFIX_BOUNDARIES);
+  return { fixtures: seeds, corpus: loadCorpusSample(CORPUS_MESSAGES) };
+}
+
+/** Picks the message a case starts from: a new random tree, a corpus message or a fixture. */
+function pickSeed(random: Random, seeds: Seeds): string {
+  const draw = random.next();
+  if (draw < 0.4) {
+    return buildMessage(random, 0, []);
   }
-  seeds.push(...loadCorpusSample(CORPUS_MESSAGES));
-  return seeds;
+  return random.pick(draw < 0.75 ? seeds.corpus : seeds.fixtures);
 }
 
 /** Lists what extraction may read of each node, with content as a digest for short output. */
@@ -419,11 +472,11 @@ function toInput(random: Random, text: string): Uint8Array {
 describe('parseMimeTree against stock postal-mime', () => {
   it('builds the same tree for every mutated message', async () => {
     const random = new Random(SEED);
-    const seeds = await loadSeeds(random);
-    const outcomes = { trees: 0, errors: 0 };
+    const seeds = await loadSeeds();
+    const outcomes = { trees: 0, multipart: 0, errors: 0 };
     for (let i = 0; i < CASES; i++) {
-      const seed = random.pick(seeds);
-      const text = random.chance(0.05) ? seed : mutate(random, seed, random.pick(seeds));
+      const seed = pickSeed(random, seeds);
+      const text = random.chance(0.05) ? seed : mutate(random, seed, pickSeed(random, seeds));
       const raw = toInput(random, text);
       const limits = limitsFor(random);
       const shortened = await parseShortened(raw, limits);
@@ -434,9 +487,13 @@ describe('parseMimeTree against stock postal-mime', () => {
         assert.deepEqual(shortened, stock, `${label}: ${Buffer.from(raw).toString('base64')}`);
       }
       outcomes[stock.ok ? 'trees' : 'errors'] += 1;
+      if (stock.ok && stock.tree.length > 1) {
+        outcomes.multipart += 1;
+      }
     }
     // Both kinds of outcome must occur, or the mutations have stopped reaching a code path.
     assert.ok(outcomes.trees > CASES / 2, `only ${outcomes.trees} cases built a tree`);
+    assert.ok(outcomes.multipart > CASES / 4, `only ${outcomes.multipart} trees had parts`);
     assert.ok(outcomes.errors > 0, 'no case crossed a limit');
   });
 });
