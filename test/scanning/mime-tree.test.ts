@@ -9,6 +9,7 @@ import {
   PARSER_STEPS_USED,
   parseMimeTree,
 } from '../../src/scanning/mime-tree.js';
+import * as hostile from '../fixtures/hostile-mail.js';
 import { crlf, toBytes } from '../fixtures/hostile-mail.js';
 
 const LIMITS = { maxNestingDepth: 32, maxHeadersSize: 1024 * 1024, maxPartCount: 100 };
@@ -118,6 +119,38 @@ describe('parseMimeTree', () => {
     }
   });
 
+  it('crosses each limit where postal-mime does', async () => {
+    const messages = [
+      hostile.partCountBomb(40),
+      hostile.nestedMultipartBomb(8),
+      hostile.hugeHeaderLine(3000),
+      // the part over the count opened by a last line without a line break
+      'Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n\r\nx\r\n--a',
+      // header bytes spent in a part, on a line that starts like a boundary but is not one
+      'Content-Type: multipart/mixed; boundary=a\n\n--a\nX-A: 1\n--ab: 2\n\nbody\n--a--\n',
+      // a multipart header inside a nested message adds no part, because the message stays a leaf
+      crlf(['Content-Type: message/rfc822', '', 'Content-Type: multipart/mixed; boundary=b', '']),
+    ];
+    for (const message of messages) {
+      const raw = toBytes(message);
+      const roomy = await parseBoth(raw, LIMITS);
+      assert.ok(roomy.ok, 'the message parses within roomy limits');
+      const needed = {
+        maxPartCount: roomy.partCount,
+        maxHeadersSize: roomy.headerBytes,
+        maxNestingDepth: roomy.depth,
+      };
+      for (const [name, value] of Object.entries(needed)) {
+        const exact = await parseBoth(raw, { ...LIMITS, [name]: value });
+        assert.equal(exact.ok, true, `${name} of ${value} is enough`);
+        if (name === 'maxPartCount' ? value > 1 : value > 0) {
+          const short = await parseBoth(raw, { ...LIMITS, [name]: value - 1 });
+          assert.equal(short.ok, false, `${name} of ${value - 1} is crossed`);
+        }
+      }
+    }
+  });
+
   it('rejects values that are not MIME nodes', () => {
     assert.equal(isMimeNode(undefined), false);
     assert.equal(isMimeNode({ childNodes: [] }), false);
@@ -128,4 +161,45 @@ describe('parseMimeTree', () => {
 function contentsOf(node: MimeNode): unknown[] {
   const own = node.content === null ? null : [...new Uint8Array(node.content)];
   return [node.headers, own, ...node.childNodes.flatMap((child) => contentsOf(child))];
+}
+
+type BothOutcome =
+  | { ok: true; partCount: number; headerBytes: number; depth: number }
+  | { ok: false; code: string };
+
+/**
+ * Parses `raw` with parseMimeTree and with stock postal-mime under the same limits, asserts that
+ * both return the same counters or fail with the same error, and returns the outcome.
+ */
+async function parseBoth(raw: Uint8Array, limits: typeof LIMITS): Promise<BothOutcome> {
+  const result = await parseMimeTree(raw, limits);
+  const stock = new PostalMime({
+    ...limits,
+    maxRfc822NestingDepth: 0,
+    forceRfc822Attachments: true,
+  });
+  let stockError = '';
+  try {
+    await stock.parse(raw);
+  } catch (error: unknown) {
+    stockError = String(Reflect.get(error as object, 'code'));
+  }
+  if (!result.ok) {
+    assert.equal(result.detail, stockError, 'both parsers fail with the same error');
+    return { ok: false, code: result.detail };
+  }
+  assert.equal(stockError, '', 'stock postal-mime fails where parseMimeTree does not');
+  const { counters } = stock as unknown as { counters: { headerSize: number; partCount: number } };
+  assert.equal(result.partCount, counters.partCount);
+  assert.equal(result.headerBytes, counters.headerSize);
+  return {
+    ok: true,
+    partCount: result.partCount,
+    headerBytes: result.headerBytes,
+    depth: depthOf(result.root),
+  };
+}
+
+function depthOf(node: MimeNode): number {
+  return node.childNodes.reduce((max, child) => Math.max(max, 1 + depthOf(child)), 0);
 }
