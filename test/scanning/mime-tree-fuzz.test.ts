@@ -335,6 +335,30 @@ const PREFIX_BOUNDARIES = [
   'Content-Type: multipart/mixed; boundary=" b "\r\n\r\n-- b\r\n\r\nx\r\n-- b --',
 ];
 
+/**
+ * Builds a base64 and a quoted-printable part of over 100 KiB each once decoded, more than one
+ * chunk of postal-mime's ChunkWriter, whose chunks the shortened parse joins itself.
+ */
+function largeParts(): string {
+  const random = new Random(7);
+  const binary = Buffer.from(randomBytes(random, 150_000), 'latin1');
+  const quotedPrintable = (randomText(random, 70, 'abc=3D =E9') + '=\r\n').repeat(2500);
+  return hostile.crlf([
+    'Content-Type: multipart/mixed; boundary="L"',
+    '',
+    '--L',
+    'Content-Transfer-Encoding: base64',
+    '',
+    hostile.base64Lines(binary),
+    '--L',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    quotedPrintable,
+    '--L--',
+    '',
+  ]);
+}
+
 interface Seeds {
   fixtures: string[];
   corpus: string[];
@@ -360,7 +384,7 @@ async function loadSeeds(): Promise<Seeds> {
   for (const sample of await buildSamples()) {
     seeds.push(sample.raw.toString('latin1'));
   }
-  seeds.push(...PREFIX_BOUNDARIES);
+  seeds.push(...PREFIX_BOUNDARIES, largeParts());
   return { fixtures: seeds, corpus: loadCorpusSample(CORPUS_MESSAGES) };
 }
 
