@@ -250,7 +250,7 @@ const MUTATIONS: readonly ((random: Random, text: string) => string)[] = [
       'Content-Type: multipart/digest; boundary=""',
       'Content-Type: text/plain',
     ])),
-  // a header line that is no header field, and folding of blank-looking lines
+  // a header line that is no header field, and white space lines that fold into the one before
   (random, text) =>
     insertAtLine(random, text, random.pick(['no colon here', ' ', '\t', 'X:', ': x'])),
   // a range of lines repeated or deleted
@@ -303,7 +303,7 @@ function loadCorpusSample(count: number): string[] {
   return [...multipart.slice(0, multipartCount), ...singlePart.slice(0, count - multipartCount)];
 }
 
-/** Hand-built messages with boundaries that are prefixes of each other and of a nested one. */
+/** Hand-built messages with boundaries that prefix each other or contain white space. */
 const PREFIX_BOUNDARIES = [
   hostile.crlf([
     'Content-Type: multipart/mixed; boundary="a"',
@@ -506,7 +506,7 @@ describe('parseMimeTree against stock postal-mime', () => {
       const shortened = await parseShortened(raw, limits);
       const stock = await parseStock(raw, limits);
       if (!isDeepStrictEqual(shortened, stock)) {
-        // The whole message goes into the message, base64, so that it can be minimized.
+        // The failure output contains the whole input in base64, so that it can be minimized.
         const label = `case ${i}, seed ${SEED}, limits ${JSON.stringify(limits)}`;
         assert.deepEqual(shortened, stock, `${label}: ${Buffer.from(raw).toString('base64')}`);
       }
@@ -515,7 +515,7 @@ describe('parseMimeTree against stock postal-mime', () => {
         outcomes.multipart += 1;
       }
     }
-    // Both kinds of outcome must occur, or the mutations have stopped reaching a code path.
+    // Each kind of outcome must occur, or the mutations have stopped reaching a code path.
     assert.ok(outcomes.trees > CASES / 2, `only ${outcomes.trees} cases built a tree`);
     assert.ok(outcomes.multipart > CASES / 4, `only ${outcomes.multipart} trees had parts`);
     assert.ok(outcomes.errors > 0, 'no case crossed a limit');
