@@ -8,8 +8,8 @@ export const DEFAULT_CLASSIFIER_PARAMETERS: Readonly<ClassifierParameters> = {
   unknownWordProbability: 0.5,
   unknownWordStrength: 0.45,
   minimumProbabilityStrength: 0.1,
-  // The most held-out training spam caught at the cross-validated threshold, of 50, 100, 150,
-  // 200, 300 and 500 clues, on spam-1 and easy-ham-1 of the SpamAssassin corpus.
+  // Of 50, 100, 150, 200, 300 and 500 clues, 100 caught the largest share of held-out training
+  // spam (spam-1 against easy-ham-1) at the cross-validated threshold (see docs/benchmarks.md).
   maxDiscriminators: 100,
   combining: 'geometric-mean',
 };
@@ -147,10 +147,9 @@ function buildModel(
 }
 
 /**
- * Estimates x for each token group as Robinson suggests for x: the mean spam share of the
- * group's tokens that are common enough to have a reliable share. Header groups such as
- * `received` or `from` then start a rare token near the typical value of their field instead of
- * at 0.5, which a rare body word keeps.
+ * Estimates x for each token group: the mean spam share of the group's tokens that are common
+ * enough to have a reliable share. A rare token of a header group such as `received` or `from`
+ * then starts near the typical share of its field instead of at 0.5.
  */
 function estimateGroupProbabilities(
   counts: ReadonlyMap<string, [number, number]>,

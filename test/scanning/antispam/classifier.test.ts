@@ -122,7 +122,7 @@ describe('selectAscending', () => {
   });
 });
 
-/** A model with fixed counts, so that each probability below can be worked out by hand. */
+/** Builds a model with fixed counts, so that each probability below can be worked out by hand. */
 function fixedModel(
   tokens: SpamModel['tokens'],
   parameters: Partial<SpamModel['parameters']> = {},

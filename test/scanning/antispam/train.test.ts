@@ -80,8 +80,10 @@ describe('trainSpamModel group estimates', () => {
     }
     const model = await trainSpamModel(many, { threshold: 0.9 });
     const byGroup = model.parameters.unknownWordProbabilityByGroup ?? {};
-    assert.ok(byGroup.subject > 0 && byGroup.subject < 1, `subject x ${byGroup.subject}`);
-    assert.ok(byGroup.word > 0 && byGroup.word < 1, `word x ${byGroup.word}`);
+    assert.ok(byGroup.subject > 0, `subject x ${byGroup.subject}`);
+    assert.ok(byGroup.subject < 1, `subject x ${byGroup.subject}`);
+    assert.ok(byGroup.word > 0, `word x ${byGroup.word}`);
+    assert.ok(byGroup.word < 1, `word x ${byGroup.word}`);
     assert.equal(model.parameters.combining, 'geometric-mean');
   });
 
