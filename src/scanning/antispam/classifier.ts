@@ -1,5 +1,5 @@
 import type { MessageView } from '../types.js';
-import type { SpamModel } from './model.js';
+import type { CombiningMethod, SpamModel } from './model.js';
 import { HashTokenSink, hashToken } from './token-hash.js';
 import { emitTokens } from './tokenize.js';
 
@@ -56,10 +56,13 @@ function lookupInTable(table: ProbabilityTable, hash: number): number {
 }
 
 /**
- * Scores a token set with Gary Robinson's chi-square method, as SpamBayes applies it. Each
- * token's spam probability is smoothed towards 0.5 by the unknown-word strength. The most
- * extreme tokens are combined with Fisher's chi-square test, once for spamminess S and once for
- * hamminess H, and the score is (S - H + 1) / 2: near 0.5 when the evidence conflicts.
+ * Scores a token set with Gary Robinson's method. Each token's spam probability is smoothed
+ * towards the unknown-word probability x of its group by the unknown-word strength. The most
+ * extreme tokens give a spamminess S and a hamminess H, combined as the model's
+ * {@link CombiningMethod} says. With `chi-square`, as SpamBayes does, S and H come from Fisher's
+ * chi-square test and the score is (S - H + 1) / 2: near 0.5 when the evidence conflicts. With
+ * `geometric-mean`, S and H are one minus the geometric means of 1 - p and of p, and the score
+ * is (1 + (S - H) / (S + H)) / 2.
  */
 export function classifyTokens(model: SpamModel, tokens: Iterable<string>): Classification {
   const clues = new ClueCollector(model);
@@ -114,6 +117,13 @@ export class ClueCollector {
     for (const probability of clues) {
       logHam += Math.log(probability);
       logSpam += Math.log(1 - probability);
+    }
+    if (this.model.parameters.combining === 'geometric-mean') {
+      // Robinson's P and Q: one minus the geometric mean of 1 - p, and of p.
+      const spamminess = 1 - Math.exp(logSpam / clues.length);
+      const hamminess = 1 - Math.exp(logHam / clues.length);
+      const score = (1 + (spamminess - hamminess) / (spamminess + hamminess)) / 2;
+      return { score, clueCount: clues.length };
     }
     const degrees = 2 * clues.length;
     const spamminess = 1 - chiSquareSurvival(-2 * logSpam, degrees);
@@ -225,10 +235,16 @@ function medianOfThree(first: number, second: number, third: number): number {
 /**
  * Computes the smoothed spam probability of one token, f(w) = (s·x + n·p(w)) / (s + n), where
  * p(w) is the share of the token's frequency that falls in spam, n the number of training messages
- * that contained it, x the unknown-word probability and s its strength.
+ * that contained it, x the unknown-word probability (by default the model's global one) and s
+ * its strength.
  */
-export function tokenProbability(model: SpamModel, spamHits: number, hamHits: number): number {
-  const { unknownWordProbability, unknownWordStrength } = model.parameters;
+export function tokenProbability(
+  model: SpamModel,
+  spamHits: number,
+  hamHits: number,
+  unknownWordProbability: number = model.parameters.unknownWordProbability,
+): number {
+  const { unknownWordStrength } = model.parameters;
   const spamRatio = spamHits / Math.max(model.spamMessages, 1);
   const hamRatio = hamHits / Math.max(model.hamMessages, 1);
   const raw =
@@ -241,6 +257,19 @@ export function tokenProbability(model: SpamModel, spamHits: number, hamHits: nu
   return Math.min(Math.max(smoothed, 1e-6), 1 - 1e-6);
 }
 
+/** A header field or feature prefix such as `subject:` or `url:`. */
+const GROUP_PREFIX = /^([a-z0-9-]+):/;
+
+/**
+ * Returns the group of a token for its unknown-word probability: the prefix before the first
+ * colon (`subject`, `url`, `received`, `meta`), or `word` for body words, word pairs and any
+ * token with a space.
+ */
+export function tokenGroup(token: string): string {
+  const prefix = GROUP_PREFIX.exec(token);
+  return prefix && !token.includes(' ') ? prefix[1] : 'word';
+}
+
 /** Builds the model's probability table on first use and caches it for the model object. */
 function probabilityTable(model: SpamModel): ProbabilityTable {
   const cached = tables.get(model);
@@ -249,12 +278,19 @@ function probabilityTable(model: SpamModel): ProbabilityTable {
   }
   // Tokens too close to 0.5 never become clues, so leaving them out keeps the table small enough
   // for the processor cache. Only a token within float32 rounding of the cut-off could differ.
-  const { minimumProbabilityStrength } = model.parameters;
+  const { minimumProbabilityStrength, unknownWordProbability, unknownWordProbabilityByGroup } =
+    model.parameters;
   const tokens: string[] = [];
   const probabilities: number[] = [];
   for (const token in model.tokens) {
     const [spamHits, hamHits] = model.tokens[token];
-    const probability = tokenProbability(model, spamHits, hamHits);
+    // hasOwn, because a token such as `constructor:x` names an Object.prototype member.
+    const group = tokenGroup(token);
+    const x =
+      unknownWordProbabilityByGroup && Object.hasOwn(unknownWordProbabilityByGroup, group)
+        ? unknownWordProbabilityByGroup[group]
+        : unknownWordProbability;
+    const probability = tokenProbability(model, spamHits, hamHits, x);
     if (Math.abs(probability - 0.5) >= minimumProbabilityStrength) {
       tokens.push(token);
       probabilities.push(probability);

@@ -13,10 +13,25 @@ export const DEFAULT_SPAM_MODEL_PATH = fileURLToPath(
 
 const MODEL_FORMAT = 'mailsweep-spam-model';
 
+/**
+ * How the strongest token probabilities become one score. `chi-square` is Fisher's method as
+ * SpamBayes applies it, which gives 0.5 when both spam and ham evidence are strong.
+ * `geometric-mean` is Robinson's earlier combination of the geometric means of p and 1 - p,
+ * which still ranks such messages by which evidence is stronger.
+ */
+export type CombiningMethod = 'chi-square' | 'geometric-mean';
+
 /** Tuning of the Robinson-Fisher classifier, stored in the model so a score is reproducible. */
 export interface ClassifierParameters {
   /** Probability assumed for a token never seen in training (x in Robinson's formula). */
   unknownWordProbability: number;
+  /**
+   * x for the tokens of one group, by group name (see `tokenGroup` in classifier.ts). A group
+   * not listed uses {@link unknownWordProbability}. Absent in models trained before it existed.
+   */
+  unknownWordProbabilityByGroup?: Record<string, number>;
+  /** Default `chi-square`, which models trained before this field existed use. */
+  combining?: CombiningMethod;
   /** Weight of {@link unknownWordProbability} against observed counts (s in Robinson's formula). */
   unknownWordStrength: number;
   /** Tokens whose probability lies closer than this to 0.5 are ignored. */
@@ -56,6 +71,8 @@ const spamModelSchema = z.object({
   thresholdMethod: z.string(),
   parameters: z.object({
     unknownWordProbability: probability,
+    unknownWordProbabilityByGroup: z.record(z.string(), probability).optional(),
+    combining: z.enum(['chi-square', 'geometric-mean']).optional(),
     unknownWordStrength: z.number().positive(),
     minimumProbabilityStrength: z.number().min(0).lt(0.5),
     maxDiscriminators: z.number().int().positive(),

@@ -12,7 +12,9 @@ import {
   hashToken,
   lookupProbability,
   selectAscending,
+  tokenGroup,
 } from '../../../src/scanning/antispam/classifier.js';
+import type { SpamModel } from '../../../src/scanning/antispam/model.js';
 import { makeView, textMessage } from './views.js';
 
 const model = await trainSpamModel(
@@ -117,5 +119,105 @@ describe('selectAscending', () => {
     const values = Float64Array.from([0.3, Number.NaN, 0.1, 0.2]);
     assert.equal(selectAscending(values.slice(), 2), 0.3);
     assert.ok(Number.isNaN(selectAscending(values.slice(), 3)));
+  });
+});
+
+/** Builds a model with fixed counts, so that each probability below can be worked out by hand. */
+function fixedModel(
+  tokens: SpamModel['tokens'],
+  parameters: Partial<SpamModel['parameters']> = {},
+): SpamModel {
+  return {
+    format: 'mailsweep-spam-model',
+    tokenizerVersion: model.tokenizerVersion,
+    spamMessages: 10,
+    hamMessages: 10,
+    threshold: 0.9,
+    thresholdMethod: 'fixed',
+    parameters: {
+      unknownWordProbability: 0.5,
+      unknownWordStrength: 0.45,
+      minimumProbabilityStrength: 0.1,
+      maxDiscriminators: 150,
+      ...parameters,
+    },
+    tokens,
+  };
+}
+
+describe('tokenGroup', () => {
+  it('names the prefix of header and feature tokens', () => {
+    assert.equal(tokenGroup('subject:free'), 'subject');
+    assert.equal(tokenGroup('message-id:shape:9a9'), 'message-id');
+    assert.equal(tokenGroup('url:host:example.com'), 'url');
+  });
+
+  it('puts words and pairs in the word group', () => {
+    assert.equal(tokenGroup('free'), 'word');
+    assert.equal(tokenGroup('click here'), 'word');
+    assert.equal(tokenGroup('subject:free money'), 'word');
+    assert.equal(tokenGroup('Subject:x'), 'word');
+  });
+});
+
+describe('unknown-word probability by group', () => {
+  // One spam hit: f = (0.45·x + 1) / 1.45.
+  const tokens: SpamModel['tokens'] = { 'received:host:a.example': [1, 0], free: [1, 0] };
+
+  it('smooths a token towards its group x', () => {
+    const grouped = fixedModel(tokens, { unknownWordProbabilityByGroup: { received: 0.1 } });
+    const expected = (0.45 * 0.1 + 1) / 1.45;
+    const actual = lookupProbability(grouped, hashToken('received:host:a.example'));
+    assert.ok(Math.abs(actual - expected) < 1e-6, `received ${actual}`);
+  });
+
+  it('keeps the global x for a group not listed', () => {
+    const grouped = fixedModel(tokens, { unknownWordProbabilityByGroup: { received: 0.1 } });
+    const expected = (0.45 * 0.5 + 1) / 1.45;
+    assert.ok(Math.abs(lookupProbability(grouped, hashToken('free')) - expected) < 1e-6);
+  });
+
+  it('ignores Object.prototype names as groups', () => {
+    const grouped = fixedModel(
+      { 'constructor:x': [1, 0] },
+      { unknownWordProbabilityByGroup: { received: 0.1 } },
+    );
+    const expected = (0.45 * 0.5 + 1) / 1.45;
+    const actual = lookupProbability(grouped, hashToken('constructor:x'));
+    assert.ok(Math.abs(actual - expected) < 1e-6, `constructor ${actual}`);
+  });
+});
+
+describe('combining methods', () => {
+  // Forty strong spam words and twenty strong ham words in one message, enough for both
+  // chi-square tests to saturate.
+  const spamWords = Array.from({ length: 40 }, (_, index) => `spamword${index}`);
+  const hamWords = Array.from({ length: 20 }, (_, index) => `hamword${index}`);
+  const tokens: SpamModel['tokens'] = {};
+  for (const word of spamWords) {
+    tokens[word] = [10, 0];
+  }
+  for (const word of hamWords) {
+    tokens[word] = [0, 10];
+  }
+  const message = [...spamWords, ...hamWords];
+
+  it('gives conflicting evidence 0.5 with chi-square', () => {
+    const score = classifyTokens(fixedModel(tokens), message).score;
+    assert.ok(Math.abs(score - 0.5) < 0.01, `chi-square ${score}`);
+  });
+
+  it('ranks conflicting evidence by its balance with the geometric mean', () => {
+    const geometric = fixedModel(tokens, { combining: 'geometric-mean' });
+    const moreSpam = classifyTokens(geometric, message).score;
+    const moreHam = classifyTokens(geometric, [...spamWords.slice(0, 3), ...hamWords]).score;
+    assert.ok(moreSpam > 0.5, `mostly spam ${moreSpam}`);
+    assert.ok(moreHam < 0.5, `mostly ham ${moreHam}`);
+  });
+
+  it('scores one-sided evidence near its side with the geometric mean', () => {
+    const geometric = fixedModel(tokens, { combining: 'geometric-mean' });
+    assert.ok(classifyTokens(geometric, spamWords).score > 0.9);
+    assert.ok(classifyTokens(geometric, hamWords).score < 0.1);
   });
 });

@@ -43,6 +43,16 @@ describe('saveSpamModel and loadSpamModel', () => {
     assert.equal(await readFile(first, 'utf8'), await readFile(second, 'utf8'));
   });
 
+  it('loads a model saved without combining or group fields', async () => {
+    const { combining: _combining, unknownWordProbabilityByGroup: _byGroup, ...older } =
+      tinyModel.parameters;
+    const path = join(directory, 'older.json');
+    await saveSpamModel({ ...tinyModel, parameters: older }, path);
+    const loaded = await loadSpamModel(path);
+    assert.equal(loaded.parameters.combining, undefined);
+    assert.equal(loaded.parameters.unknownWordProbabilityByGroup, undefined);
+  });
+
   it('rejects a file that is not JSON', async () => {
     const path = join(directory, 'broken.json');
     await writeFile(path, '{"format": ');
@@ -61,6 +71,11 @@ describe('saveSpamModel and loadSpamModel', () => {
       { ...tinyModel, format: 'other' },
       { ...tinyModel, tokens: [] },
       { ...tinyModel, tokens: { free: [1] } },
+      { ...tinyModel, parameters: { ...tinyModel.parameters, combining: 'other' } },
+      {
+        ...tinyModel,
+        parameters: { ...tinyModel.parameters, unknownWordProbabilityByGroup: { word: 1.5 } },
+      },
     ];
     for (const [index, invalid] of cases.entries()) {
       const path = join(directory, `invalid-${index}.json`);

@@ -66,6 +66,36 @@ describe('trainSpamModel', () => {
   });
 });
 
+describe('trainSpamModel group estimates', () => {
+  it('stores x for token groups with enough common tokens', async () => {
+    // Twelve subject words and twelve body words that every spam carries and no ham does, and
+    // the reverse for ham, in twelve messages each.
+    const words = (stem: string) =>
+      Array.from({ length: 12 }, (_, index) => `${stem}${String.fromCharCode(97 + index)}`);
+    const many: TrainingSample[] = [];
+    for (let index = 0; index < 12; index += 1) {
+      const spam = textMessage(words('offer').join(' '), words('prize').join(' '));
+      const ham = textMessage(words('patch').join(' '), words('review').join(' '));
+      many.push({ view: spam, spam: true }, { view: ham, spam: false });
+    }
+    const model = await trainSpamModel(many, { threshold: 0.9 });
+    const byGroup = model.parameters.unknownWordProbabilityByGroup ?? {};
+    assert.ok(byGroup.subject > 0, `subject x ${byGroup.subject}`);
+    assert.ok(byGroup.subject < 1, `subject x ${byGroup.subject}`);
+    assert.ok(byGroup.word > 0, `word x ${byGroup.word}`);
+    assert.ok(byGroup.word < 1, `word x ${byGroup.word}`);
+    assert.equal(model.parameters.combining, 'geometric-mean');
+  });
+
+  it('skips the estimate when asked', async () => {
+    const model = await trainSpamModel(samples(true), {
+      threshold: 0.9,
+      estimateGroupUnknownWordProbability: false,
+    });
+    assert.equal(model.parameters.unknownWordProbabilityByGroup, undefined);
+  });
+});
+
 describe('chooseThreshold', () => {
   it('returns the lowest grid value that keeps ham below the rate', () => {
     const scores = [
@@ -73,7 +103,7 @@ describe('chooseThreshold', () => {
       { score: 0.62, spam: false },
       { score: 0.95, spam: true },
     ];
-    assert.equal(chooseThreshold(scores, 0), 0.63);
+    assert.equal(chooseThreshold(scores, 0), 0.621);
     assert.equal(chooseThreshold(scores, 0.5), 0.5);
   });
 });
