@@ -7,6 +7,7 @@ import type { UserAddressDirectory } from '../auth/user-addresses.js';
 import type { ScanLimits } from '../config/settings.js';
 import type { ApiHandler, ApiResponse, HandlerContext } from '../functions-host/registry.js';
 import { ScannerError, toError } from '../shared/errors.js';
+import { emptyQuerySchema } from '../shared/http-input.js';
 import { toEncryptedZip } from './encrypted-zip.js';
 import {
   encodeContinuation,
@@ -37,8 +38,6 @@ import { HOLD_TAG_VALUE, type QuarantineMetadata, type QuarantineStore } from '.
 import type { ReleasedMessages } from './released-messages.js';
 import type { ReleaseRequestStore } from './release-requests.js';
 
-/** Query of the item routes other than the download: they take no parameters. */
-export const noQuerySchema = z.strictObject({});
 export { describeIssues } from './quarantine-api-kit.js';
 
 /**
@@ -188,7 +187,7 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
     action: AuditAction,
   ): Promise<QuarantineMetadata | ApiResponse> => {
     if (action !== 'download') {
-      const query = parseQueryParams(call.request.url.searchParams, noQuerySchema);
+      const query = parseQueryParams(call.request.url.searchParams, emptyQuerySchema);
       if ('error' in query) {
         await record(call, action, 'invalid');
         return { status: 400, json: { error: query.error } };
@@ -275,7 +274,7 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
 
     item: authenticated(async (call) => {
       if (call.request.method === 'DELETE') {
-        const query = parseQueryParams(call.request.url.searchParams, noQuerySchema);
+        const query = parseQueryParams(call.request.url.searchParams, emptyQuerySchema);
         if ('error' in query) {
           await record(call, 'delete', 'invalid');
           return { status: 400, json: { error: query.error } };
