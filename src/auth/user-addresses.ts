@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The mail addresses of a signed-in user: the primary SMTP address and its aliases, read from the
- * directory by the user's object id. A caller without a role sees the quarantined mail of every
+ * directory by the user's object id. A caller without a role may read the quarantined mail of every
  * one of these addresses.
  */
 

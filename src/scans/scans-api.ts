@@ -81,21 +81,37 @@ export async function handleScans(
   }
 }
 
+/** Checks the administrator role and the `{id}` of a `/api/scans/{id}` route. */
+async function authorizeScanRoute(
+  request: ApiRequest,
+  loadServices: () => Promise<ScansApiServices>,
+): Promise<
+  | { services: ScansApiServices; auth: { principal: { id: string } }; scanId: string }
+  | { response: ApiResponse }
+> {
+  const services = await loadServices();
+  const auth = requireAdmin(request, toAuthMode(services.settings.auth));
+  if ('response' in auth) {
+    return { response: auth.response };
+  }
+  const scanId = request.params.id ?? '';
+  if (!scanIdSchema.safeParse(scanId).success) {
+    return { response: badRequest('id', 'invalid id: must be a scan id from this API') };
+  }
+  return { services, auth, scanId };
+}
+
 /** Handles `GET /api/scans/{id}` (progress) and `DELETE /api/scans/{id}` (cancel). */
 export async function handleScan(
   request: ApiRequest,
   context: HandlerContext,
   loadServices: () => Promise<ScansApiServices>,
 ): Promise<ApiResponse> {
-  const services = await loadServices();
-  const auth = requireAdmin(request, toAuthMode(services.settings.auth));
-  if ('response' in auth) {
-    return auth.response;
+  const target = await authorizeScanRoute(request, loadServices);
+  if ('response' in target) {
+    return target.response;
   }
-  const scanId = request.params.id ?? '';
-  if (!scanIdSchema.safeParse(scanId).success) {
-    return badRequest('id', 'invalid id: must be a scan id from this API');
-  }
+  const { services, auth, scanId } = target;
   try {
     const scan = await services.store.get(scanId);
     if (scan === undefined) {
@@ -122,15 +138,11 @@ export async function handleScanReport(
   context: HandlerContext,
   loadServices: () => Promise<ScansApiServices>,
 ): Promise<ApiResponse> {
-  const services = await loadServices();
-  const auth = requireAdmin(request, toAuthMode(services.settings.auth));
-  if ('response' in auth) {
-    return auth.response;
+  const target = await authorizeScanRoute(request, loadServices);
+  if ('response' in target) {
+    return target.response;
   }
-  const scanId = request.params.id ?? '';
-  if (!scanIdSchema.safeParse(scanId).success) {
-    return badRequest('id', 'invalid id: must be a scan id from this API');
-  }
+  const { services, scanId } = target;
   const query = parseQuery(request.url.searchParams, scanReportQuerySchema);
   if ('response' in query) {
     return query.response;

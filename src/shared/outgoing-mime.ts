@@ -18,7 +18,7 @@ const UNSAFE_ADDRESS_CHARS = /[\s,;<>"()[\]\\\u0000-\u001f\u007f]/;
  * text/html bodies in UTF-8, or text/html alone when `mail.text` is unset. nodemailer's
  * MailComposer writes the From, To, Subject (as RFC 2047 encoded words when not ASCII), Date,
  * Message-ID and MIME-Version headers and folds long lines. `Auto-Submitted: auto-generated`
- * (RFC 3834) tells the recipients' servers not to send out-of-office or other automatic replies.
+ * (RFC 3834) asks the recipients' servers not to send out-of-office or other automatic replies.
  * The composer may not read files or URLs, so the bodies are the given strings only.
  * @param date The Date header; default the current time.
  * @throws ScannerError `input-unreadable` when the sender or a recipient is not a plain address.

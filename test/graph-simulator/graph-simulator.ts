@@ -451,7 +451,7 @@ export async function startGraphSimulator(
    * `GET /users/{id | userPrincipalName}`: a directory read. Without `$select` it returns the
    * default properties (here id, mail and userPrincipalName). With `$select` it returns only the
    * named ones, and only then proxyAddresses. An unknown property in `$select` is 400, and an
-   * unknown user 404 Request_ResourceNotFound. The directory answers for every user, an
+   * unknown user 404 Request_ResourceNotFound. The directory returns every user, an
    * on-premises mailbox's included. Scripted faults without a mailbox apply, as on the other
    * tenant-wide routes. The Outlook per-mailbox limits do not, because this is no mailbox call.
    */

@@ -59,7 +59,7 @@ function lookupInTable(table: ProbabilityTable, hash: number): number {
  * Scores a token set with Gary Robinson's method. Each token's spam probability is smoothed
  * towards the unknown-word probability x of its group by the unknown-word strength. The most
  * extreme tokens give a spamminess S and a hamminess H, combined as the model's
- * {@link CombiningMethod} says. With `chi-square`, as SpamBayes does, S and H come from Fisher's
+ * {@link CombiningMethod} selects. With `chi-square`, as SpamBayes does, S and H come from Fisher's
  * chi-square test and the score is (S - H + 1) / 2: near 0.5 when the evidence conflicts. With
  * `geometric-mean`, S and H are one minus the geometric means of 1 - p and of p, and the score
  * is (1 + (S - H) / (S + H)) / 2.

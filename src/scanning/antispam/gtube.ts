@@ -50,9 +50,9 @@ export function findGtube(view: MessageView, deadline: Deadline, engine: string)
 function searchRaw(raw: Uint8Array, deadline: Deadline): 'found' | 'not-found' | 'timed-out' {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   if (bytes.length <= DEADLINE_CHECK_BYTES) {
-    // A message of at most DEADLINE_CHECK_BYTES is one window of the loop below, checked against
-    // the deadline once, so a search of the bytes that skips soft line breaks as the loop's
-    // replace removes them returns the same result, without a string copy.
+    // A message of at most DEADLINE_CHECK_BYTES is one window of the loop below, so the deadline
+    // is checked once. Searching its bytes while skipping soft line breaks, as the loop's replace
+    // removes them, gives the same result without a string copy.
     if (deadline.expired()) {
       return 'timed-out';
     }

@@ -14,8 +14,8 @@ export const DEFAULT_SPAM_MODEL_PATH = fileURLToPath(
 const MODEL_FORMAT = 'mailsweep-spam-model';
 
 /**
- * How the strongest token probabilities become one score. `chi-square` is Fisher's method as
- * SpamBayes applies it, which gives 0.5 when both spam and ham evidence are strong.
+ * Method that turns the strongest token probabilities into one score. `chi-square` is Fisher's
+ * method as SpamBayes applies it, which gives 0.5 when both spam and ham evidence are strong.
  * `geometric-mean` is Robinson's earlier combination of the geometric means of p and 1 - p,
  * which still ranks such messages by which evidence is stronger.
  */
