@@ -6,7 +6,8 @@ import { getSessionApi } from '../src/webui/webui-runtime.js';
 // Azure, App Service authentication signs the browser in before any route runs.
 registerHttp({
   name: 'web-ui',
-  methods: ['GET'],
+  // HEAD lets uptime probes check the interface without downloading it.
+  methods: ['GET', 'HEAD'],
   route: 'ui/{*path}',
   authLevel: 'anonymous',
   maxBodyBytes: 0,

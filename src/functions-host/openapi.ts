@@ -57,7 +57,7 @@ export interface OperationBody {
 
 /** One HTTP operation of the API. */
 export interface ApiOperation {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  method: 'get' | 'head' | 'post' | 'put' | 'patch' | 'delete';
   /** Path below the server URL, with `{name}` parameters, e.g. `/mailboxes/{mailbox}`. */
   path: string;
   operationId: string;

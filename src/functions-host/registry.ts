@@ -37,7 +37,8 @@ export type ApiHandler = (request: ApiRequest, context: HandlerContext) => Promi
 
 export interface HttpRoute {
   name: string;
-  methods: ('GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE')[];
+  /** HEAD is served only where listed, as in the Functions host; its response body is dropped. */
+  methods: ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE')[];
   /** Route below /api, with `{name}` parameters, as the Functions host writes it. */
   route: string;
   /** `anonymous` for Graph's webhooks; the others are checked by the host's key or App Service auth. */

@@ -27,6 +27,19 @@ export const WEBUI_AREA: ApiArea = {
       },
     },
     {
+      method: 'head',
+      path: '/ui/{path}',
+      operationId: 'headWebUiFile',
+      access: 'anyone',
+      summary: 'The headers of a web interface file, without its body.',
+      pathParameters: { path: z.string().regex(UI_FILE_NAME) },
+      responses: {
+        '200': 'the headers GET would send',
+        '308': 'redirect from /ui to /ui/',
+        '404': 'no such file',
+      },
+    },
+    {
       method: 'get',
       path: '/quarantine/whoami',
       operationId: 'getCurrentCaller',

@@ -40,6 +40,14 @@ describe('startLocalHost', () => {
       throw new Error('handler broke');
     },
   };
+  const page: HttpRoute = {
+    name: 'page',
+    methods: ['GET', 'HEAD'],
+    route: 'page',
+    authLevel: 'anonymous',
+    maxBodyBytes: 0,
+    handler: async () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'hello' }),
+  };
   const consumer: QueueConsumer = {
     name: 'consume-test',
     queueName: 'test-queue',
@@ -59,7 +67,7 @@ describe('startLocalHost', () => {
     host = await startLocalHost({
       port: 0,
       logger,
-      functions: { http: [echo, failing], timers: [timer], queues: [consumer] },
+      functions: { http: [echo, failing, page], timers: [timer], queues: [consumer] },
       queueFor: (name) => {
         assert.equal(name, 'test-queue');
         return queue;
@@ -101,6 +109,18 @@ describe('startLocalHost', () => {
     const response = await fetch(`${host.url}/api/items/7/parts`, { method: 'DELETE' });
     assert.equal(response.status, 405);
     assert.equal(response.headers.get('allow'), 'GET, POST');
+  });
+
+  it('answers HEAD without a body where listed', async () => {
+    const response = await fetch(`${host.url}/api/page`, { method: 'HEAD' });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/plain');
+    assert.equal(await response.text(), '');
+  });
+
+  it('answers 405 for HEAD where not listed', async () => {
+    const response = await fetch(`${host.url}/api/items/7/parts`, { method: 'HEAD' });
+    assert.equal(response.status, 405);
   });
 
   it('answers 413 past the body limit', async () => {
