@@ -37,7 +37,7 @@ export type ApiHandler = (request: ApiRequest, context: HandlerContext) => Promi
 
 export interface HttpRoute {
   name: string;
-  /** HEAD is served only where listed, as in the Functions host; its response body is dropped. */
+  /** HEAD is served only where listed. The local host's HTTP server sends no body for it. */
   methods: ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE')[];
   /** Route below /api, with `{name}` parameters, as the Functions host writes it. */
   route: string;
