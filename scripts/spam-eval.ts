@@ -1,5 +1,6 @@
 // Trains the spam model on spam-1 and easy-ham-1 of the SpamAssassin public corpus and reports
-// how many messages of every corpus group the embedded antispam engine flags.
+// how many messages of every corpus group the embedded antispam engine flags, then two points of
+// the score ranking on the test groups that show how far the targets are from any threshold.
 // Usage: npx tsx scripts/spam-eval.ts [--save models/spam-model.json] [--verbose]
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ console.log(`threshold ${model.threshold}: ${model.thresholdMethod}`);
 
 const engine = createEmbeddedAntispam({ model });
 const rows: string[][] = [];
+/** Scores of each test group, for the operating points printed after the table. */
+const testScores = new Map<string, number[]>();
 const views = new Map<string, { path: string; view: MessageView }[]>();
 for (const group of GROUPS) {
   const paths = await listMessageFiles([join(CORPUS, group.name)]);
@@ -66,6 +69,13 @@ for (const group of GROUPS) {
       result.findings.some((finding) => finding.category === 'spam') ||
       (result.spam?.score ?? 0) >= (result.spam?.threshold ?? 1);
     flagged += isFlagged ? 1 : 0;
+    if (!group.training) {
+      const score = result.spam?.score ?? 0;
+      const threshold = result.spam?.threshold ?? 1;
+      const scores = testScores.get(group.name) ?? [];
+      scores.push(isFlagged ? Math.max(score, threshold) : score);
+      testScores.set(group.name, scores);
+    }
     if (isFlagged !== group.spam) {
       missed.push(`${path.split('/').pop()?.slice(0, 5)}:${result.spam?.score.toFixed(2)}`);
     }
@@ -89,6 +99,8 @@ for (const [name, role, total, flagged, rate] of rows) {
     `${name.padEnd(12)} ${role.padEnd(6)} ${total.padStart(8)} ${flagged.padStart(8)} ${rate.padStart(10)}`,
   );
 }
+printOperatingPoints(testScores);
+
 console.log(
   `\nmean engine scan per message: ${(scanMs / messages).toFixed(3)} ms ` +
     `(${messages} messages, first pass, views built beforehand)`,
@@ -108,6 +120,36 @@ for (let pass = 0; pass < WARM_PASSES; pass += 1) {
 console.log(
   `warm engine scan per message: ${warmMs.toFixed(3)} ms (lowest mean of ${WARM_PASSES} passes)`,
 );
+
+/**
+ * Prints two diagnostic points of the score ranking, which no threshold choice reads: the share of
+ * spam-2 caught at the lowest threshold that flags at most 5% of hard-ham-1, and the share of
+ * hard-ham-1 flagged at the highest threshold that still catches 95% of spam-2. A message with a
+ * spam finding counts as scoring at least the threshold.
+ */
+function printOperatingPoints(scores: Map<string, number[]>): void {
+  const spam = [...(scores.get('spam-2') ?? [])].sort((a, b) => b - a);
+  const hardHam = [...(scores.get('hard-ham-1') ?? [])].sort((a, b) => b - a);
+  if (spam.length === 0 || hardHam.length === 0) {
+    return;
+  }
+  const allowedHam = Math.floor(hardHam.length * 0.05);
+  // A threshold just above the (allowedHam + 1)th highest ham score flags allowedHam messages.
+  const hamCut = hardHam[allowedHam] ?? -Infinity;
+  const spamCaught = spam.filter((score) => score > hamCut).length;
+  const neededSpam = Math.ceil(spam.length * 0.95);
+  const spamCut = spam[neededSpam - 1] ?? Infinity;
+  const hamFlagged = hardHam.filter((score) => score >= spamCut).length;
+  const percent = (count: number, total: number) => ((count / total) * 100).toFixed(1);
+  console.log(
+    `\nspam-2 caught with at most 5% of hard-ham-1 flagged: ${spamCaught} of ${spam.length} ` +
+      `(${percent(spamCaught, spam.length)}%)`,
+  );
+  console.log(
+    `hard-ham-1 flagged with 95% of spam-2 caught: ${hamFlagged} of ${hardHam.length} ` +
+      `(${percent(hamFlagged, hardHam.length)}%)`,
+  );
+}
 
 async function readView(path: string): Promise<MessageView> {
   const raw = await readFile(path);
