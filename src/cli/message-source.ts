@@ -1,7 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import { looksLikeMbox, splitMbox } from './mbox.js';
+import { looksLikeMbox, splitMbox } from '../shared/mbox.js';
 
 /** Extensions read as mail when a folder is walked. Files without an extension are read too. */
 const MAIL_EXTENSIONS = new Set(['.eml', '.txt', '.mbox', '.mbx', '.mail']);

@@ -7,7 +7,7 @@ import { formatRuleIssue, RuleSetError } from '../rules/rule-errors.js';
 import { loadRuleSetFile } from '../rules/rule-file.js';
 import { type RuleTestReport, testRuleSet } from '../rules/rules-api.js';
 import { ScannerError } from '../shared/errors.js';
-import { looksLikeMbox, splitMbox } from './mbox.js';
+import { looksLikeMbox, splitMbox } from '../shared/mbox.js';
 
 /** Streams, settings and exit status of the `rules` subcommands. */
 export interface RulesCommandOptions {

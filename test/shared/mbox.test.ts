@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { looksLikeMbox, splitMbox } from '../../src/cli/mbox.js';
+import { looksLikeMbox, splitMbox } from '../../src/shared/mbox.js';
 
 const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'));
 const text = (data: Uint8Array) => Buffer.from(data).toString('latin1');
