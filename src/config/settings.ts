@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 import type { Action, Category } from '../scanning/types.js';
@@ -7,6 +8,12 @@ import { scanRequestSchema } from '../scans/scan-request.js';
 import { ScannerError } from '../shared/errors.js';
 
 const MIB = 1024 * 1024;
+
+/** Most scan worker processes one command may start. */
+export const MAX_SCAN_WORKERS = 64;
+
+/** Least V8 heap a scan worker may be given, in MiB. */
+const MIN_WORKER_HEAP_MB = 128;
 
 /**
  * A positive whole number written in decimal digits. 0, negatives, text, exponents (`1e3`), hex and
@@ -19,6 +26,53 @@ const positiveInt = (fallback: number) =>
     .transform(Number)
     .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
     .default(fallback);
+
+/**
+ * A positive whole number of at most `max`, for timeouts, delays and counts. An unbounded value
+ * would overflow the timer it sets: Node fires a `setTimeout` longer than 2^31 - 1 ms at once.
+ */
+const boundedInt = (fallback: number, max: number, unit: string) =>
+  positiveInt(fallback).pipe(z.number().max(max, `must be at most ${max} ${unit}`));
+
+/** Longest time a duration setting in minutes or hours may name: one year. */
+const YEAR_MINUTES = 525_600;
+const YEAR_HOURS = 8_760;
+
+/**
+ * An NCRONTAB expression with six fields, seconds first, as Azure Functions timers take. croner
+ * checks each field, so an out-of-range value such as second 61 stops start-up here rather than
+ * when the timer is created.
+ */
+const ncrontab = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'must be an NCRONTAB expression with six fields, seconds first')
+    .superRefine((pattern, context) => {
+      const problem = checkCronPattern(pattern);
+      if (problem !== undefined) {
+        context.addIssue({ code: 'custom', message: problem });
+      }
+    })
+    .default(fallback);
+
+/** Returns why croner rejects a schedule, or undefined when it accepts it. */
+function checkCronPattern(pattern: string): string | undefined {
+  try {
+    // Without a function to run, croner parses the pattern and schedules nothing.
+    new Cron(pattern);
+    return undefined;
+  } catch (error: unknown) {
+    const detail = error instanceof Error ? error.message.replace(/^CronPattern: /, '') : 'invalid';
+    return `is not a valid NCRONTAB expression (${detail})`;
+  }
+}
+
+/** An https URL, with an error that says so rather than zod's bare "Invalid URL". */
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
+
+/** An http or https URL. */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' });
 
 const action = (fallback: Action) =>
   z.enum(['none', 'tag', 'junk', 'quarantine', 'delete']).default(fallback);
@@ -89,9 +143,13 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_MAX_ARCHIVE_MEMBERS: positiveInt(1000),
   MAILSWEEP_MAX_COMPRESSION_RATIO: positiveInt(100),
   MAILSWEEP_MAX_HTML_BYTES: positiveInt(8 * MIB),
-  MAILSWEEP_SCAN_TIMEOUT_MS: positiveInt(30_000),
-  MAILSWEEP_SCAN_WORKERS: positiveInt(2),
-  MAILSWEEP_WORKER_MAX_HEAP_MB: positiveInt(1024),
+  MAILSWEEP_SCAN_TIMEOUT_MS: boundedInt(30_000, 3_600_000, 'ms (one hour)'),
+  MAILSWEEP_SCAN_WORKERS: boundedInt(2, MAX_SCAN_WORKERS, 'worker processes'),
+  // A worker needs about 44 MiB of heap to load the shipped spam model and exits during start-up
+  // with less (measured with Node 20.20 on Linux x64). 128 leaves room to scan a small message.
+  MAILSWEEP_WORKER_MAX_HEAP_MB: positiveInt(1024).pipe(
+    z.number().min(MIN_WORKER_HEAP_MB, `must be at least ${MIN_WORKER_HEAP_MB} MiB, so that a worker can start`),
+  ),
 
   MAILSWEEP_ACTION_SPAM: action('junk'),
   MAILSWEEP_ACTION_PHISHING: action('quarantine'),
@@ -118,16 +176,16 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_CLAMD_PORT: port(3310),
   MAILSWEEP_CLAMD_SCAN: z.enum(['parts', 'message']).default('parts'),
   MAILSWEEP_CLAMD_MAX_CONNECTIONS: positiveInt(4),
-  MAILSWEEP_CLAMD_CONNECT_TIMEOUT_MS: positiveInt(2_000),
-  MAILSWEEP_CLAMD_READ_TIMEOUT_MS: positiveInt(10_000),
+  MAILSWEEP_CLAMD_CONNECT_TIMEOUT_MS: boundedInt(2_000, 600_000, 'ms (ten minutes)'),
+  MAILSWEEP_CLAMD_READ_TIMEOUT_MS: boundedInt(10_000, 600_000, 'ms (ten minutes)'),
   MAILSWEEP_CLAMD_STREAM_MAX_BYTES: positiveInt(25 * MIB),
 
-  MAILSWEEP_RSPAMD_URL: z.url({ protocol: /^https?$/ }).optional(),
-  MAILSWEEP_RSPAMD_TIMEOUT_MS: positiveInt(10_000),
+  MAILSWEEP_RSPAMD_URL: httpUrl.optional(),
+  MAILSWEEP_RSPAMD_TIMEOUT_MS: boundedInt(10_000, 600_000, 'ms (ten minutes)'),
   MAILSWEEP_RSPAMD_MAX_MESSAGE_BYTES: positiveInt(50 * MIB),
 
   MAILSWEEP_QUARANTINE_CONNECTION_STRING: z.string().min(1).optional(),
-  MAILSWEEP_QUARANTINE_BLOB_URI: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_QUARANTINE_BLOB_URI: httpUrl.optional(),
   MAILSWEEP_QUARANTINE_CONTAINER: z
     .string()
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid blob container name')
@@ -139,7 +197,7 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_QUARANTINE_MAX_BULK_ITEMS: positiveInt(100),
 
   MAILSWEEP_STATE_CONNECTION_STRING: z.string().min(1).optional(),
-  MAILSWEEP_STATE_TABLE_URI: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_STATE_TABLE_URI: httpUrl.optional(),
 
   MAILSWEEP_QUARANTINE_FOLDER_NAME: z.string().trim().min(1).max(255).default('mailsweep quarantine'),
   MAILSWEEP_QUARANTINE_REMOVAL: z.enum(['hidden-folder', 'delete']).default('hidden-folder'),
@@ -150,26 +208,22 @@ export const settingsSchema = z.strictObject({
     .default('false')
     .transform((value) => value === 'true'),
   MAILSWEEP_CATCH_UP_FOLDERS: commaList(z.enum(['junkemail', 'deleteditems', 'sentitems'])),
-  MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS: positiveInt(168),
-  MAILSWEEP_SCAN_JOB_BUDGET_SECONDS: positiveInt(480),
+  MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS: boundedInt(168, YEAR_HOURS, 'hours (one year)'),
+  MAILSWEEP_SCAN_JOB_BUDGET_SECONDS: boundedInt(480, 3_600, 'seconds (one hour)'),
   MAILSWEEP_SCAN_PAGE_SIZE: positiveInt(50).pipe(z.number().max(99)),
   MAILSWEEP_SCAN_MESSAGE_CONCURRENCY: positiveInt(4).pipe(z.number().max(32)),
   MAILSWEEP_SCAN_MAX_WINDOW_DAYS: positiveInt(3650),
-  MAILSWEEP_SCHEDULED_SCAN_CRON: z
-    .string()
-    .trim()
-    .regex(/^\S+( \S+){5}$/, 'must be an NCRONTAB expression with six fields, seconds first')
-    .default('0 0 2 * * *'),
+  MAILSWEEP_SCHEDULED_SCAN_CRON: ncrontab('0 0 2 * * *'),
   MAILSWEEP_SCHEDULED_SCAN: z.string().trim().max(100_000).optional(),
   MAILSWEEP_GRAPH_TENANT_ID: z.string().trim().min(1).max(200).optional(),
   MAILSWEEP_GRAPH_CLIENT_ID: z.string().trim().min(1).max(200).optional(),
   MAILSWEEP_GRAPH_CLIENT_SECRET: z.string().min(1).optional(),
   MAILSWEEP_GRAPH_CERTIFICATE_PATH: optionalPath,
   MAILSWEEP_GRAPH_MANAGED_IDENTITY_CLIENT_ID: z.string().trim().min(1).max(200).optional(),
-  MAILSWEEP_GRAPH_BASE_URL: z.url({ protocol: /^https$/ }).default('https://graph.microsoft.com/v1.0'),
-  MAILSWEEP_GRAPH_AUTHORITY_HOST: z.url({ protocol: /^https$/ }).optional(),
+  MAILSWEEP_GRAPH_BASE_URL: httpsUrl.default('https://graph.microsoft.com/v1.0'),
+  MAILSWEEP_GRAPH_AUTHORITY_HOST: httpsUrl.optional(),
   MAILSWEEP_GRAPH_MAX_TRIES: positiveInt(6),
-  MAILSWEEP_EWS_URL: z.url({ protocol: /^https$/ }).optional(),
+  MAILSWEEP_EWS_URL: httpsUrl.optional(),
   MAILSWEEP_EWS_AUTH: z.enum(['basic', 'ntlm', 'oauth']).default('ntlm'),
   MAILSWEEP_EWS_USERNAME: z.string().trim().min(1).max(256).optional(),
   MAILSWEEP_EWS_PASSWORD: z.string().min(1).optional(),
@@ -187,7 +241,7 @@ export const settingsSchema = z.strictObject({
   ),
   MAILSWEEP_ONPREM_MAILBOXES: commaList(z.email({ message: 'must be a mail address like adele@contoso.com' })),
   MAILSWEEP_ONPREM_DOMAINS: domainList,
-  MAILSWEEP_ONPREM_CACHE_MINUTES: positiveInt(1440),
+  MAILSWEEP_ONPREM_CACHE_MINUTES: boundedInt(1440, YEAR_MINUTES, 'minutes (one year)'),
   MAILSWEEP_AUTH_MODE: z.enum(['app-service', 'local-token']).default('app-service'),
   MAILSWEEP_LOCAL_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   MAILSWEEP_LOCAL_USER_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -204,19 +258,15 @@ export const settingsSchema = z.strictObject({
     z.number().max(1440, 'must be at most 1440 (one day), so that a removed alias stops counting'),
   ),
 
-  MAILSWEEP_UI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  MAILSWEEP_DIGEST_CRON: z
-    .string()
-    .trim()
-    .regex(/^\S+( \S+){5}$/, 'must be an NCRONTAB expression with six fields, seconds first')
-    .default('0 */15 * * * *'),
+  MAILSWEEP_UI_BASE_URL: httpUrl.optional(),
+  MAILSWEEP_DIGEST_CRON: ncrontab('0 */15 * * * *'),
   MAILSWEEP_DIGEST_SENDER: z.email({ message: 'must be a mail address like mailsweep@contoso.com' }).optional(),
   MAILSWEEP_DIGEST_FOLDER: z.string().trim().min(1).default('.mailsweep/digests'),
   MAILSWEEP_DIGEST_ADMINS: commaList(z.email({ message: 'must be a mail address like adele@contoso.com' })),
-  MAILSWEEP_DIGEST_INTERVAL_HOURS: positiveInt(24),
+  MAILSWEEP_DIGEST_INTERVAL_HOURS: boundedInt(24, YEAR_HOURS, 'hours (one year)'),
   MAILSWEEP_DIGEST_MESSAGES_PER_MINUTE: positiveInt(30),
   MAILSWEEP_DIGEST_RECIPIENTS_PER_DAY: positiveInt(10_000),
-  MAILSWEEP_DIGEST_MAX_RUN_SECONDS: positiveInt(540),
+  MAILSWEEP_DIGEST_MAX_RUN_SECONDS: boundedInt(540, 3_600, 'seconds (one hour)'),
 
   // The same keys the Functions host reads for the Service Bus trigger's `MAILSWEEP_SERVICEBUS`
   // connection: a connection string, or a namespace for identity-based access.
@@ -230,15 +280,15 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_SERVICEBUS__credential: z.literal('managedidentity').optional(),
   MAILSWEEP_SERVICEBUS__clientId: z.uuid().optional(),
   MAILSWEEP_QUEUE_MAX_DELIVERY_COUNT: positiveInt(10),
-  MAILSWEEP_QUEUE_RETRY_DELAY_MS: positiveInt(30_000),
-  MAILSWEEP_QUEUE_MAX_RETRY_DELAY_MS: positiveInt(15 * 60_000),
+  MAILSWEEP_QUEUE_RETRY_DELAY_MS: boundedInt(30_000, 86_400_000, 'ms (one day)'),
+  MAILSWEEP_QUEUE_MAX_RETRY_DELAY_MS: boundedInt(15 * 60_000, 86_400_000, 'ms (one day)'),
 
-  MAILSWEEP_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAILSWEEP_PUBLIC_BASE_URL: httpUrl.optional(),
   MAILSWEEP_SUBSCRIPTION_MINUTES: positiveInt(4200).pipe(
     z.number().max(4230, 'must be at most 4230, the limit Graph sets for Outlook messages'),
   ),
-  MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES: positiveInt(1440),
-  MAILSWEEP_SILENT_MAILBOX_HOURS: positiveInt(24),
+  MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES: boundedInt(1440, 4230, 'minutes, the longest lifetime Graph grants'),
+  MAILSWEEP_SILENT_MAILBOX_HOURS: boundedInt(24, YEAR_HOURS, 'hours (one year)'),
 
   MAILSWEEP_RULES_PATH: optionalPath,
   MAILSWEEP_RULES_CONTAINER: z
@@ -246,8 +296,8 @@ export const settingsSchema = z.strictObject({
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a valid blob container name')
     .default('rules'),
   MAILSWEEP_RULES_MAX_COUNT: positiveInt(2000),
-  MAILSWEEP_RULES_REFRESH_SECONDS: positiveInt(60),
-  MAILSWEEP_RULES_GROUP_CACHE_MINUTES: positiveInt(60),
+  MAILSWEEP_RULES_REFRESH_SECONDS: boundedInt(60, 86_400, 'seconds (one day)'),
+  MAILSWEEP_RULES_GROUP_CACHE_MINUTES: boundedInt(60, YEAR_MINUTES, 'minutes (one year)'),
   MAILSWEEP_NOTIFY_SENDER: z.email({ message: 'must be a mail address like alerts@contoso.com' }).optional(),
   MAILSWEEP_NOTIFY_ADMINS: commaList(z.email({ message: 'must be a mail address like admin@contoso.com' })),
   MAILSWEEP_NOTIFY_OUTBOX_PATH: optionalPath,
@@ -671,6 +721,19 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     throw new ScannerError('config-invalid', `Invalid settings: ${problems.join('; ')}`);
   }
   return deepFreeze(toSettings(result.data));
+}
+
+/**
+ * Returns the documented default of a setting as text, such as the digest timer's schedule for
+ * MAILSWEEP_DIGEST_CRON; undefined for a key that is not a setting or has no text default.
+ */
+export function settingDefault(key: string): string | undefined {
+  if (!Object.hasOwn(settingsSchema.shape, key)) {
+    return undefined;
+  }
+  const field = settingsSchema.shape[key as keyof typeof settingsSchema.shape];
+  const parsed = field.safeParse(undefined);
+  return parsed.success && typeof parsed.data === 'string' ? parsed.data : undefined;
 }
 
 /** Returns the MAILSWEEP_* variables of an environment, as the scan workers receive them. */

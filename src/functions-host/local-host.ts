@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 import { Cron } from 'croner';
 
+import { settingDefault } from '../config/settings.js';
 import { getLocalQueue } from '../queue/local-queues.js';
 import type { InProcessQueue } from '../queue/in-process-queue.js';
 import { toError } from '../shared/errors.js';
@@ -66,7 +67,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       ? functions.timers.flatMap((job) => {
           const schedule = resolveSchedule(job.schedule, process.env);
           if (schedule === undefined) {
-            logger.warn('Timer not started: its schedule setting is not set', { function: job.name });
+            logger.warn('Timer not started: its schedule setting is not set and has no default', { function: job.name });
             return [];
           }
           return [
@@ -179,7 +180,9 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buf
 
 /**
  * Resolves a `%NAME%` schedule from the environment, as the Functions host resolves it from app
- * settings; undefined when the setting is unset. Other schedules are returned unchanged.
+ * settings. An unset mailsweep setting resolves to its documented default, which the deployment
+ * template writes as an app setting in Azure. Undefined when neither exists. Other schedules are
+ * returned unchanged.
  */
 export function resolveSchedule(
   schedule: string,
@@ -190,7 +193,7 @@ export function resolveSchedule(
     return schedule;
   }
   const value = env[reference]?.trim();
-  return value === undefined || value === '' ? undefined : value;
+  return value === undefined || value === '' ? settingDefault(reference) : value;
 }
 
 function toHeaders(request: IncomingMessage): Headers {

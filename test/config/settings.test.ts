@@ -203,3 +203,95 @@ describe('loadSettings for the real-time functions', () => {
     );
   });
 });
+
+/** Runs loadSettings and returns its error message, failing when it accepts the environment. */
+function rejectionOf(env: Record<string, string>): string {
+  try {
+    loadSettings(env);
+  } catch (error: unknown) {
+    assert.ok(error instanceof ScannerError);
+    assert.equal(error.code, 'config-invalid');
+    return error.message;
+  }
+  assert.fail(`expected ${Object.keys(env).join(', ')} to be rejected`);
+}
+
+describe('loadSettings bounds', () => {
+  const tooLarge: [string, string][] = [
+    ['MAILSWEEP_SCAN_TIMEOUT_MS', '2147483647'],
+    ['MAILSWEEP_SCAN_TIMEOUT_MS', '3600001'],
+    ['MAILSWEEP_CLAMD_CONNECT_TIMEOUT_MS', '2147483647'],
+    ['MAILSWEEP_CLAMD_READ_TIMEOUT_MS', '2147483647'],
+    ['MAILSWEEP_RSPAMD_TIMEOUT_MS', '2147483647'],
+    ['MAILSWEEP_QUEUE_RETRY_DELAY_MS', '2147483648'],
+    ['MAILSWEEP_QUEUE_MAX_RETRY_DELAY_MS', '2147483648'],
+    ['MAILSWEEP_SCAN_JOB_BUDGET_SECONDS', '3601'],
+    ['MAILSWEEP_DIGEST_MAX_RUN_SECONDS', '3601'],
+    ['MAILSWEEP_RULES_REFRESH_SECONDS', '86401'],
+    ['MAILSWEEP_RULES_GROUP_CACHE_MINUTES', '525601'],
+    ['MAILSWEEP_ONPREM_CACHE_MINUTES', '9007199254740991'],
+    ['MAILSWEEP_SUBSCRIPTION_RENEW_MINUTES', '4231'],
+    ['MAILSWEEP_SILENT_MAILBOX_HOURS', '8761'],
+    ['MAILSWEEP_CATCH_UP_FULL_SYNC_HOURS', '8761'],
+    ['MAILSWEEP_DIGEST_INTERVAL_HOURS', '8761'],
+    ['MAILSWEEP_SCAN_WORKERS', '65'],
+    ['MAILSWEEP_SCAN_WORKERS', '1000'],
+  ];
+  for (const [key, value] of tooLarge) {
+    it(`rejects ${key}=${value}`, () => {
+      const message = rejectionOf({ [key]: value });
+      assert.match(message, new RegExp(`${key}: must be at most`));
+    });
+  }
+
+  it('accepts the maximum of each bound', () => {
+    const settings = loadSettings({
+      MAILSWEEP_SCAN_TIMEOUT_MS: '3600000',
+      MAILSWEEP_SCAN_WORKERS: '64',
+      MAILSWEEP_QUEUE_MAX_RETRY_DELAY_MS: '86400000',
+    });
+    assert.equal(settings.limits.scanTimeoutMs, 3_600_000);
+    assert.equal(settings.workers.count, 64);
+    assert.equal(settings.queue.maxRetryDelayMs, 86_400_000);
+  });
+
+  it('rejects a worker heap too small to start', () => {
+    const message = rejectionOf({ MAILSWEEP_WORKER_MAX_HEAP_MB: '40' });
+    assert.match(message, /MAILSWEEP_WORKER_MAX_HEAP_MB: must be at least 128 MiB/);
+    assert.equal(loadSettings({ MAILSWEEP_WORKER_MAX_HEAP_MB: '128' }).workers.maxHeapMb, 128);
+  });
+});
+
+describe('loadSettings schedules and URLs', () => {
+  for (const key of ['MAILSWEEP_SCHEDULED_SCAN_CRON', 'MAILSWEEP_DIGEST_CRON']) {
+    it(`rejects an out-of-range field in ${key}`, () => {
+      const message = rejectionOf({ [key]: '61 * * * * *' });
+      assert.match(message, new RegExp(`${key}: is not a valid NCRONTAB expression`));
+      assert.match(message, /second/);
+    });
+
+    it(`rejects five fields in ${key}`, () => {
+      assert.match(rejectionOf({ [key]: '0 2 * * *' }), new RegExp(`${key}: must be an NCRONTAB`));
+    });
+  }
+
+  it('accepts day names and steps in a schedule', () => {
+    const settings = loadSettings({ MAILSWEEP_DIGEST_CRON: '0 */15 8-18 * * MON-FRI' });
+    assert.equal(settings.digests.cron, '0 */15 8-18 * * MON-FRI');
+  });
+
+  for (const key of ['MAILSWEEP_EWS_URL', 'MAILSWEEP_GRAPH_BASE_URL', 'MAILSWEEP_GRAPH_AUTHORITY_HOST']) {
+    it(`says ${key} must be https`, () => {
+      const message = rejectionOf({
+        [key]: 'http://mail.contoso.example/EWS/Exchange.asmx',
+        MAILSWEEP_EWS_AUTH: 'oauth',
+      });
+      assert.match(message, new RegExp(`${key}: must be an https URL`));
+    });
+  }
+
+  it('says an http setting must be an http or https URL', () => {
+    const message = rejectionOf({ MAILSWEEP_PUBLIC_BASE_URL: 'ftp://contoso.example' });
+    assert.match(message, /MAILSWEEP_PUBLIC_BASE_URL: must be an http or https URL/);
+  });
+});

@@ -12,8 +12,13 @@ describe('resolveSchedule', () => {
     assert.equal(resolveSchedule('%MAILSWEEP_DIGEST_CRON%', { MAILSWEEP_DIGEST_CRON: ' 0 */5 * * * * ' }), '0 */5 * * * *');
   });
 
-  it('returns undefined for an unset setting', () => {
-    assert.equal(resolveSchedule('%MAILSWEEP_DIGEST_CRON%', {}), undefined);
-    assert.equal(resolveSchedule('%MAILSWEEP_DIGEST_CRON%', { MAILSWEEP_DIGEST_CRON: '' }), undefined);
+  it('applies the documented default of an unset setting', () => {
+    assert.equal(resolveSchedule('%MAILSWEEP_DIGEST_CRON%', {}), '0 */15 * * * *');
+    assert.equal(resolveSchedule('%MAILSWEEP_DIGEST_CRON%', { MAILSWEEP_DIGEST_CRON: '' }), '0 */15 * * * *');
+  });
+
+  it('returns undefined for an unset setting without a default', () => {
+    assert.equal(resolveSchedule('%OTHER_CRON%', {}), undefined);
+    assert.equal(resolveSchedule('%MAILSWEEP_UI_BASE_URL%', {}), undefined);
   });
 });
