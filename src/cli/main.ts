@@ -228,19 +228,15 @@ async function runScanCommand(
     throw new ScannerError('config-invalid', `--report ${flags.report} names one of the files to scan`);
   }
   const logger = createJsonLogger(commandLineLogLevel(settings));
-  const scanner = await createScanPool({
-    settings,
-    env: pickSettingsEnvironment(process.env),
-    size: settings.workers.count,
-    logger,
-  });
   const progress = createProgress(process.stderr);
   let opened: Awaited<ReturnType<typeof openQuarantineStore>> | undefined;
   try {
     opened = flags.quarantine ? await openQuarantineStore(settings, logger) : undefined;
     const summary = await scanPaths({
       inputs: paths,
-      scanner,
+      openScanner: (workers) =>
+        createScanPool({ settings, env: pickSettingsEnvironment(process.env), size: workers, logger }),
+      maxWorkers: settings.workers.count,
       // More messages in flight than workers, so quarantine uploads overlap with scanning.
       concurrency: settings.workers.count * 4,
       store: opened?.store,
@@ -255,7 +251,6 @@ async function runScanCommand(
     return found > 0 || summary.errors > 0 ? EXIT_FOUND : EXIT_CLEAN;
   } finally {
     progress.stop();
-    await scanner.close();
     await opened?.close();
   }
 }

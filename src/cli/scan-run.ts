@@ -38,8 +38,14 @@ export interface ScanSummary {
 /** Inputs of {@link scanPaths}. */
 export interface ScanPathsOptions {
   inputs: readonly string[];
-  scanner: MessageScanner;
-  /** Messages in flight at once; at least the scanner's worker count. */
+  /**
+   * Starts the scanner with `workers` worker processes, at most `maxWorkers`. It is called once
+   * the first messages are read, and not at all when there is nothing to scan; scanPaths closes it.
+   */
+  openScanner: (workers: number) => Promise<MessageScanner>;
+  /** Most worker processes to start. */
+  maxWorkers: number;
+  /** Messages in flight at once; at least `maxWorkers`. */
   concurrency: number;
   /** Store for quarantined messages; undefined scans without quarantining. */
   store?: QuarantineStore;
@@ -72,9 +78,16 @@ export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary>
     done += 1;
     options.onProgress?.(done, Math.max(done, files.length));
   };
+  const messages = readMessages(files, { maxFileBytes: options.maxFileBytes });
+  let scanner: MessageScanner | undefined;
   try {
-    for await (const message of readMessages(files, { maxFileBytes: options.maxFileBytes })) {
-      inFlight.push(scanOne(message, options));
+    // Starting a worker costs about a second of CPU, so a run of a few messages starts only as
+    // many workers as it has messages: the first `maxWorkers` messages are read before any start.
+    const firstMessages = await readAhead(messages, options.maxWorkers);
+    const scannable = firstMessages.filter((message) => 'raw' in message).length;
+    scanner = scannable > 0 ? await options.openScanner(scannable) : undefined;
+    for await (const message of prepend(firstMessages, messages)) {
+      inFlight.push(scanOne(message, scanner, options));
       if (inFlight.length >= options.concurrency) {
         await settleOldest();
       }
@@ -83,6 +96,7 @@ export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary>
       await settleOldest();
     }
   } finally {
+    await scanner?.close();
     if (report) {
       report.end();
       await once(report, 'finish');
@@ -92,14 +106,39 @@ export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary>
   return summary;
 }
 
-async function scanOne(message: SourceMessage, options: ScanPathsOptions): Promise<ReportLine> {
+/** Reads up to `count` items, leaving the rest in the generator. */
+async function readAhead<T>(items: AsyncGenerator<T>, count: number): Promise<T[]> {
+  const read: T[] = [];
+  while (read.length < count) {
+    const next = await items.next();
+    if (next.done === true) {
+      break;
+    }
+    read.push(next.value);
+  }
+  return read;
+}
+
+async function* prepend<T>(first: readonly T[], rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  yield* first;
+  yield* rest;
+}
+
+async function scanOne(
+  message: SourceMessage,
+  scanner: MessageScanner | undefined,
+  options: ScanPathsOptions,
+): Promise<ReportLine> {
   if ('error' in message) {
     options.logger.warn('message file unreadable', { source: message.source, error: message.error });
     return { source: message.source, error: message.error };
   }
   let outcome: ScanResult;
   try {
-    outcome = await options.scanner.scan(message.raw, { source: message.source });
+    if (scanner === undefined) {
+      throw new Error('no scanner was started');
+    }
+    outcome = await scanner.scan(message.raw, { source: message.source });
   } catch (thrown: unknown) {
     // Scanners resolve for any input; reaching this is a bug, reported as unscannable.
     const error = toError(thrown);

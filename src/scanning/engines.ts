@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
 import { ScannerError } from '../shared/errors.js';
+import { describeFileError, fileErrorCode } from '../shared/file-errors.js';
 import { createEmbeddedAntiphishing, loadUrlFeed } from './antiphishing/index.js';
 import { createEmbeddedAntispam, loadSpamModel } from './antispam/index.js';
 import { createEmbeddedAntivirus, loadHashBlocklist } from './antivirus/index.js';
@@ -26,7 +27,7 @@ export async function createEmbeddedEngines(settings: Settings): Promise<ScanEng
       throw error;
     }
     const code = error instanceof ScannerError ? error.code : 'model-invalid';
-    throw new ScannerError(code, 'MAILSWEEP_SPAM_MODEL_PATH names a file that is not a valid spam model; retrain it with `mailsweep train`', { cause: error });
+    throw new ScannerError(code, fileErrorCode(error) === undefined ? 'MAILSWEEP_SPAM_MODEL_PATH names a file that is not a valid spam model; retrain it with `mailsweep train`' : `MAILSWEEP_SPAM_MODEL_PATH: ${settings.spam.modelPath} ${describeFileError(error)}; set it to a model written by \`mailsweep train\`, or unset it for the shipped model`, { cause: error });
   });
 
   return [

@@ -17,7 +17,10 @@ export function looksLikeMbox(bytes: Uint8Array): boolean {
 
 /**
  * Splits an mbox file into raw messages, removing the `From ` separator lines and undoing the
- * `>From ` quoting of mboxrd (one `>` is removed from every `>+From ` line).
+ * `>From ` quoting of mboxrd (one `>` is removed from every `>+From ` line). RFC 4155 has the
+ * writer end each message with an empty line, so a message that ends with one loses that last
+ * line ending: a message written as `body\n` and stored as `body\n\n` is returned as `body\n`.
+ * A message that ends without an empty line, as some writers leave the last one, is kept whole.
  */
 export function splitMbox(bytes: Uint8Array): Uint8Array[] {
   const starts = findSeparators(bytes);
@@ -26,7 +29,7 @@ export function splitMbox(bytes: Uint8Array): Uint8Array[] {
     const end = starts[index + 1] ?? bytes.length;
     const lineEnd = bytes.indexOf(0x0a, start);
     const bodyStart = lineEnd < 0 || lineEnd >= end ? end : lineEnd + 1;
-    messages.push(unquoteFromLines(bytes.subarray(bodyStart, end)));
+    messages.push(unquoteFromLines(withoutSeparatorLine(bytes.subarray(bodyStart, end))));
   }
   return messages;
 }
@@ -57,6 +60,21 @@ function isFromLineAt(bytes: Uint8Array, offset: number): boolean {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset + offset, Math.min(1200, bytes.length - offset));
   const text = head.toString('latin1');
   return FROM_LINE.test(text) || LOOSE_FROM_LINE.test(text.replace(/\r\n/g, '\n'));
+}
+
+/** Removes the line ending of a final empty line (LF LF or CRLF CRLF), if there is one. */
+function withoutSeparatorLine(message: Uint8Array): Uint8Array {
+  const length = message.length;
+  const endsWith = (tail: string) =>
+    length >= tail.length &&
+    Buffer.from(message.buffer, message.byteOffset + length - tail.length, tail.length).toString('latin1') === tail;
+  if (endsWith('\r\n\r\n')) {
+    return message.subarray(0, length - 2);
+  }
+  if (endsWith('\n\n')) {
+    return message.subarray(0, length - 1);
+  }
+  return message;
 }
 
 function unquoteFromLines(message: Uint8Array): Uint8Array {

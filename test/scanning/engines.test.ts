@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { createEngines, shouldRetry } from '../../src/scanning/engines.js';
+import { createEmbeddedEngines, createEngines, shouldRetry } from '../../src/scanning/engines.js';
 import type { Finding } from '../../src/scanning/types.js';
 import { testSettings } from '../helpers/pipeline.js';
 
@@ -47,5 +50,32 @@ describe('shouldRetry', () => {
   it('does not retry a malware verdict', () => {
     const findings = [finding({ transient: true }), finding({ category: 'malware', signature: 'Eicar' })];
     assert.equal(shouldRetry({ category: 'malware', findings }), false);
+  });
+});
+
+describe('createEmbeddedEngines spam model errors', () => {
+  it('names the key and path of a missing model', async () => {
+    await assert.rejects(
+      createEmbeddedEngines(testSettings({ MAILSWEEP_SPAM_MODEL_PATH: '/nonexistent/model.json' })),
+      (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.match(error.message, /^MAILSWEEP_SPAM_MODEL_PATH: \/nonexistent\/model\.json was not found/);
+        return true;
+      },
+    );
+  });
+
+  it('says a file that is not a model is invalid', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'mailsweep-model-'));
+    try {
+      const file = path.join(folder, 'model.json');
+      await writeFile(file, '{"tokens": 3}');
+      await assert.rejects(
+        createEmbeddedEngines(testSettings({ MAILSWEEP_SPAM_MODEL_PATH: file })),
+        /MAILSWEEP_SPAM_MODEL_PATH names a file that is not a valid spam model/,
+      );
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

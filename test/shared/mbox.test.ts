@@ -55,4 +55,32 @@ describe('mbox', () => {
       assert.ok(messages[2]?.startsWith('Received: from x\nSubject: three'));
     });
   }
+
+  it('removes the empty line the writer adds after each message', () => {
+    const messages = splitMbox(bytes(mbox)).map(text);
+    assert.equal(messages[0], 'Subject: one\n\nfirst body\nFrom the archive, quoted\n');
+    assert.equal(messages[1], 'Subject: two\n\nFrom here on, an unquoted body line\n');
+  });
+
+  it('removes the empty line after a CRLF message', () => {
+    const data = 'From a@b.c Thu Dec  3 09:15:00 2026\r\nSubject: x\r\n\r\nbody\r\n\r\n';
+    assert.deepEqual(splitMbox(bytes(data)).map(text), ['Subject: x\r\n\r\nbody\r\n']);
+  });
+
+  it('keeps a last message that ends without an empty line', () => {
+    const data = 'From a@b.c Thu Dec  3 09:15:00 2026\nSubject: x\n\nbody\n';
+    assert.deepEqual(splitMbox(bytes(data)).map(text), ['Subject: x\n\nbody\n']);
+  });
+
+  it('round-trips a message that itself ends with an empty line', () => {
+    // Written as RFC 4155 says: the message, then the empty line that ends it in the mbox.
+    const message = 'Subject: x\n\nbody\n\n';
+    const data = `From a@b.c Thu Dec  3 09:15:00 2026\n${message}\n`;
+    assert.deepEqual(splitMbox(bytes(data)).map(text), [message]);
+  });
+
+  it('returns no messages for an empty file', () => {
+    assert.deepEqual(splitMbox(new Uint8Array(0)), []);
+    assert.equal(looksLikeMbox(new Uint8Array(0)), false);
+  });
 });
