@@ -1,13 +1,17 @@
-import { createWriteStream, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, realpathSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { loadSettings, pickSettingsEnvironment, type Settings } from '../config/settings.js';
 import { createScanPool } from '../scanning/scan-pool.js';
+import type { Category } from '../scanning/types.js';
 import { ScannerError, toError } from '../shared/errors.js';
+import { describeFileError } from '../shared/file-errors.js';
 import { parseQuarantineId } from '../quarantine/index.js';
 import { rebuildQuarantineIndex } from '../quarantine/indexed-store.js';
 import { createJsonLogger, type LogLevel } from '../shared/logger.js';
@@ -58,7 +62,8 @@ export async function main(
     .option('--include-archive', 'with --mailbox: also scan the archive mailbox (EWS only)')
     .option('--include-recoverable-items', 'with --mailbox: also scan Recoverable Items')
     .option('--retro', 'with --mailbox: also rescan messages that scan on arrival already finished')
-    .action(async (paths: string[], flags: ScanFlags) => {
+    .action(async (paths: string[], flags: ScanFlags, command: Command) => {
+      rejectInapplicableOptions(command, flags.mailbox !== undefined);
       if (flags.mailbox !== undefined) {
         exitCode = await runMailboxScanCommand(paths, flags, stdout);
         return;
@@ -74,7 +79,11 @@ export async function main(
     .command('list')
     .description('list quarantined messages, newest first')
     .option('--mailbox <address>', 'only items of this mailbox')
-    .option('--category <category>', 'only items of this verdict category')
+    .addOption(
+      new Option('--category <category>', 'only items of this verdict category').choices(
+        CATEGORIES,
+      ),
+    )
     .option('--limit <n>', 'at most this many items', parsePositiveInt, 100)
     .action(async (flags: { mailbox?: string; category?: string; limit: number }) => {
       await withStore(async (store) => {
@@ -107,9 +116,9 @@ export async function main(
       parseQuarantineId(id);
       await withStore(async (store) => {
         const content = await store.openContentStream(id);
-        await streamPipeline(content, flags.output ? createWriteStream(flags.output) : stdout, {
-          end: Boolean(flags.output),
-        });
+        // Opened after the item is found, so that an unknown id leaves no empty file behind.
+        const target = flags.output ? await openOutputFile(flags.output, '-o') : stdout;
+        await streamPipeline(content, target, { end: Boolean(flags.output) });
       });
     });
 
@@ -147,6 +156,9 @@ export async function main(
     .action(async (flags: { spam: string[]; ham: string[]; out: string }) => {
       const { trainFromFolders, saveSpamModel } = await import('../scanning/antispam/index.js');
       const settings = readSettings();
+      await requireFolders('--spam', flags.spam);
+      await requireFolders('--ham', flags.ham);
+      await requireOutputFolder('--out', flags.out);
       const model = await trainFromFolders({ spam: flags.spam, ham: flags.ham, limits: settings.limits });
       await saveSpamModel(model, flags.out);
       process.stderr.write(`Wrote spam model to ${flags.out}\n`);
@@ -208,6 +220,104 @@ async function runMailboxScanCommand(
   printMailboxScanSummary(summary, stdout);
   const found = Object.entries(summary.findings).some(([category, count]) => category !== 'clean' && count > 0);
   return found || summary.errors.length > 0 || summary.messages.errors > 0 ? EXIT_FOUND : EXIT_CLEAN;
+}
+
+/** Verdict categories that `quarantine list --category` accepts. */
+const CATEGORIES: readonly Category[] = ['clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable'];
+
+/** Options of `scan` that apply only with --mailbox, by their attribute names in the flags. */
+const MAILBOX_ONLY_OPTIONS = [
+  'since',
+  'until',
+  'ews',
+  'mode',
+  'folder',
+  'includeArchive',
+  'includeRecoverableItems',
+  'retro',
+] as const;
+
+/**
+ * Rejects options given on the command line that the chosen kind of scan would ignore: the
+ * mailbox options in a file scan, and --no-quarantine in a mailbox scan, which --mode decides.
+ * @throws ScannerError `config-invalid` naming the options.
+ */
+function rejectInapplicableOptions(command: Command, mailboxScan: boolean): void {
+  const given = (name: string) => command.getOptionValueSource(name) === 'cli';
+  if (mailboxScan) {
+    if (given('quarantine')) {
+      throw new ScannerError(
+        'config-invalid',
+        '--no-quarantine applies to file scans only; a mailbox scan with --mode report changes nothing',
+      );
+    }
+    return;
+  }
+  const flags = MAILBOX_ONLY_OPTIONS.filter(given).map(
+    (name) => `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`,
+  );
+  if (flags.length > 0) {
+    throw new ScannerError(
+      'config-invalid',
+      `${flags.join(', ')} ${flags.length === 1 ? 'applies' : 'apply'} only with --mailbox; ` +
+        `remove ${flags.length === 1 ? 'it' : 'them'} to scan files, or add --mailbox ADDRESS ` +
+        'to scan a mailbox',
+    );
+  }
+}
+
+/**
+ * Creates or empties a file to write, so that a bad path fails before any work.
+ * @throws ScannerError `input-unreadable` naming the option and path when it cannot be created.
+ */
+async function openOutputFile(file: string, option: string): Promise<WriteStream> {
+  const stream = createWriteStream(file);
+  try {
+    await once(stream, 'open');
+  } catch (error: unknown) {
+    throw new ScannerError(
+      'input-unreadable',
+      `${option} ${file} ${describeFileError(error)}; name a file in an existing folder that you may write to`,
+      { cause: error },
+    );
+  }
+  return stream;
+}
+
+/**
+ * Checks that every path names a folder before a long run reads them.
+ * @throws ScannerError `input-unreadable` naming the option and the path.
+ */
+async function requireFolders(option: string, folders: readonly string[]): Promise<void> {
+  for (const folder of folders) {
+    const info = await stat(folder).catch((error: unknown) => {
+      throw new ScannerError(
+        'input-unreadable',
+        `${option} ${folder} ${describeFileError(error)}; name a folder of messages`,
+        { cause: error },
+      );
+    });
+    if (!info.isDirectory()) {
+      throw new ScannerError('input-unreadable', `${option} ${folder} is a file; name a folder of messages`);
+    }
+  }
+}
+
+/**
+ * Checks that a file can be created where it is named, without touching an existing file, so
+ * that a bad path fails before a long run rather than after it.
+ * @throws ScannerError `input-unreadable` naming the option and path.
+ */
+async function requireOutputFolder(option: string, file: string): Promise<void> {
+  const folder = path.dirname(path.resolve(file));
+  const folderInfo = await stat(folder).catch(() => undefined);
+  if (folderInfo?.isDirectory() !== true) {
+    throw new ScannerError('input-unreadable', `${option} ${file}: the folder ${folder} does not exist; create it or name another file`);
+  }
+  const fileInfo = await stat(file).catch(() => undefined);
+  if (fileInfo?.isDirectory() === true) {
+    throw new ScannerError('input-unreadable', `${option} ${file} is a folder; name a file such as ${path.join(file, 'model.json')}`);
+  }
 }
 
 function parseMode(value: string): 'report' | 'act' {

@@ -6,27 +6,40 @@ import { looksLikeMbox, splitMbox } from '../shared/mbox.js';
 /** Extensions read as mail when a folder is walked. Files without an extension are read too. */
 const MAIL_EXTENSIONS = new Set(['.eml', '.txt', '.mbox', '.mbx', '.mail']);
 
-/** A path to read, or a path that could not be listed and why. */
+/** A path to read, a path that could not be listed and why, or one skipped on purpose. */
 export interface MailFile {
   path: string;
   error?: string;
+  /** Why the path is not read, for a path skipped by design rather than failed. */
+  skipped?: string;
 }
 
-/** One message read from disk, or the reason a file could not be read. */
+/** One message read from disk, the reason a file could not be read, or why it was skipped. */
 export type SourceMessage =
   | { source: string; raw: Uint8Array }
-  | { source: string; error: string };
+  | { source: string; error: string }
+  | { source: string; skipped: string };
+
+/** Why a symbolic link to a folder inside a scanned folder is not read. */
+export const SKIPPED_FOLDER_LINK = 'symbolic link to a folder, not followed';
+
+/** Extensions of mbox files: an empty one holds no messages rather than one empty message. */
+const MBOX_EXTENSIONS = new Set(['.mbox', '.mbx']);
 
 /** Options for {@link readMessages}. */
 export interface ReadMessagesOptions {
   /** Files larger than this are reported as unreadable instead of being loaded, in bytes. */
   maxFileBytes: number;
+  /** Called for an empty mbox file, which yields no messages. */
+  onEmptyMbox?: (file: string) => void;
 }
 
 /**
  * Lists the mail files under the given paths: a file as it is, a folder recursively (sorted, so
  * reports are stable), keeping files with a mail extension or none. A folder that cannot be read
- * becomes an entry with an error, so one unreadable folder does not stop the run.
+ * becomes an entry with an error, so one unreadable folder does not stop the run. A symbolic link
+ * to a folder inside a folder is listed as skipped and not followed, so a link loop cannot make
+ * the walk endless; a folder named on the command line is read even when it is a link.
  */
 export async function listMailFiles(inputs: readonly string[]): Promise<MailFile[]> {
   const files: MailFile[] = [];
@@ -55,6 +68,8 @@ async function collectFolder(folder: string, files: MailFile[]): Promise<void> {
     const fullPath = path.join(folder, entry.name);
     if (entry.isDirectory()) {
       await collectFolder(fullPath, files);
+    } else if (entry.isSymbolicLink() && (await isFolder(fullPath))) {
+      files.push({ path: fullPath, skipped: SKIPPED_FOLDER_LINK });
     } else if (!isMailFileName(entry.name)) {
       continue;
     } else if (entry.isFile() || entry.isSymbolicLink()) {
@@ -74,6 +89,11 @@ function compareNames(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : 1;
 }
 
+async function isFolder(file: string): Promise<boolean> {
+  const info = await stat(file).catch(() => undefined);
+  return info?.isDirectory() === true;
+}
+
 function isMailFileName(name: string): boolean {
   const extension = path.extname(name).toLowerCase();
   return extension === '' || MAIL_EXTENSIONS.has(extension);
@@ -81,7 +101,8 @@ function isMailFileName(name: string): boolean {
 
 /**
  * Reads each file as one message, or as several when it is an mbox file (sources `file#1`,
- * `file#2`, ...). A file that cannot be read yields an error entry and reading goes on.
+ * `file#2`, ...). A file that cannot be read yields an error entry and reading goes on. An empty
+ * `.mbox` or `.mbx` file yields nothing, because it is an mbox of 0 messages.
  */
 export async function* readMessages(
   files: readonly MailFile[],
@@ -92,11 +113,19 @@ export async function* readMessages(
       yield { source: file.path, error: file.error };
       continue;
     }
+    if (file.skipped) {
+      yield { source: file.path, skipped: file.skipped };
+      continue;
+    }
     let bytes: Uint8Array;
     try {
       bytes = await readBounded(file.path, options.maxFileBytes);
     } catch (error: unknown) {
       yield { source: file.path, error: describeReadError(error, 'cannot read file') };
+      continue;
+    }
+    if (bytes.length === 0 && MBOX_EXTENSIONS.has(path.extname(file.path).toLowerCase())) {
+      options.onEmptyMbox?.(file.path);
       continue;
     }
     if (looksLikeMbox(bytes)) {

@@ -54,7 +54,7 @@ export function printSummary(summary: ScanSummary, stream: NodeJS.WritableStream
   const seconds = summary.elapsedMs / 1000;
   const rate = seconds > 0 ? summary.scanned / seconds : 0;
   const table = new Table({
-    head: ['scanned', 'clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable', 'errors', 'quarantined', 'messages/s'],
+    head: ['scanned', 'clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable', 'errors', 'skipped', 'quarantined', 'messages/s'],
     style: tableStyle(stream),
   });
   table.push([
@@ -66,6 +66,7 @@ export function printSummary(summary: ScanSummary, stream: NodeJS.WritableStream
     summary.byCategory.policy,
     summary.byCategory.unscannable,
     summary.errors,
+    summary.skipped,
     summary.quarantined,
     rate.toFixed(1),
   ]);

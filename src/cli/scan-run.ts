@@ -6,6 +6,7 @@ import type { MessageScanner, ScanResult } from '../scanning/message-scanner.js'
 import { describeParseFailure } from '../scanning/pipeline.js';
 import type { Category, Finding, Verdict } from '../scanning/types.js';
 import { ScannerError, toError } from '../shared/errors.js';
+import { describeFileError } from '../shared/file-errors.js';
 import type { Logger } from '../shared/logger.js';
 import { listMailFiles, readMessages, type SourceMessage } from './message-source.js';
 
@@ -20,10 +21,12 @@ export interface ReportLine {
   quarantineId?: string;
   /** Name of the administrator rule that decided the verdict, when one did. */
   decidingRule?: string;
-  /** Mailbox actions the rules asked for (tag, notify, remove an attachment...). */
+  /** Mailbox actions the rules asked for (tag, notify, remove an attachment...); may be empty. */
   ruleActions?: Verdict['ruleActions'];
   /** Reason the message could not be read, scanned or quarantined. */
   error?: string;
+  /** Why a path was not read, such as a symbolic link to a folder; not an error. */
+  skipped?: string;
 }
 
 /** Counts shown in the summary table. */
@@ -31,6 +34,8 @@ export interface ScanSummary {
   scanned: number;
   byCategory: Record<Category, number>;
   errors: number;
+  /** Paths not read on purpose, such as symbolic links to folders. */
+  skipped: number;
   quarantined: number;
   elapsedMs: number;
 }
@@ -78,7 +83,10 @@ export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary>
     done += 1;
     options.onProgress?.(done, Math.max(done, files.length));
   };
-  const messages = readMessages(files, { maxFileBytes: options.maxFileBytes });
+  const messages = readMessages(files, {
+    maxFileBytes: options.maxFileBytes,
+    onEmptyMbox: (file) => options.logger.warn('mbox file contains no messages', { source: file }),
+  });
   let scanner: MessageScanner | undefined;
   try {
     // Starting a worker costs about a second of CPU, so a run of a few messages starts only as
@@ -133,6 +141,10 @@ async function scanOne(
     options.logger.warn('message file unreadable', { source: message.source, error: message.error });
     return { source: message.source, error: message.error };
   }
+  if ('skipped' in message) {
+    options.logger.warn('path skipped', { source: message.source, reason: message.skipped });
+    return { source: message.source, skipped: message.skipped };
+  }
   let outcome: ScanResult;
   try {
     if (scanner === undefined) {
@@ -166,9 +178,7 @@ async function scanOne(
   if (verdict.decidingRule !== undefined) {
     line.decidingRule = verdict.decidingRule;
   }
-  if (verdict.ruleActions !== undefined && verdict.ruleActions.length > 0) {
-    line.ruleActions = verdict.ruleActions;
-  }
+  line.ruleActions = verdict.ruleActions ?? [];
   if (options.store && (verdict.action === 'quarantine' || verdict.action === 'delete')) {
     await quarantineOne(message.raw, message.source, outcome, options.store, options.logger, line);
   }
@@ -213,9 +223,11 @@ async function openReport(reportPath: string): Promise<WriteStream> {
   try {
     await once(stream, 'open');
   } catch (error: unknown) {
-    throw new ScannerError('input-unreadable', `cannot create report file ${reportPath}: ${toError(error).message}`, {
-      cause: error,
-    });
+    throw new ScannerError(
+      'input-unreadable',
+      `cannot create report file ${reportPath}: it ${describeFileError(error)}; name a file in an existing folder`,
+      { cause: error },
+    );
   }
   return stream;
 }
@@ -225,6 +237,7 @@ function emptySummary(): ScanSummary {
     scanned: 0,
     byCategory: { clean: 0, spam: 0, phishing: 0, malware: 0, policy: 0, unscannable: 0 },
     errors: 0,
+    skipped: 0,
     quarantined: 0,
     elapsedMs: 0,
   };
@@ -237,6 +250,9 @@ function countLine(summary: ScanSummary, line: ReportLine): void {
   }
   if (line.error) {
     summary.errors += 1;
+  }
+  if (line.skipped) {
+    summary.skipped += 1;
   }
   if (line.quarantineId) {
     summary.quarantined += 1;

@@ -23,8 +23,8 @@ export function parseListOptions(
 ): QuarantineListOptions {
   const result = listOptionsSchema.safeParse(options ?? {});
   if (!result.success) {
-    const paths = result.error.issues.map((issue) => issue.path.join('.')).join(', ');
-    throw new ScannerError('config-invalid', `Invalid quarantine list options: ${paths}`);
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ScannerError('config-invalid', `Invalid quarantine list options: ${problems.join('; ')}`);
   }
   return result.data;
 }

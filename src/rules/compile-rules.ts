@@ -268,6 +268,9 @@ async function loadListFile(
     text = await readListFile(file);
   } catch (thrown: unknown) {
     const code = (thrown as { code?: unknown }).code;
+    if (code === 'OutsideFolder') {
+      return { error: "is outside the rule set file's folder; keep list files in that folder or below it" };
+    }
     return {
       error: code === 'ENOENT' || code === 'BlobNotFound' ? 'was not found' : 'could not be read',
     };

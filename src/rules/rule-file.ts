@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import { type CompiledRuleSet, compileRuleSet } from './compile-rules.js';
@@ -7,8 +7,10 @@ import { MAX_RULE_SET_BYTES, parseRuleSetJson } from './rule-store.js';
 import { MAX_LIST_FILE_BYTES } from './rule-lists.js';
 
 /**
- * Reads and compiles a rule set file. List files are resolved relative to the rule set's folder.
- * @throws RuleSetError when the file is missing, too large, not JSON or invalid.
+ * Reads and compiles a rule set file. List files are resolved relative to the rule set's folder
+ * and must stay inside it, so that a rule set cannot read other files of the host.
+ * @throws RuleSetError when the file is missing, too large, not JSON or invalid, or a list file
+ * is missing, outside the folder or malformed.
  */
 export async function loadRuleSetFile(file: string, maxRules: number): Promise<CompiledRuleSet> {
   const text = await readBounded(file, MAX_RULE_SET_BYTES).catch((error: unknown) => {
@@ -17,8 +19,38 @@ export async function loadRuleSetFile(file: string, maxRules: number): Promise<C
   const folder = path.dirname(path.resolve(file));
   return compileRuleSet(parseRuleSetJson(text), {
     maxRules,
-    readListFile: (listFile) => readBounded(path.resolve(folder, listFile), MAX_LIST_FILE_BYTES),
+    readListFile: (listFile) => readListFileInFolder(folder, listFile),
   });
+}
+
+/**
+ * Reads a list file named relative to `folder`, rejecting a path that leaves the folder, as
+ * written (`../x`, an absolute path) or through a symbolic link, with the code `OutsideFolder`.
+ */
+async function readListFileInFolder(folder: string, listFile: string): Promise<string> {
+  if (!isInside(folder, path.resolve(folder, listFile))) {
+    throw outsideFolder();
+  }
+  const realFolder = await realpath(folder);
+  const realFile = await realpath(path.resolve(folder, listFile));
+  if (!isInside(realFolder, realFile)) {
+    throw outsideFolder();
+  }
+  return readBounded(realFile, MAX_LIST_FILE_BYTES);
+}
+
+function isInside(folder: string, file: string): boolean {
+  const relative = path.relative(folder, file);
+  return (
+    relative !== '' &&
+    relative !== '..' &&
+    !relative.startsWith(`..${path.sep}`) &&
+    !path.isAbsolute(relative)
+  );
+}
+
+function outsideFolder(): Error {
+  return Object.assign(new Error('outside the rule set folder'), { code: 'OutsideFolder' });
 }
 
 /** Reads a regular file up to a size; a FIFO or device would block the read, so it is refused. */
