@@ -22,6 +22,22 @@ async function runCapturingStdout(argv: string[]): Promise<{ code: number; stdou
   return { code, stdout: Buffer.concat(chunks).toString('utf8') };
 }
 
+/** Runs `main` and returns what it wrote to standard error, where failures are reported. */
+async function runCapturingStderr(argv: string[]): Promise<{ code: number; stderr: string }> {
+  const chunks: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const code = await main(argv, { stdout: new PassThrough() });
+    return { code, stderr: chunks.join('') };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 /** Reads an item's metadata with `quarantine show`, as a user of the command line would. */
 async function readCapturedMetadata(id: string): Promise<QuarantineMetadata> {
   const shown = await runCapturingStdout(['quarantine', 'show', id]);
@@ -123,6 +139,62 @@ describe('mailsweep scan', () => {
     const output = path.join(folder, 'exported.eml');
     assert.equal(await main(['quarantine', 'export', line.quarantineId, '-o', output]), 0);
     assert.ok((await readFile(output)).equals(sample?.raw ?? Buffer.alloc(0)));
+  });
+
+  it('exports a message from an mbox without the empty line after it', async () => {
+    const eicar = samples.find((sample) => sample.expected.category === 'malware');
+    const clean = samples.find((sample) => sample.expected.category === 'clean');
+    assert.ok(eicar && clean);
+    // Written as RFC 4155 says: each message is followed by an empty line.
+    const mbox = path.join(folder, 'written.mbox');
+    await writeFile(
+      mbox,
+      Buffer.concat([
+        Buffer.from('From a@fabrikam.example Thu Dec  3 09:15:00 2026\n'),
+        eicar.raw,
+        Buffer.from('\nFrom b@fabrikam.example Thu Dec  3 09:16:00 2026\n'),
+        clean.raw,
+        Buffer.from('\n'),
+      ]),
+    );
+    const reportPath = path.join(folder, 'written.jsonl');
+    assert.equal(await main(['scan', mbox, '--report', reportPath]), EXIT_FOUND);
+    const lines = (await readFile(reportPath, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as ReportLine);
+    const id = lines.find((line) => line.source.endsWith('written.mbox#1'))?.quarantineId;
+    assert.ok(id);
+    const output = path.join(folder, 'from-mbox.eml');
+    assert.equal(await main(['quarantine', 'export', id, '-o', output]), 0);
+    assert.ok((await readFile(output)).equals(eicar.raw));
+  });
+
+  it('explains an export path in a missing folder', async () => {
+    const id = report.find((line) => line.quarantineId !== undefined)?.quarantineId;
+    assert.ok(id);
+    const output = path.join(folder, 'missing', 'x.eml');
+    const result = await runCapturingStderr(['quarantine', 'export', id, '-o', output]);
+    assert.equal(result.code, EXIT_FAILED);
+    assert.match(result.stderr, new RegExp(`-o ${output} was not found`));
+    assert.doesNotMatch(result.stderr, /ENOENT/);
+  });
+
+  it('lists the valid categories for an unknown one', async () => {
+    const result = await runCapturingStderr(['quarantine', 'list', '--category', 'bogus']);
+    assert.equal(result.code, EXIT_FAILED);
+    assert.match(result.stderr, /clean, spam, phishing, malware, policy, unscannable/);
+  });
+
+  it('rejects a mailbox option in a file scan', async () => {
+    const result = await runCapturingStderr(['scan', path.join(folder, 'samples'), '--since', '3d']);
+    assert.equal(result.code, EXIT_FAILED);
+    assert.match(result.stderr, /--since applies only with --mailbox/);
+  });
+
+  it('explains a missing training folder', async () => {
+    const missing = path.join(folder, 'no-such-folder');
+    const result = await runCapturingStderr(['train', '--spam', missing, '--ham', folder, '--out', path.join(folder, 'm.json')]);
+    assert.equal(result.code, EXIT_FAILED);
+    assert.match(result.stderr, new RegExp(`--spam ${missing} was not found`));
+    assert.doesNotMatch(result.stderr, /ENOENT|scandir/);
   });
 
   it('shows and lists quarantined items', async () => {
