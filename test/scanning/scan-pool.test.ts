@@ -107,4 +107,13 @@ describe('createScanPool', () => {
   it('rejects start-up with an invalid model path', async () => {
     await assert.rejects(createPool({ MAILSWEEP_SPAM_MODEL_PATH: '/nonexistent/model.json' }), /failed to start/);
   });
+
+  it('names the heap setting when a worker cannot start in it', async () => {
+    // Below the settings' minimum, which a caller's own settings object can still pass.
+    const settings = { ...loadSettings({}), workers: { count: 1, maxHeapMb: 30 } };
+    await assert.rejects(
+      createScanPool({ settings, env: {}, size: 1, logger: silentLogger }),
+      /ran out of its 30 MiB heap during start-up; raise MAILSWEEP_WORKER_MAX_HEAP_MB/,
+    );
+  });
 });
