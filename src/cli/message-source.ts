@@ -10,7 +10,7 @@ const MAIL_EXTENSIONS = new Set(['.eml', '.txt', '.mbox', '.mbx', '.mail']);
 export interface MailFile {
   path: string;
   error?: string;
-  /** Why the path is not read, for a path skipped by design rather than failed. */
+  /** Reason the path is not read, for a path skipped by design rather than failed. */
   skipped?: string;
 }
 
@@ -20,10 +20,10 @@ export type SourceMessage =
   | { source: string; error: string }
   | { source: string; skipped: string };
 
-/** Why a symbolic link to a folder inside a scanned folder is not read. */
+/** Reason reported for a symbolic link to a folder inside a scanned folder, which is not read. */
 export const SKIPPED_FOLDER_LINK = 'symbolic link to a folder, not followed';
 
-/** Extensions of mbox files: an empty one holds no messages rather than one empty message. */
+/** Extensions of mbox files. An empty one contains no messages rather than one empty message. */
 const MBOX_EXTENSIONS = new Set(['.mbox', '.mbx']);
 
 /** Options for {@link readMessages}. */
@@ -39,7 +39,7 @@ export interface ReadMessagesOptions {
  * reports are stable), keeping files with a mail extension or none. A folder that cannot be read
  * becomes an entry with an error, so one unreadable folder does not stop the run. A symbolic link
  * to a folder inside a folder is listed as skipped and not followed, so a link loop cannot make
- * the walk endless; a folder named on the command line is read even when it is a link.
+ * the walk endless. A folder named in `inputs` is read even when it is a link.
  */
 export async function listMailFiles(inputs: readonly string[]): Promise<MailFile[]> {
   const files: MailFile[] = [];

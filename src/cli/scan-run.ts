@@ -25,7 +25,7 @@ export interface ReportLine {
   ruleActions?: Verdict['ruleActions'];
   /** Reason the message could not be read, scanned or quarantined. */
   error?: string;
-  /** Why a path was not read, such as a symbolic link to a folder; not an error. */
+  /** Reason a path was not read, such as a symbolic link to a folder. It is not an error. */
   skipped?: string;
 }
 
@@ -89,9 +89,9 @@ export async function scanPaths(options: ScanPathsOptions): Promise<ScanSummary>
   });
   let scanner: MessageScanner | undefined;
   try {
-    // Starting a worker costs about 1.8 s of CPU (measured with Node 20.20 on 2 cores), so a run of
-    // a few messages starts only as many workers as it has messages: the first `maxWorkers`
-    // messages are read before any worker starts.
+    // Starting a worker costs about 1.8 s of CPU (measured with Node 20.20 on 2 cores). So the
+    // first `maxWorkers` messages are read before any worker starts, and a run of a few messages
+    // starts only as many workers as it has messages.
     const firstMessages = await readAhead(messages, options.maxWorkers);
     const scannable = firstMessages.filter((message) => 'raw' in message).length;
     scanner = scannable > 0 ? await options.openScanner(scannable) : undefined;

@@ -9,10 +9,10 @@ import { ScannerError } from '../shared/errors.js';
 
 const MIB = 1024 * 1024;
 
-/** Most scan worker processes one command may start. */
+/** Maximum number of scan worker processes that one command may start. */
 export const MAX_SCAN_WORKERS = 64;
 
-/** Least V8 heap a scan worker may be given, in MiB. */
+/** Minimum V8 heap of a scan worker, in MiB. */
 const MIN_WORKER_HEAP_MB = 128;
 
 /**
@@ -34,7 +34,7 @@ const positiveInt = (fallback: number) =>
 const boundedInt = (fallback: number, max: number, unit: string) =>
   positiveInt(fallback).pipe(z.number().max(max, `must be at most ${max} ${unit}`));
 
-/** Longest time a duration setting in minutes or hours may name: one year. */
+/** Maximum of a duration setting in minutes or hours: one year. */
 const YEAR_MINUTES = 525_600;
 const YEAR_HOURS = 8_760;
 
@@ -68,7 +68,7 @@ function checkCronPattern(pattern: string): string | undefined {
   }
 }
 
-/** An https URL, with an error that says so rather than zod's bare "Invalid URL". */
+/** An https URL. Its error message states the requirement, where zod's reads "Invalid URL". */
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
 
 /** An http or https URL. */

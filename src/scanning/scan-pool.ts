@@ -194,7 +194,15 @@ class ScanPool implements MessageScanner {
     });
     return new Promise((resolve, reject) => {
       const onStartupExit = (): void =>
-        reject(new ScannerError('config-invalid', entry.outOfMemory ? `a scan worker ran out of its ${settings.workers.maxHeapMb} MiB heap during start-up; raise MAILSWEEP_WORKER_MAX_HEAP_MB` : 'a scan worker exited during start-up'));
+        reject(
+          new ScannerError(
+            'config-invalid',
+            // NOTE: stderr usually arrives before the exit event, but Node does not promise it.
+            entry.outOfMemory
+              ? `a scan worker ran out of its ${settings.workers.maxHeapMb} MiB heap during start-up; raise MAILSWEEP_WORKER_MAX_HEAP_MB`
+              : 'a scan worker exited during start-up',
+          ),
+        );
       const onStartupError = (error: Error): void =>
         reject(new ScannerError('config-invalid', `a scan worker failed to start: ${error.message}`, { cause: error }));
       worker.once('exit', onStartupExit);

@@ -145,7 +145,7 @@ describe('mailsweep scan', () => {
     const eicar = samples.find((sample) => sample.expected.category === 'malware');
     const clean = samples.find((sample) => sample.expected.category === 'clean');
     assert.ok(eicar && clean);
-    // Written as RFC 4155 says: each message is followed by an empty line.
+    // Written per RFC 4155: each message is followed by an empty line.
     const mbox = path.join(folder, 'written.mbox');
     await writeFile(
       mbox,

@@ -73,7 +73,7 @@ describe('mbox', () => {
   });
 
   it('round-trips a message that itself ends with an empty line', () => {
-    // Written as RFC 4155 says: the message, then the empty line that ends it in the mbox.
+    // Written per RFC 4155: the message, then the empty line that ends it in the mbox.
     const message = 'Subject: x\n\nbody\n\n';
     const data = `From a@b.c Thu Dec  3 09:15:00 2026\n${message}\n`;
     assert.deepEqual(splitMbox(bytes(data)).map(text), [message]);
