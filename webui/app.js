@@ -85,7 +85,9 @@ function actionsFor(item) {
   const ownAddresses = Array.isArray(me.addresses) ? me.addresses : [];
   const own = ownAddresses.includes((item.mailbox ?? '').toLowerCase());
   if (me.isAdmin || own) actions.add('delete');
-  if (me.isAdmin || (own && item.category === 'spam')) actions.add('release');
+  // An item from the command line has no mailbox to release to.
+  const hasMailbox = (item.mailbox ?? '').trim() !== '';
+  if (hasMailbox && (me.isAdmin || (own && item.category === 'spam'))) actions.add('release');
   return actions;
 }
 

@@ -66,7 +66,7 @@ const QUARANTINE_OPERATIONS: ApiOperation[] = [
     responses: {
       '200': 'released',
       '403': 'not allowed; users ask with release-requests',
-      '409': 'already released',
+      '409': 'already released, or no mailbox (an item from the command line) and no recipients',
       '502': 'mailbox operation failed; the item stays quarantined',
       '503': 'mailbox unavailable; the item stays quarantined',
     },

@@ -34,6 +34,7 @@ export const DANGEROUS_CATEGORIES: readonly Category[] = ['malware', 'phishing']
 
 /** Facts the policy needs about an item the caller can already see. */
 export interface PolicyItem {
+  /** Unset or empty for an item stored by the command line, which has no mailbox to release to. */
   mailbox?: string;
   category: Category;
   /** Set once the item was released. */
@@ -46,19 +47,22 @@ export interface PolicyItem {
  * Returns the actions the caller may take on an item they may read. Administrators may do
  * everything. Readers download everything, and otherwise act like a user on their own mailbox.
  * A user acts only on items whose mailbox is one of their own addresses (primary or alias):
- * releasing spam, requesting the release of anything else, deleting. A released item can no longer be released or requested, and an item
- * on legal hold cannot be deleted by anyone.
+ * releasing spam, requesting the release of anything else, deleting. A released item can no
+ * longer be released or requested, and an item on legal hold cannot be deleted by anyone. An item
+ * without a mailbox offers no `release`, because there is nowhere to release it to; an
+ * administrator can still copy it to other recipients, which the release route checks itself.
  */
 export function allowedActions(principal: Principal, item: PolicyItem): ItemAction[] {
   const actions = new Set<ItemAction>();
   const released = item.releasedAt !== undefined;
   const owner = isMailboxOwner(principal, item.mailbox);
+  const releasable = !released && normalizeMailbox(item.mailbox) !== '';
 
   if (principal.isAdmin || principal.isReader === true || !DANGEROUS_CATEGORIES.includes(item.category)) {
     actions.add('download');
   }
   if (principal.isAdmin) {
-    if (!released) {
+    if (releasable) {
       actions.add('release');
     }
     if (item.legalHold !== true) {

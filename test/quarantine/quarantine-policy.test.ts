@@ -34,6 +34,8 @@ describe('allowedActions', () => {
     ['admin, spam', admin, item(), ['download', 'release', 'delete']],
     ['admin, released malware', admin, item({ category: 'malware', releasedAt: 'x' }), ['download', 'delete']],
     ['admin, held', admin, item({ legalHold: true }), ['download', 'release']],
+    ['admin, no mailbox', admin, item({ mailbox: undefined }), ['download', 'delete']],
+    ['admin, empty mailbox', admin, item({ mailbox: ' ' }), ['download', 'delete']],
     ['reader, malware of another', reader, item({ category: 'malware' }), ['download']],
     ['reader, own spam', reader, item({ mailbox: 'reader@contoso.com' }), ['download', 'release', 'delete']],
     ['owner, spam', owner, item(), ['download', 'release', 'delete']],
