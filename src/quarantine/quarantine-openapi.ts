@@ -48,7 +48,7 @@ const QUARANTINE_OPERATIONS: ApiOperation[] = [
     access: 'signed-in',
     summary:
       'Download the original message; format=zip wraps it in a zip encrypted with the password ' +
-      '"infected" (the default for malware).',
+      '"infected" (the default for malware and unscannable items).',
     pathParameters: { id: quarantineIdSchema },
     query: downloadQuerySchema,
     responses: { '200': 'application/octet-stream or application/zip', '403': 'not allowed' },

@@ -28,9 +28,15 @@ export const USER_RELEASABLE_CATEGORIES: readonly Category[] = ['spam'];
 
 /**
  * Categories whose message a user without a role may not download, because the download would put
- * a live sample on their machine. Administrators and readers download these as an encrypted zip.
+ * a live sample on their machine. Unscannable items count too: the scanner could not see all of
+ * their content (a zip nested past the depth limit, an encrypted archive), so they may hide
+ * malware. Administrators and readers download these, malware and unscannable items as an
+ * encrypted zip by default.
  */
-export const DANGEROUS_CATEGORIES: readonly Category[] = ['malware', 'phishing'];
+export const DANGEROUS_CATEGORIES: readonly Category[] = ['malware', 'phishing', 'unscannable'];
+
+/** Categories whose download is an encrypted zip unless the caller asks for `format=eml`. */
+export const ZIP_BY_DEFAULT_CATEGORIES: readonly Category[] = ['malware', 'unscannable'];
 
 /** Facts the policy needs about an item the caller can already see. */
 export interface PolicyItem {

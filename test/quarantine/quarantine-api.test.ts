@@ -327,6 +327,61 @@ describe('GET /api/quarantine/items/{id}/message', () => {
   });
 });
 
+describe('unscannable items', () => {
+  // A zip nested past the depth limit may hide malware the scanner never saw, so a user treats
+  // such an item like malware.
+  let unscannable: QuarantineFixture;
+  let id = '';
+  const owner: TestCaller = { oid: 'oid-owner', email: uniqueAddress('owner') };
+
+  before(async () => {
+    unscannable = await createQuarantineFixture();
+    const item = newItem(owner.email ?? '', {
+      verdict: {
+        category: 'unscannable',
+        action: 'quarantine',
+        findings: [finding('unscannable', 'limit.archive-depth', '2')],
+        durationMs: 1,
+      },
+    });
+    id = (await unscannable.store.put(plainMessage('Nested archive'), item)).id;
+  });
+
+  const downloadFrom = (caller: TestCaller, query = '') =>
+    unscannable.api.message(apiRequest('GET', `quarantine/items/${id}/message${query}`, caller, { id }), context);
+
+  it('refuses its owner a download, plain or zipped', async () => {
+    const plain = await downloadFrom(owner, '?format=eml');
+    const zipped = await downloadFrom(owner, '?format=zip');
+
+    assert.equal(plain.status, 403);
+    assert.equal(plain.body, undefined);
+    assert.equal(zipped.status, 403);
+    assert.equal(zipped.body, undefined);
+  });
+
+  it('offers its owner only a release request and delete', async () => {
+    const request = apiRequest('GET', `quarantine/items/${id}`, owner, { id });
+    const view = await unscannable.api.item(request, context);
+    const listed = await unscannable.api.list(apiRequest('GET', 'quarantine/items', owner), context);
+
+    const viewActions = jsonOf<{ item: { allowedActions: string[] } }>(view).item.allowedActions;
+    assert.deepEqual(viewActions, ['request-release', 'delete']);
+    const [row] = jsonOf<{ items: { allowedActions: string[] }[] }>(listed).items;
+    assert.deepEqual(row?.allowedActions, ['request-release', 'delete']);
+  });
+
+  it('zips it for an administrator by default', async () => {
+    const response = await downloadFrom(asAdmin);
+
+    assert.equal(response.status, 200);
+    assert.equal(response.headers?.['content-type'], 'application/zip');
+    const extracted = await unzipWith(response.body as Buffer, 'infected', `${id}.eml`);
+    assert.equal(extracted.code, 0);
+    assert.deepEqual(extracted.stdout, await unscannable.store.getContent(id));
+  });
+});
+
 describe('allowedActions', () => {
   it('lists what each caller may do on list rows', async () => {
     const actionsOf = async (caller: TestCaller, name: string) => {
