@@ -13,9 +13,9 @@ const HIDDEN_CHARACTERS = /(?![\u200C\u200D])[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 const HIDDEN_CHARACTERS_MULTILINE = /(?![\u200C\u200D\n\r\t])[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
 /**
- * Replaces each invisible or text-reordering character in text taken from a message (file names,
- * subjects, addresses) with a visible marker such as `⟨U+202E⟩`, so that a terminal or page shows
- * what the text contains rather than what it pretends to be.
+ * Replaces each invisible or text-reordering character with a visible marker such as `⟨U+202E⟩`.
+ * Use it on text taken from a message (file names, subjects, addresses), so that a terminal or
+ * page shows what the text contains rather than what it pretends to be.
  * @param options.multiline keep newlines, carriage returns and tabs, for message bodies.
  */
 export function toVisibleText(text: string, options: { multiline?: boolean } = {}): string {
