@@ -162,6 +162,19 @@ describe('GET /api/quarantine/items', () => {
     assert.deepEqual((await list(asAdmin, `?to=${encodeURIComponent(past)}`)).items, []);
   });
 
+  it('filters by date-only bounds as UTC days', async () => {
+    const days = (await list(asAdmin)).items.map((item) => item.quarantinedAt.slice(0, 10)).sort();
+    const first = days[0] ?? '';
+    const last = days.at(-1) ?? '';
+    const dayBefore = new Date(Date.parse(first) - 86_400_000).toISOString().slice(0, 10);
+    const dayAfter = new Date(Date.parse(last) + 86_400_000).toISOString().slice(0, 10);
+
+    assert.equal((await list(asAdmin, `?from=${first}&to=${last}`)).items.length, 4);
+    assert.equal((await list(asAdmin, `?to=${last}`)).items.length, 4, 'to includes its whole day');
+    assert.deepEqual((await list(asAdmin, `?to=${dayBefore}`)).items, []);
+    assert.deepEqual((await list(asAdmin, `?from=${dayAfter}`)).items, []);
+  });
+
   it('pages with a continuation token without repeats', async () => {
     const seen: string[] = [];
     let query = '?limit=1';
@@ -197,6 +210,8 @@ describe('GET /api/quarantine/items', () => {
       ['?category=virus', 'category'],
       ['?sender=not-an-address', 'sender'],
       ['?from=yesterday', 'from'],
+      ['?from=2027-13-01', 'from'],
+      ['?to=2027-01-01T08:00:00', 'to'],
       ['?continuation=bm9wZQ', 'continuation'],
       ['?colour=red', 'colour'],
       ['?limit=1&limit=2', 'limit'],
