@@ -28,10 +28,10 @@ export const USER_RELEASABLE_CATEGORIES: readonly Category[] = ['spam'];
 
 /**
  * Categories whose message a user without a role may not download, because the download would put
- * a live sample on their machine. Unscannable items count too: the scanner could not see all of
- * their content (a zip nested past the depth limit, an encrypted archive), so they may hide
- * malware. Administrators and readers download these, malware and unscannable items as an
- * encrypted zip by default.
+ * a live sample on their machine. Unscannable items count too, because the scanner could not see
+ * all of their content (an archive nested past the depth limit, an archive format it cannot open),
+ * so they may hide malware. Administrators and readers download all of these, and get malware and
+ * unscannable items as an encrypted zip by default.
  */
 export const DANGEROUS_CATEGORIES: readonly Category[] = ['malware', 'phishing', 'unscannable'];
 
@@ -55,7 +55,7 @@ export interface PolicyItem {
  * A user acts only on items whose mailbox is one of their own addresses (primary or alias):
  * releasing spam, requesting the release of anything else, deleting. A released item can no
  * longer be released or requested, and an item on legal hold cannot be deleted by anyone. An item
- * without a mailbox offers no `release`, because there is nowhere to release it to; an
+ * without a mailbox offers no `release`, because there is nowhere to release it to. An
  * administrator can still copy it to other recipients, which the release route checks itself.
  */
 export function allowedActions(principal: Principal, item: PolicyItem): ItemAction[] {

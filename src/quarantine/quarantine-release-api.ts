@@ -132,8 +132,8 @@ export function createReleaseHandlers(kit: ApiKit, deps: ReleaseApiDependencies)
       await kit.record(call, action, 'invalid', { quarantineId: id, detail: 'released' });
       return { status: 409, json: { error: 'The item was already released', releasedAt: row.releasedAt } };
     }
-    // Checked before the mailbox client is built, so that a host without mailbox settings still
-    // answers 409 for an item stored by the command line rather than a configuration error.
+    // Checked before the mailbox client is built, so that a host without mailbox settings returns
+    // 409 for an item stored by the command line rather than a configuration error.
     if (normalizeMailbox(metadata.mailbox) === '' && body.recipients === undefined) {
       await kit.record(call, action, 'invalid', { quarantineId: id, detail: 'no-mailbox' });
       return { status: 409, json: { error: NO_MAILBOX_ERROR } };

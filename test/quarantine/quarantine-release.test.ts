@@ -164,7 +164,7 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal(row?.releasedAt, undefined);
   });
 
-  it('answers 409 for a command-line item before building the client', async () => {
+  it('returns 409 for a command-line item without a client', async () => {
     const setup = await setUp();
     const item = newItem(setup.address, { recipients: [setup.address], source: 'scan/invoice.eml' });
     delete item.mailbox;
