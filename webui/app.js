@@ -1,8 +1,15 @@
 // mailsweep quarantine web interface. Plain DOM code, no framework: every value from the API is
-// written with textContent or as an attribute, never parsed as HTML.
+// written with textContent or as an attribute, never parsed as HTML, and text taken from a message
+// passes through toVisibleText first, so that control characters cannot disguise it.
+
+import { toVisibleText } from './visible-text.js';
 
 const TOKEN_KEY = 'mailsweep.localToken';
 const CATEGORIES = ['spam', 'phishing', 'malware', 'policy', 'unscannable', 'clean'];
+/** Categories a user without a role may not download (src/quarantine/quarantine-policy.ts). */
+const DANGEROUS_CATEGORIES = ['malware', 'phishing', 'unscannable'];
+/** Categories the API downloads as an encrypted zip unless format=eml is asked for. */
+const ZIP_BY_DEFAULT_CATEGORIES = ['malware', 'unscannable'];
 
 const state = {
   me: undefined,
@@ -20,8 +27,8 @@ const $ = (id) => document.getElementById(id);
 
 function element(tag, text, attributes = {}) {
   const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined && text !== null) node.textContent = toVisibleText(text);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, toVisibleText(value));
   return node;
 }
 
@@ -79,13 +86,17 @@ function formatSize(bytes) {
 function actionsFor(item) {
   if (Array.isArray(item.allowedActions)) return new Set(item.allowedActions);
   const me = state.me;
-  const actions = new Set(['download']);
+  const actions = new Set();
+  const readsAll = me.isAdmin || me.isReader;
+  if (readsAll || !DANGEROUS_CATEGORIES.includes(item.category)) actions.add('download');
   if (item.releasedAt) return actions;
   // The caller's own addresses, aliases included; whoami leaves them out for administrators.
   const ownAddresses = Array.isArray(me.addresses) ? me.addresses : [];
   const own = ownAddresses.includes((item.mailbox ?? '').toLowerCase());
   if (me.isAdmin || own) actions.add('delete');
-  if (me.isAdmin || (own && item.category === 'spam')) actions.add('release');
+  // An item from the command line has no mailbox to release to.
+  const hasMailbox = (item.mailbox ?? '').trim() !== '';
+  if (hasMailbox && (me.isAdmin || (own && item.category === 'spam'))) actions.add('release');
   return actions;
 }
 
@@ -106,7 +117,7 @@ async function start() {
   let role = '';
   if (state.me.isAdmin) role = ' (administrator)';
   else if (state.me.isReader) role = ' (reader)';
-  $('who').textContent = `Signed in as ${state.me.mailbox ?? state.me.id}${role}`;
+  $('who').textContent = `Signed in as ${toVisibleText(state.me.mailbox ?? state.me.id)}${role}`;
   $('sign-out').hidden = false;
   $('views').hidden = false;
   for (const node of document.querySelectorAll('[data-admin]')) node.hidden = !state.me.isAdmin;
@@ -242,7 +253,7 @@ function renderItems(items) {
     for (const cell of cells) {
       const td = element('td');
       if (cell instanceof Node) td.append(cell);
-      else td.textContent = cell;
+      else td.textContent = toVisibleText(cell);
       row.append(td);
     }
     row.children[4].className = `category ${item.category}`;
@@ -316,7 +327,7 @@ async function openItem(id) {
 
 function renderItem(item, preview, unavailable) {
   const heading = $('item-subject');
-  heading.textContent = item.subject || '(no subject)';
+  heading.textContent = toVisibleText(item.subject || '(no subject)');
   heading.tabIndex = -1;
   const facts = [
     ['Sender', item.sender],
@@ -344,7 +355,8 @@ function renderItem(item, preview, unavailable) {
 
   const headers = preview?.headers ?? [];
   const authResults = headers.filter((header) => header.name.toLowerCase() === 'authentication-results');
-  $('auth-results').textContent = authResults.length > 0 ? authResults.map((header) => header.value).join('\n\n') : 'None in the message.';
+  const authText = authResults.map((header) => toVisibleText(header.value, { multiline: true })).join('\n\n');
+  $('auth-results').textContent = authResults.length > 0 ? authText : 'None in the message.';
   $('attachments').tBodies[0].replaceChildren(
     ...(preview?.attachments ?? []).map((attachment) => {
       const row = element('tr');
@@ -358,7 +370,9 @@ function renderItem(item, preview, unavailable) {
 
   let text = 'No text body.';
   if (unavailable === 'message-too-large') text = 'The message is too large to preview; download it instead.';
-  else if (preview && preview.body) text = preview.body + (preview.bodyTruncated ? '\n[… cut at 64 KiB]' : '');
+  else if (preview && preview.body) {
+    text = toVisibleText(preview.body, { multiline: true }) + (preview.bodyTruncated ? '\n[… cut at 64 KiB]' : '');
+  }
   $('item-body').textContent = text;
   $('body-heading').textContent = preview?.bodyKind === 'html-text' ? 'Message text (taken from its HTML)' : 'Message text';
   $('item-headers').replaceChildren(
@@ -367,7 +381,8 @@ function renderItem(item, preview, unavailable) {
 
   const actions = actionsFor({ ...item, category: item.verdict.category });
   $('act-download').hidden = !actions.has('download');
-  $('act-download-zip').hidden = !(Array.isArray(item.allowedActions) && actions.has('download') && item.verdict.category === 'malware');
+  const zipByDefault = ZIP_BY_DEFAULT_CATEGORIES.includes(item.verdict.category);
+  $('act-download-zip').hidden = !(Array.isArray(item.allowedActions) && actions.has('download') && zipByDefault);
   $('act-release').hidden = !actions.has('release');
   $('act-request').hidden = !actions.has('request-release');
   $('act-delete').hidden = !actions.has('delete');
@@ -398,7 +413,8 @@ async function itemAction(action) {
 
 async function download(format) {
   const item = state.currentItem;
-  const query = format === 'zip' ? '?format=zip' : '';
+  // Named explicitly, because the API zips malware and unscannable items when no format is given.
+  const query = `?format=${format === 'zip' ? 'zip' : 'eml'}`;
   const token = sessionStorage.getItem(TOKEN_KEY);
   const response = await fetch(`/api/quarantine/items/${item.id}/message${query}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},

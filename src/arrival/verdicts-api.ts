@@ -6,6 +6,7 @@ import { requireReader } from '../auth/require-admin.js';
 import type { ApiHandler } from '../functions-host/registry.js';
 import { toError } from '../shared/errors.js';
 import { parseQueryParams } from '../shared/http-input.js';
+import { fromBoundSchema, toBoundSchema } from '../shared/time-bounds.js';
 import {
   dayPartition,
   mailboxPartition,
@@ -28,8 +29,8 @@ export const MAX_VERDICT_PAGE_SIZE = 500;
 export const verdictsQuerySchema = z.strictObject({
   mailbox: z.string().trim().min(1).max(320).optional(),
   category: z.enum(['clean', 'spam', 'phishing', 'malware', 'policy', 'unscannable']).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: fromBoundSchema.optional(),
+  to: toBoundSchema.optional(),
   limit: z
     .string()
     .regex(/^[0-9]{1,4}$/, 'must be a whole number')
@@ -55,8 +56,9 @@ export interface VerdictsHandlerOptions {
 
 /**
  * Creates the handler of `GET /api/verdicts` (administrators and readers). Query parameters: `mailbox`,
- * `category`, `from` and `to` (ISO 8601; default the last 7 days), `limit` (1 to 500, default
- * 100) and `continuation` (the token of the previous page). Entries come newest first.
+ * `category`, `from` and `to` (ISO 8601 date-times, or dates as whole UTC days; default the last
+ * 7 days), `limit` (1 to 500, default 100) and `continuation` (the token of the previous page).
+ * Entries come newest first.
  */
 export function createVerdictsHandler(options: VerdictsHandlerOptions): ApiHandler {
   return async (request, context) => {

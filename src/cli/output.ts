@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 
 import type { QuarantineMetadata } from '../quarantine/index.js';
+import { toVisibleText } from '../shared/visible-text.js';
 import type { ScanSummary } from './scan-run.js';
 
 /** A progress bar on a terminal; on anything else (CI logs, pipes) it prints nothing. */
@@ -84,7 +85,8 @@ export function printQuarantineTable(
   });
   for (const item of items) {
     const signature = item.verdict.findings.find((finding) => finding.category === item.verdict.category)?.signature ?? '';
-    table.push([item.id, item.quarantinedAt, item.verdict.category, signature, item.mailbox ?? item.source ?? '']);
+    const source = item.mailbox ?? item.source ?? '';
+    table.push([item.id, item.quarantinedAt, item.verdict.category, toVisibleText(signature), toVisibleText(source)]);
   }
   stream.write(`${table.toString()}\n${items.length} item(s)\n`);
 }

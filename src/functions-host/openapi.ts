@@ -297,7 +297,10 @@ function accessSentence(access: OperationAccess): string {
         '(key); a wrong key gets 401.'
       );
     case 'function-key':
-      return 'Access: callers with a key of the Functions host.';
+      return (
+        'Access: in Azure, callers with a key of the Functions host. The local host (npm start) ' +
+        'has no keys and serves it to any caller on 127.0.0.1.'
+      );
     case 'anyone':
       return 'Access: anyone who reaches the app; the content holds no data.';
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ownAddresses } from '../auth/own-addresses.js';
 import type { Principal } from '../auth/principal.js';
 import { canReadEverything } from '../auth/require-user.js';
+import { fromBoundSchema, toBoundSchema } from '../shared/time-bounds.js';
 import {
   ALL_PARTITION,
   addressPartition,
@@ -52,8 +53,8 @@ export const listQuerySchema = z.strictObject({
     .regex(/^[A-Za-z0-9._:+-]+$/, 'must be a finding signature such as Eicar-Test-Signature')
     .optional(),
   q: z.string().trim().min(1).max(200).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: fromBoundSchema.optional(),
+  to: toBoundSchema.optional(),
   limit: z
     .string()
     .regex(/^[0-9]{1,4}$/, 'must be a whole number')

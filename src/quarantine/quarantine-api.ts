@@ -29,7 +29,7 @@ import { readAuditPage } from './quarantine-audit-api.js';
 import { createBulkHandler } from './quarantine-bulk-api.js';
 import { quarantineIdSchema } from './quarantine-id.js';
 import type { QuarantineIndex } from './quarantine-index.js';
-import { allowedActions } from './quarantine-policy.js';
+import { allowedActions, ZIP_BY_DEFAULT_CATEGORIES } from './quarantine-policy.js';
 import { buildPreview } from './quarantine-preview.js';
 import type { ReleaseTarget } from './quarantine-release.js';
 import { createReleaseHandlers } from './quarantine-release-api.js';
@@ -324,7 +324,8 @@ export function createQuarantineApi(options: QuarantineApiOptions): QuarantineAp
       // getContent checks size and SHA-256 before any byte is sent, so a damaged copy is a 500
       // rather than a download that looks complete.
       const raw = await options.store.getContent(metadata.id);
-      const format = query.value.format ?? (metadata.verdict.category === 'malware' ? 'zip' : 'eml');
+      const zipByDefault = ZIP_BY_DEFAULT_CATEGORIES.includes(metadata.verdict.category);
+      const format = query.value.format ?? (zipByDefault ? 'zip' : 'eml');
       const body = format === 'zip' ? await toEncryptedZip(`${metadata.id}.eml`, raw) : raw;
       await record(call, 'download', 'ok', { quarantineId: metadata.id, detail: `format=${format}` });
       return {

@@ -48,7 +48,7 @@ const QUARANTINE_OPERATIONS: ApiOperation[] = [
     access: 'signed-in',
     summary:
       'Download the original message; format=zip wraps it in a zip encrypted with the password ' +
-      '"infected" (the default for malware).',
+      '"infected" (the default for malware and unscannable items).',
     pathParameters: { id: quarantineIdSchema },
     query: downloadQuerySchema,
     responses: { '200': 'application/octet-stream or application/zip', '403': 'not allowed' },
@@ -66,7 +66,7 @@ const QUARANTINE_OPERATIONS: ApiOperation[] = [
     responses: {
       '200': 'released',
       '403': 'not allowed; users ask with release-requests',
-      '409': 'already released',
+      '409': 'already released, or no mailbox (an item from the command line) and no recipients',
       '502': 'mailbox operation failed; the item stays quarantined',
       '503': 'mailbox unavailable; the item stays quarantined',
     },

@@ -28,12 +28,19 @@ export const USER_RELEASABLE_CATEGORIES: readonly Category[] = ['spam'];
 
 /**
  * Categories whose message a user without a role may not download, because the download would put
- * a live sample on their machine. Administrators and readers download these as an encrypted zip.
+ * a live sample on their machine. Unscannable items count too, because the scanner could not see
+ * all of their content (an archive nested past the depth limit, an archive format it cannot open),
+ * so they may hide malware. Administrators and readers download all of these, and get malware and
+ * unscannable items as an encrypted zip by default.
  */
-export const DANGEROUS_CATEGORIES: readonly Category[] = ['malware', 'phishing'];
+export const DANGEROUS_CATEGORIES: readonly Category[] = ['malware', 'phishing', 'unscannable'];
+
+/** Categories whose download is an encrypted zip unless the caller asks for `format=eml`. */
+export const ZIP_BY_DEFAULT_CATEGORIES: readonly Category[] = ['malware', 'unscannable'];
 
 /** Facts the policy needs about an item the caller can already see. */
 export interface PolicyItem {
+  /** Unset or empty for an item stored by the command line, which has no mailbox to release to. */
   mailbox?: string;
   category: Category;
   /** Set once the item was released. */
@@ -46,19 +53,22 @@ export interface PolicyItem {
  * Returns the actions the caller may take on an item they may read. Administrators may do
  * everything. Readers download everything, and otherwise act like a user on their own mailbox.
  * A user acts only on items whose mailbox is one of their own addresses (primary or alias):
- * releasing spam, requesting the release of anything else, deleting. A released item can no longer be released or requested, and an item
- * on legal hold cannot be deleted by anyone.
+ * releasing spam, requesting the release of anything else, deleting. A released item can no
+ * longer be released or requested, and an item on legal hold cannot be deleted by anyone. An item
+ * without a mailbox offers no `release`, because there is nowhere to release it to. An
+ * administrator can still copy it to other recipients, which the release route checks itself.
  */
 export function allowedActions(principal: Principal, item: PolicyItem): ItemAction[] {
   const actions = new Set<ItemAction>();
   const released = item.releasedAt !== undefined;
   const owner = isMailboxOwner(principal, item.mailbox);
+  const releasable = !released && normalizeMailbox(item.mailbox) !== '';
 
   if (principal.isAdmin || principal.isReader === true || !DANGEROUS_CATEGORIES.includes(item.category)) {
     actions.add('download');
   }
   if (principal.isAdmin) {
-    if (!released) {
+    if (releasable) {
       actions.add('release');
     }
     if (item.legalHold !== true) {

@@ -13,6 +13,7 @@ import {
 } from './quarantine-api-kit.js';
 import type { AuditAction } from './quarantine-audit.js';
 import type { QuarantineIndex } from './quarantine-index.js';
+import { normalizeMailbox } from './quarantine-id.js';
 import { allowedActions, type ItemAction } from './quarantine-policy.js';
 import {
   releaseCopyTo,
@@ -37,6 +38,10 @@ export const MAX_NOTE_CHARS = 1000;
 
 /** Largest page of the release request listing. */
 export const MAX_REQUEST_PAGE_SIZE = 200;
+
+const NO_MAILBOX_ERROR =
+  'The item has no mailbox to release it to (it was stored by the command line): download it, ' +
+  'or as an administrator release it to other recipients';
 
 // An SMTP address: no spaces, controls or angle brackets, one @, at most 320 characters.
 const addressSchema = z
@@ -127,6 +132,12 @@ export function createReleaseHandlers(kit: ApiKit, deps: ReleaseApiDependencies)
       await kit.record(call, action, 'invalid', { quarantineId: id, detail: 'released' });
       return { status: 409, json: { error: 'The item was already released', releasedAt: row.releasedAt } };
     }
+    // Checked before the mailbox client is built, so that a host without mailbox settings returns
+    // 409 for an item stored by the command line rather than a configuration error.
+    if (normalizeMailbox(metadata.mailbox) === '' && body.recipients === undefined) {
+      await kit.record(call, action, 'invalid', { quarantineId: id, detail: 'no-mailbox' });
+      return { status: 409, json: { error: NO_MAILBOX_ERROR } };
+    }
     const allowed = await actionsFor(call, metadata);
     if (!allowed.includes('release') && !(call.principal.isAdmin && body.recipients !== undefined)) {
       await kit.record(call, action, 'forbidden', { quarantineId: id });
@@ -160,8 +171,7 @@ export function createReleaseHandlers(kit: ApiKit, deps: ReleaseApiDependencies)
     }
     if (outcome.kind === 'not-in-quarantine-folder') {
       await kit.record(call, action, 'failed', { quarantineId: id, detail: 'no-mailbox' });
-      const error = 'The item has no mailbox to release it to; download it instead';
-      return { status: 409, json: { error } };
+      return { status: 409, json: { error: NO_MAILBOX_ERROR } };
     }
     const releasedAt = kit.now();
     await rememberRelease(metadata, outcome, target, call, body);

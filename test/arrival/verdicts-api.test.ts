@@ -107,6 +107,20 @@ describe('GET /api/verdicts', () => {
     assert.deepEqual(page.verdicts.map((record) => record.messageId), ['msg-1', 'msg-2']);
   });
 
+  it('filters by date-only bounds', async () => {
+    const mailbox = uniqueMailbox();
+    await seed(mailbox, 1);
+    const day = new Date(Date.now() - 60_000).toISOString().slice(0, 10);
+    const dayBefore = new Date(Date.parse(day) - 86_400_000).toISOString().slice(0, 10);
+    const query = `?mailbox=${encodeURIComponent(mailbox)}`;
+
+    const sameDay = await get(`${query}&from=${day}&to=${day}`);
+    const before = await get(`${query}&from=${dayBefore}&to=${dayBefore}`);
+
+    assert.deepEqual(sameDay.verdicts.map((record) => record.messageId), ['msg-0']);
+    assert.deepEqual(before.verdicts, []);
+  });
+
   it('pages with a continuation token', async () => {
     const mailbox = uniqueMailbox();
     await seed(mailbox, 5);

@@ -162,6 +162,19 @@ describe('GET /api/quarantine/items', () => {
     assert.deepEqual((await list(asAdmin, `?to=${encodeURIComponent(past)}`)).items, []);
   });
 
+  it('filters by date-only bounds as UTC days', async () => {
+    const days = (await list(asAdmin)).items.map((item) => item.quarantinedAt.slice(0, 10)).sort();
+    const first = days[0] ?? '';
+    const last = days.at(-1) ?? '';
+    const dayBefore = new Date(Date.parse(first) - 86_400_000).toISOString().slice(0, 10);
+    const dayAfter = new Date(Date.parse(last) + 86_400_000).toISOString().slice(0, 10);
+
+    assert.equal((await list(asAdmin, `?from=${first}&to=${last}`)).items.length, 4);
+    assert.equal((await list(asAdmin, `?to=${last}`)).items.length, 4, 'to includes its whole day');
+    assert.deepEqual((await list(asAdmin, `?to=${dayBefore}`)).items, []);
+    assert.deepEqual((await list(asAdmin, `?from=${dayAfter}`)).items, []);
+  });
+
   it('pages with a continuation token without repeats', async () => {
     const seen: string[] = [];
     let query = '?limit=1';
@@ -197,6 +210,8 @@ describe('GET /api/quarantine/items', () => {
       ['?category=virus', 'category'],
       ['?sender=not-an-address', 'sender'],
       ['?from=yesterday', 'from'],
+      ['?from=2027-13-01', 'from'],
+      ['?to=2027-01-01T08:00:00', 'to'],
       ['?continuation=bm9wZQ', 'continuation'],
       ['?colour=red', 'colour'],
       ['?limit=1&limit=2', 'limit'],
@@ -324,6 +339,61 @@ describe('GET /api/quarantine/items/{id}/message', () => {
   it('lets a reader download', async () => {
     const response = await download(asReader, ids['bob-spam'] ?? '');
     assert.equal(response.status, 200);
+  });
+});
+
+describe('unscannable items', () => {
+  // A zip nested past the depth limit may hide malware the scanner never saw, so a user treats
+  // such an item like malware.
+  let unscannable: QuarantineFixture;
+  let id = '';
+  const owner: TestCaller = { oid: 'oid-owner', email: uniqueAddress('owner') };
+
+  before(async () => {
+    unscannable = await createQuarantineFixture();
+    const item = newItem(owner.email ?? '', {
+      verdict: {
+        category: 'unscannable',
+        action: 'quarantine',
+        findings: [finding('unscannable', 'limit.archive-depth', '2')],
+        durationMs: 1,
+      },
+    });
+    id = (await unscannable.store.put(plainMessage('Nested archive'), item)).id;
+  });
+
+  const downloadFrom = (caller: TestCaller, query = '') =>
+    unscannable.api.message(apiRequest('GET', `quarantine/items/${id}/message${query}`, caller, { id }), context);
+
+  it('refuses its owner a download, plain or zipped', async () => {
+    const plain = await downloadFrom(owner, '?format=eml');
+    const zipped = await downloadFrom(owner, '?format=zip');
+
+    assert.equal(plain.status, 403);
+    assert.equal(plain.body, undefined);
+    assert.equal(zipped.status, 403);
+    assert.equal(zipped.body, undefined);
+  });
+
+  it('offers its owner only a release request and delete', async () => {
+    const request = apiRequest('GET', `quarantine/items/${id}`, owner, { id });
+    const view = await unscannable.api.item(request, context);
+    const listed = await unscannable.api.list(apiRequest('GET', 'quarantine/items', owner), context);
+
+    const viewActions = jsonOf<{ item: { allowedActions: string[] } }>(view).item.allowedActions;
+    assert.deepEqual(viewActions, ['request-release', 'delete']);
+    const [row] = jsonOf<{ items: { allowedActions: string[] }[] }>(listed).items;
+    assert.deepEqual(row?.allowedActions, ['request-release', 'delete']);
+  });
+
+  it('zips it for an administrator by default', async () => {
+    const response = await downloadFrom(asAdmin);
+
+    assert.equal(response.status, 200);
+    assert.equal(response.headers?.['content-type'], 'application/zip');
+    const extracted = await unzipWith(response.body as Buffer, 'infected', `${id}.eml`);
+    assert.equal(extracted.code, 0);
+    assert.deepEqual(extracted.stdout, await unscannable.store.getContent(id));
   });
 });
 

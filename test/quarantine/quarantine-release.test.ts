@@ -164,6 +164,75 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal(row?.releasedAt, undefined);
   });
 
+  it('returns 409 for a command-line item without a client', async () => {
+    const setup = await setUp();
+    const item = newItem(setup.address, { recipients: [setup.address], source: 'scan/invoice.eml' });
+    delete item.mailbox;
+    delete item.folder;
+    delete item.messageId;
+    const { id } = await setup.fixture.store.put(plainMessage(), item);
+    let clientsBuilt = 0;
+    const api = createQuarantineApi({
+      store: setup.fixture.store,
+      index: setup.fixture.index,
+      audit: setup.fixture.audit,
+      auth: { kind: 'app-service' },
+      limits: loadSettings({}).limits,
+      releaseTarget: () => {
+        clientsBuilt += 1;
+        return Promise.reject(new ScannerError('config-invalid', 'Graph is not configured'));
+      },
+    });
+
+    const request = apiRequest('POST', `quarantine/items/${id}/release`, admin, { id });
+    const response = await api.release(request, context);
+
+    assert.equal(response.status, 409, JSON.stringify(response.json));
+    assert.match(jsonOf<{ error: string }>(response).error, /no mailbox/);
+    assert.equal(clientsBuilt, 0);
+    const [entry] = await releaseEntries(setup, id);
+    assert.equal(entry?.result, 'invalid');
+    assert.equal(entry?.detail, 'no-mailbox');
+  });
+
+  it('offers no release for a command-line item', async () => {
+    const setup = await setUp();
+    const item = newItem(setup.address, { recipients: [setup.address], source: 'scan/invoice.eml' });
+    delete item.mailbox;
+    const { id } = await setup.fixture.store.put(plainMessage(), item);
+
+    const view = await setup.api.item(apiRequest('GET', `quarantine/items/${id}`, admin, { id }), context);
+    const listed = await setup.api.list(apiRequest('GET', 'quarantine/items', admin), context);
+
+    assert.equal(view.status, 200);
+    const viewActions = jsonOf<{ item: { allowedActions: string[] } }>(view).item.allowedActions;
+    assert.deepEqual(viewActions, ['download', 'delete']);
+    const row = jsonOf<{ items: { id: string; allowedActions: string[] }[] }>(listed).items.find(
+      (listedItem) => listedItem.id === id,
+    );
+    assert.deepEqual(row?.allowedActions, ['download', 'delete']);
+  });
+
+  it('copies a command-line item to other recipients', async () => {
+    const setup = await setUp();
+    const raw = plainMessage();
+    const internetMessageId = /^Message-ID: (<[^>]+>)/m.exec(raw.toString('utf8'))?.[1] ?? '';
+    const item = newItem(setup.address, {
+      internetMessageId,
+      recipients: [setup.address],
+      source: 'scan/invoice.eml',
+    });
+    delete item.mailbox;
+    const { id } = await setup.fixture.store.put(raw, item);
+    const other = uniqueAddress('other');
+
+    const response = await release(setup, admin, id, { recipients: [other] });
+
+    assert.equal(response.status, 200, JSON.stringify(response.json));
+    const inbox = setup.mailbox.messagesIn(other, setup.mailbox.folderIdOf('inbox'));
+    assert.deepEqual(inbox[0]?.raw, raw);
+  });
+
   it('marks the item released in listings and refuses a second release', async () => {
     const setup = await setUp();
     const { id } = await quarantine(setup);

@@ -366,6 +366,90 @@ describe('web interface in Chromium', { skip: chromiumPath === undefined ? NO_CH
     await page.close();
   });
 
+  it('shows control characters in message text as markers', async () => {
+    const { store } = await getQuarantineRuntime();
+    const disguised = 'invoice\u202Egpj.exe';
+    const raw = mime(`Invoice ${tag}`, 'See the attached invoice.\u202E', [
+      'MIME-Version: 1.0',
+    ]);
+    const withAttachment = Buffer.from(
+      raw
+        .toString('utf8')
+        .replace('Content-Type: text/plain; charset=utf-8', `Content-Type: multipart/mixed; boundary="d${tag}"`)
+        .replace(
+          'See the attached invoice.\u202E',
+          [
+            `--d${tag}`,
+            'Content-Type: text/plain; charset=utf-8',
+            '',
+            'See the attached invoice.\u202E',
+            `--d${tag}`,
+            "Content-Type: application/octet-stream; name*=utf-8''invoice%E2%80%AEgpj.exe",
+            "Content-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEgpj.exe",
+            'Content-Transfer-Encoding: base64',
+            '',
+            Buffer.from('MZ').toString('base64'),
+            `--d${tag}--`,
+          ].join('\r\n'),
+        ),
+    );
+    const id = (
+      await store.put(
+        withAttachment,
+        newItem(userAddress, {
+          subject: `Invoice ${disguised} ${tag}`,
+          sender: 'billing@fabrikam.com',
+          verdict: {
+            category: 'unscannable',
+            action: 'quarantine',
+            findings: [finding('unscannable', 'limit.archive-depth', '2'), finding('malware', 'Disguised.Filename', '2')],
+            durationMs: 1,
+          },
+        }),
+      )
+    ).id;
+
+    const page = await signIn(USER_TOKEN);
+    const marked = `Invoice invoice⟨U+202E⟩gpj.exe ${tag}`;
+    await page.getByRole('button', { name: marked }).click();
+    await page.locator('#item-view').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#item-subject').textContent(), marked);
+    assert.match((await page.locator('#attachments').textContent()) ?? '', /invoice⟨U\+202E⟩gpj\.exe/);
+    assert.match((await page.locator('#item-body').textContent()) ?? '', /invoice\.⟨U\+202E⟩/);
+    assert.equal(await page.evaluate("document.body.textContent.includes('\\u202E')"), false);
+    // Unscannable items may hide malware, so their user gets no download, only a request.
+    assert.equal(await page.getByRole('button', { name: 'Download .eml' }).isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: 'Request release' }).isVisible(), true);
+    await shot(page, 'user-item-disguised-name');
+    await page.close();
+
+    const adminPage = await signIn(harness.adminToken);
+    await adminPage.goto(`${harness.host.url}/api/ui/?item=${id}`);
+    await adminPage.locator('#item-view').waitFor({ state: 'visible' });
+    assert.equal(await adminPage.getByRole('button', { name: 'Download as encrypted zip' }).isVisible(), true);
+    const [download] = await Promise.all([
+      adminPage.waitForEvent('download'),
+      adminPage.getByRole('button', { name: 'Download .eml' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `${id}.eml`);
+    assert.deepEqual(await readFile(await download.path()), await store.getContent(id));
+    await adminPage.close();
+  });
+
+  it('offers no release of an item without a mailbox', async () => {
+    const { store } = await getQuarantineRuntime();
+    const item = newItem(userAddress, { subject: `From the command line ${tag}`, source: 'mail/scan.eml' });
+    delete item.mailbox;
+    const id = (await store.put(mime(`From the command line ${tag}`, 'Scanned from a file.'), item)).id;
+
+    const page = await signIn(harness.adminToken);
+    await page.goto(`${harness.host.url}/api/ui/?item=${id}`);
+    await page.locator('#item-view').waitFor({ state: 'visible' });
+    assert.equal(await page.getByRole('button', { name: 'Release to mailbox' }).isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: 'Download .eml' }).isVisible(), true);
+    await page.close();
+  });
+
   it('renders a digest with its links', async () => {
     const mail = buildRecipientDigest(
       {
