@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 
+import { loadSettings } from '../../src/config/settings.js';
+import { buildPreview } from '../../src/quarantine/quarantine-preview.js';
+import { buildMessageFacts } from '../../src/rules/message-facts.js';
 import { EICAR } from '../../src/samples/samples.js';
+import { tokenize } from '../../src/scanning/antispam/tokenize.js';
 import { readHeaderBlock } from '../../src/scanning/header-block.js';
 import {
   hasLoneCarriageReturn,
@@ -200,9 +204,15 @@ describe('content outside parts', () => {
   }
 
   it('keeps the outside text out of attachment counts', async () => {
-    const outcome = await scan(crlf(evasion.eicarOutsideParts('preamble')));
-    const outside = outcome.view.parts.filter((part) => part.origin === 'outside-parts');
+    const text = crlf(evasion.eicarOutsideParts('preamble'));
+    const { view } = await scan(text);
+    const outside = view.parts.filter((part) => part.origin === 'outside-parts');
     assert.equal(outside.length, 1);
+    const facts = await buildMessageFacts(view, { bodies: false, trueTypes: false });
+    assert.equal(facts.attachmentCount, 0);
+    assert.ok(tokenize(view).has('part:count:1'));
+    const preview = await buildPreview(toBytes(text), [], loadSettings({}).limits);
+    assert.deepEqual(preview.attachments, []);
   });
 
   it('adds no part for a blank preamble', async () => {
