@@ -226,8 +226,8 @@ class MessageWalker {
   }
 
   /**
-   * Makes a part whose Content-Transfer-Encoding is unknown even when read leniently
-   * `unscannable`: its bytes were scanned as they are, but a client may decode them another way.
+   * Reports a part whose Content-Transfer-Encoding is unknown even when read leniently as
+   * `unscannable`, because its bytes were scanned undecoded and a client may decode them.
    */
   private checkTransferEncoding(transferEncoding: string, path: string): void {
     if (transferEncoding === '' || KNOWN_TRANSFER_ENCODINGS.has(transferEncoding)) {
@@ -240,8 +240,8 @@ class MessageWalker {
 
   /**
    * Records a header field or parameter that decides structure or decoding and occurs twice with
-   * different values. postal-mime takes the first, other parsers the last, so the message is
-   * `unscannable` rather than scanned in one reading only.
+   * different values. postal-mime takes the first copy, but a client that takes another one
+   * sees another structure, so the message is `unscannable` rather than scanned in one reading.
    */
   private checkStructureHeaders(node: MimeNode, path: string): void {
     const ambiguous = findAmbiguousStructure(node.headers);
@@ -255,7 +255,7 @@ class MessageWalker {
 
   /**
    * Handles a multipart Content-Type without a boundary parameter, which postal-mime reads as
-   * text/plain (RFC 2045 section 5.2). The text was scanned, but when it holds a line that looks
+   * text/plain (RFC 2045 section 5.2). The text was scanned, but when it contains a line that looks
    * like a delimiter, a client that guesses the boundary finds parts the scan never opened.
    */
   private checkMissingBoundary(node: MimeNode, part: ContentPart): void {
@@ -275,7 +275,7 @@ class MessageWalker {
    * body when no delimiter appears) as a part of origin `outside-parts`, so that antivirus scans
    * them. postal-mime feeds the preamble, and the epilogues of nested multiparts, to the
    * multipart node's own decoder, and drops the epilogue of a message's root, which the caller
-   * passes in. A multipart with no parts whose body holds more than white space is
+   * passes in. A multipart with no parts whose body contains more than white space is
    * `unscannable`, because a client may show that body or find parts in it that the scan did not.
    */
   private addTextOutsideParts(node: MimeNode, path: string, depth: number, epilogue?: Uint8Array): void {
@@ -304,7 +304,7 @@ class MessageWalker {
   }
 
   /**
-   * Reads an mbox attachment as the messages it holds, each a nested message at
+   * Reads an mbox attachment as the messages it contains, each a nested message at
    * `<path>#mbox<n>`, within the depth, part and size limits of the whole message.
    */
   private async visitMbox(part: ContentPart, depth: number): Promise<void> {
@@ -552,7 +552,7 @@ function isMbox(part: ContentPart): boolean {
   return named && looksLikeMbox(part.content);
 }
 
-/** True when the bytes hold nothing but spaces, tabs and line breaks. */
+/** Tests whether the bytes contain nothing but spaces, tabs and line breaks. */
 function isBlank(bytes: Uint8Array): boolean {
   for (const byte of bytes) {
     if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) {

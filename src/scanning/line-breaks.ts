@@ -1,8 +1,8 @@
 /**
- * Tests whether the message holds a carriage return that no line feed follows. Python's email
- * package (3.12) and some mail clients end a line there, while postal-mime ends lines only at a
- * line feed, so such a message can show a client parts that the parser never saw. A message
- * without any CR costs one native search. A CRLF message costs one search per line.
+ * Tests whether the message contains a carriage return that no line feed follows. Python's email
+ * package (checked with 3.11) ends a line there, and a client may too, while postal-mime ends
+ * lines only at a line feed. So such a message can show a reader parts that the parser never saw.
+ * A message without any CR costs one native search, and a CRLF message one search per line.
  */
 export function hasLoneCarriageReturn(raw: Uint8Array): boolean {
   let index = raw.indexOf(0x0d);

@@ -197,9 +197,9 @@ function joinContentWithoutBlob(node: unknown): void {
 }
 
 /**
- * Picks the decoder's encoding: postal-mime's reading of the header when it is a known encoding,
- * otherwise the lenient reading of the whole value when that one is known (`"base64"`), and
- * postal-mime's reading again when neither is, which keeps the bytes as they are.
+ * Picks the decoder's encoding. postal-mime's reading of the header wins when it is a known
+ * encoding, and the lenient reading of the whole value (`"base64"`) when only that one is known.
+ * When neither is known, postal-mime's reading keeps the bytes as they are.
  */
 function chooseTransferEncoding(headerValue: unknown, postalEncoding: string): string {
   if (KNOWN_TRANSFER_ENCODINGS.has(postalEncoding) || typeof headerValue !== 'string') {

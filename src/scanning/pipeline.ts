@@ -60,7 +60,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 }
 
 /**
- * Scans the message and, when it holds a lone carriage return, also the reading in which each one
+ * Scans the message and, when it contains a lone carriage return, also the reading in which each one
  * ends a line, as Python's email package reads it. The worse verdict of the two readings is the
  * message's verdict, and the defect `bare-cr-line-ends` records that there were two. Both readings
  * share one deadline.

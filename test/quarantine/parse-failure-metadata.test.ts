@@ -21,7 +21,7 @@ const SMALL_LIMITS = {
   MAILSWEEP_MAX_HEADER_BYTES: '4096',
 };
 
-/** A message whose top-level header block is small and whose second part's header is 8 KB. */
+/** Builds a message with a small top-level header block and an 8 KiB header in its second part. */
 function largePartHeader(): string {
   return crlf([
     ...BASE_HEADERS,
