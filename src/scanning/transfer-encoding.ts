@@ -27,6 +27,9 @@ const MAX_COMMENT_PASSES = 8;
  * but some clients decode it, so a scanner that leaves it encoded may miss what they show.
  */
 export function normalizeTransferEncoding(value: string): string {
+  if (KNOWN_TRANSFER_ENCODINGS.has(value)) {
+    return value;
+  }
   let text = value;
   for (let pass = 0; pass < MAX_COMMENT_PASSES && text.includes('('); pass++) {
     const stripped = text.replace(COMMENT, ' ');
