@@ -23,8 +23,8 @@ const MAX_COMMENT_PASSES = 8;
  * Reads a Content-Transfer-Encoding value leniently: RFC 822 comments (nested ones too, up to
  * eight levels), double quotes and surrounding white space are removed and the rest is lower-cased,
  * so `"Base64"`, ` BASE64 ` and `base64 (sent by X)` are all `base64`. postal-mime 4.2.0 reads the
- * first token itself and leaves a quoted value undecoded, which Python's email package also does,
- * but some clients decode it, so a scanner that leaves it encoded may miss what they show.
+ * first token itself and leaves a quoted value undecoded. A client that decodes it anyway would
+ * show a file that a scan of the encoded text misses, so extraction decodes it.
  */
 export function normalizeTransferEncoding(value: string): string {
   if (KNOWN_TRANSFER_ENCODINGS.has(value)) {
