@@ -73,7 +73,7 @@ export async function buildPreview(
     if (attachments.length >= MAX_PREVIEW_ATTACHMENTS) {
       break;
     }
-    if (isBodyPart(part, view)) {
+    if (isBodyPart(part, view) || part.origin === 'outside-parts') {
       continue;
     }
     attachments.push(await toAttachment(part, findings));

@@ -78,7 +78,10 @@ export async function buildMessageFacts(
   const envelope = parseAddresses(headers.get('return-path'));
   const recipients = ['to', 'cc', 'bcc'].flatMap((key) => parseAddresses(headers.get(key)));
   const auth = readAuthenticationResults(headers.get('authentication-results'));
-  const attachments = await collectAttachments(view.parts, needs.trueTypes);
+  const attachments = await collectAttachments(
+    view.parts.filter((part) => part.origin !== 'outside-parts'),
+    needs.trueTypes,
+  );
 
   const text: MessageFacts['text'] = {
     'sender.address': from.map((entry) => entry.address),

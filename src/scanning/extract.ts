@@ -1,10 +1,18 @@
 import type { ScanLimits } from '../config/settings.js';
+import { looksLikeMbox, splitMbox } from '../shared/mbox.js';
 import { expandArchive, isZip } from './archive.js';
 import { detectUnsupportedArchive, expandGzip, isGzip } from './compressed.js';
 import { ExtractionBudget } from './extraction-budget.js';
+import { readHeaderBlock } from './header-block.js';
 import { decodeEncodedWords } from './header-decoding.js';
 import { type MimeNode, type MimeParseFailure, parseMimeTree } from './mime-tree.js';
+import { findAmbiguousStructure } from './structure-headers.js';
 import { extractTnef, isTnef } from './tnef.js';
+import {
+  KNOWN_TRANSFER_ENCODINGS,
+  normalizeTransferEncoding,
+  UUENCODE_TRANSFER_ENCODINGS,
+} from './transfer-encoding.js';
 import type {
   ContentPart,
   Deadline,
@@ -16,7 +24,10 @@ import type {
 import { decodeUuencodedLines, findUuencodedBlocks } from './uuencode.js';
 
 const NESTED_MESSAGE_TYPES = new Set(['message/rfc822', 'message/global', 'message/news']);
-const UUENCODE_TRANSFER_ENCODINGS = new Set(['x-uuencode', 'uuencode', 'x-uue', 'uue']);
+const MBOX_TYPES = new Set(['application/mbox', 'application/x-mbox']);
+const MBOX_FILENAME = /\.(?:mbox|mbx)$/i;
+/** A line that may be a multipart delimiter, which a client may read parts behind. */
+const DELIMITER_LIKE_LINE = /^--[!-~]/m;
 
 /** Header fields of which at least one must appear for input to count as a message at all. */
 const MESSAGE_HEADER_KEYS = new Set([
@@ -86,8 +97,11 @@ class MessageWalker {
         `message exceeds ${this.limits.maxMessageBytes} bytes`);
       return;
     }
-    const headers = await this.walkMessage(skipMboxFromLine(this.raw), '', 0);
+    const message = skipMboxFromLine(this.raw);
+    const headers = await this.walkMessage(message, '', 0);
     if (headers === undefined) {
+      // The full parse crossed a limit: the header block alone still names sender and subject.
+      this.headers = readHeaderBlock(message);
       return;
     }
     this.headers = headers;
@@ -130,7 +144,7 @@ class MessageWalker {
     this.headerBytesUsed += result.headerBytes;
     this.partsUsed += result.partCount;
     this.findUnclosedMultiparts(result.root, bytes);
-    await this.visit(result.root, '', prefix, depth);
+    await this.visit(result.root, '', prefix, depth, findEpilogue(result.root, bytes));
     return result.root.headers.map(decodeHeader);
   }
 
@@ -155,15 +169,21 @@ class MessageWalker {
     this.parts.push({ path: prefix, contentType: 'message/rfc822', content: bytes, origin: 'mime', depth });
   }
 
-  private async visit(node: MimeNode, localPath: string, prefix: string, depth: number): Promise<void> {
+  /** Visits a node and its children. `epilogue` is given for the root of a message only. */
+  private async visit(
+    node: MimeNode,
+    localPath: string,
+    prefix: string,
+    depth: number,
+    epilogue?: Uint8Array,
+  ): Promise<void> {
     const path = joinPath(prefix, localPath || '1');
     if (!this.budget.checkDeadline(path)) {
       return;
     }
+    this.checkStructureHeaders(node, path);
     if (node.contentType.multipart) {
-      if (node.childNodes.length === 0) {
-        this.defects.push('multipart-without-parts');
-      }
+      this.addTextOutsideParts(node, path, depth, epilogue);
       for (const [index, child] of node.childNodes.entries()) {
         const childPath = localPath ? `${localPath}.${index + 1}` : `${index + 1}`;
         await this.visit(child, childPath, prefix, depth);
@@ -187,13 +207,119 @@ class MessageWalker {
 
     const part = toContentPart(node, contentType, content, path, depth);
     this.parts.push(part);
-    const transferEncoding = node.contentTransferEncoding.value.trim().toLowerCase();
+    const transferEncoding = normalizeTransferEncoding(node.contentTransferEncoding.value);
     if (UUENCODE_TRANSFER_ENCODINGS.has(transferEncoding)) {
       await this.addUuencodedTransfer(part);
-    } else if (contentType === 'text/plain' || contentType === 'text/html') {
-      await this.addTextBody(node, part, contentType === 'text/html' ? 'html' : 'plain');
+    } else {
+      this.checkTransferEncoding(transferEncoding, path);
+      if (contentType === 'text/plain' || contentType === 'text/html') {
+        await this.addTextBody(node, part, contentType === 'text/html' ? 'html' : 'plain');
+      } else if (contentType.startsWith('text/')) {
+        await this.addUuencodedBlocksOf(part);
+      }
+    }
+    this.checkMissingBoundary(node, part);
+    if (isMbox(part)) {
+      await this.visitMbox(part, depth);
     }
     await this.openContainers(part);
+  }
+
+  /**
+   * Reports a part whose Content-Transfer-Encoding is unknown even when read leniently as
+   * `unscannable`, because its bytes were scanned undecoded and a client may decode them.
+   */
+  private checkTransferEncoding(transferEncoding: string, path: string): void {
+    if (transferEncoding === '' || KNOWN_TRANSFER_ENCODINGS.has(transferEncoding)) {
+      return;
+    }
+    this.defects.push('unknown-transfer-encoding');
+    this.budget.report('encoding.unknown', 'unscannable', path,
+      'a part has an unknown Content-Transfer-Encoding, so it was scanned undecoded');
+  }
+
+  /**
+   * Records a header field or parameter that decides structure or decoding and occurs twice with
+   * different values. postal-mime takes the first copy, but a client that takes another one
+   * sees another structure, so the message is `unscannable` rather than scanned in one reading.
+   */
+  private checkStructureHeaders(node: MimeNode, path: string): void {
+    const ambiguous = findAmbiguousStructure(node.headers);
+    if (ambiguous === undefined) {
+      return;
+    }
+    this.defects.push('ambiguous-structure-header');
+    this.budget.report('mime.ambiguous-structure', 'unscannable', path,
+      `${ambiguous} occurs twice with different values, so clients may read the part differently`);
+  }
+
+  /**
+   * Handles a multipart Content-Type without a boundary parameter, which postal-mime reads as
+   * text/plain (RFC 2045 section 5.2). The text was scanned, but when it contains a line that looks
+   * like a delimiter, a client that guesses the boundary finds parts the scan never opened.
+   */
+  private checkMissingBoundary(node: MimeNode, part: ContentPart): void {
+    const declared = node.headers.find((field) => field.key === 'content-type')?.value ?? '';
+    if (!/^\s*multipart\//i.test(declared)) {
+      return;
+    }
+    this.defects.push('multipart-without-boundary');
+    if (DELIMITER_LIKE_LINE.test(Buffer.from(part.content).toString('latin1'))) {
+      this.budget.report('mime.multipart-without-boundary', 'unscannable', part.path,
+        'a multipart has no usable boundary but its body holds delimiter lines');
+    }
+  }
+
+  /**
+   * Adds the bytes of a multipart that lie outside its parts (preamble and epilogue, or the whole
+   * body when no delimiter appears) as a part of origin `outside-parts`, so that antivirus scans
+   * them. postal-mime feeds the preamble, and the epilogues of nested multiparts, to the
+   * multipart node's own decoder, and drops the epilogue of a message's root, which the caller
+   * passes in. A multipart with no parts whose body contains more than white space is
+   * `unscannable`, because a client may show that body or find parts in it that the scan did not.
+   */
+  private addTextOutsideParts(node: MimeNode, path: string, depth: number, epilogue?: Uint8Array): void {
+    let content = node.content ? new Uint8Array(node.content) : new Uint8Array(0);
+    if (epilogue !== undefined && !isBlank(epilogue)) {
+      content = Buffer.concat([content, epilogue]);
+    }
+    const blank = isBlank(content);
+    if (node.childNodes.length === 0) {
+      this.defects.push('multipart-without-parts');
+      if (!blank) {
+        this.budget.report('mime.multipart-without-parts', 'unscannable', path,
+          'a multipart has no parts, so its body was not read as any part');
+      }
+    }
+    if (blank || !this.budget.tryDecode(content.length, path)) {
+      return;
+    }
+    this.parts.push({
+      path: `${path}#outside-parts`,
+      contentType: 'text/plain',
+      content,
+      origin: 'outside-parts',
+      depth,
+    });
+  }
+
+  /**
+   * Reads an mbox attachment as the messages it contains, each a nested message at
+   * `<path>#mbox<n>`, within the depth, part and size limits of the whole message.
+   */
+  private async visitMbox(part: ContentPart, depth: number): Promise<void> {
+    for (const [index, message] of splitMbox(part.content).entries()) {
+      const path = `${part.path}#mbox${index + 1}`;
+      if (this.partsUsed >= this.limits.maxMimeParts) {
+        this.budget.report('limit.mime-parts', 'unscannable', path,
+          `more than ${this.limits.maxMimeParts} MIME parts`);
+        return;
+      }
+      if (!this.budget.checkDeadline(path)) {
+        return;
+      }
+      await this.visitNestedMessage(message, path, depth);
+    }
   }
 
   private async visitNestedMessage(content: Uint8Array, path: string, depth: number): Promise<void> {
@@ -222,7 +348,15 @@ class MessageWalker {
       return;
     }
     this.bodies.push({ path: part.path, type, text });
-    if (type === 'plain' && text.includes('begin')) {
+    if (text.includes('begin')) {
+      await this.addUuencodedBlocks(part, text);
+    }
+  }
+
+  /** Decodes uuencoded blocks in a text/* leaf that is not read as a body (text/csv, text/x-*). */
+  private async addUuencodedBlocksOf(part: ContentPart): Promise<void> {
+    const text = Buffer.from(part.content).toString('latin1');
+    if (text.includes('begin')) {
       await this.addUuencodedBlocks(part, text);
     }
   }
@@ -392,6 +526,40 @@ function findRawFilename(node: MimeNode): string | undefined {
 
 function decodeHeader(field: { key: string; value: string }): HeaderField {
   return { key: field.key.trim(), value: decodeEncodedWords(field.value) };
+}
+
+/**
+ * Returns the bytes after the closing delimiter of a message's root multipart, which postal-mime
+ * reads past without keeping. The closing delimiter is the first line that starts with it.
+ */
+function findEpilogue(root: MimeNode, bytes: Uint8Array): Uint8Array | undefined {
+  const boundary = root.contentType.multipart ? root.contentType.parsed.params.boundary : undefined;
+  if (!boundary) {
+    return undefined;
+  }
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const terminator = `--${boundary.trimEnd()}--`;
+  let index = buffer.indexOf(terminator);
+  while (index > 0 && buffer[index - 1] !== 0x0a) {
+    index = buffer.indexOf(terminator, index + 1);
+  }
+  const lineEnd = index < 0 ? -1 : buffer.indexOf(0x0a, index);
+  return lineEnd < 0 ? undefined : bytes.subarray(lineEnd + 1);
+}
+
+function isMbox(part: ContentPart): boolean {
+  const named = MBOX_TYPES.has(part.contentType) || MBOX_FILENAME.test(part.filename ?? '');
+  return named && looksLikeMbox(part.content);
+}
+
+/** Tests whether the bytes contain nothing but spaces, tabs and line breaks. */
+function isBlank(bytes: Uint8Array): boolean {
+  for (const byte of bytes) {
+    if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function joinPath(prefix: string, localPath: string): string {

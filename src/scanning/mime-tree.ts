@@ -1,5 +1,7 @@
 import PostalMime, { type Email, type RawEmail } from 'postal-mime';
 
+import { KNOWN_TRANSFER_ENCODINGS, normalizeTransferEncoding } from './transfer-encoding.js';
+
 /**
  * The part of postal-mime's internal MIME node that extraction reads. postal-mime's public result
  * merges text parts into one body and hides part numbers, so extraction walks the node tree the
@@ -62,8 +64,8 @@ class TreeOnlyParser extends PostalMime {
   /**
    * postal-mime assigns every node it creates to `currentNode`, the root in its constructor
    * included, before the node reads its headers and picks its body decoder. The setter prepares
-   * each new node so that its decoder ends without a Blob, as {@link joinContentWithoutBlob}
-   * explains.
+   * each new node so that its decoder ends without a Blob and reads a quoted transfer encoding,
+   * as {@link joinContentWithoutBlob} explains.
    */
   set currentNode(node: unknown) {
     joinContentWithoutBlob(node);
@@ -170,7 +172,8 @@ interface PassThroughDecoder {
  * ArrayBuffer. postal-mime's decoders end by joining their chunks in a `Blob` and reading it back
  * with `Blob.arrayBuffer()`, which in Node 20 runs through a stream and several promise steps for
  * every part. That took about a quarter of the tree parse over the SpamAssassin corpus. The node
- * gets its own `setupContentDecoder`, which wraps the decoder postal-mime creates. The prototypes
+ * gets its own `setupContentDecoder`, which wraps the decoder postal-mime creates and also reads a
+ * Content-Transfer-Encoding such as `"base64"` leniently (see chooseTransferEncoding). The prototypes
  * stay as they are, so every other use of postal-mime is unchanged. The content is the same
  * bytes, joined in the same order. A node or decoder without the expected internals keeps
  * postal-mime's own ending, which is slower but still correct, and a test compares both endings.
@@ -183,11 +186,27 @@ function joinContentWithoutBlob(node: unknown): void {
   if (typeof setup !== 'function') {
     return;
   }
-  const setupWithoutBlob = function (this: { contentDecoder: unknown }, encoding: string): void {
-    Reflect.apply(setup, this, [encoding]);
+  const setupWithoutBlob = function (
+    this: { contentDecoder: unknown; contentTransferEncoding?: { value?: unknown } },
+    encoding: string,
+  ): void {
+    Reflect.apply(setup, this, [chooseTransferEncoding(this.contentTransferEncoding?.value, encoding)]);
     endDecoderWithoutBlob(this.contentDecoder);
   };
   Reflect.set(node, 'setupContentDecoder', setupWithoutBlob);
+}
+
+/**
+ * Picks the decoder's encoding. postal-mime's reading of the header wins when it is a known
+ * encoding, and the lenient reading of the whole value (`"base64"`) when only that one is known.
+ * When neither is known, postal-mime's reading keeps the bytes as they are.
+ */
+function chooseTransferEncoding(headerValue: unknown, postalEncoding: string): string {
+  if (KNOWN_TRANSFER_ENCODINGS.has(postalEncoding) || typeof headerValue !== 'string') {
+    return postalEncoding;
+  }
+  const lenient = normalizeTransferEncoding(headerValue);
+  return KNOWN_TRANSFER_ENCODINGS.has(lenient) ? lenient : postalEncoding;
 }
 
 function endDecoderWithoutBlob(decoder: unknown): void {

@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger.js';
 import { toError } from '../shared/errors.js';
 import { createDeadline } from './deadline.js';
 import { extractMessage } from './extract.js';
+import { hasLoneCarriageReturn, readLoneCarriageReturnsAsLineFeeds } from './line-breaks.js';
 import {
   type Action,
   type Category,
@@ -58,6 +59,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 }
 
+/**
+ * Scans the message and, when it contains a lone carriage return, also the reading in which each one
+ * ends a line, as Python's email package reads it. The worse verdict of the two readings is the
+ * message's verdict, and the defect `bare-cr-line-ends` records that there were two. Both readings
+ * share one deadline.
+ */
 async function scanMessage(
   raw: Uint8Array,
   context: ScanContext,
@@ -66,6 +73,44 @@ async function scanMessage(
 ): Promise<ScanOutcome> {
   const started = performance.now();
   const deadline = createDeadline(options.limits.scanTimeoutMs);
+  let outcome = await scanReading(raw, context, deadline, engines, options);
+  // NOTE: only lone CRs in the raw message get a second reading. A nested message sent in
+  // base64 is decoded by extraction, and lone CRs inside it are read as postal-mime reads them.
+  if (hasLoneCarriageReturn(raw)) {
+    const lineFeedReading = readLoneCarriageReturnsAsLineFeeds(raw);
+    const alternate = await scanReading(lineFeedReading, context, deadline, engines, options);
+    outcome = chooseWorseOutcome(outcome, alternate);
+    outcome.defects.push('bare-cr-line-ends');
+  }
+  outcome.verdict.durationMs = Math.round((performance.now() - started) * 100) / 100;
+  return outcome;
+}
+
+/**
+ * Returns the outcome with the more severe category, or with the stronger action when the
+ * categories are equal, and the first outcome on a tie. The findings of the second outcome, when
+ * it wins, say in their reason that they come from the reading with lone CRs as line ends.
+ */
+function chooseWorseOutcome(first: ScanOutcome, second: ScanOutcome): ScanOutcome {
+  const severity = (outcome: ScanOutcome): number =>
+    CATEGORY_SEVERITY[outcome.verdict.category] * 10 + ACTION_RANK[outcome.verdict.action];
+  if (severity(second) <= severity(first)) {
+    return first;
+  }
+  for (const finding of second.verdict.findings) {
+    finding.reason = `${finding.reason} (reading lone CRs as line ends)`;
+  }
+  return { ...second, defects: [...first.defects, ...second.defects] };
+}
+
+/** Extracts one reading of the message and runs the rules and engines on it. */
+async function scanReading(
+  raw: Uint8Array,
+  context: ScanContext,
+  deadline: Deadline,
+  engines: readonly ScanEngine[],
+  options: PipelineOptions,
+): Promise<ScanOutcome> {
   const { view, budget, defects } = await extractMessage(raw, options.limits, deadline, context);
   const findings: Finding[] = [...budget.findings];
   let spam: Verdict['spam'];
@@ -100,7 +145,6 @@ async function scanMessage(
   if (ruleOutcome) {
     applyRuleOutcome(verdict, ruleOutcome, options);
   }
-  verdict.durationMs = Math.round((performance.now() - started) * 100) / 100;
   return { verdict, view, defects };
 }
 

@@ -39,7 +39,8 @@ export interface Finding {
   score?: number;
   /**
    * Location of the part: IMAP-style part numbers (`1.2`), `/` into a nested message,
-   * `!` into an archive member and `#uu1` or `#tnef1` into embedded encodings.
+   * `!` into an archive member, `#uu1` or `#tnef1` into embedded encodings, `#mbox1` into a
+   * message of an mbox attachment and `#outside-parts` for a multipart's text outside its parts.
    * `""` is the message as a whole.
    */
   mimePath: string;
@@ -142,8 +143,12 @@ export interface ScanContext {
   groups?: readonly string[];
 }
 
-/** Kind of container a content part was found in. */
-export type PartOrigin = 'mime' | 'uuencode' | 'tnef' | 'archive';
+/**
+ * Kind of container a content part was found in. `outside-parts` is the text of a multipart
+ * outside its parts (preamble, epilogue, or the whole body when no delimiter appears): antivirus
+ * scans it, but it is no attachment.
+ */
+export type PartOrigin = 'mime' | 'uuencode' | 'tnef' | 'archive' | 'outside-parts';
 
 /** Facts about an archive that extraction opened (or failed to open). */
 export interface ArchiveInfo {

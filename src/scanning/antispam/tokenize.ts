@@ -89,8 +89,10 @@ function looksLikeHtml(text: string): boolean {
  * means spam, which is false for mail today.
  */
 function emitPartTokens(view: MessageView, emit: EmitToken): void {
-  const parts = view.parts.slice(0, 50);
-  emit(`part:count:${Math.min(view.parts.length, 8)}`);
+  // Text outside a multipart's parts is scanned by antivirus but is no part a sender attached.
+  const attached = view.parts.filter((part) => part.origin !== 'outside-parts');
+  const parts = attached.slice(0, 50);
+  emit(`part:count:${Math.min(attached.length, 8)}`);
   for (const part of parts) {
     if (!part.contentType.startsWith('text/')) {
       emit('part:', part.contentType.slice(0, 60));

@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+
+import { loadSettings } from '../../src/config/settings.js';
+import { buildPreview } from '../../src/quarantine/quarantine-preview.js';
+import { buildMessageFacts } from '../../src/rules/message-facts.js';
+import { EICAR } from '../../src/samples/samples.js';
+import { tokenize } from '../../src/scanning/antispam/tokenize.js';
+import { readHeaderBlock } from '../../src/scanning/header-block.js';
+import {
+  hasLoneCarriageReturn,
+  readLoneCarriageReturnsAsLineFeeds,
+} from '../../src/scanning/line-breaks.js';
+import type { Pipeline, ScanOutcome } from '../../src/scanning/pipeline.js';
+import { normalizeTransferEncoding } from '../../src/scanning/transfer-encoding.js';
+import * as evasion from '../fixtures/evasion-mail.js';
+import { BASE_HEADERS, crlf, toBytes, uuencode } from '../fixtures/hostile-mail.js';
+import { createTestPipeline } from '../helpers/pipeline.js';
+
+let pipeline: Pipeline;
+
+before(async () => {
+  pipeline = await createTestPipeline({ MAILSWEEP_SPAM_THRESHOLD: '0.999' });
+});
+
+async function scan(text: string | Uint8Array): Promise<ScanOutcome> {
+  return pipeline.scan(typeof text === 'string' ? toBytes(text) : text);
+}
+
+function signatures(outcome: ScanOutcome): string[] {
+  return outcome.verdict.findings.map((finding) => finding.signature);
+}
+
+function findingAt(outcome: ScanOutcome, signature: string): string | undefined {
+  return outcome.verdict.findings.find((finding) => finding.signature === signature)?.mimePath;
+}
+
+describe('lone carriage returns', () => {
+  it('finds EICAR in a message with CR line ends', async () => {
+    const outcome = await scan(evasion.mixedWithEicar().join('\r'));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.ok(signatures(outcome).includes('Eicar-Test-Signature'));
+    assert.ok(outcome.defects.includes('bare-cr-line-ends'));
+  });
+
+  it('reads the headers of the line-end reading', async () => {
+    const outcome = await scan(evasion.mixedWithEicar().join('\r'));
+    assert.equal(outcome.view.subject, 'evasion');
+  });
+
+  it('records no defect for CRLF and LF messages', async () => {
+    for (const lineBreak of ['\r\n', '\n']) {
+      const outcome = await scan(evasion.mixedWithEicar().join(lineBreak));
+      assert.equal(outcome.verdict.category, 'malware', JSON.stringify(lineBreak));
+      assert.ok(!outcome.defects.includes('bare-cr-line-ends'), JSON.stringify(lineBreak));
+    }
+  });
+
+  it('detects a lone CR anywhere', () => {
+    assert.equal(hasLoneCarriageReturn(toBytes('a\r\nb\r\n')), false);
+    assert.equal(hasLoneCarriageReturn(toBytes('a\nb')), false);
+    assert.equal(hasLoneCarriageReturn(toBytes('a\r\nb\rc')), true);
+    assert.equal(hasLoneCarriageReturn(toBytes('a\r\r\n')), true);
+    assert.equal(hasLoneCarriageReturn(toBytes('a\r')), true);
+  });
+
+  it('turns only lone CRs into line feeds', () => {
+    const reading = readLoneCarriageReturnsAsLineFeeds(toBytes('a\rb\r\nc\r\r\n\xff'));
+    assert.equal(Buffer.from(reading).toString('latin1'), 'a\nb\r\nc\n\r\n\xff');
+  });
+});
+
+describe('duplicate structure headers', () => {
+  it('marks two different Content-Types unscannable', async () => {
+    const outcome = await scan(
+      crlf(evasion.withContentTypes([
+        'Content-Type: text/plain',
+        'Content-Type: multipart/mixed; boundary="Z"',
+      ])),
+    );
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'mime.ambiguous-structure'), '1');
+    assert.ok(outcome.defects.includes('ambiguous-structure-header'));
+  });
+
+  it('marks two different boundaries unscannable', async () => {
+    const outcome = await scan(
+      crlf(evasion.withContentTypes(['Content-Type: multipart/mixed; boundary="Y"; boundary="Z"'])),
+    );
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.ok(signatures(outcome).includes('mime.ambiguous-structure'));
+  });
+
+  it('marks two transfer encodings of a part unscannable', async () => {
+    const text = crlf(
+      evasion.mixedWithEicar('Content-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64'),
+    );
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'mime.ambiguous-structure'), '2');
+  });
+
+  it('marks two different filenames unscannable', async () => {
+    const text = crlf([
+      ...BASE_HEADERS,
+      'Subject: names',
+      'Content-Type: application/pdf',
+      'Content-Disposition: attachment; filename="report.pdf"; filename="report.exe"',
+      '',
+      'body',
+    ]);
+    const outcome = await scan(text);
+    assert.ok(signatures(outcome).includes('mime.ambiguous-structure'));
+  });
+
+  it('accepts a repeated header with the same value', async () => {
+    const outcome = await scan(
+      crlf(evasion.withContentTypes([
+        'Content-Type: multipart/mixed; boundary="Z"',
+        'Content-Type: multipart/mixed;  boundary="Z"',
+      ])),
+    );
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.ok(!signatures(outcome).includes('mime.ambiguous-structure'));
+  });
+
+  it('accepts a filename repeated in RFC 2231 form', async () => {
+    const text = crlf([
+      ...BASE_HEADERS,
+      'Subject: names',
+      'Content-Type: application/pdf',
+      "Content-Disposition: attachment; filename=\"r.pdf\"; filename*=utf-8''r%C3%A9.pdf",
+      '',
+      'body',
+    ]);
+    const outcome = await scan(text);
+    assert.ok(!signatures(outcome).includes('mime.ambiguous-structure'));
+  });
+});
+
+describe('multiparts without usable parts', () => {
+  it('marks a multipart whose boundary never appears unscannable', async () => {
+    const text = crlf(evasion.mixedWithEicar()).replace('boundary="Z"', 'boundary="AAA"');
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'mime.multipart-without-parts'), '1');
+    assert.ok(outcome.defects.includes('multipart-without-parts'));
+  });
+
+  it('lets antivirus see the body of a multipart without parts', async () => {
+    const eicar = Buffer.from(EICAR).toString('latin1');
+    const text = crlf([...BASE_HEADERS, 'Content-Type: multipart/mixed; boundary="Q"', '', eicar]);
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '1#outside-parts');
+  });
+
+  it('marks a multipart without boundary and with delimiters unscannable', async () => {
+    const text = crlf(evasion.mixedWithEicar()).replace('; boundary="Z"', '');
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.ok(signatures(outcome).includes('mime.multipart-without-boundary'));
+    assert.ok(outcome.defects.includes('multipart-without-boundary'));
+  });
+
+  it('reads a multipart without boundary or delimiters as text', async () => {
+    const text = crlf([...BASE_HEADERS, 'Content-Type: multipart/mixed', '', 'just a note']);
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'clean');
+    assert.ok(outcome.defects.includes('multipart-without-boundary'));
+  });
+});
+
+describe('transfer encodings', () => {
+  for (const value of ['"base64"', 'BASE64 ', 'base64 (encoded)', '(x) "Base64"']) {
+    it(`decodes Content-Transfer-Encoding ${value}`, async () => {
+      const outcome = await scan(crlf(evasion.mixedWithEicar(`Content-Transfer-Encoding: ${value}`)));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2');
+    });
+  }
+
+  it('marks an unknown transfer encoding unscannable', async () => {
+    const outcome = await scan(crlf(evasion.mixedWithEicar('Content-Transfer-Encoding: x-bogus')));
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'encoding.unknown'), '2');
+    assert.ok(outcome.defects.includes('unknown-transfer-encoding'));
+  });
+
+  it('normalizes quotes, comments, case and spaces', () => {
+    assert.equal(normalizeTransferEncoding(' "Quoted-Printable" '), 'quoted-printable');
+    assert.equal(normalizeTransferEncoding('base64 (a (nested) comment)'), 'base64');
+    assert.equal(normalizeTransferEncoding('x-bogus'), 'x-bogus');
+  });
+});
+
+describe('content outside parts', () => {
+  for (const where of ['preamble', 'epilogue'] as const) {
+    it(`finds EICAR in the ${where}`, async () => {
+      const outcome = await scan(crlf(evasion.eicarOutsideParts(where)));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '1#outside-parts');
+    });
+  }
+
+  it('keeps the outside text out of attachment counts', async () => {
+    const text = crlf(evasion.eicarOutsideParts('preamble'));
+    const { view } = await scan(text);
+    const outside = view.parts.filter((part) => part.origin === 'outside-parts');
+    assert.equal(outside.length, 1);
+    const facts = await buildMessageFacts(view, { bodies: false, trueTypes: false });
+    assert.equal(facts.attachmentCount, 0);
+    assert.ok(tokenize(view).has('part:count:1'));
+    const preview = await buildPreview(toBytes(text), [], loadSettings({}).limits);
+    assert.deepEqual(preview.attachments, []);
+  });
+
+  it('adds no part for a blank preamble', async () => {
+    const text = crlf(evasion.eicarOutsideParts('preamble')).replace(
+      Buffer.from(EICAR).toString('latin1'),
+      '  ',
+    );
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'clean');
+    assert.ok(outcome.view.parts.every((part) => part.origin !== 'outside-parts'));
+  });
+});
+
+describe('mbox attachments', () => {
+  for (const [type, name] of [
+    ['application/mbox', 'archive.bin'],
+    ['application/octet-stream', 'archive.mbox'],
+    ['application/octet-stream', 'archive.MBX'],
+  ] as const) {
+    it(`opens ${type} named ${name}`, async () => {
+      const outcome = await scan(crlf(evasion.mboxAttachment(type, name)));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2#mbox2/2');
+      const nested = outcome.view.nestedMessages.map((message) => message.path);
+      assert.deepEqual(nested, ['2#mbox1', '2#mbox2']);
+    });
+  }
+
+  it('keeps mbox messages within the depth limit', async () => {
+    const shallow = await createTestPipeline({ MAILSWEEP_MAX_MIME_DEPTH: '1' });
+    const outcome = await shallow.scan(toBytes(crlf(evasion.mboxAttachment('application/mbox', 'a.mbox'))));
+    assert.ok(signatures(outcome).includes('limit.mime-depth'));
+    assert.notEqual(outcome.verdict.category, 'clean');
+  });
+
+  it('leaves other attachments named .mbox alone', async () => {
+    const text = crlf([...BASE_HEADERS, 'Content-Type: application/mbox', '', 'not an mbox']);
+    const outcome = await scan(text);
+    assert.equal(outcome.view.nestedMessages.length, 0);
+  });
+});
+
+describe('uuencode in text leaves', () => {
+  for (const type of ['text/html', 'text/csv']) {
+    it(`decodes a uuencoded block in ${type}`, async () => {
+      const text = crlf([
+        ...BASE_HEADERS,
+        `Content-Type: ${type}`,
+        '',
+        '<pre>',
+        uuencode(Buffer.from(EICAR), 'eicar.com'),
+        '</pre>',
+      ]);
+      const outcome = await scan(text);
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '1#uu1');
+    });
+  }
+});
+
+describe('header block after a failed parse', () => {
+  it('reads the top-level fields up to the empty line', () => {
+    const fields = readHeaderBlock(
+      toBytes('From: a@fabrikam.example\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n  more\r\n\r\nTo: body@x'),
+    );
+    assert.deepEqual(fields, [
+      { key: 'from', value: 'a@fabrikam.example' },
+      { key: 'subject', value: 'café  more' },
+    ]);
+  });
+
+  it('drops a field the 64 KiB bound cuts', () => {
+    const fields = readHeaderBlock(toBytes(`Subject: hi\r\nX-Long: ${'a'.repeat(70_000)}\r\n\r\n`));
+    assert.deepEqual(fields.map((field) => field.key), ['subject']);
+  });
+});
