@@ -4,6 +4,7 @@ import { expandArchive, isZip } from './archive.js';
 import { detectUnsupportedArchive, expandGzip, isGzip } from './compressed.js';
 import { ExtractionBudget } from './extraction-budget.js';
 import { readHeaderBlock } from './header-block.js';
+import { hasLoneCarriageReturn, readLoneCarriageReturnsAsLineFeeds } from './line-breaks.js';
 import { decodeEncodedWords } from './header-decoding.js';
 import { type MimeNode, type MimeParseFailure, parseMimeTree } from './mime-tree.js';
 import { findAmbiguousStructure } from './structure-headers.js';
@@ -332,6 +333,13 @@ class MessageWalker {
     const headers = await this.walkMessage(content, path, depth + 1);
     if (headers) {
       this.nestedMessages.push({ path, headers });
+    }
+    // The pipeline reads a top-level message with lone CRs twice. A nested message sent in base64
+    // hides its lone CRs from that check, so its second reading, with every lone CR as a line
+    // end, is walked here at `<path>#lf`.
+    if (hasLoneCarriageReturn(content) && this.budget.checkDeadline(path)) {
+      this.defects.push('bare-cr-line-ends');
+      await this.walkMessage(readLoneCarriageReturnsAsLineFeeds(content), `${path}#lf`, depth + 1);
     }
   }
 

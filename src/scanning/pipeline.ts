@@ -74,8 +74,8 @@ async function scanMessage(
   const started = performance.now();
   const deadline = createDeadline(options.limits.scanTimeoutMs);
   let outcome = await scanReading(raw, context, deadline, engines, options);
-  // NOTE: only lone CRs in the raw message get a second reading. A nested message sent in
-  // base64 is decoded by extraction, and lone CRs inside it are read as postal-mime reads them.
+  // A nested message sent in base64 hides its lone CRs from this check, so extraction reads such
+  // a message a second time itself.
   if (hasLoneCarriageReturn(raw)) {
     const lineFeedReading = readLoneCarriageReturnsAsLineFeeds(raw);
     const alternate = await scanReading(lineFeedReading, context, deadline, engines, options);

@@ -48,6 +48,31 @@ describe('lone carriage returns', () => {
     assert.equal(outcome.view.subject, 'evasion');
   });
 
+  it('finds EICAR in a base64 nested message with CR line ends', async () => {
+    const nested = Buffer.from(evasion.mixedWithEicar().join('\r'), 'latin1').toString('base64');
+    const outer = [
+      ...BASE_HEADERS,
+      'Subject: forwarded',
+      'Content-Type: multipart/mixed; boundary="OUT"',
+      '',
+      '--OUT',
+      'Content-Type: text/plain',
+      '',
+      'see attached',
+      '--OUT',
+      'Content-Type: message/rfc822',
+      'Content-Transfer-Encoding: base64',
+      '',
+      ...(nested.match(/.{1,76}/g) ?? []),
+      '--OUT--',
+      '',
+    ];
+    const outcome = await scan(crlf(outer));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2#lf/2');
+    assert.ok(outcome.defects.includes('bare-cr-line-ends'));
+  });
+
   it('records no defect for CRLF and LF messages', async () => {
     for (const lineBreak of ['\r\n', '\n']) {
       const outcome = await scan(evasion.mixedWithEicar().join(lineBreak));
