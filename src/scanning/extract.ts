@@ -241,8 +241,9 @@ class MessageWalker {
 
   /**
    * Records a header field or parameter that decides structure or decoding and occurs twice with
-   * different values. postal-mime takes the first copy, but a client that takes another one
-   * sees another structure, so the message is `unscannable` rather than scanned in one reading.
+   * different values, or is an encoded-word. postal-mime takes the first copy and reads an
+   * encoded-word literally, but a client that takes another copy or decodes the word sees another
+   * structure, so the message is `unscannable` rather than scanned in one reading.
    */
   private checkStructureHeaders(node: MimeNode, path: string): void {
     const ambiguous = findAmbiguousStructure(node.headers);
@@ -251,7 +252,7 @@ class MessageWalker {
     }
     this.defects.push('ambiguous-structure-header');
     this.budget.report('mime.ambiguous-structure', 'unscannable', path,
-      `${ambiguous} occurs twice with different values, so clients may read the part differently`);
+      `${ambiguous}, so clients may read the part differently`);
   }
 
   /**

@@ -149,6 +149,78 @@ describe('duplicate structure headers', () => {
     assert.ok(!signatures(outcome).includes('mime.ambiguous-structure'));
   });
 
+  it('marks an encoded-word media type unscannable', async () => {
+    const contentTypes = [
+      'Content-Type: =?us-ascii?Q?multipart/mixed?=; boundary="Z"',
+      'Content-Type: =?us-ascii?Q?multipart/mixed=3B_boundary=3D=22Z=22?=',
+      'Content-Type: =?us-ascii?B?bXVsdGlwYXJ0L21peGVk?=; boundary="Z"',
+    ];
+    for (const contentType of contentTypes) {
+      const outcome = await scan(crlf(evasion.withContentTypes([contentType])));
+      assert.equal(outcome.verdict.category, 'unscannable', contentType);
+      assert.equal(findingAt(outcome, 'mime.ambiguous-structure'), '1', contentType);
+    }
+  });
+
+  it('marks an encoded-word message/rfc822 unscannable', async () => {
+    const text = crlf([
+      ...BASE_HEADERS,
+      'Subject: forwarded',
+      'Content-Type: multipart/mixed; boundary="OUT"',
+      '',
+      '--OUT',
+      'Content-Type: =?us-ascii?Q?message/rfc822?=',
+      '',
+      ...evasion.mixedWithEicar(),
+      '--OUT--',
+      '',
+    ]);
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'mime.ambiguous-structure'), '1');
+  });
+
+  it('marks an encoded-word transfer encoding unscannable', async () => {
+    const text = crlf(
+      evasion.mixedWithEicar('Content-Transfer-Encoding: =?us-ascii?Q?base64?='),
+    );
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'mime.ambiguous-structure'), '2');
+  });
+
+  it('accepts an encoded-word attachment name', async () => {
+    const text = crlf([
+      ...BASE_HEADERS,
+      'Subject: names',
+      'Content-Type: application/pdf; name="=?utf-8?Q?r=C3=A9.pdf?="',
+      '',
+      'body',
+    ]);
+    const outcome = await scan(text);
+    assert.ok(!signatures(outcome).includes('mime.ambiguous-structure'));
+  });
+
+  it('marks boundary and boundary* that differ unscannable', async () => {
+    const contentTypes = [
+      "Content-Type: multipart/mixed; boundary=\"P\"; boundary*=''Z",
+      'Content-Type: multipart/mixed; boundary="P"; boundary*0="Z"',
+      "Content-Type: multipart/mixed; boundary*=us-ascii''Z; boundary=\"P\"",
+    ];
+    for (const contentType of contentTypes) {
+      const outcome = await scan(crlf(evasion.withContentTypes([contentType])));
+      assert.equal(outcome.verdict.category, 'unscannable', contentType);
+      assert.ok(signatures(outcome).includes('mime.ambiguous-structure'), contentType);
+    }
+  });
+
+  it('accepts boundary repeated as the same boundary*', async () => {
+    const contentType = "Content-Type: multipart/mixed; boundary=\"Z\"; boundary*=us-ascii'en'%5A";
+    const outcome = await scan(crlf(evasion.withContentTypes([contentType])));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.ok(!signatures(outcome).includes('mime.ambiguous-structure'));
+  });
+
   it('accepts a filename repeated in RFC 2231 form', async () => {
     const text = crlf([
       ...BASE_HEADERS,
