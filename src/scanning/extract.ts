@@ -22,7 +22,7 @@ import type {
   ScanContext,
   TextBody,
 } from './types.js';
-import { decodeUuencodedLines, findUuencodedBlocks } from './uuencode.js';
+import { decodeUuencodedLines, findUuencodedBlocks, MAX_UUENCODED_BLOCKS } from './uuencode.js';
 
 const NESTED_MESSAGE_TYPES = new Set(['message/rfc822', 'message/global', 'message/news']);
 const MBOX_TYPES = new Set(['application/mbox', 'application/x-mbox']);
@@ -371,16 +371,21 @@ class MessageWalker {
   }
 
   private async addUuencodedBlocks(part: ContentPart, text: string): Promise<void> {
-    for (const [index, block] of findUuencodedBlocks(text).entries()) {
+    const { blocks, truncated } = findUuencodedBlocks(text);
+    for (const [index, block] of blocks.entries()) {
       const path = `${part.path}#uu${index + 1}`;
       await this.addDecodedAttachment(part, path, block.filename, block.content);
+    }
+    if (truncated) {
+      this.budget.report('limit.uuencoded-blocks', 'unscannable', part.path,
+        `a text part has more than ${MAX_UUENCODED_BLOCKS} uuencoded blocks, so the rest were not scanned`);
     }
   }
 
   /** Decodes a part sent with Content-Transfer-Encoding x-uuencode, which postal-mime leaves encoded. */
   private async addUuencodedTransfer(part: ContentPart): Promise<void> {
     const text = Buffer.from(part.content).toString('latin1');
-    if (findUuencodedBlocks(text).length > 0) {
+    if (findUuencodedBlocks(text).blocks.length > 0) {
       await this.addUuencodedBlocks(part, text);
       return;
     }

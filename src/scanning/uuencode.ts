@@ -5,8 +5,17 @@ export interface UuencodedBlock {
   content?: Uint8Array;
 }
 
+/** The blocks of one text body, and whether blocks past MAX_UUENCODED_BLOCKS were left unread. */
+export interface UuencodedBlocks {
+  blocks: UuencodedBlock[];
+  truncated: boolean;
+}
+
 const BEGIN_LINE = /^begin(?:-base64)? +[0-7]{3,4} +(.+?)[ \t\r]*$/gm;
-/** Most blocks read from one body; more are ignored (and counted as a truncated extraction). */
+/**
+ * Most blocks read from one body. A `begin` line past them sets `truncated`, which the extractor
+ * reports as the `limit.uuencoded-blocks` unscannable finding, because those blocks are never scanned.
+ */
 export const MAX_UUENCODED_BLOCKS = 64;
 
 /**
@@ -14,11 +23,14 @@ export const MAX_UUENCODED_BLOCKS = 64;
  * space line, `end`), as older Outlook and Usenet clients still send them. MIME parsers treat
  * these as plain text, so without this step antivirus would never see the file.
  */
-export function findUuencodedBlocks(text: string): UuencodedBlock[] {
+export function findUuencodedBlocks(text: string): UuencodedBlocks {
   const blocks: UuencodedBlock[] = [];
   BEGIN_LINE.lastIndex = 0;
   let match: RegExpExecArray | null;
-  while ((match = BEGIN_LINE.exec(text)) !== null && blocks.length < MAX_UUENCODED_BLOCKS) {
+  while ((match = BEGIN_LINE.exec(text)) !== null) {
+    if (blocks.length >= MAX_UUENCODED_BLOCKS) {
+      return { blocks, truncated: true };
+    }
     const bodyStart = match.index + match[0].length + 1;
     const endMatch = /^end\s*$/m.exec(text.slice(bodyStart));
     const bodyEnd = endMatch ? bodyStart + endMatch.index : text.length;
@@ -30,7 +42,7 @@ export function findUuencodedBlocks(text: string): UuencodedBlock[] {
     });
     BEGIN_LINE.lastIndex = bodyEnd;
   }
-  return blocks;
+  return { blocks, truncated: false };
 }
 
 /**

@@ -368,6 +368,34 @@ describe('uuencode in text leaves', () => {
       assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '1#uu1');
     });
   }
+
+  it('reports blocks past the 64 block limit', async () => {
+    const harmless = uuencode(Buffer.from('harmless text'), 'note.txt');
+    const text = crlf([
+      ...BASE_HEADERS,
+      'Content-Type: text/plain',
+      '',
+      ...Array.from({ length: 64 }, () => harmless),
+      uuencode(Buffer.from(EICAR), 'eicar.com'),
+    ]);
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'limit.uuencoded-blocks'), '1');
+  });
+
+  it('reports no limit for 64 blocks', async () => {
+    const harmless = uuencode(Buffer.from('harmless text'), 'note.txt');
+    const text = crlf([
+      ...BASE_HEADERS,
+      'Content-Type: text/plain',
+      '',
+      ...Array.from({ length: 63 }, () => harmless),
+      uuencode(Buffer.from(EICAR), 'eicar.com'),
+    ]);
+    const outcome = await scan(text);
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.ok(!signatures(outcome).includes('limit.uuencoded-blocks'));
+  });
 });
 
 describe('header block after a failed parse', () => {
