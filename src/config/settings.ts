@@ -16,15 +16,25 @@ export const MAX_SCAN_WORKERS = 64;
 const MIN_WORKER_HEAP_MB = 128;
 
 /**
+ * Maximum V8 heap of a scan worker, in MiB (64 GiB). Each of up to MAX_SCAN_WORKERS workers may
+ * grow to it, so a larger value is a typo rather than memory a host can give.
+ */
+const MAX_WORKER_HEAP_MB = 65_536;
+
+/**
  * A positive whole number written in decimal digits. 0, negatives, text, exponents (`1e3`), hex and
  * surrounding spaces are rejected rather than read as something the operator did not write.
  */
-const positiveInt = (fallback: number) =>
+const positiveInt = (
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+  maxMessage = `must be at most ${max}`,
+) =>
   z
     .string()
     .regex(/^[0-9]+$/, 'must be a whole number written in decimal digits')
     .transform(Number)
-    .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))
+    .pipe(z.number().min(1, 'must be at least 1').max(max, maxMessage))
     .default(fallback);
 
 /**
@@ -32,7 +42,7 @@ const positiveInt = (fallback: number) =>
  * would overflow the timer it sets: Node fires a `setTimeout` longer than 2^31 - 1 ms at once.
  */
 const boundedInt = (fallback: number, max: number, unit: string) =>
-  positiveInt(fallback).pipe(z.number().max(max, `must be at most ${max} ${unit}`));
+  positiveInt(fallback, max, `must be at most ${max} ${unit}`);
 
 /** Maximum of a duration setting in minutes or hours: one year. */
 const YEAR_MINUTES = 525_600;
@@ -115,7 +125,7 @@ const port = (fallback: number) =>
     .string()
     .regex(/^[0-9]+$/, 'must be a port number written in decimal digits')
     .transform(Number)
-    .pipe(z.number().int().min(1).max(65_535))
+    .pipe(z.number().min(1, 'must be at least 1').max(65_535, 'must be at most 65535'))
     .default(fallback);
 
 /** A host name or IP address, without a port or scheme. */
@@ -147,9 +157,17 @@ export const settingsSchema = z.strictObject({
   MAILSWEEP_SCAN_WORKERS: boundedInt(2, MAX_SCAN_WORKERS, 'worker processes'),
   // A worker needs about 44 MiB of heap to load the shipped spam model and exits during start-up
   // with less (measured with Node 20.20 on Linux x64). 128 leaves room to scan a small message.
-  MAILSWEEP_WORKER_MAX_HEAP_MB: positiveInt(1024).pipe(
-    z.number().min(MIN_WORKER_HEAP_MB, `must be at least ${MIN_WORKER_HEAP_MB} MiB, so that a worker can start`),
-  ),
+  MAILSWEEP_WORKER_MAX_HEAP_MB: z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number written in decimal digits')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(MIN_WORKER_HEAP_MB, `must be at least ${MIN_WORKER_HEAP_MB} MiB, so that a worker can start`)
+        .max(MAX_WORKER_HEAP_MB, `must be at most ${MAX_WORKER_HEAP_MB} MiB (64 GiB)`),
+    )
+    .default(1024),
 
   MAILSWEEP_ACTION_SPAM: action('junk'),
   MAILSWEEP_ACTION_PHISHING: action('quarantine'),

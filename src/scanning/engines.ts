@@ -29,7 +29,8 @@ export async function createEmbeddedEngines(settings: Settings): Promise<ScanEng
     const code = error instanceof ScannerError ? error.code : 'model-invalid';
     const message =
       fileErrorCode(error) === undefined
-        ? 'MAILSWEEP_SPAM_MODEL_PATH names a file that is not a valid spam model; retrain it with `mailsweep train`'
+        ? `MAILSWEEP_SPAM_MODEL_PATH: ${settings.spam.modelPath} is not a valid spam model; ` +
+          'retrain it with `mailsweep train`, or unset it for the shipped model'
         : `MAILSWEEP_SPAM_MODEL_PATH: ${settings.spam.modelPath} ${describeFileError(error)}; ` +
           'set it to a model written by `mailsweep train`, or unset it for the shipped model';
     throw new ScannerError(code, message, { cause: error });

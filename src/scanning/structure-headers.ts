@@ -18,16 +18,16 @@ const DECODING_FIELDS: ReadonlySet<string> = new Set(['content-type', 'content-t
 /**
  * The start of an RFC 2047 encoded-word, as in `=?us-ascii?Q?multipart/mixed?=`. A media type or
  * transfer encoding token cannot contain `=` or `?` (RFC 2045 section 5.1), so the start is enough,
- * also when the encoded text holds a `;`.
+ * also when the encoded text contains a `;`.
  */
 const ENCODED_WORD_START = '=?';
 
 /**
  * Returns why a part's structure header fields allow more than one reading, as
  * `Content-Type occurs twice with different values`, or undefined when they allow one. A field or
- * parameter that occurs twice with different values is ambiguous, and so is an RFC 2047
- * encoded-word in the media type or transfer encoding: RFC 2047 section 5 forbids it there, so
- * postal-mime reads it literally, but some readers (Python's email package) decode it. Values are
+ * parameter that occurs twice with different values is ambiguous. So is an RFC 2047 encoded-word
+ * in the media type or transfer encoding, because RFC 2047 section 5 forbids it there and
+ * postal-mime reads it literally, but Python's email package decodes it. Values are
  * compared with white space runs collapsed, and case kept, because a boundary is case sensitive.
  * A part without repeats costs one pass over its fields.
  */
@@ -112,8 +112,8 @@ function decodePercent(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    // An invalid escape or a charset other than UTF-8: keep the text, so a different boundary
-    // still compares as different.
+    // An invalid escape or a charset other than UTF-8 keeps the text as written, so a different
+    // boundary still compares as different.
     return text;
   }
 }

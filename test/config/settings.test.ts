@@ -260,6 +260,39 @@ describe('loadSettings bounds', () => {
     assert.match(message, /MAILSWEEP_WORKER_MAX_HEAP_MB: must be at least 128 MiB/);
     assert.equal(loadSettings({ MAILSWEEP_WORKER_MAX_HEAP_MB: '128' }).workers.maxHeapMb, 128);
   });
+
+  it('rejects a worker heap past 64 GiB', () => {
+    const message = rejectionOf({ MAILSWEEP_WORKER_MAX_HEAP_MB: '99999999' });
+    assert.match(message, /MAILSWEEP_WORKER_MAX_HEAP_MB: must be at most 65536 MiB/);
+    assert.equal(loadSettings({ MAILSWEEP_WORKER_MAX_HEAP_MB: '65536' }).workers.maxHeapMb, 65_536);
+  });
+
+  for (const key of [
+    'MAILSWEEP_SCAN_TIMEOUT_MS',
+    'MAILSWEEP_SCAN_WORKERS',
+    'MAILSWEEP_CLAMD_READ_TIMEOUT_MS',
+    'MAILSWEEP_MAX_MESSAGE_BYTES',
+    'MAILSWEEP_CLAMD_PORT',
+  ]) {
+    it(`words a zero ${key} in own terms`, () => {
+      const message = rejectionOf({ [key]: '0' });
+      assert.equal(message, `Invalid settings: ${key}: must be at least 1`);
+    });
+  }
+
+  it('rejects a huge number with one message', () => {
+    const message = rejectionOf({ MAILSWEEP_MAX_MESSAGE_BYTES: '99999999999999999999' });
+    assert.equal(
+      message,
+      'Invalid settings: MAILSWEEP_MAX_MESSAGE_BYTES: must be at most 9007199254740991',
+    );
+  });
+
+  it('rejects a huge bounded number with one message', () => {
+    const message = rejectionOf({ MAILSWEEP_SCAN_TIMEOUT_MS: '99999999999999999999' });
+    assert.doesNotMatch(message, /Too big|expected/);
+    assert.equal(message.split('MAILSWEEP_SCAN_TIMEOUT_MS').length, 2);
+  });
 });
 
 describe('loadSettings schedules and URLs', () => {

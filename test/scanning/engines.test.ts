@@ -72,7 +72,14 @@ describe('createEmbeddedEngines spam model errors', () => {
       await writeFile(file, '{"tokens": 3}');
       await assert.rejects(
         createEmbeddedEngines(testSettings({ MAILSWEEP_SPAM_MODEL_PATH: file })),
-        /MAILSWEEP_SPAM_MODEL_PATH names a file that is not a valid spam model/,
+        (error: unknown) => {
+          assert.ok(error instanceof Error);
+          assert.equal(
+            error.message.split('; ')[0],
+            `MAILSWEEP_SPAM_MODEL_PATH: ${file} is not a valid spam model`,
+          );
+          return true;
+        },
       );
     } finally {
       await rm(folder, { recursive: true, force: true });
