@@ -132,20 +132,25 @@ export function createReleaseHandlers(kit: ApiKit, deps: ReleaseApiDependencies)
       await kit.record(call, action, 'invalid', { quarantineId: id, detail: 'released' });
       return { status: 409, json: { error: 'The item was already released', releasedAt: row.releasedAt } };
     }
-    // Checked before the mailbox client is built, so that a host without mailbox settings returns
-    // 409 for an item stored by the command line rather than a configuration error.
-    if (normalizeMailbox(metadata.mailbox) === '' && body.recipients === undefined) {
-      await kit.record(call, action, 'invalid', { quarantineId: id, detail: 'no-mailbox' });
-      return { status: 409, json: { error: NO_MAILBOX_ERROR } };
-    }
+    // The permission check comes first, so that a caller who may not release gets 403 rather than
+    // advice to download or to release as an administrator. An item with no mailbox offers no
+    // `release` action, so an administrator releasing it without recipients passes here.
     const allowed = await actionsFor(call, metadata);
-    if (!allowed.includes('release') && !(call.principal.isAdmin && body.recipients !== undefined)) {
+    const noMailbox = normalizeMailbox(metadata.mailbox) === '';
+    const adminCanTry = call.principal.isAdmin && (body.recipients !== undefined || noMailbox);
+    if (!allowed.includes('release') && !adminCanTry) {
       await kit.record(call, action, 'forbidden', { quarantineId: id });
       const error = allowed.includes('request-release')
         ? `Items in category ${metadata.verdict.category} are released by an administrator: ` +
           'ask for it with POST release-requests'
         : 'Only administrators and the owner of the mailbox may release this item';
       return { status: 403, json: { error } };
+    }
+    // Checked before the mailbox client is built, so that a host without mailbox settings returns
+    // 409 for an item stored by the command line rather than a configuration error.
+    if (noMailbox && body.recipients === undefined) {
+      await kit.record(call, action, 'invalid', { quarantineId: id, detail: 'no-mailbox' });
+      return { status: 409, json: { error: NO_MAILBOX_ERROR } };
     }
     if (deps.releaseTarget === undefined) {
       return { status: 501, json: { error: 'Release is not configured on this host' } };

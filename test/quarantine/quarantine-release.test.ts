@@ -195,6 +195,29 @@ describe('POST /api/quarantine/items/{id}/release', () => {
     assert.equal(entry?.detail, 'no-mailbox');
   });
 
+  it('returns 403 to a user for a command-line item', async () => {
+    const setup = await setUp();
+    const item = newItem(setup.address, {
+      recipients: [setup.address],
+      source: 'scan/invoice.eml',
+      verdict: {
+        category: 'unscannable',
+        action: 'quarantine',
+        findings: [finding('unscannable', 'limit.mime-depth')],
+        durationMs: 1,
+      },
+    });
+    delete item.mailbox;
+    const { id } = await setup.fixture.store.put(plainMessage(), item);
+
+    const response = await release(setup, setup.owner, id);
+
+    assert.equal(response.status, 403, JSON.stringify(response.json));
+    assert.doesNotMatch(jsonOf<{ error: string }>(response).error, /no mailbox|download/);
+    const [entry] = await releaseEntries(setup, id);
+    assert.equal(entry?.result, 'forbidden');
+  });
+
   it('offers no release for a command-line item', async () => {
     const setup = await setUp();
     const item = newItem(setup.address, { recipients: [setup.address], source: 'scan/invoice.eml' });
