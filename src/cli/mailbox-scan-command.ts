@@ -22,6 +22,7 @@ import { summarizeScan, type ScanSummary } from '../scans/scan-summary.js';
 import { startScan } from '../scans/start-scan.js';
 import { ScannerError } from '../shared/errors.js';
 import { createJsonLogger, type Logger } from '../shared/logger.js';
+import { toVisibleJson } from '../shared/visible-text.js';
 import { openStateTable, STATE_TABLES } from '../state/tables.js';
 import { LOCAL_DATA_FOLDER } from './open-store.js';
 
@@ -141,7 +142,7 @@ export async function runMailboxScan(
       items.push(item);
     }
     if (flags.report !== undefined) {
-      await writeFile(flags.report, items.map((item) => JSON.stringify(item)).join('\n') + '\n');
+      await writeFile(flags.report, items.map((item) => toVisibleJson(item)).join('\n') + '\n');
     }
     return { summary, items };
   } finally {

@@ -15,6 +15,7 @@ import { describeFileError } from '../shared/file-errors.js';
 import { parseQuarantineId } from '../quarantine/index.js';
 import { rebuildQuarantineIndex } from '../quarantine/indexed-store.js';
 import { createJsonLogger, type LogLevel } from '../shared/logger.js';
+import { toVisibleJson } from '../shared/visible-text.js';
 import { openQuarantineStore } from './open-store.js';
 import { printMailboxScanSummary, runMailboxScan } from './mailbox-scan-command.js';
 import { createProgress, printQuarantineTable, printSummary } from './output.js';
@@ -104,7 +105,7 @@ export async function main(
     .action(async (id: string) => {
       parseQuarantineId(id);
       await withStore(async (store) => {
-        stdout.write(`${JSON.stringify(await store.getMetadata(id), null, 2)}\n`);
+        stdout.write(`${toVisibleJson(await store.getMetadata(id), 2)}\n`);
       });
     });
   quarantine

@@ -8,6 +8,7 @@ import { loadRuleSetFile } from '../rules/rule-file.js';
 import { type RuleTestReport, testRuleSet } from '../rules/rules-api.js';
 import { ScannerError } from '../shared/errors.js';
 import { looksLikeMbox, splitMbox } from '../shared/mbox.js';
+import { toVisibleJson } from '../shared/visible-text.js';
 
 /** Streams, settings and exit status of the `rules` subcommands. */
 export interface RulesCommandOptions {
@@ -69,7 +70,7 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
       if (!looksLikeMbox(raw)) {
         const report = await testRuleSet(ruleSet, raw, settings);
         options.stdout.write(
-          flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report),
+          flags.json ? `${toVisibleJson(report, 2)}\n` : formatReport(report),
         );
         options.setExitCode(0);
         return;
@@ -85,7 +86,7 @@ export function addRulesCommands(program: Command, options: RulesCommandOptions)
         }
       }
       if (flags.json) {
-        options.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+        options.stdout.write(`${toVisibleJson(reports, 2)}\n`);
       }
       options.setExitCode(0);
     });

@@ -8,6 +8,7 @@ import type { Category, Finding, Verdict } from '../scanning/types.js';
 import { ScannerError, toError } from '../shared/errors.js';
 import { describeFileError } from '../shared/file-errors.js';
 import type { Logger } from '../shared/logger.js';
+import { toVisibleJson } from '../shared/visible-text.js';
 import { listMailFiles, readMessages, type SourceMessage } from './message-source.js';
 
 /** One line of the `--report` file. */
@@ -261,7 +262,7 @@ function countLine(summary: ScanSummary, line: ReportLine): void {
 }
 
 async function writeLine(report: WriteStream | undefined, line: ReportLine): Promise<void> {
-  if (report && !report.write(`${JSON.stringify(line)}\n`)) {
+  if (report && !report.write(`${toVisibleJson(line)}\n`)) {
     await once(report, 'drain');
   }
 }

@@ -25,3 +25,22 @@ export function toVisibleText(text: string, options: { multiline?: boolean } = {
     return `⟨U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}⟩`;
   });
 }
+
+/**
+ * Serializes a value as JSON with every character of HIDDEN_CHARACTERS_MULTILINE written as a
+ * `\uXXXX` escape (a surrogate pair past U+FFFF), so that a terminal shows `\u202e` where the
+ * text contains a right-to-left override. JSON.stringify already escapes U+0000 to U+001F inside
+ * strings, and the only raw newlines and spaces it writes are indentation, so the output stays
+ * valid JSON that parses back to the same value.
+ * @param indent spaces of indentation, as JSON.stringify takes them; none for one line.
+ */
+export function toVisibleJson(value: unknown, indent?: number): string {
+  const json = JSON.stringify(value, null, indent);
+  return json.replace(HIDDEN_CHARACTERS_MULTILINE, (character) => {
+    let escaped = '';
+    for (let i = 0; i < character.length; i += 1) {
+      escaped += `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    }
+    return escaped;
+  });
+}

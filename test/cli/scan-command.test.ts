@@ -238,6 +238,25 @@ describe('mailsweep scan', () => {
     assert.deepEqual(await readFile(input), eicar.raw);
   });
 
+  it('shows a bidi control escaped in JSON', async () => {
+    const eicar = samples.find((sample) => sample.file.startsWith('eicar'));
+    assert.ok(eicar);
+    const file = path.join(folder, 'bidi.eml');
+    const raw = eicar.raw.toString('latin1').replace(/^Subject: .*$/m, 'Subject: =?utf-8?Q?invoice=E2=80=AEgpj.exe?=');
+    await writeFile(file, Buffer.from(raw, 'latin1'));
+    const reportPath = path.join(folder, 'bidi.jsonl');
+    assert.equal(await main(['scan', file, '--report', reportPath]), EXIT_FOUND);
+    const reportText = await readFile(reportPath, 'utf8');
+    const line = JSON.parse(reportText) as ReportLine;
+
+    const shown = await runCapturingStdout(['quarantine', 'show', line.quarantineId ?? '']);
+
+    assert.equal(shown.code, 0);
+    assert.ok(!shown.stdout.includes('\u202E'));
+    assert.ok(shown.stdout.includes('invoice\\u202egpj.exe'));
+    assert.equal((JSON.parse(shown.stdout) as QuarantineMetadata).subject, 'invoice\u202Egpj.exe');
+  });
+
   it('finds a message behind an mbox separator without a proper date', async () => {
     const eicar = samples.find((sample) => sample.file.startsWith('eicar'));
     const clean = samples.find((sample) => sample.expected.category === 'clean');

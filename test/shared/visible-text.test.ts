@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { toVisibleText } from '../../src/shared/visible-text.js';
+import { toVisibleJson, toVisibleText } from '../../src/shared/visible-text.js';
 
 describe('toVisibleText', () => {
   it('shows a right-to-left override in a file name', () => {
@@ -32,5 +32,25 @@ describe('toVisibleText', () => {
 
   it('keeps line breaks and tabs in multiline text', () => {
     assert.equal(toVisibleText('a\r\n\tb\u202Ec', { multiline: true }), 'a\r\n\tb⟨U+202E⟩c');
+  });
+});
+
+describe('toVisibleJson', () => {
+  it('escapes a right-to-left override', () => {
+    const json = toVisibleJson({ subject: 'invoice\u202Egpj.exe' });
+    assert.equal(json, '{"subject":"invoice\\u202egpj.exe"}');
+  });
+
+  it('escapes format and C1 control characters', () => {
+    const value = { text: 'a\u200Bb\uFEFFc\u007Fd\u009Be\u2028f\u{E0041}g' };
+    const json = toVisibleJson(value);
+    assert.equal(json, '{"text":"a\\u200bb\\ufeffc\\u007fd\\u009be\\u2028f\\udb40\\udc41g"}');
+    assert.deepEqual(JSON.parse(json), value);
+  });
+
+  it('keeps indentation and joiners', () => {
+    const value = { name: 'Café 👩\u200D💻', list: ['x\ny'] };
+    const json = toVisibleJson(value, 2);
+    assert.equal(json, JSON.stringify(value, null, 2));
   });
 });
