@@ -7,12 +7,14 @@ import { z } from 'zod';
  * server cannot know the caller's zone.
  */
 
-const dateTimeSchema = z.iso.datetime({
-  offset: true,
-  error: 'must be an ISO 8601 date-time with a time zone, such as 2027-01-01T08:00:00Z',
-});
+/** The error of a bound that is neither form; zod reports the first alternative's error. */
+const BOUND_ERROR =
+  'must be an ISO 8601 date-time with a time zone, such as 2027-01-01T08:00:00Z, ' +
+  'or a date alone, such as 2027-01-01 (a UTC day)';
 
-const dateSchema = z.iso.date({ error: 'must be a date such as 2027-01-01' });
+const dateTimeSchema = z.iso.datetime({ offset: true, error: BOUND_ERROR });
+
+const dateSchema = z.iso.date({ error: BOUND_ERROR });
 
 /** A lower bound: a date alone means the start of that UTC day (00:00:00.000Z). */
 export const fromBoundSchema = z

@@ -23,6 +23,19 @@ describe('time bounds', () => {
     }
   });
 
+  it('names both forms in its error', () => {
+    for (const schema of [fromBoundSchema, toBoundSchema]) {
+      const result = schema.safeParse('2027-13-01');
+      assert.equal(result.success, false);
+      const messages = result.error?.issues.map((issue) => issue.message) ?? [];
+      assert.ok(messages.length > 0);
+      for (const message of messages) {
+        assert.match(message, /2027-01-01T08:00:00Z/);
+        assert.match(message, /or a date alone, such as 2027-01-01/);
+      }
+    }
+  });
+
   it('applies to list, bulk filter and verdict queries', () => {
     const bounds = { from: '2027-01-01', to: '2027-01-31' };
     const expected = { from: '2027-01-01T00:00:00.000Z', to: '2027-01-31T23:59:59.999Z' };
