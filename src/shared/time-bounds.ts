@@ -7,7 +7,7 @@ import { z } from 'zod';
  * server cannot know the caller's zone.
  */
 
-/** The error of a bound that is neither form; zod reports the first alternative's error. */
+/** The error of a bound in neither form. Both forms carry it, because zod reports only the first one's. */
 const BOUND_ERROR =
   'must be an ISO 8601 date-time with a time zone, such as 2027-01-01T08:00:00Z, ' +
   'or a date alone, such as 2027-01-01 (a UTC day)';
