@@ -1,6 +1,6 @@
 import type { ScanLimits } from '../config/settings.js';
 import { looksLikeMbox, splitMbox } from '../shared/mbox.js';
-import { expandArchive, isZip } from './archive.js';
+import { containsZip, expandArchive, findPrefixedZip, isZip } from './archive.js';
 import { detectUnsupportedArchive, expandGzip, isGzip } from './compressed.js';
 import { ExtractionBudget } from './extraction-budget.js';
 import { readHeaderBlock } from './header-block.js';
@@ -421,14 +421,7 @@ class MessageWalker {
     if (isTnef(part)) {
       await this.addMembers(extractTnef(part, this.budget));
     } else if (isZip(part.content)) {
-      const members = await expandArchive(part, this.budget, 1);
-      this.parts.push(...members);
-      // expandArchive opens zips inside zips itself; other containers in members are opened here.
-      for (const member of members) {
-        if (!isZip(member.content)) {
-          await this.openContainers(member);
-        }
-      }
+      await this.addZipMembers(part);
     } else if (isGzip(part.content)) {
       if (part.depth >= this.limits.maxArchiveDepth) {
         this.budget.report('limit.archive-depth', 'unscannable', part.path,
@@ -436,11 +429,24 @@ class MessageWalker {
         return;
       }
       await this.addMembers(expandGzip(part, this.budget));
+    } else if (findPrefixedZip(part.content) !== undefined) {
+      await this.addZipMembers(part);
     } else {
       const format = detectUnsupportedArchive(part.content);
       if (format) {
         this.budget.report('archive.unsupported', 'unscannable', part.path,
           `${format} archives cannot be opened, so their contents were not scanned`);
+      }
+    }
+  }
+
+  private async addZipMembers(part: ContentPart): Promise<void> {
+    const members = await expandArchive(part, this.budget, 1);
+    this.parts.push(...members);
+    // expandArchive opens zips inside zips itself; other containers in members are opened here.
+    for (const member of members) {
+      if (!containsZip(member.content)) {
+        await this.openContainers(member);
       }
     }
   }

@@ -16,6 +16,7 @@ import { normalizeTransferEncoding } from '../../src/scanning/transfer-encoding.
 import * as evasion from '../fixtures/evasion-mail.js';
 import { BASE_HEADERS, crlf, toBytes, uuencode } from '../fixtures/hostile-mail.js';
 import { createTestPipeline } from '../helpers/pipeline.js';
+import { buildZip, unicodePathField } from './antivirus/zip-builder.js';
 
 let pipeline: Pipeline;
 
@@ -278,6 +279,58 @@ describe('mbox attachments', () => {
     const outcome = await scan(text);
     assert.equal(outcome.view.nestedMessages.length, 0);
   });
+});
+
+describe('zips behind other bytes', () => {
+  const zip = (): Buffer => buildZip([{ name: 'eicar.com', content: EICAR }]);
+
+  for (const [label, prefix] of [
+    ['a program stub', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)])],
+    ['a text line', Buffer.from('hello\n')],
+  ] as const) {
+    it(`finds EICAR in a zip behind ${label}`, async () => {
+      const content = Buffer.concat([prefix, zip()]);
+      const outcome = await scan(crlf(evasion.withAttachment(content, 'application/zip', 'a.zip')));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!eicar.com');
+    });
+  }
+
+  it('finds EICAR in a self-extracting archive', async () => {
+    const prefix = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)]);
+    const content = buildZip([{ name: 'eicar.com', content: EICAR }], { prefix });
+    const message = evasion.withAttachment(content, 'application/octet-stream', 'setup.exe');
+    const outcome = await scan(crlf(message));
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!eicar.com');
+  });
+
+  it('marks a prefixed zip with bad offsets unscannable', async () => {
+    const content = zip();
+    const endRecord = content.length - 22;
+    content.writeUInt32LE(content.readUInt32LE(endRecord + 16) + 100, endRecord + 16);
+    const prefixed = Buffer.concat([Buffer.from('hello\n'), content]);
+    const outcome = await scan(crlf(evasion.withAttachment(prefixed, 'application/zip', 'a.zip')));
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'archive.corrupt'), '2');
+  });
+});
+
+describe('zip members named as folders', () => {
+  for (const [label, member] of [
+    ['a slash', { name: 'eicar.com/', content: EICAR }],
+    ['a backslash', { name: 'eicar.com\\', content: EICAR }],
+    [
+      'a Unicode Path folder',
+      { name: 'eicar.com', content: EICAR, extraField: unicodePathField('eicar.com', 'docs/') },
+    ],
+  ] as const) {
+    it(`finds EICAR in a member named with ${label}`, async () => {
+      const content = buildZip([member]);
+      const outcome = await scan(crlf(evasion.withAttachment(content, 'application/zip', 'a.zip')));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!eicar.com');
+    });
+  }
 });
 
 describe('uuencode in text leaves', () => {
