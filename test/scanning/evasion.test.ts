@@ -333,6 +333,51 @@ describe('zip members named as folders', () => {
   }
 });
 
+describe('attachments named .eml', () => {
+  for (const type of ['application/octet-stream', 'text/plain']) {
+    it(`reads a ${type} .eml as a message`, async () => {
+      const message = evasion.withAttachment(evasion.forwardedEicar(), type, 'forward.eml');
+      const outcome = await scan(crlf(message));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2/2');
+      const nested = outcome.view.nestedMessages.map((entry) => entry.path);
+      assert.deepEqual(nested, ['2']);
+    });
+  }
+
+  it('reads an .eml zip member as a message', async () => {
+    const zip = buildZip([{ name: 'fwd.eml', content: evasion.forwardedEicar() }]);
+    const outcome = await scan(crlf(evasion.withAttachment(zip, 'application/zip', 'a.zip')));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!fwd.eml/2');
+  });
+
+  it('reads an .eml TNEF attachment as a message', async () => {
+    const tnef = evasion.tnefWithAttachment('fwd.eml', Buffer.from(evasion.forwardedEicar()));
+    const message = evasion.withAttachment(tnef, 'application/ms-tnef', 'winmail.dat');
+    const outcome = await scan(crlf(message));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2#tnef1/2');
+  });
+
+  it('keeps .eml messages within the depth limit', async () => {
+    const shallow = await createTestPipeline({ MAILSWEEP_MAX_MIME_DEPTH: '1' });
+    const inner = evasion.withAttachment(evasion.forwardedEicar(), 'text/plain', 'inner.eml');
+    const outer = evasion.withAttachment(crlf(inner), 'text/plain', 'outer.eml');
+    const outcome = await shallow.scan(toBytes(crlf(outer)));
+    assert.ok(signatures(outcome).includes('limit.mime-depth'));
+    assert.notEqual(outcome.verdict.category, 'clean');
+  });
+
+  it('leaves a binary file named .eml alone', async () => {
+    const binary = Buffer.alloc(64, 0xff);
+    const message = evasion.withAttachment(binary, 'application/octet-stream', 'x.eml');
+    const outcome = await scan(crlf(message));
+    assert.equal(outcome.view.nestedMessages.length, 0);
+    assert.equal(outcome.verdict.category, 'clean');
+  });
+});
+
 describe('uuencode in text leaves', () => {
   for (const type of ['text/html', 'text/csv']) {
     it(`decodes a uuencoded block in ${type}`, async () => {
