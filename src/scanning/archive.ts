@@ -20,7 +20,7 @@ const CENTRAL_DIRECTORY_HEADER_MAGIC = [0x50, 0x4b, 0x01, 0x02];
 
 /** Size of the end of central directory record without its comment, in bytes. */
 const END_OF_CENTRAL_DIRECTORY_BYTES = 22;
-/** The end record lies within its own size plus a comment of at most 65,535 bytes of the end. */
+/** Bytes searched from the end for the end record: its size plus a comment of up to 65,535. */
 const END_OF_CENTRAL_DIRECTORY_SEARCH_BYTES = END_OF_CENTRAL_DIRECTORY_BYTES + 0xffff;
 
 /** General-purpose bit 0: the member is encrypted (traditional PKWARE or WinZip AES). */
@@ -38,7 +38,7 @@ export function isZip(content: Uint8Array): boolean {
 
 /**
  * Finds a zip that other bytes precede, as in a self-extracting archive (a program with a zip
- * appended) or a zip behind a line of text. unzip and Python's zipfile open such files. Returns
+ * appended) or a zip behind a line of text. unzip 6.0 and Python's zipfile open such files. Returns
  * the offset from which the zip's own offsets count: 0 when the archiver adjusted them for the
  * prefix (`zip -A`), the prefix length when it did not, and -1 when they point before the start.
  * Returns undefined for a zip at offset 0, which {@link isZip} finds, and for content that is no
@@ -61,6 +61,8 @@ export function findPrefixedZip(content: Uint8Array): number | undefined {
   const directoryBytes = buffer.readUInt32LE(end + 12);
   const directoryOffset = buffer.readUInt32LE(end + 16);
   const directoryStart = end - directoryBytes;
+  // NOTE: a prefixed Zip64 archive, whose end record contains 0xffffffff in these fields, is either
+  // missed here or reported as corrupt, because the Zip64 end record is not read.
   // A central directory header where the end record puts it, and a local header before it, make
   // an accidental match in other binary content unlikely.
   if (entryCount === 0 || directoryStart < 0) {
@@ -218,7 +220,7 @@ interface ScannedName {
 /**
  * Names a member. A folder entry, whose name ends in `/`, is still read when it has data, because
  * a client may extract it as a file under another reading of the name: the header name where the
- * Info-ZIP Unicode Path field says `docs/`, or `eicar.com\` (which yauzl turns into `eicar.com/`)
+ * Info-ZIP Unicode Path field gives `docs/`, or `eicar.com\` (which yauzl turns into `eicar.com/`)
  * on systems where the backslash is no separator. Such a member is named by its header name.
  */
 function toScannedName(entry: Entry): ScannedName {
