@@ -16,6 +16,12 @@ const RATIO_CHECK_FLOOR_BYTES = 1024 * 1024;
 
 const LOCAL_FILE_HEADER_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 const END_OF_CENTRAL_DIRECTORY_MAGIC = [0x50, 0x4b, 0x05, 0x06];
+const CENTRAL_DIRECTORY_HEADER_MAGIC = [0x50, 0x4b, 0x01, 0x02];
+
+/** Size of the end of central directory record without its comment, in bytes. */
+const END_OF_CENTRAL_DIRECTORY_BYTES = 22;
+/** Bytes searched from the end for the end record: its size plus a comment of up to 65,535. */
+const END_OF_CENTRAL_DIRECTORY_SEARCH_BYTES = END_OF_CENTRAL_DIRECTORY_BYTES + 0xffff;
 
 /** General-purpose bit 0: the member is encrypted (traditional PKWARE or WinZip AES). */
 const FLAG_ENCRYPTED = 0x0001;
@@ -28,6 +34,53 @@ export function isZip(content: Uint8Array): boolean {
     startsWith(content, LOCAL_FILE_HEADER_MAGIC) ||
     startsWith(content, END_OF_CENTRAL_DIRECTORY_MAGIC)
   );
+}
+
+/**
+ * Finds a zip that other bytes precede, as in a self-extracting archive (a program with a zip
+ * appended) or a zip behind a line of text. unzip 6.0 and Python's zipfile open such files. Returns
+ * the offset from which the zip's own offsets count: 0 when the archiver adjusted them for the
+ * prefix (`zip -A`), the prefix length when it did not, and -1 when they point before the start.
+ * Returns undefined for a zip at offset 0, which {@link isZip} finds, and for content that is no
+ * zip. The search reads only the last 65,557 bytes, so parts that are not zips cost little.
+ */
+export function findPrefixedZip(content: Uint8Array): number | undefined {
+  if (isZip(content) || content.length < END_OF_CENTRAL_DIRECTORY_BYTES) {
+    return undefined;
+  }
+  const buffer = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  const searchStart = Math.max(0, buffer.length - END_OF_CENTRAL_DIRECTORY_SEARCH_BYTES);
+  const tail = buffer.subarray(searchStart);
+  const tailEnd = tail.lastIndexOf(Buffer.from(END_OF_CENTRAL_DIRECTORY_MAGIC));
+  const end = searchStart + tailEnd;
+  if (tailEnd < 0 || end + END_OF_CENTRAL_DIRECTORY_BYTES > buffer.length) {
+    return undefined;
+  }
+
+  const entryCount = buffer.readUInt16LE(end + 10);
+  const directoryBytes = buffer.readUInt32LE(end + 12);
+  const directoryOffset = buffer.readUInt32LE(end + 16);
+  const directoryStart = end - directoryBytes;
+  // NOTE: a prefixed Zip64 archive, whose end record contains 0xffffffff in these fields, is either
+  // missed here or reported as corrupt, because the Zip64 end record is not read.
+  // A central directory header where the end record puts it, and a local header before it, make
+  // an accidental match in other binary content unlikely.
+  if (entryCount === 0 || directoryStart < 0) {
+    return undefined;
+  }
+  if (!hasMagicAt(buffer, directoryStart, CENTRAL_DIRECTORY_HEADER_MAGIC)) {
+    return undefined;
+  }
+  const firstLocalHeader = buffer.indexOf(Buffer.from(LOCAL_FILE_HEADER_MAGIC));
+  if (firstLocalHeader < 0 || firstLocalHeader >= directoryStart) {
+    return undefined;
+  }
+  return Math.max(-1, directoryStart - directoryOffset);
+}
+
+/** True when the content is a zip, at offset 0 or behind other bytes. */
+export function containsZip(content: Uint8Array): boolean {
+  return isZip(content) || findPrefixedZip(content) !== undefined;
 }
 
 /**
@@ -84,7 +137,16 @@ async function readZip(
   archiveDepth: number,
   members: ContentPart[],
 ): Promise<void> {
-  const buffer = Buffer.from(part.content.buffer, part.content.byteOffset, part.content.byteLength);
+  const buffer = zipBytesOf(part.content);
+  if (buffer === undefined) {
+    budget.report(
+      'archive.corrupt',
+      'unscannable',
+      part.path,
+      'zip behind other bytes has offsets that point before its start',
+    );
+    return;
+  }
   // With decodeStrings on, yauzl rejects the whole archive for a member named `../x` or `/x`.
   // Names are decoded below without that check, because nothing is written to disk. Sizes are
   // checked against the real output, so yauzl's declared-size validation is off too.
@@ -98,8 +160,8 @@ async function readZip(
     if (!budget.checkDeadline(part.path)) {
       return;
     }
-    const name = decodeMemberName(entry);
-    if (name.endsWith('/')) {
+    const { name, folder } = toScannedName(entry);
+    if (folder && entry.compressedSize === 0) {
       continue;
     }
     const path = `${part.path}!${name}`;
@@ -119,28 +181,66 @@ async function readZip(
     }
     ranges.push(range);
 
-    info.memberCount += 1;
-    info.declaredBytes += entry.uncompressedSize;
     const compressed = buffer.subarray(range.dataStart, range.end);
     const member = toMemberPart(part, path, name);
     const keepReading = await fillMember(member, entry, compressed, info, budget);
-    members.push(member);
+    // A folder entry whose data inflates to nothing, e.g. a deflated empty stream, is no member.
+    if (!folder || member.encrypted === true || member.content.length > 0) {
+      info.memberCount += 1;
+      info.declaredBytes += entry.uncompressedSize;
+      members.push(member);
+    }
     if (!keepReading) {
       return;
     }
 
-    if (!member.encrypted && isZip(member.content)) {
+    if (!member.encrypted && containsZip(member.content)) {
       members.push(...(await expandArchive(member, budget, archiveDepth + 1)));
     }
   }
 }
 
-/** Decodes the member name as CP437 or UTF-8 (bit 11 or the Info-ZIP Unicode Path field). */
-function decodeMemberName(entry: Entry): string {
+/**
+ * Returns the bytes from which the zip's offsets count: the whole content for a zip at offset 0
+ * or one whose offsets include its prefix, or the content after the prefix. Returns undefined
+ * when the offsets point before the content's start.
+ */
+function zipBytesOf(content: Uint8Array): Buffer | undefined {
+  const buffer = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  const start = findPrefixedZip(content) ?? 0;
+  return start < 0 ? undefined : buffer.subarray(start);
+}
+
+/** The name a member is scanned under, and whether the entry reads as a folder. */
+interface ScannedName {
+  name: string;
+  folder: boolean;
+}
+
+/**
+ * Names a member. A folder entry, whose name ends in `/`, is still read when it has data, because
+ * a client may extract it as a file under another reading of the name: the header name where the
+ * Info-ZIP Unicode Path field gives `docs/`, or `eicar.com\` (which yauzl turns into `eicar.com/`)
+ * on systems where the backslash is no separator. Such a member is named by its header name.
+ */
+function toScannedName(entry: Entry): ScannedName {
+  const name = decodeMemberName(entry, entry.extraFields);
+  if (!name.endsWith('/')) {
+    return { name, folder: false };
+  }
+  const headerName = decodeMemberName(entry, []).replace(/\/+$/, '');
+  return { name: headerName === '' ? name : headerName, folder: true };
+}
+
+/**
+ * Decodes the member name as CP437 or UTF-8 (bit 11, or the Info-ZIP Unicode Path field when
+ * `extraFields` contains one), with backslashes turned into `/`.
+ */
+function decodeMemberName(entry: Entry, extraFields: Entry['extraFields']): string {
   return yauzl.getFileNameLowLevel(
     entry.generalPurposeBitFlag,
     entry.fileNameRaw,
-    entry.extraFields,
+    extraFields,
     false,
   );
 }
@@ -287,5 +387,13 @@ function reportUnreadable(
 }
 
 function startsWith(content: Uint8Array, magic: readonly number[]): boolean {
-  return content.length >= magic.length && magic.every((byte, index) => content[index] === byte);
+  return hasMagicAt(content, 0, magic);
+}
+
+function hasMagicAt(content: Uint8Array, offset: number, magic: readonly number[]): boolean {
+  return (
+    offset >= 0 &&
+    content.length >= offset + magic.length &&
+    magic.every((byte, index) => content[offset + index] === byte)
+  );
 }

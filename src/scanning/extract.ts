@@ -1,6 +1,6 @@
 import type { ScanLimits } from '../config/settings.js';
 import { looksLikeMbox, splitMbox } from '../shared/mbox.js';
-import { expandArchive, isZip } from './archive.js';
+import { containsZip, expandArchive, findPrefixedZip, isZip } from './archive.js';
 import { detectUnsupportedArchive, expandGzip, isGzip } from './compressed.js';
 import { ExtractionBudget } from './extraction-budget.js';
 import { readHeaderBlock } from './header-block.js';
@@ -27,6 +27,8 @@ import { decodeUuencodedLines, findUuencodedBlocks, MAX_UUENCODED_BLOCKS } from 
 const NESTED_MESSAGE_TYPES = new Set(['message/rfc822', 'message/global', 'message/news']);
 const MBOX_TYPES = new Set(['application/mbox', 'application/x-mbox']);
 const MBOX_FILENAME = /\.(?:mbox|mbx)$/i;
+/** Mail clients open a file named `.eml` as an RFC 5322 message whatever its declared type. */
+const MESSAGE_FILENAME = /\.eml$/i;
 /** A line that may be a multipart delimiter, which a client may read parts behind. */
 const DELIMITER_LIKE_LINE = /^--[!-~]/m;
 
@@ -424,17 +426,12 @@ class MessageWalker {
    * in a format extraction cannot open is an `unscannable` finding, because its members go unread.
    */
   private async openContainers(part: ContentPart): Promise<void> {
-    if (isTnef(part)) {
+    if (isNamedMessage(part)) {
+      await this.visitNamedMessage(part);
+    } else if (isTnef(part)) {
       await this.addMembers(extractTnef(part, this.budget));
     } else if (isZip(part.content)) {
-      const members = await expandArchive(part, this.budget, 1);
-      this.parts.push(...members);
-      // expandArchive opens zips inside zips itself; other containers in members are opened here.
-      for (const member of members) {
-        if (!isZip(member.content)) {
-          await this.openContainers(member);
-        }
-      }
+      await this.addZipMembers(part);
     } else if (isGzip(part.content)) {
       if (part.depth >= this.limits.maxArchiveDepth) {
         this.budget.report('limit.archive-depth', 'unscannable', part.path,
@@ -442,11 +439,40 @@ class MessageWalker {
         return;
       }
       await this.addMembers(expandGzip(part, this.budget));
+    } else if (findPrefixedZip(part.content) !== undefined) {
+      await this.addZipMembers(part);
     } else {
       const format = detectUnsupportedArchive(part.content);
       if (format) {
         this.budget.report('archive.unsupported', 'unscannable', part.path,
           `${format} archives cannot be opened, so their contents were not scanned`);
+      }
+    }
+  }
+
+  /**
+   * Reads a part, archive member or TNEF attachment named `.eml` as a nested message at its own
+   * path, within the depth, part and size limits of the whole message. The part itself stays in
+   * the scan too, so antivirus and attachment policy still see its raw bytes and name.
+   */
+  private async visitNamedMessage(part: ContentPart): Promise<void> {
+    if (this.partsUsed >= this.limits.maxMimeParts) {
+      this.budget.report('limit.mime-parts', 'unscannable', part.path,
+        `more than ${this.limits.maxMimeParts} MIME parts`);
+      return;
+    }
+    if (this.budget.checkDeadline(part.path)) {
+      await this.visitNestedMessage(part.content, part.path, part.depth);
+    }
+  }
+
+  private async addZipMembers(part: ContentPart): Promise<void> {
+    const members = await expandArchive(part, this.budget, 1);
+    this.parts.push(...members);
+    // expandArchive opens zips inside zips itself; other containers in members are opened here.
+    for (const member of members) {
+      if (!containsZip(member.content)) {
+        await this.openContainers(member);
       }
     }
   }
@@ -559,6 +585,14 @@ function findEpilogue(root: MimeNode, bytes: Uint8Array): Uint8Array | undefined
   }
   const lineEnd = index < 0 ? -1 : buffer.indexOf(0x0a, index);
   return lineEnd < 0 ? undefined : bytes.subarray(lineEnd + 1);
+}
+
+/**
+ * Tests whether a part is named `.eml` and starts with a header field, so that a binary file or
+ * plain text given that name is not parsed as a message.
+ */
+function isNamedMessage(part: ContentPart): boolean {
+  return MESSAGE_FILENAME.test(part.filename ?? '') && readHeaderBlock(part.content).length > 0;
 }
 
 function isMbox(part: ContentPart): boolean {

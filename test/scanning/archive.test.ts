@@ -3,11 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 
-import { expandArchive, isZip } from '../../src/scanning/archive.js';
+import { expandArchive, findPrefixedZip, isZip } from '../../src/scanning/archive.js';
 import { ExtractionBudget } from '../../src/scanning/extraction-budget.js';
 import type { ContentPart, Deadline } from '../../src/scanning/types.js';
 import { createEmbeddedAntivirus } from '../../src/scanning/antivirus/index.js';
-import { buildZip, zeroBombData, type ZipMember } from './antivirus/zip-builder.js';
+import {
+  buildZip,
+  unicodePathField,
+  zeroBombData,
+  type ZipMember,
+} from './antivirus/zip-builder.js';
 import {
   createBudget,
   DEFAULT_LIMITS,
@@ -53,6 +58,136 @@ describe('isZip', () => {
     assert.equal(isZip(Buffer.from('PK')), false);
     assert.equal(isZip(Buffer.from('%PDF-1.7')), false);
     assert.equal(isZip(new Uint8Array(0)), false);
+  });
+});
+
+describe('findPrefixedZip', () => {
+  const eicarZip = (): Buffer => buildZip([{ name: 'eicar.com', content: EICAR }]);
+  const programStub = (): Buffer => Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)]);
+
+  it('returns the prefix length when offsets ignore it', () => {
+    const content = Buffer.concat([Buffer.from('hello\n'), eicarZip()]);
+    assert.equal(findPrefixedZip(content), 6);
+  });
+
+  it('returns 0 when offsets include the prefix', () => {
+    const content = buildZip([{ name: 'eicar.com', content: EICAR }], { prefix: programStub() });
+    assert.equal(findPrefixedZip(content), 0);
+  });
+
+  it('returns -1 when offsets point before the start', () => {
+    const zip = eicarZip();
+    const endRecord = zip.length - 22;
+    zip.writeUInt32LE(zip.readUInt32LE(endRecord + 16) + 100, endRecord + 16);
+    assert.equal(findPrefixedZip(Buffer.concat([Buffer.from('hi'), zip])), -1);
+  });
+
+  it('leaves a zip at offset 0 to isZip', () => {
+    assert.equal(findPrefixedZip(eicarZip()), undefined);
+  });
+
+  it('rejects an end record without a central directory', () => {
+    const content = Buffer.concat([programStub(), eicarZip().subarray(-22)]);
+    assert.equal(findPrefixedZip(content), undefined);
+  });
+
+  it('rejects content without an end record', () => {
+    assert.equal(findPrefixedZip(programStub()), undefined);
+    assert.equal(findPrefixedZip(randomBytes(100_000)), undefined);
+    assert.equal(findPrefixedZip(new Uint8Array(0)), undefined);
+  });
+
+  it('ignores an end record before the last 65,557 bytes', () => {
+    const content = Buffer.concat([Buffer.from('x'), eicarZip(), Buffer.alloc(70_000)]);
+    assert.equal(findPrefixedZip(content), undefined);
+  });
+});
+
+describe('expandArchive of a prefixed zip', () => {
+  it('reads members behind a program stub', async () => {
+    const prefix = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)]);
+    const content = Buffer.concat([prefix, buildZip([{ name: 'eicar.com', content: EICAR }])]);
+    const budget = createBudget();
+    const members = await expandArchive(makePart({ content }), budget, 1);
+
+    assert.deepEqual(pathsOf(members), ['2!eicar.com']);
+    assert.equal(Buffer.from(members[0]?.content ?? []).toString(), EICAR);
+    assert.deepEqual(budget.findings, []);
+  });
+
+  it('reads members when offsets include the prefix', async () => {
+    const content = buildZip([{ name: 'eicar.com', content: EICAR }], {
+      prefix: Buffer.from('#!/bin/sh\nexit 0\n'),
+    });
+    const members = await expandArchive(makePart({ content }), createBudget(), 1);
+    assert.deepEqual(pathsOf(members), ['2!eicar.com']);
+  });
+
+  it('reports offsets before the start as corrupt', async () => {
+    const zip = buildZip([{ name: 'eicar.com', content: EICAR }]);
+    const endRecord = zip.length - 22;
+    zip.writeUInt32LE(zip.readUInt32LE(endRecord + 16) + 100, endRecord + 16);
+    const budget = createBudget();
+    const content = Buffer.concat([Buffer.from('hi'), zip]);
+    const members = await expandArchive(makePart({ content }), budget, 1);
+
+    assert.deepEqual(members, []);
+    assert.deepEqual(signaturesOf(budget.findings), ['archive.corrupt']);
+  });
+
+  it('opens a prefixed zip inside a zip', async () => {
+    const zip = buildZip([{ name: 'x.txt', content: 'x' }]);
+    const inner = Buffer.concat([Buffer.from('hello\n'), zip]);
+    const part = zipPart([{ name: 'setup.exe', content: inner }]);
+    const members = await expandArchive(part, createBudget(), 1);
+    assert.deepEqual(pathsOf(members), ['2!setup.exe', '2!setup.exe!x.txt']);
+  });
+});
+
+describe('expandArchive of members named as folders', () => {
+  it('skips a folder entry without data', async () => {
+    const members = await expandArchive(
+      zipPart([{ name: 'docs/', content: '', method: 'store' }]),
+      createBudget(),
+      1,
+    );
+    assert.deepEqual(members, []);
+  });
+
+  it('reads a member with data whose name ends in a slash', async () => {
+    const part = zipPart([{ name: 'eicar.com/', content: EICAR }]);
+    const members = await expandArchive(part, createBudget(), 1);
+    assert.deepEqual(pathsOf(members), ['2!eicar.com']);
+    assert.equal(members[0]?.filename, 'eicar.com');
+    assert.equal(Buffer.from(members[0]?.content ?? []).toString(), EICAR);
+  });
+
+  it('reads a member whose name ends in a backslash', async () => {
+    const part = zipPart([{ name: 'eicar.com\\', content: EICAR }]);
+    const members = await expandArchive(part, createBudget(), 1);
+    assert.deepEqual(pathsOf(members), ['2!eicar.com']);
+    assert.equal(Buffer.from(members[0]?.content ?? []).toString(), EICAR);
+  });
+
+  it('reads a member whose Unicode Path reads as a folder', async () => {
+    const member: ZipMember = {
+      name: 'eicar.com',
+      content: EICAR,
+      extraField: unicodePathField('eicar.com', 'docs/'),
+    };
+    const members = await expandArchive(zipPart([member]), createBudget(), 1);
+    assert.deepEqual(pathsOf(members), ['2!eicar.com']);
+    assert.equal(members[0]?.filename, 'eicar.com');
+  });
+
+  it('names a member by a valid Unicode Path field', async () => {
+    const member: ZipMember = {
+      name: 'report.txt',
+      content: 'hello',
+      extraField: unicodePathField('report.txt', 'rapport-été.txt'),
+    };
+    const members = await expandArchive(zipPart([member]), createBudget(), 1);
+    assert.deepEqual(pathsOf(members), ['2!rapport-été.txt']);
   });
 });
 

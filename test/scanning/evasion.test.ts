@@ -16,6 +16,7 @@ import { normalizeTransferEncoding } from '../../src/scanning/transfer-encoding.
 import * as evasion from '../fixtures/evasion-mail.js';
 import { BASE_HEADERS, crlf, toBytes, uuencode } from '../fixtures/hostile-mail.js';
 import { createTestPipeline } from '../helpers/pipeline.js';
+import { buildZip, unicodePathField } from './antivirus/zip-builder.js';
 
 let pipeline: Pipeline;
 
@@ -349,6 +350,103 @@ describe('mbox attachments', () => {
     const text = crlf([...BASE_HEADERS, 'Content-Type: application/mbox', '', 'not an mbox']);
     const outcome = await scan(text);
     assert.equal(outcome.view.nestedMessages.length, 0);
+  });
+});
+
+describe('zips behind other bytes', () => {
+  const zip = (): Buffer => buildZip([{ name: 'eicar.com', content: EICAR }]);
+
+  for (const [label, prefix] of [
+    ['a program stub', Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)])],
+    ['a text line', Buffer.from('hello\n')],
+  ] as const) {
+    it(`finds EICAR in a zip behind ${label}`, async () => {
+      const content = Buffer.concat([prefix, zip()]);
+      const outcome = await scan(crlf(evasion.withAttachment(content, 'application/zip', 'a.zip')));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!eicar.com');
+    });
+  }
+
+  it('finds EICAR in a self-extracting archive', async () => {
+    const prefix = Buffer.concat([Buffer.from('MZ'), Buffer.alloc(510)]);
+    const content = buildZip([{ name: 'eicar.com', content: EICAR }], { prefix });
+    const message = evasion.withAttachment(content, 'application/octet-stream', 'setup.exe');
+    const outcome = await scan(crlf(message));
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!eicar.com');
+  });
+
+  it('marks a prefixed zip with bad offsets unscannable', async () => {
+    const content = zip();
+    const endRecord = content.length - 22;
+    content.writeUInt32LE(content.readUInt32LE(endRecord + 16) + 100, endRecord + 16);
+    const prefixed = Buffer.concat([Buffer.from('hello\n'), content]);
+    const outcome = await scan(crlf(evasion.withAttachment(prefixed, 'application/zip', 'a.zip')));
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'archive.corrupt'), '2');
+  });
+});
+
+describe('zip members named as folders', () => {
+  for (const [label, member] of [
+    ['a slash', { name: 'eicar.com/', content: EICAR }],
+    ['a backslash', { name: 'eicar.com\\', content: EICAR }],
+    [
+      'a Unicode Path folder',
+      { name: 'eicar.com', content: EICAR, extraField: unicodePathField('eicar.com', 'docs/') },
+    ],
+  ] as const) {
+    it(`finds EICAR in a member named with ${label}`, async () => {
+      const content = buildZip([member]);
+      const outcome = await scan(crlf(evasion.withAttachment(content, 'application/zip', 'a.zip')));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!eicar.com');
+    });
+  }
+});
+
+describe('attachments named .eml', () => {
+  for (const type of ['application/octet-stream', 'text/plain']) {
+    it(`reads a ${type} .eml as a message`, async () => {
+      const message = evasion.withAttachment(evasion.forwardedEicar(), type, 'forward.eml');
+      const outcome = await scan(crlf(message));
+      assert.equal(outcome.verdict.category, 'malware');
+      assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2/2');
+      const nested = outcome.view.nestedMessages.map((entry) => entry.path);
+      assert.deepEqual(nested, ['2']);
+    });
+  }
+
+  it('reads an .eml zip member as a message', async () => {
+    const zip = buildZip([{ name: 'fwd.eml', content: evasion.forwardedEicar() }]);
+    const outcome = await scan(crlf(evasion.withAttachment(zip, 'application/zip', 'a.zip')));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2!fwd.eml/2');
+  });
+
+  it('reads an .eml TNEF attachment as a message', async () => {
+    const tnef = evasion.tnefWithAttachment('fwd.eml', Buffer.from(evasion.forwardedEicar()));
+    const message = evasion.withAttachment(tnef, 'application/ms-tnef', 'winmail.dat');
+    const outcome = await scan(crlf(message));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2#tnef1/2');
+  });
+
+  it('keeps .eml messages within the depth limit', async () => {
+    const shallow = await createTestPipeline({ MAILSWEEP_MAX_MIME_DEPTH: '1' });
+    const inner = evasion.withAttachment(evasion.forwardedEicar(), 'text/plain', 'inner.eml');
+    const outer = evasion.withAttachment(crlf(inner), 'text/plain', 'outer.eml');
+    const outcome = await shallow.scan(toBytes(crlf(outer)));
+    assert.ok(signatures(outcome).includes('limit.mime-depth'));
+    assert.notEqual(outcome.verdict.category, 'clean');
+  });
+
+  it('leaves a binary file named .eml alone', async () => {
+    const binary = Buffer.alloc(64, 0xff);
+    const message = evasion.withAttachment(binary, 'application/octet-stream', 'x.eml');
+    const outcome = await scan(crlf(message));
+    assert.equal(outcome.view.nestedMessages.length, 0);
+    assert.equal(outcome.verdict.category, 'clean');
   });
 });
 

@@ -17,6 +17,17 @@ export interface ZipMember {
   flags?: number;
   /** Write no local record; the central entry points at the local header of member `n`. */
   sharesLocalHeaderOf?: number;
+  /** Extra field bytes written to both headers, e.g. an Info-ZIP Unicode Path field. */
+  extraField?: Uint8Array;
+}
+
+/** Options of {@link buildZip}. */
+export interface ZipOptions {
+  /**
+   * Bytes written before the first member, with every offset counted from the start of the
+   * prefix, as `zip -A` leaves a self-extracting archive. Default: none.
+   */
+  prefix?: Uint8Array;
 }
 
 interface WrittenMember {
@@ -27,13 +38,15 @@ interface WrittenMember {
   compressedSize: number;
   uncompressedSize: number;
   nameBytes: Buffer;
+  extraField: Buffer;
 }
 
 /** Builds a zip archive by hand, so tests control every header field. */
-export function buildZip(members: readonly ZipMember[]): Buffer {
-  const chunks: Buffer[] = [];
+export function buildZip(members: readonly ZipMember[], options: ZipOptions = {}): Buffer {
+  const prefix = Buffer.from(options.prefix ?? new Uint8Array(0));
+  const chunks: Buffer[] = [prefix];
   const written: WrittenMember[] = [];
-  let offset = 0;
+  let offset = prefix.length;
 
   for (const member of members) {
     const content = toBytes(member.content ?? '');
@@ -49,6 +62,7 @@ export function buildZip(members: readonly ZipMember[]): Buffer {
       compressedSize: data.length,
       uncompressedSize: member.declaredSize ?? content.length,
       nameBytes,
+      extraField: Buffer.from(member.extraField ?? new Uint8Array(0)),
     };
     if (shared !== undefined) {
       const target = written[shared];
@@ -95,7 +109,8 @@ function localHeader(record: WrittenMember): Buffer {
   header.writeUInt32LE(record.compressedSize, 18);
   header.writeUInt32LE(record.uncompressedSize, 22);
   header.writeUInt16LE(record.nameBytes.length, 26);
-  return Buffer.concat([header, record.nameBytes]);
+  header.writeUInt16LE(record.extraField.length, 28);
+  return Buffer.concat([header, record.nameBytes, record.extraField]);
 }
 
 function centralHeader(record: WrittenMember): Buffer {
@@ -109,8 +124,9 @@ function centralHeader(record: WrittenMember): Buffer {
   header.writeUInt32LE(record.compressedSize, 20);
   header.writeUInt32LE(record.uncompressedSize, 24);
   header.writeUInt16LE(record.nameBytes.length, 28);
+  header.writeUInt16LE(record.extraField.length, 30);
   header.writeUInt32LE(record.offset, 42);
-  return Buffer.concat([header, record.nameBytes]);
+  return Buffer.concat([header, record.nameBytes, record.extraField]);
 }
 
 function endOfCentralDirectory(count: number, size: number, start: number): Buffer {
@@ -126,6 +142,20 @@ function endOfCentralDirectory(count: number, size: number, start: number): Buff
 /** UTF-8 names are flagged with bit 11 so yauzl does not read them as CP437. */
 function flagsOf(record: WrittenMember): number {
   return (record.member.flags ?? 0) | 0x0800;
+}
+
+/**
+ * Builds an Info-ZIP Unicode Path extra field (0x7075) that gives `name` as the UTF-8 name of a
+ * member whose header name is `headerName`. The CRC ties the field to the header name.
+ */
+export function unicodePathField(headerName: string, name: string): Buffer {
+  const nameBytes = Buffer.from(name, 'utf8');
+  const field = Buffer.alloc(9);
+  field.writeUInt16LE(0x7075, 0);
+  field.writeUInt16LE(5 + nameBytes.length, 2);
+  field.writeUInt8(1, 4);
+  field.writeUInt32LE(crc32(Buffer.from(headerName, 'utf8')), 5);
+  return Buffer.concat([field, nameBytes]);
 }
 
 function toBytes(content: Uint8Array | string): Buffer {
