@@ -122,10 +122,10 @@ console.log(
 );
 
 /**
- * Prints two diagnostic points of the score ranking, which no threshold choice reads: the share of
- * spam-2 caught at the lowest threshold that flags at most 5% of hard-ham-1, and the share of
- * hard-ham-1 flagged at the highest threshold that still catches 95% of spam-2. A message with a
- * spam finding counts as scoring at least the threshold.
+ * Prints two diagnostic points of the score ranking, which no threshold choice reads. The first is
+ * the share of spam-2 caught at the lowest threshold that flags at most 5% of hard-ham-1. The
+ * second is the share of hard-ham-1 flagged at the highest threshold that catches 95% of spam-2.
+ * A message with a spam finding counts as scoring at least the threshold.
  */
 function printOperatingPoints(scores: Map<string, number[]>): void {
   const spam = [...(scores.get('spam-2') ?? [])].sort((a, b) => b - a);
