@@ -37,6 +37,12 @@ export function findAmbiguousStructure(
   const firstValues = new Map<string, string>();
   for (const header of headers) {
     if (!STRUCTURE_FIELDS.has(header.key)) {
+      // RFC 5322's obsolete syntax allows white space before the colon. postal-mime keeps it in
+      // the key, so the field is ignored here, while a lenient reader applies it.
+      const trimmedKey = header.key.trimEnd();
+      if (trimmedKey !== header.key && STRUCTURE_FIELDS.has(trimmedKey)) {
+        return `${toFieldName(trimmedKey)} has white space before its colon`;
+      }
       continue;
     }
     if (DECODING_FIELDS.has(header.key) && withoutParameters(header.value).includes(ENCODED_WORD_START)) {

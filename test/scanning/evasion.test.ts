@@ -97,6 +97,16 @@ describe('lone carriage returns', () => {
 });
 
 describe('duplicate structure headers', () => {
+  it('marks a Content-Type with space before its colon', async () => {
+    const outcome = await scan(
+      crlf(evasion.withContentTypes(['Content-Type : multipart/mixed; boundary="Z"'])),
+    );
+    assert.equal(outcome.verdict.category, 'unscannable');
+    assert.equal(findingAt(outcome, 'mime.ambiguous-structure'), '1');
+    const reasons = outcome.verdict.findings.map((finding) => finding.reason).join(' ');
+    assert.match(reasons, /white space before its colon/);
+  });
+
   it('marks two different Content-Types unscannable', async () => {
     const outcome = await scan(
       crlf(evasion.withContentTypes([
