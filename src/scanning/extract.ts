@@ -312,7 +312,7 @@ class MessageWalker {
    * `<path>#mbox<n>`, within the depth, part and size limits of the whole message.
    */
   private async visitMbox(part: ContentPart, depth: number): Promise<void> {
-    for (const [index, message] of splitMbox(part.content).entries()) {
+    for (const [index, message] of splitMbox(withoutLeadingLineBreaks(part.content)).entries()) {
       const path = `${part.path}#mbox${index + 1}`;
       if (this.partsUsed >= this.limits.maxMimeParts) {
         this.budget.report('limit.mime-parts', 'unscannable', path,
@@ -597,7 +597,19 @@ function isNamedMessage(part: ContentPart): boolean {
 
 function isMbox(part: ContentPart): boolean {
   const named = MBOX_TYPES.has(part.contentType) || MBOX_FILENAME.test(part.filename ?? '');
-  return named && looksLikeMbox(part.content);
+  return named && looksLikeMbox(withoutLeadingLineBreaks(part.content));
+}
+
+/**
+ * Returns the bytes after any leading CR and LF bytes. Python's mailbox module reads an mbox file
+ * that starts with empty lines, so an mbox attachment may too.
+ */
+function withoutLeadingLineBreaks(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < bytes.length && (bytes[start] === 0x0d || bytes[start] === 0x0a)) {
+    start += 1;
+  }
+  return bytes.subarray(start);
 }
 
 /** Tests whether the bytes contain nothing but spaces, tabs and line breaks. */

@@ -349,6 +349,12 @@ describe('mbox attachments', () => {
     });
   }
 
+  it('opens an mbox after empty lines', async () => {
+    const outcome = await scan(crlf(evasion.mboxAttachment('application/mbox', 'a.mbox', '\r\n\n')));
+    assert.equal(outcome.verdict.category, 'malware');
+    assert.equal(findingAt(outcome, 'Eicar-Test-Signature'), '2#mbox2/2');
+  });
+
   it('keeps mbox messages within the depth limit', async () => {
     const shallow = await createTestPipeline({ MAILSWEEP_MAX_MIME_DEPTH: '1' });
     const outcome = await shallow.scan(toBytes(crlf(evasion.mboxAttachment('application/mbox', 'a.mbox'))));
