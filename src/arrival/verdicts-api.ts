@@ -56,9 +56,9 @@ export interface VerdictsHandlerOptions {
 
 /**
  * Creates the handler of `GET /api/verdicts` (administrators and readers). Query parameters: `mailbox`,
- * `category`, `from` and `to` (ISO 8601 date-times, or dates as whole UTC days; default the last
- * 7 days), `limit` (1 to 500, default 100) and `continuation` (the token of the previous page).
- * Entries come newest first.
+ * `category`, `from` and `to`, `limit` (1 to 500, default 100) and `continuation` (the token of
+ * the previous page). `from` and `to` are ISO 8601 date-times or dates, a date meaning a whole UTC
+ * day, and default to the last 7 days. Entries come newest first.
  */
 export function createVerdictsHandler(options: VerdictsHandlerOptions): ApiHandler {
   return async (request, context) => {

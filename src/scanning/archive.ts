@@ -219,9 +219,10 @@ interface ScannedName {
 
 /**
  * Names a member. A folder entry, whose name ends in `/`, is still read when it has data, because
- * a client may extract it as a file under another reading of the name: the header name where the
- * Info-ZIP Unicode Path field gives `docs/`, or `eicar.com\` (which yauzl turns into `eicar.com/`)
- * on systems where the backslash is no separator. Such a member is named by its header name.
+ * a client may extract it as a file under another reading of the name. Examples are a header name
+ * whose Info-ZIP Unicode Path field gives `docs/`, and `eicar.com\`, which yauzl turns into
+ * `eicar.com/` although unzip on Linux extracts a file of that name. Such a member is named by
+ * its header name.
  */
 function toScannedName(entry: Entry): ScannedName {
   const name = decodeMemberName(entry, entry.extraFields);

@@ -244,8 +244,8 @@ class MessageWalker {
   /**
    * Records a header field or parameter that decides structure or decoding and occurs twice with
    * different values, or is an encoded-word. postal-mime takes the first copy and reads an
-   * encoded-word literally, but a client that takes another copy or decodes the word sees another
-   * structure, so the message is `unscannable` rather than scanned in one reading.
+   * encoded-word literally. A client that takes another copy or decodes the word can split the
+   * body differently, so the message is `unscannable` rather than scanned in one reading.
    */
   private checkStructureHeaders(node: MimeNode, path: string): void {
     const ambiguous = findAmbiguousStructure(node.headers);

@@ -39,9 +39,9 @@ export interface Finding {
   score?: number;
   /**
    * Location of the part: IMAP-style part numbers (`1.2`), `/` into a nested message,
-   * `!` into an archive member, `#uu1` or `#tnef1` into embedded encodings, `#mbox1` into a
-   * message of an mbox attachment, `#lf` into a nested message read again with its lone carriage
-   * returns as line ends, and `#outside-parts` for a multipart's text outside its parts.
+   * `!` into an archive member, `#uu1` or `#tnef1` into embedded encodings, and `#mbox1` into a
+   * message of an mbox attachment. `#lf` marks a nested message read again with its lone carriage
+   * returns as line ends, and `#outside-parts` a multipart's text outside its parts.
    * `""` is the message as a whole.
    */
   mimePath: string;

@@ -144,7 +144,8 @@ describe('mailsweep scan', () => {
   it('exports a message from an mbox without the empty line after it', async () => {
     const eicar = samples.find((sample) => sample.expected.category === 'malware');
     const clean = samples.find((sample) => sample.expected.category === 'clean');
-    assert.ok(eicar && clean);
+    assert.ok(eicar, 'no malware sample');
+    assert.ok(clean, 'no clean sample');
     // Written per RFC 4155: each message is followed by an empty line.
     const mbox = path.join(folder, 'written.mbox');
     await writeFile(
